@@ -1,0 +1,87 @@
+//! Readers that turn an export file into a header and a stream of positioned raw records.
+//!
+//! `open` picks the reader from the profile's `[format]`. Readers stream: memory does not grow
+//! with the number of rows (spreadsheets are bounded by `[format.limits]` instead). A problem
+//! with one row (ragged, undecodable, oversized cell) is a [`ReadError`] with
+//! [`Severity::Row`]: the row is rejected and reading goes on. A problem with the file (no
+//! header, duplicate column names, wrong encoding, trailer count mismatch, a zip bomb) is
+//! [`Severity::File`]: the whole file fails before anything is delivered.
+
+pub mod csv;
+pub mod encoding;
+pub mod excel;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::profile::{FormatKind, FormatSpec};
+use crate::record::{Position, RawRecord};
+
+/// An opened export: its column names and its data rows.
+pub struct Table {
+    /// Column names from the header row, trimmed, unique and non-empty.
+    pub header: Vec<String>,
+    /// Data rows in file order. A `File` severity error ends the stream.
+    pub records: Box<dyn Iterator<Item = Result<RawRecord, ReadError>> + Send>,
+}
+
+/// Whether a read problem rejects one row or fails the whole file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Row,
+    File,
+}
+
+/// A located problem found while reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub severity: Severity,
+    pub pos: Position,
+    /// The column concerned, when there is one.
+    pub column: Option<String>,
+    /// What is wrong, for an operator; never contains cell values (they may be PII).
+    pub reason: String,
+}
+
+impl ReadError {
+    pub fn file(pos: Position, reason: impl Into<String>) -> ReadError {
+        ReadError {
+            severity: Severity::File,
+            pos,
+            column: None,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn row(pos: Position, column: Option<String>, reason: impl Into<String>) -> ReadError {
+        ReadError {
+            severity: Severity::Row,
+            pos,
+            column,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.pos)?;
+        if let Some(col) = &self.column {
+            write!(f, ", column {col:?}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Opens `path` with the reader that `spec` names. `display_name` is the file name shown in
+/// positions (the inbox name; `path` may be a staging copy).
+pub fn open(path: &Path, display_name: &str, spec: &FormatSpec) -> Result<Table, ReadError> {
+    let name: Arc<str> = Arc::from(display_name);
+    match spec.kind {
+        FormatKind::Csv => csv::open(path, name, spec),
+        FormatKind::Xlsx => excel::open(path, name, spec),
+    }
+}

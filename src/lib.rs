@@ -1,0 +1,29 @@
+//! hrbridge bridges HR systems that have no API: export files in, validated records out.
+//!
+//! A file moves through the crate in this order, one module per stage:
+//!
+//! | module        | owns |
+//! |---------------|------|
+//! | [`settings`]  | `hrbridge.toml`: profile folder, state folder, allowed output roots |
+//! | [`profile`]   | the profile language: serde model, located loading, semantic checks |
+//! | [`source`]    | finding input files (inbox folders): stability, safe names, staging with sha256 |
+//! | [`format`]    | readers (CSV with encodings, spreadsheets with caps) yielding positioned records |
+//! | [`record`]    | the positioned raw record every stage passes along |
+//! | [`transform`] | mapping rules, filters and validation: raw record → record or rejection |
+//! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files) and name templates |
+//! | [`engine`]    | the life of one job (read → map → write → commit → archive) and a run pass |
+//! | [`store`]     | SQLite: files, jobs, rejections, outputs and the hash-chained audit trail |
+//! | [`mask`]      | masking of PII before it reaches any log, error or screen |
+//! | [`cli`]       | the command line: argument parsing and one module per command |
+
+pub mod cli;
+pub mod engine;
+pub mod format;
+pub mod mask;
+pub mod output;
+pub mod profile;
+pub mod record;
+pub mod settings;
+pub mod source;
+pub mod store;
+pub mod transform;

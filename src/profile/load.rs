@@ -1,0 +1,1 @@
+//! Loading of settings and profiles (placeholder).

@@ -1,0 +1,17 @@
+//! The profile language: what one integration reads, how it maps rows and where it delivers.
+//!
+//! `model` holds the serde structs (the user-facing contract), `load` reads TOML with located
+//! errors, `check` runs the semantic checks, and `diagnostic` renders a problem with its file,
+//! line, column and the offending text underlined.
+
+pub mod check;
+pub mod diagnostic;
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod problem;
+
+pub use diagnostic::Diagnostic;
+pub use duration::DurationStr;
+pub use model::*;
+pub use problem::{KeyPath, Problem, Seg};

@@ -1,0 +1,383 @@
+//! The profile language as serde structs: one TOML file per integration.
+//!
+//! The doc comments on these structs are the user reference for each key. Every struct denies
+//! unknown keys so that a typo is an error, never a silently ignored setting. Loading (with
+//! located errors) lives in `load.rs`; semantic checks live in `check.rs`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::duration::DurationStr;
+
+/// One integration: where files come from, how to read them, how to map each row, and where the
+/// mapped records go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The file this profile was loaded from (set by the loader).
+    #[serde(skip)]
+    pub origin: PathBuf,
+    /// Name used in the CLI, the store and output templates; defaults to the file stem.
+    #[serde(default)]
+    pub name: String,
+    /// Free text for operators.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Cron expression; without it, files are processed when they arrive.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Where export files come from.
+    pub source: SourceSpec,
+    /// How to read the export files.
+    #[serde(default)]
+    pub format: FormatSpec,
+    /// Optional copy of the export's header row; `check` then verifies every `from` column exists.
+    #[serde(default)]
+    pub sample_header: Option<Vec<String>>,
+    /// Output fields, in output order.
+    #[serde(rename = "field")]
+    pub fields: Vec<FieldSpec>,
+    /// Rows must pass every filter to be mapped; the others are skipped and counted.
+    #[serde(rename = "filter", default)]
+    pub filters: Vec<FilterSpec>,
+    /// File-level contract: limits that fail the whole file before anything is delivered.
+    #[serde(default)]
+    pub validation: ValidationSpec,
+    /// Destinations for the mapped records.
+    #[serde(rename = "output", default)]
+    pub outputs: Vec<OutputSpec>,
+}
+
+/// `[source]`: where export files are picked up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SourceSpec {
+    /// A local (or mounted) inbox folder.
+    Dir(DirSourceSpec),
+}
+
+/// `[source] type = "dir"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirSourceSpec {
+    /// Inbox folder; relative paths resolve against hrbridge.toml's folder.
+    pub path: PathBuf,
+    /// Glob matched against file names in the inbox (not recursive), e.g. `"hires_*.csv"`.
+    #[serde(default = "default_pattern")]
+    pub pattern: String,
+    /// A file is taken only when its size and mtime stay unchanged for this long.
+    #[serde(default)]
+    pub settle: Option<DurationStr>,
+    /// Take `x.csv` only once `x.csv<done_marker>` exists (e.g. `".done"`).
+    #[serde(default)]
+    pub done_marker: Option<String>,
+}
+
+fn default_pattern() -> String {
+    "*".to_string()
+}
+
+/// The kind of export file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatKind {
+    /// Delimited text.
+    #[default]
+    Csv,
+    /// Spreadsheets: xlsx, xlsm, xls and ods are all read by this kind.
+    #[serde(alias = "xls", alias = "ods", alias = "excel")]
+    Xlsx,
+}
+
+/// `[format]`: how export files are read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatSpec {
+    /// `"csv"` or `"xlsx"` (also reads .xls/.ods).
+    #[serde(rename = "type", default)]
+    pub kind: FormatKind,
+    /// A single character, `"\t"` / `"tab"`, or `"auto"` to sniff among `,` `;` tab `|`.
+    #[serde(default = "default_auto")]
+    pub delimiter: String,
+    /// `"auto"` (BOM sniff, then strict UTF-8) or an encoding label such as `"utf-8"`,
+    /// `"windows-1252"`, `"latin1"`, `"utf-16le"`, `"utf-16be"`.
+    #[serde(default = "default_auto")]
+    pub encoding: String,
+    /// 1-based row holding the column names; rows above it are ignored.
+    #[serde(default = "default_header_row")]
+    pub header_row: usize,
+    /// Sheet name or 0-based index (spreadsheets only); defaults to the first sheet.
+    #[serde(default)]
+    pub sheet: Option<SheetRef>,
+    /// Number of rows at the end of the file to ignore (totals, banners).
+    #[serde(default)]
+    pub skip_footer: usize,
+    /// A trailer record that declares the row count; the count is checked.
+    #[serde(default)]
+    pub trailer: Option<TrailerSpec>,
+    /// Caps that make hostile or broken files fail cleanly.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+impl Default for FormatSpec {
+    fn default() -> Self {
+        FormatSpec {
+            kind: FormatKind::Csv,
+            delimiter: default_auto(),
+            encoding: default_auto(),
+            header_row: default_header_row(),
+            sheet: None,
+            skip_footer: 0,
+            trailer: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+fn default_auto() -> String {
+    "auto".to_string()
+}
+
+fn default_header_row() -> usize {
+    1
+}
+
+/// A sheet chosen by name or by 0-based position.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SheetRef {
+    Index(usize),
+    Name(String),
+}
+
+/// `trailer = { pattern = '^TOTAL,(\d+)$' }`: the last record, its fields joined by the
+/// delimiter, must match `pattern`; capture group 1 is the declared number of data rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrailerSpec {
+    pub pattern: String,
+}
+
+/// `[format.limits]`: resource caps for untrusted files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest accepted input file, in bytes (on disk).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// Largest total decompressed size of a spreadsheet's parts, in bytes.
+    #[serde(default = "default_max_unzipped_bytes")]
+    pub max_unzipped_bytes: u64,
+    /// Largest number of cells in a sheet.
+    #[serde(default = "default_max_cells")]
+    pub max_cells: u64,
+    /// Largest single cell or CSV field, in bytes.
+    #[serde(default = "default_max_cell_bytes")]
+    pub max_cell_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: default_max_file_bytes(),
+            max_unzipped_bytes: default_max_unzipped_bytes(),
+            max_cells: default_max_cells(),
+            max_cell_bytes: default_max_cell_bytes(),
+        }
+    }
+}
+
+fn default_max_file_bytes() -> u64 {
+    4 << 30
+}
+fn default_max_unzipped_bytes() -> u64 {
+    512 << 20
+}
+fn default_max_cells() -> u64 {
+    20_000_000
+}
+fn default_max_cell_bytes() -> usize {
+    64 << 10
+}
+
+/// The type a field's value must have; values are parsed and normalised to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    #[default]
+    String,
+    Date,
+    Datetime,
+    Integer,
+    Decimal,
+    Boolean,
+    Email,
+}
+
+/// `[[field]]`: one output field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// Output name; dots (`address.city`) nest in JSON outputs.
+    pub name: String,
+    /// Input column the value comes from.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Builds the value from several columns: `"{First} {Last}"`.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Used when the input value is empty (or, with `map`, unknown).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// An empty value (after transforms and default) rejects the row.
+    #[serde(default)]
+    pub required: bool,
+    /// string (default), date, datetime, integer, decimal, boolean, email.
+    #[serde(rename = "type", default)]
+    pub kind: FieldType,
+    /// chrono formats tried in order for date/datetime input; ISO 8601 is always accepted.
+    #[serde(default)]
+    pub input_formats: Vec<String>,
+    /// chrono output format for date/datetime fields.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Text transforms applied in order: trim, lower, upper, title, collapse_whitespace,
+    /// digits_only, ...
+    #[serde(default)]
+    pub transform: Vec<String>,
+    /// Code table: input value → output value. Unknown values reject unless `default` is set.
+    #[serde(default)]
+    pub map: Option<BTreeMap<String, String>>,
+    /// Translate the value through a CSV table file.
+    #[serde(default)]
+    pub lookup: Option<LookupSpec>,
+    /// Regular expression the final value must match in full.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Lower bound: numbers for integer/decimal, ISO dates for date fields.
+    #[serde(default)]
+    pub min: Option<Bound>,
+    /// Upper bound: numbers for integer/decimal, ISO dates for date fields.
+    #[serde(default)]
+    pub max: Option<Bound>,
+    /// Longest accepted value, in characters.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Personal data: masked in logs, previews, errors, the dashboard and the audit trail.
+    #[serde(default)]
+    pub pii: bool,
+    /// Part of the record's identity (used by delta, ledgers and id maps).
+    #[serde(default)]
+    pub key: bool,
+}
+
+/// A `min`/`max` bound as written in the profile.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Bound {
+    Integer(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// `lookup = { file = "tables/departments.csv", key = "code", value = "name" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSpec {
+    /// UTF-8 CSV file with a header row; relative paths resolve against hrbridge.toml's folder.
+    pub file: PathBuf,
+    /// Column holding the input values.
+    pub key: String,
+    /// Column holding the output values.
+    pub value: String,
+}
+
+/// `[[filter]]`: a condition on an input column that a row must meet to be mapped.
+/// Exactly one of `equals`, `in`, `not_in`, `matches`, `is_empty` is given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    pub column: String,
+    #[serde(default)]
+    pub equals: Option<String>,
+    #[serde(rename = "in", default)]
+    pub in_: Option<Vec<String>>,
+    #[serde(default)]
+    pub not_in: Option<Vec<String>>,
+    #[serde(default)]
+    pub matches: Option<String>,
+    #[serde(default)]
+    pub is_empty: Option<bool>,
+}
+
+/// `[validation]`: file-level contract checks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSpec {
+    /// Rejected rows / rows read above which the file delivers nothing and fails.
+    #[serde(default = "default_max_reject_ratio")]
+    pub max_reject_ratio: f64,
+    /// Fewer data rows than this fails the file (a truncated export).
+    #[serde(default)]
+    pub min_rows: Option<u64>,
+    /// Columns the header must contain, besides those that fields read.
+    #[serde(default)]
+    pub required_columns: Vec<String>,
+}
+
+impl Default for ValidationSpec {
+    fn default() -> Self {
+        ValidationSpec {
+            max_reject_ratio: default_max_reject_ratio(),
+            min_rows: None,
+            required_columns: Vec::new(),
+        }
+    }
+}
+
+fn default_max_reject_ratio() -> f64 {
+    0.05
+}
+
+/// `[[output]]`: a destination for the mapped records.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum OutputSpec {
+    /// A file written atomically into an outbox folder.
+    File(FileOutputSpec),
+}
+
+/// Serialisation of an output file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Csv,
+    Jsonl,
+}
+
+/// `[[output]] type = "file"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutputSpec {
+    /// Name template: `{profile}`, `{date:%Y%m%d}`, `{seq}`, `{source_stem}`. Relative paths
+    /// resolve against hrbridge.toml's folder and must stay inside the allowed output roots.
+    pub path: String,
+    /// `"csv"` (default) or `"jsonl"`.
+    #[serde(default)]
+    pub format: OutputFormat,
+    /// CSV only: prefix cells starting with `= + - @`, tab or CR with `'` so spreadsheets show
+    /// them as text instead of running them. On by default.
+    #[serde(default = "default_true")]
+    pub neutralize_formulas: bool,
+    /// CSV only: field delimiter of the output (default `,`).
+    #[serde(default)]
+    pub delimiter: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
