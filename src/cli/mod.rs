@@ -1,5 +1,198 @@
-//! The command line (placeholder).
+//! The command line: argument definitions, and one module per command.
+//!
+//! Arguments are parsed here; each command module loads what it needs (settings, profiles,
+//! store) and returns an [`Exit`]. Exit codes: 0 all good, 1 a job or check failed, 2 usage or
+//! configuration error.
 
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+mod audit;
+mod check;
+mod demo;
+mod jobs;
+mod preview;
+mod run;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::profile::{load, Diagnostic, Profile};
+use crate::settings::Settings;
+
+/// hrbridge: export files from HR systems in, validated records out, every step audited.
+#[derive(Debug, Parser)]
+#[command(name = "hrbridge", version, about)]
+pub struct Cli {
+    /// Settings file (default: ./hrbridge.toml if present, else built-in defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate hrbridge.toml and every profile; report all problems.
+    Check,
+    /// Process the files waiting in the inboxes.
+    Run {
+        /// One pass over what is waiting, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Only these profiles (repeatable).
+        #[arg(long = "profile", value_name = "NAME")]
+        profiles: Vec<String>,
+    },
+    /// Show how a file would be mapped, with PII masked; writes and sends nothing.
+    Preview {
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+        /// Mapped rows to show.
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
+        file: PathBuf,
+    },
+    /// Recent jobs and their counts.
+    Jobs {
+        #[arg(long)]
+        json: bool,
+        /// How many jobs, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Show one job with its outputs and rejected rows.
+        #[arg(long, value_name = "ID")]
+        job: Option<i64>,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+        /// Only the newest N events.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// A self-contained tour on the bundled fixtures, in var/demo.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain; report the first edited, deleted or reordered event.
+    Verify,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    Failed,
+    Usage,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::Failed => ExitCode::from(1),
+            Exit::Usage => ExitCode::from(2),
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage } else { Exit::Ok }.into();
+        }
+    };
+    init_logging(cli.log_format, cli.verbose);
+    let config = cli.config.as_deref();
+    let exit = match cli.command {
+        Command::Check => check::run(config),
+        Command::Run { once, profiles } => run::run(config, once, &profiles),
+        Command::Preview { profile, rows, file } => preview::run(config, &profile, rows, &file),
+        Command::Jobs { json, limit, job } => jobs::run(config, json, limit, job),
+        Command::Audit {
+            action,
+            json,
+            csv,
+            limit,
+        } => audit::run(config, action.is_some(), json, csv, limit),
+        Command::Demo => demo::run(),
+    };
+    exit.into()
+}
+
+fn init_logging(format: LogFormat, verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HRBRIDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Prints diagnostics to stderr.
+fn print_diagnostics(diags: &[Diagnostic]) {
+    for d in diags {
+        eprintln!("{d}\n");
+    }
+}
+
+/// Loads settings and every profile; any problem is printed and becomes `Exit::Usage`.
+fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Profile>), Exit> {
+    let settings = load::load_settings(config).map_err(|d| {
+        print_diagnostics(&d);
+        Exit::Usage
+    })?;
+    let profiles = load::load_profiles(&settings).map_err(|d| {
+        print_diagnostics(&d);
+        eprintln!("error: {} problem(s) in the configuration; run `hrbridge check`", d.len());
+        Exit::Usage
+    })?;
+    Ok((settings, profiles))
+}
+
+/// Loads only the settings (for commands that read the store).
+fn load_settings(config: Option<&Path>) -> Result<Settings, Exit> {
+    load::load_settings(config).map_err(|d| {
+        print_diagnostics(&d);
+        Exit::Usage
+    })
+}
+
+/// Opens the store of `settings`, reporting failure.
+fn open_store(settings: &Settings) -> Result<crate::store::Store, Exit> {
+    crate::store::Store::open(&settings.state_dir).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Failed
+    })
 }

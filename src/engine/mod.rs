@@ -1,1 +1,39 @@
-//! engine (placeholder).
+//! The engine: runs jobs for profiles and keeps the store consistent across crashes.
+//!
+//! `job` is the life of one file, `runner` one pass over every profile's inbox, `recover`
+//! the clean-up of what a killed process left behind, `archive` where inputs go afterwards,
+//! and `event` the typed events that are both logged and audited.
+
+pub mod archive;
+pub mod event;
+pub mod job;
+pub mod recover;
+pub mod runner;
+
+use std::io;
+
+use crate::store::StoreError;
+
+/// A failure of the machinery (state folder, database, disk), as opposed to a bad input file,
+/// which is a failed job, not an error.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("another hrbridge process is using {0}; only one may run against a state folder")]
+    Locked(String),
+    #[error("profile {profile}: {message}")]
+    Profile { profile: String, message: String },
+}
+
+impl EngineError {
+    pub fn io(context: String, source: io::Error) -> EngineError {
+        EngineError::Io { context, source }
+    }
+}

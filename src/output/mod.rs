@@ -1,1 +1,86 @@
-//! output (placeholder).
+//! Destinations for mapped records.
+//!
+//! Today: files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear
+//! complete or not at all) and the rejects report beside them. `template.rs` renders output
+//! names; `check` validates a profile's outputs, including that every path stays inside the
+//! settings' output roots.
+
+pub mod atomic;
+pub mod csv;
+pub mod file;
+pub mod jsonl;
+pub mod rejects;
+pub mod template;
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::profile::{FileOutputSpec, KeyPath, OutputFormat, OutputSpec, Problem, Profile};
+use crate::settings::Settings;
+use crate::transform::FieldInfo;
+use template::{NameContext, NameTemplate};
+
+/// Renders a file output's path and checks that it stays inside an output root.
+pub fn resolve_path(spec: &FileOutputSpec, settings: &Settings, ctx: &NameContext<'_>) -> Result<PathBuf, String> {
+    let template = NameTemplate::parse(&spec.path)?;
+    let rendered = template.render(ctx);
+    inside_roots(&settings.resolve_path(Path::new(&rendered)), settings)
+}
+
+fn inside_roots(path: &Path, settings: &Settings) -> Result<PathBuf, String> {
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(format!("output path {} contains `..`", path.display()));
+    }
+    if settings.output_roots.iter().any(|root| path.starts_with(root)) {
+        Ok(path.to_path_buf())
+    } else {
+        Err(format!(
+            "output path {} is outside the allowed output roots ({}); add its folder to `output_roots` in hrbridge.toml",
+            path.display(),
+            settings
+                .output_roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+/// Semantic checks of a profile's `[[output]]` entries.
+pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let fields: Vec<FieldInfo> = profile
+        .fields
+        .iter()
+        .map(|f| FieldInfo {
+            name: f.name.clone(),
+            pii: f.pii,
+            key: f.key,
+        })
+        .collect();
+    for (i, output) in profile.outputs.iter().enumerate() {
+        let OutputSpec::File(spec) = output;
+        let at = KeyPath::output(i);
+        let sample = NameContext {
+            profile: if profile.name.is_empty() { "profile" } else { &profile.name },
+            date: chrono::Local::now(),
+            seq: 1,
+            source_name: "export.csv",
+        };
+        if let Err(e) = resolve_path(spec, settings, &sample) {
+            problems.push(Problem::new(at.clone().key("path"), e));
+        }
+        if spec.path.ends_with('/') {
+            problems.push(Problem::new(at.clone().key("path"), "output path must name a file, not a folder"));
+        }
+        if let Err(e) = file::output_delimiter(spec.delimiter.as_deref()) {
+            problems.push(Problem::new(at.clone().key("delimiter"), e));
+        }
+        if spec.format == OutputFormat::Jsonl {
+            if let Err(e) = jsonl::nesting(&fields) {
+                problems.push(Problem::new(at.clone().key("format"), e));
+            }
+        }
+    }
+    problems
+}

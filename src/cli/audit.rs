@@ -1,0 +1,77 @@
+//! `hrbridge audit [--json|--csv]` and `hrbridge audit verify`.
+
+use std::path::Path;
+
+use super::table::TextTable;
+use super::{load_settings, open_store, Exit};
+use crate::store::{AuditVerdict, Store};
+
+pub fn run(config: Option<&Path>, verify: bool, json: bool, csv: bool, limit: Option<usize>) -> Exit {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let store = match open_store(&settings) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let result = if verify {
+        run_verify(&store)
+    } else {
+        list(&store, json, csv, limit)
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        Exit::Failed
+    })
+}
+
+fn run_verify(store: &Store) -> Result<Exit, Box<dyn std::error::Error>> {
+    match store.verify_audit()? {
+        AuditVerdict::Intact { events, head } => {
+            println!("audit trail intact: {events} event(s), head {head}");
+            Ok(Exit::Ok)
+        }
+        AuditVerdict::Broken { seq, reason } => {
+            println!("audit trail BROKEN at event {seq}: {reason}");
+            Ok(Exit::Failed)
+        }
+    }
+}
+
+fn list(store: &Store, json: bool, csv: bool, limit: Option<usize>) -> Result<Exit, Box<dyn std::error::Error>> {
+    let events = store.audit_events(limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&events)?);
+    } else if csv {
+        let mut w = csv::Writer::from_writer(std::io::stdout());
+        w.write_record(["seq", "at", "kind", "profile", "job", "detail", "prev_hash", "hash"])?;
+        for e in &events {
+            w.write_record([
+                e.seq.to_string(),
+                e.at.clone(),
+                e.kind.clone(),
+                e.profile.clone().unwrap_or_default(),
+                e.job_id.map(|j| j.to_string()).unwrap_or_default(),
+                crate::output::csv::neutralize(&e.detail.to_string()).into_owned(),
+                e.prev_hash.clone(),
+                e.hash.clone(),
+            ])?;
+        }
+        w.flush()?;
+    } else {
+        let mut t = TextTable::new(["seq", "at", "kind", "profile", "job", "detail"]).max_width(90);
+        for e in &events {
+            t.push([
+                e.seq.to_string(),
+                e.at.clone(),
+                e.kind.clone(),
+                e.profile.clone().unwrap_or_default(),
+                e.job_id.map(|j| j.to_string()).unwrap_or_default(),
+                e.detail.to_string(),
+            ]);
+        }
+        print!("{}", t.render());
+    }
+    Ok(Exit::Ok)
+}

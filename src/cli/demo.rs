@@ -1,0 +1,125 @@
+//! `hrbridge demo`: a self-contained tour on the bundled profiles and fixture exports.
+//!
+//! Builds a fresh workspace in `var/demo` (profiles, lookup tables, and the fixtures dropped
+//! into the inboxes — `fixtures/` itself is never touched), runs every profile once, drops one
+//! export a second time to show duplicate detection, verifies the audit trail and prints what
+//! happened and where the outputs are.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::run::{exit_for, render_summary};
+use super::{print_diagnostics, Exit};
+use crate::engine::runner::run_once;
+use crate::profile::{load, SourceSpec};
+use crate::store::{AuditVerdict, Store};
+
+/// Where the workspace is built, relative to the working directory.
+const WORKSPACE: &str = "var/demo";
+
+pub fn run() -> Exit {
+    match tour() {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("error: demo: {e}");
+            Exit::Failed
+        }
+    }
+}
+
+fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
+    let bundle = bundle_dir().ok_or("cannot find the bundled profiles/ and fixtures/ (run from the hrbridge checkout)")?;
+    let ws = std::env::current_dir()?.join(WORKSPACE);
+    if ws.exists() {
+        fs::remove_dir_all(&ws)?;
+    }
+    fs::create_dir_all(&ws)?;
+    // Files dropped an hour ago count as settled, so the tour does not wait.
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    copy_tree(&bundle.join("profiles"), &ws.join("profiles"), None)?;
+    copy_tree(&bundle.join("tables"), &ws.join("tables"), None)?;
+    copy_tree(&bundle.join("fixtures/inbox"), &ws.join("inbox"), Some(an_hour_ago))?;
+    let config = ws.join("hrbridge.toml");
+    fs::write(
+        &config,
+        "# Workspace of `hrbridge demo`; rebuilt on every run.\nprofiles = \"profiles\"\nstate_dir = \"state\"\noutput_roots = [\"outbox\"]\n",
+    )?;
+
+    let settings = match load::load_settings(Some(&config)) {
+        Ok(s) => s,
+        Err(d) => {
+            print_diagnostics(&d);
+            return Ok(Exit::Failed);
+        }
+    };
+    let profiles = match load::load_profiles(&settings) {
+        Ok(p) => p,
+        Err(d) => {
+            print_diagnostics(&d);
+            return Ok(Exit::Failed);
+        }
+    };
+    let store = Store::open(&settings.state_dir)?;
+    println!("hrbridge demo: {} integrations, workspace {}\n", profiles.len(), ws.display());
+    for p in &profiles {
+        println!("  {:<16} {}", p.name, p.description.as_deref().unwrap_or(""));
+    }
+    println!("\n== pass 1: every export in every inbox\n");
+    let first = run_once(&settings, &profiles, &store)?;
+    print!("{}", render_summary(&first));
+
+    // The same export arriving again under another name is recognised by its content.
+    if let Some(job) = first.jobs.iter().find(|j| j.error.is_none()) {
+        let profile = profiles.iter().find(|p| p.name == job.profile).ok_or("profile vanished")?;
+        let SourceSpec::Dir(spec) = &profile.source;
+        let again = settings.resolve_path(&spec.path).join(format!("again_{}", job.file));
+        fs::copy(&job.kept_at, &again)?;
+        fs::File::options().write(true).open(&again)?.set_modified(an_hour_ago)?;
+        println!("\n== pass 2: {:?} dropped again as {:?}\n", job.file, again.file_name().unwrap_or_default());
+        let second = run_once(&settings, std::slice::from_ref(profile), &store)?;
+        print!("{}", render_summary(&second));
+    }
+
+    println!("\n== audit trail\n");
+    match store.verify_audit()? {
+        AuditVerdict::Intact { events, head } => println!("intact: {events} events, head {head}"),
+        AuditVerdict::Broken { seq, reason } => println!("BROKEN at event {seq}: {reason}"),
+    }
+    let cfg = config.strip_prefix(std::env::current_dir()?).unwrap_or(&config).display().to_string();
+    println!("\nexplore:\n  hrbridge --config {cfg} jobs\n  hrbridge --config {cfg} jobs --job 1\n  hrbridge --config {cfg} audit\n  hrbridge --config {cfg} audit verify");
+    println!("outputs are under {}, inputs under {}", ws.join("outbox").display(), settings.state_dir.display());
+    Ok(exit_for(&first))
+}
+
+/// The folder holding the bundled `profiles/`, `tables/` and `fixtures/`: the working
+/// directory if it has them, else the source checkout this binary was built from.
+fn bundle_dir() -> Option<PathBuf> {
+    let has = |d: &Path| d.join("profiles").is_dir() && d.join("fixtures/inbox").is_dir();
+    let cwd = std::env::current_dir().ok()?;
+    if has(&cwd) {
+        return Some(cwd);
+    }
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    has(&built).then_some(built)
+}
+
+/// Copies a folder tree; copied files get `mtime` when given.
+fn copy_tree(from: &Path, to: &Path, mtime: Option<SystemTime>) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &dest, mtime)?;
+        } else if kind.is_file() {
+            fs::copy(entry.path(), &dest)?;
+            if let Some(t) = mtime {
+                fs::File::options().write(true).open(&dest)?.set_modified(t)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! `hrbridge jobs [--json] [--job ID]`: recent jobs with their counts, or one job in detail.
+
+use std::path::Path;
+
+use super::table::TextTable;
+use super::{load_settings, open_store, Exit};
+use crate::store::Store;
+
+pub fn run(config: Option<&Path>, json: bool, limit: usize, job: Option<i64>) -> Exit {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let store = match open_store(&settings) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let result = match job {
+        Some(id) => show_job(&store, id, json),
+        None => list(&store, limit, json),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        Exit::Failed
+    })
+}
+
+fn list(store: &Store, limit: usize, json: bool) -> Result<Exit, Box<dyn std::error::Error>> {
+    let jobs = store.recent_jobs(limit, None)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&jobs)?);
+        return Ok(Exit::Ok);
+    }
+    let mut t = TextTable::new([
+        "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "started", "error",
+    ]);
+    for j in &jobs {
+        t.push([
+            j.id.to_string(),
+            j.profile.clone(),
+            j.file_name.clone(),
+            j.status.as_str().to_string(),
+            j.counts.read.to_string(),
+            j.counts.filtered.to_string(),
+            j.counts.rejected.to_string(),
+            j.counts.written.to_string(),
+            j.started_at.clone(),
+            j.error.clone().unwrap_or_default(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(Exit::Ok)
+}
+
+fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::error::Error>> {
+    let Some(job) = store.job(id)? else {
+        eprintln!("error: no job {id}");
+        return Ok(Exit::Failed);
+    };
+    let outputs = store.job_outputs(id)?;
+    let rejections = store.job_rejections(id, 1000)?;
+    if json {
+        let doc = serde_json::json!({ "job": job, "outputs": outputs, "rejections": rejections });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(Exit::Ok);
+    }
+    println!(
+        "job {} · {} · {:?} · {}\nread {}, filtered {}, rejected {}, written {}\nstarted {}, finished {}",
+        job.id,
+        job.profile,
+        job.file_name,
+        job.status.as_str(),
+        job.counts.read,
+        job.counts.filtered,
+        job.counts.rejected,
+        job.counts.written,
+        job.started_at,
+        job.finished_at.as_deref().unwrap_or("-")
+    );
+    if let Some(e) = &job.error {
+        println!("error: {e}");
+    }
+    for o in &outputs {
+        println!("output: {} ({} rows, sha256 {})", o.final_path, o.rows, o.sha256);
+    }
+    if !rejections.is_empty() {
+        let mut t = TextTable::new(["row", "sheet", "column", "field", "reason"]).max_width(100);
+        for r in &rejections {
+            t.push([
+                r.row.to_string(),
+                r.sheet.clone().unwrap_or_default(),
+                r.column.clone().unwrap_or_default(),
+                r.field.clone().unwrap_or_default(),
+                r.reason.clone(),
+            ]);
+        }
+        print!("\n{}", t.render());
+    }
+    Ok(Exit::Ok)
+}

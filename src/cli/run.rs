@@ -1,0 +1,90 @@
+//! `hrbridge run --once`: one pass over the waiting files, then a summary.
+
+use std::path::Path;
+
+use super::table::TextTable;
+use super::{load_all, open_store, Exit};
+use crate::engine::runner::{run_once, RunSummary};
+use crate::store::JobStatus;
+
+pub fn run(config: Option<&Path>, once: bool, only: &[String]) -> Exit {
+    if !once {
+        eprintln!("error: the long-running daemon is not available yet; use `hrbridge run --once` (from cron or a systemd timer)");
+        return Exit::Usage;
+    }
+    let (settings, mut profiles) = match load_all(config) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    if !only.is_empty() {
+        if let Some(unknown) = only.iter().find(|n| !profiles.iter().any(|p| &p.name == *n)) {
+            eprintln!("error: no profile named {unknown:?}");
+            return Exit::Usage;
+        }
+        profiles.retain(|p| only.contains(&p.name));
+    }
+    let store = match open_store(&settings) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    match run_once(&settings, &profiles, &store) {
+        Ok(summary) => {
+            print!("{}", render_summary(&summary));
+            exit_for(&summary)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Failed
+        }
+    }
+}
+
+/// 1 when any job failed, else 0 (partial jobs delivered within their limits).
+pub fn exit_for(summary: &RunSummary) -> Exit {
+    if summary.jobs.iter().any(|j| j.status == JobStatus::Failed) {
+        Exit::Failed
+    } else {
+        Exit::Ok
+    }
+}
+
+/// The per-job table and notes printed after a pass.
+pub fn render_summary(summary: &RunSummary) -> String {
+    let mut out = String::new();
+    if summary.recovered > 0 {
+        out.push_str(&format!("recovered {} unfinished job(s) of an earlier run\n", summary.recovered));
+    }
+    if summary.jobs.is_empty() {
+        out.push_str("no files ready\n");
+    } else {
+        let mut t = TextTable::new(["job", "profile", "file", "status", "read", "filtered", "rejected", "written"]);
+        for j in &summary.jobs {
+            t.push([
+                j.job_id.to_string(),
+                j.profile.clone(),
+                j.file.clone(),
+                j.status.as_str().to_string(),
+                j.counts.read.to_string(),
+                j.counts.filtered.to_string(),
+                j.counts.rejected.to_string(),
+                j.counts.written.to_string(),
+            ]);
+        }
+        out.push_str(&t.render());
+        for j in &summary.jobs {
+            for o in &j.outputs {
+                out.push_str(&format!("  job {} wrote {}\n", j.job_id, o.display()));
+            }
+            if let Some(e) = &j.error {
+                out.push_str(&format!("  job {} {}: {e}\n", j.job_id, j.status.as_str()));
+            }
+        }
+    }
+    for (profile, name) in &summary.waiting {
+        out.push_str(&format!("waiting: {profile}: {name:?} is still being written (or lacks its done marker)\n"));
+    }
+    for (profile, name, reason) in &summary.refused {
+        out.push_str(&format!("refused: {profile}: {name}: {reason}\n"));
+    }
+    out
+}

@@ -1,0 +1,87 @@
+//! Aligned text tables for the terminal (`jobs`, `audit`, `preview`, `demo`).
+
+/// A table of text cells under a header, rendered with columns padded to their widest cell.
+pub struct TextTable {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    max_width: usize,
+}
+
+impl TextTable {
+    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> TextTable {
+        TextTable {
+            header: header.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+            max_width: 60,
+        }
+    }
+
+    /// Cells longer than `width` characters are cut with `…`.
+    pub fn max_width(mut self, width: usize) -> TextTable {
+        self.max_width = width.max(1);
+        self
+    }
+
+    pub fn push<S: Into<String>>(&mut self, row: impl IntoIterator<Item = S>) {
+        self.rows.push(row.into_iter().map(Into::into).collect());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The table as lines of text, ending with a newline.
+    pub fn render(&self) -> String {
+        let cut = |s: &str| -> String {
+            let one_line = s.replace(['\n', '\r'], " ");
+            if one_line.chars().count() > self.max_width {
+                let mut t: String = one_line.chars().take(self.max_width - 1).collect();
+                t.push('…');
+                t
+            } else {
+                one_line
+            }
+        };
+        let header: Vec<String> = self.header.iter().map(|h| cut(h)).collect();
+        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(|c| cut(c)).collect()).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for row in &rows {
+            for (i, cell) in row.iter().enumerate() {
+                let w = cell.chars().count();
+                match widths.get_mut(i) {
+                    Some(max) => *max = (*max).max(w),
+                    None => widths.push(w),
+                }
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: &[String]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c:<width$}", width = widths.get(i).copied().unwrap_or(0)))
+                .collect();
+            out.push_str(padded.join("  ").trim_end());
+            out.push('\n');
+        };
+        line(&header);
+        line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+        for row in &rows {
+            line(row);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligns_and_cuts() {
+        let mut t = TextTable::new(["id", "name"]).max_width(5);
+        t.push(["1", "Ann"]);
+        t.push(["22", "Bartholomew"]);
+        assert_eq!(t.render(), "id  name\n--  -----\n1   Ann\n22  Bart…\n");
+    }
+}

@@ -1,0 +1,108 @@
+//! Keeping inputs: after a job, its input leaves the inbox for `archive/` or `error/`.
+//!
+//! Inputs are never deleted. The staged copy (identical bytes, verified by sha256) is moved
+//! into the state folder, and only then is the inbox entry removed — and only if it is still
+//! the file that was taken (same size and mtime), so a file re-written in the meantime stays.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::source::dir::Candidate;
+
+/// `state_dir/archive/<profile>/<YYYY-MM-DD>/`.
+pub fn archive_dir(state_dir: &Path, profile: &str) -> PathBuf {
+    let day = chrono::Local::now().format("%Y-%m-%d").to_string();
+    state_dir.join("archive").join(profile).join(day)
+}
+
+/// `state_dir/error/<profile>/`.
+pub fn error_dir(state_dir: &Path, profile: &str) -> PathBuf {
+    state_dir.join("error").join(profile)
+}
+
+/// Moves `staged` into `dest_dir` under `name` (with `.1`, `.2` ... before the extension when
+/// the name is taken) and returns the new path.
+pub fn keep(staged: &Path, dest_dir: &Path, name: &str) -> io::Result<PathBuf> {
+    fs::create_dir_all(dest_dir)?;
+    let dest = free_name(dest_dir, name);
+    fs::rename(staged, &dest)?;
+    Ok(dest)
+}
+
+/// A path in `dir` for `name` that does not exist yet.
+pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    (1u32..)
+        .map(|n| dir.join(format!("{stem}.{n}{ext}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+/// Removes the inbox entry if it is unchanged since it was taken; otherwise leaves it there
+/// (it is a new version and will be picked up by the next pass).
+pub fn release_original(cand: &Candidate) -> io::Result<bool> {
+    match fs::symlink_metadata(&cand.path) {
+        Ok(m) if m.is_file() && m.len() == cand.size && m.modified()? == cand.mtime => {
+            fs::remove_file(&cand.path)?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("archive");
+        for n in 0..3 {
+            let staged = dir.path().join(format!("s{n}"));
+            fs::write(&staged, format!("{n}")).unwrap();
+            keep(&staged, &dest, "hires.csv").unwrap();
+        }
+        let mut names: Vec<_> = fs::read_dir(&dest)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["hires.1.csv", "hires.2.csv", "hires.csv"]);
+    }
+
+    #[test]
+    fn a_changed_original_stays_in_the_inbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        fs::write(&path, "a").unwrap();
+        let m = fs::metadata(&path).unwrap();
+        let cand = Candidate {
+            name: "x.csv".into(),
+            path: path.clone(),
+            size: m.len(),
+            mtime: m.modified().unwrap(),
+        };
+        fs::write(&path, "ab").unwrap();
+        assert!(!release_original(&cand).unwrap());
+        assert!(path.exists());
+        fs::write(&path, "a").unwrap();
+        let m = fs::metadata(&path).unwrap();
+        let cand = Candidate {
+            mtime: m.modified().unwrap(),
+            ..cand
+        };
+        assert!(release_original(&cand).unwrap());
+        assert!(!path.exists());
+    }
+}

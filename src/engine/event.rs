@@ -1,0 +1,113 @@
+//! Notable events of the engine as typed values: each one is logged and appended to the audit
+//! trail from one place, so the log and the trail never tell different stories.
+//!
+//! Events carry names, counts, hashes and paths — never cell values. File names are shown
+//! escaped (`{:?}`) because they are untrusted.
+
+use serde_json::{json, Value as Json};
+
+use crate::store::{AuditEvent, Counts, Store, StoreError};
+
+/// Something that happened to a file or a job.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    /// An inbox entry was not taken (hostile name, symlink ...).
+    FileRefused { name: &'a str, reason: &'a str },
+    /// The same content was delivered before; nothing done.
+    FileDuplicate { job_id: i64, name: &'a str, sha256: &'a str, previous_job: i64 },
+    JobStarted { job_id: i64, name: &'a str, sha256: &'a str, size: u64 },
+    /// An output file reached its final name.
+    OutputPublished {
+        job_id: i64,
+        path: &'a str,
+        rows: u64,
+        bytes: u64,
+        sha256: &'a str,
+        fields: Vec<&'a str>,
+        pii_fields: Vec<&'a str>,
+    },
+    JobFinished { job_id: i64, status: &'a str, counts: Counts },
+    JobFailed { job_id: i64, counts: Counts, error: &'a str },
+    /// Crash recovery: a job found running was marked interrupted, or a committing job was
+    /// rolled forward.
+    JobRecovered { job_id: i64, action: &'a str },
+    /// The input was moved out of the inbox into the state folder.
+    InputKept { job_id: i64, to: &'a str },
+}
+
+impl Event<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Event::FileRefused { .. } => "file.refused",
+            Event::FileDuplicate { .. } => "file.duplicate",
+            Event::JobStarted { .. } => "job.started",
+            Event::OutputPublished { .. } => "output.published",
+            Event::JobFinished { .. } => "job.finished",
+            Event::JobFailed { .. } => "job.failed",
+            Event::JobRecovered { .. } => "job.recovered",
+            Event::InputKept { .. } => "input.kept",
+        }
+    }
+
+    fn job_id(&self) -> Option<i64> {
+        match self {
+            Event::FileRefused { .. } => None,
+            Event::FileDuplicate { job_id, .. }
+            | Event::JobStarted { job_id, .. }
+            | Event::OutputPublished { job_id, .. }
+            | Event::JobFinished { job_id, .. }
+            | Event::JobFailed { job_id, .. }
+            | Event::JobRecovered { job_id, .. }
+            | Event::InputKept { job_id, .. } => Some(*job_id),
+        }
+    }
+
+    fn detail(&self) -> Json {
+        match self {
+            Event::FileRefused { name, reason } => json!({ "name": format!("{name:?}"), "reason": reason }),
+            Event::FileDuplicate {
+                name,
+                sha256,
+                previous_job,
+                ..
+            } => json!({ "name": format!("{name:?}"), "sha256": sha256, "previous_job": previous_job }),
+            Event::JobStarted { name, sha256, size, .. } => {
+                json!({ "name": format!("{name:?}"), "sha256": sha256, "size": size })
+            }
+            Event::OutputPublished {
+                path,
+                rows,
+                bytes,
+                sha256,
+                fields,
+                pii_fields,
+                ..
+            } => json!({
+                "path": path, "rows": rows, "bytes": bytes, "sha256": sha256,
+                "fields": fields, "pii_fields": pii_fields,
+            }),
+            Event::JobFinished { status, counts, .. } => json!({ "status": status, "counts": counts }),
+            Event::JobFailed { counts, error, .. } => json!({ "counts": counts, "error": error }),
+            Event::JobRecovered { action, .. } => json!({ "action": action }),
+            Event::InputKept { to, .. } => json!({ "to": to }),
+        }
+    }
+
+    /// Logs the event and appends it to the audit trail.
+    pub fn emit(&self, store: &Store, profile: &str) -> Result<(), StoreError> {
+        let detail = self.detail();
+        match self {
+            Event::JobFailed { .. } | Event::FileRefused { .. } => {
+                tracing::warn!(event = self.kind(), profile, job = self.job_id(), %detail)
+            }
+            _ => tracing::info!(event = self.kind(), profile, job = self.job_id(), %detail),
+        }
+        store.append_audit(&AuditEvent {
+            kind: self.kind().to_string(),
+            profile: Some(profile.to_string()),
+            job_id: self.job_id(),
+            detail,
+        })?;
+        Ok(())
+    }
+}

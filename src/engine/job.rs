@@ -1,0 +1,477 @@
+//! The life of one input file: stage → read → map → write temp outputs → contract checks →
+//! commit (publish outputs) → keep the input.
+//!
+//! Nothing reaches a final output name before the whole file has been read and has passed its
+//! contract (header, trailer, reject ratio, minimum rows). The commit is two-phase: the store
+//! first records the complete temp files (`committing`), then they are published; a crash
+//! between the two is rolled forward by `recover`. A failed job leaves no output, keeps its
+//! input in `error/` and records why.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::format::{self, ReadError, Severity};
+use crate::output::atomic::FinishedFile;
+use crate::output::file::{rejects_path, FileSink};
+use crate::output::rejects::RejectsFile;
+use crate::output::template::{NameContext, NameTemplate};
+use crate::output::{self};
+use crate::profile::{OutputSpec, Profile};
+use crate::settings::Settings;
+use crate::source::dir::Candidate;
+use crate::source::staging::{self, Staged};
+use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, Store};
+use crate::transform::{MappingPlan, Rejection, RowOutcome};
+
+use super::archive;
+use super::event::Event;
+use super::EngineError;
+
+/// At most this many rejections of one job are kept in the store (the rejects file and the
+/// counts are always complete).
+pub const STORED_REJECTIONS_CAP: usize = 10_000;
+
+/// What is needed to run jobs for one profile.
+pub struct JobContext<'a> {
+    pub settings: &'a Settings,
+    pub profile: &'a Profile,
+    pub plan: &'a MappingPlan,
+    pub store: &'a Store,
+}
+
+/// The result of one job, for summaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    pub job_id: i64,
+    pub profile: String,
+    pub file: String,
+    pub status: JobStatus,
+    pub counts: Counts,
+    /// Published output files (rejects report last, if any).
+    pub outputs: Vec<PathBuf>,
+    /// Where the input was kept.
+    pub kept_at: PathBuf,
+    pub error: Option<String>,
+}
+
+/// Why a job failed: a located, PII-free message for the operator.
+struct JobFailure {
+    message: String,
+    counts: Counts,
+    /// The rejects report so far; kept beside the input in `error/`.
+    rejects: Option<FinishedFile>,
+}
+
+/// What a successful read produced, before the commit.
+struct Written {
+    counts: Counts,
+    finished: Vec<(Option<usize>, FinishedFile, u64)>,
+}
+
+impl JobContext<'_> {
+    fn name(&self) -> &str {
+        &self.profile.name
+    }
+
+    fn emit(&self, event: Event<'_>) -> Result<(), EngineError> {
+        event.emit(self.store, self.name()).map_err(EngineError::from)
+    }
+
+    /// Processes one ready inbox file to its end.
+    pub fn process(&self, cand: &Candidate, source_label: &str) -> Result<JobReport, EngineError> {
+        let state_dir = &self.settings.state_dir;
+        let staging_dir = state_dir.join("staging").join(self.name());
+        let staged = staging::stage(cand, &staging_dir).map_err(|e| EngineError::io(format!("staging {:?}", cand.name), e))?;
+        let file = self
+            .store
+            .upsert_file(self.name(), &cand.name, &staged.sha256, staged.size, source_label)?;
+        let job_id = self.store.start_job(self.name(), file.id)?;
+
+        if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
+            let note = format!("same content as job {} ({:?}); skipped", prev.id, prev.file_name);
+            self.store
+                .finish_job(job_id, JobStatus::Duplicate, Counts::default(), Some(&note))?;
+            self.emit(Event::FileDuplicate {
+                job_id,
+                name: &cand.name,
+                sha256: &staged.sha256,
+                previous_job: prev.id,
+            })?;
+            let kept_at = self.keep_input(job_id, cand, &staged, &archive::archive_dir(state_dir, self.name()))?;
+            return Ok(self.report(job_id, cand, JobStatus::Duplicate, Counts::default(), Vec::new(), kept_at, Some(note)));
+        }
+
+        self.emit(Event::JobStarted {
+            job_id,
+            name: &cand.name,
+            sha256: &staged.sha256,
+            size: staged.size,
+        })?;
+        match self.read_and_write(job_id, cand, &staged)? {
+            Ok(written) => self.commit(job_id, cand, &staged, written),
+            Err(failure) => self.fail(job_id, cand, &staged, failure),
+        }
+    }
+
+    /// Reads the staged file through the mapping into temp outputs. The outer `Result` is for
+    /// infrastructure errors; the inner one for the file failing its contract.
+    fn read_and_write(
+        &self,
+        job_id: i64,
+        cand: &Candidate,
+        staged: &Staged,
+    ) -> Result<Result<Written, JobFailure>, EngineError> {
+        let mut counts = Counts::default();
+        let failure = |message: String, counts: Counts| {
+            Ok(Err(JobFailure {
+                message,
+                counts,
+                rejects: None,
+            }))
+        };
+        let table = match format::open(&staged.path, &cand.name, &self.profile.format) {
+            Ok(t) => t,
+            Err(e) => return failure(e.to_string(), counts),
+        };
+        let mapper = match self.plan.bind(&table.header) {
+            Ok(m) => m,
+            Err(missing) => return failure(format!("{}: {missing}", cand.name), counts),
+        };
+        let fields = self.plan.fields();
+
+        let mut sinks = Vec::new();
+        let now = chrono::Local::now();
+        for (i, out) in self.profile.outputs.iter().enumerate() {
+            let OutputSpec::File(spec) = out;
+            let seq = match NameTemplate::parse(&spec.path) {
+                Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), i)?,
+                _ => 0,
+            };
+            let ctx = NameContext {
+                profile: self.name(),
+                date: now,
+                seq,
+                source_name: &cand.name,
+            };
+            let final_path = match output::resolve_path(spec, self.settings, &ctx) {
+                Ok(p) => p,
+                Err(e) => return failure(format!("output {}: {e}", i + 1), counts),
+            };
+            if final_path.exists() {
+                abandon_sinks(sinks);
+                return failure(
+                    format!(
+                        "output {} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
+                        final_path.display()
+                    ),
+                    counts,
+                );
+            }
+            let sink = FileSink::create(spec, &final_path, fields, &format!("job{job_id}-{i}"))
+                .map_err(|e| EngineError::io(format!("creating output {}", final_path.display()), e))?;
+            self.store.note_temp(job_id, &temp_of(&final_path, job_id, i))?;
+            sinks.push((i, final_path, sink));
+        }
+        let first_final = sinks.first().map(|(_, p, _)| p.clone());
+        let mut rejects: Option<RejectsFile> = None;
+        let mut pending: Vec<RejectionRow> = Vec::new();
+        let mut stored = 0usize;
+
+        for item in table.records {
+            let rejections: Vec<Rejection> = match item {
+                Ok(rec) => {
+                    counts.read += 1;
+                    match mapper.apply(&rec) {
+                        RowOutcome::Mapped(m) => {
+                            for (_, path, sink) in sinks.iter_mut() {
+                                sink.write(&m)
+                                    .map_err(|e| EngineError::io(format!("writing {}", path.display()), e))?;
+                            }
+                            counts.written += 1;
+                            continue;
+                        }
+                        RowOutcome::Filtered { .. } => {
+                            counts.filtered += 1;
+                            continue;
+                        }
+                        RowOutcome::Rejected(rs) => rs,
+                    }
+                }
+                Err(e) if e.severity == Severity::Row => {
+                    counts.read += 1;
+                    vec![rejection_of(e)]
+                }
+                Err(e) => {
+                    self.store_rejections(job_id, &mut pending)?;
+                    return give_up(sinks, rejects, e.to_string(), counts);
+                }
+            };
+            counts.rejected += 1;
+            let rejects_file = match (&mut rejects, &first_final) {
+                (Some(r), _) => r,
+                (None, Some(first)) => {
+                    let path = rejects_path(first);
+                    let file = RejectsFile::create(&path, &format!("job{job_id}-rejects"))
+                        .map_err(|e| EngineError::io(format!("creating {}", path.display()), e))?;
+                    self.store.note_temp(job_id, &temp_of_rejects(&path, job_id))?;
+                    rejects.insert(file)
+                }
+                (None, None) => continue,
+            };
+            for r in &rejections {
+                rejects_file
+                    .write(r)
+                    .map_err(|e| EngineError::io("writing the rejects report".into(), e))?;
+                if stored < STORED_REJECTIONS_CAP {
+                    stored += 1;
+                    pending.push(RejectionRow {
+                        row: r.pos.row,
+                        sheet: r.pos.sheet.as_deref().map(str::to_string),
+                        column: r.column.clone(),
+                        field: r.field.clone(),
+                        reason: r.reason.clone(),
+                    });
+                }
+            }
+            if pending.len() >= 1000 {
+                self.store_rejections(job_id, &mut pending)?;
+            }
+        }
+        self.store_rejections(job_id, &mut pending)?;
+
+        if let Some(message) = contract_violation(self.profile, &counts) {
+            return give_up(sinks, rejects, message, counts);
+        }
+        let mut finished = Vec::new();
+        for (i, path, sink) in sinks {
+            let rows = sink.rows();
+            let done = sink
+                .finish()
+                .map_err(|e| EngineError::io(format!("finishing {}", path.display()), e))?;
+            finished.push((Some(i), done, rows));
+        }
+        if let Some(r) = rejects {
+            let rows = r.rows();
+            let done = r
+                .finish()
+                .map_err(|e| EngineError::io("finishing the rejects report".into(), e))?;
+            finished.push((None, done, rows));
+        }
+        Ok(Ok(Written { counts, finished }))
+    }
+
+    fn store_rejections(&self, job_id: i64, pending: &mut Vec<RejectionRow>) -> Result<(), EngineError> {
+        if !pending.is_empty() {
+            self.store.add_rejections(job_id, pending)?;
+            pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Phase one records the complete temp files; phase two publishes them.
+    fn commit(&self, job_id: i64, cand: &Candidate, staged: &Staged, written: Written) -> Result<JobReport, EngineError> {
+        let Written { counts, finished } = written;
+        let rows: Vec<OutputRow> = finished
+            .iter()
+            .map(|(index, f, rows)| OutputRow {
+                job_id,
+                output_index: *index,
+                temp_path: f.temp_path.display().to_string(),
+                final_path: f.final_path.display().to_string(),
+                rows: *rows,
+                bytes: f.bytes,
+                sha256: f.sha256.clone(),
+                published: false,
+            })
+            .collect();
+        self.store.begin_commit(job_id, counts, &rows)?;
+        let outputs = publish_outputs(self, job_id, &rows)?;
+        let status = if counts.rejected > 0 {
+            JobStatus::Partial
+        } else {
+            JobStatus::Succeeded
+        };
+        self.store.finish_job(job_id, status, counts, None)?;
+        self.emit(Event::JobFinished {
+            job_id,
+            status: status.as_str(),
+            counts,
+        })?;
+        let kept_at = self.keep_input(
+            job_id,
+            cand,
+            staged,
+            &archive::archive_dir(&self.settings.state_dir, self.name()),
+        )?;
+        Ok(self.report(job_id, cand, status, counts, outputs, kept_at, None))
+    }
+
+    fn fail(&self, job_id: i64, cand: &Candidate, staged: &Staged, failure: JobFailure) -> Result<JobReport, EngineError> {
+        let JobFailure {
+            message,
+            counts,
+            rejects,
+        } = failure;
+        self.store
+            .finish_job(job_id, JobStatus::Failed, counts, Some(&message))?;
+        self.emit(Event::JobFailed {
+            job_id,
+            counts,
+            error: &message,
+        })?;
+        let dir = archive::error_dir(&self.settings.state_dir, self.name());
+        let kept_at = self.keep_input(job_id, cand, staged, &dir)?;
+        let mut note_name = kept_at.file_name().unwrap_or_default().to_os_string();
+        note_name.push(".error.txt");
+        let note = format!("job {job_id} failed: {message}\n");
+        write_note(&kept_at.with_file_name(note_name), &note)
+            .map_err(|e| EngineError::io("writing the error note".into(), e))?;
+        if let Some(r) = rejects {
+            let mut name = kept_at.file_name().unwrap_or_default().to_os_string();
+            name.push(".rejects.csv");
+            let to = archive::free_name(&dir, &name.to_string_lossy());
+            fs::copy(&r.temp_path, &to)
+                .and_then(|_| fs::remove_file(&r.temp_path))
+                .map_err(|e| EngineError::io("keeping the rejects report".into(), e))?;
+        }
+        Ok(self.report(job_id, cand, JobStatus::Failed, counts, Vec::new(), kept_at, Some(message)))
+    }
+
+    fn keep_input(&self, job_id: i64, cand: &Candidate, staged: &Staged, dir: &Path) -> Result<PathBuf, EngineError> {
+        let kept = archive::keep(&staged.path, dir, &cand.name)
+            .map_err(|e| EngineError::io(format!("keeping {:?}", cand.name), e))?;
+        archive::release_original(cand).map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
+        self.emit(Event::InputKept {
+            job_id,
+            to: &kept.display().to_string(),
+        })?;
+        Ok(kept)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        job_id: i64,
+        cand: &Candidate,
+        status: JobStatus,
+        counts: Counts,
+        outputs: Vec<PathBuf>,
+        kept_at: PathBuf,
+        error: Option<String>,
+    ) -> JobReport {
+        JobReport {
+            job_id,
+            profile: self.name().to_string(),
+            file: cand.name.clone(),
+            status,
+            counts,
+            outputs,
+            kept_at,
+            error,
+        }
+    }
+}
+
+/// Publishes every recorded output of a committing job that is not published yet, marking
+/// each in the store. Used by a normal commit and by crash recovery alike.
+pub fn publish_outputs(ctx: &JobContext<'_>, job_id: i64, rows: &[OutputRow]) -> Result<Vec<PathBuf>, EngineError> {
+    let mut published = Vec::new();
+    for row in rows {
+        let final_path = PathBuf::from(&row.final_path);
+        if !row.published {
+            output::atomic::publish(Path::new(&row.temp_path), &final_path)
+                .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?;
+            ctx.store.mark_published(job_id, &row.final_path)?;
+            let fields: Vec<&str> = ctx.plan.fields().iter().map(|f| f.name.as_str()).collect();
+            let pii: Vec<&str> = ctx.plan.fields().iter().filter(|f| f.pii).map(|f| f.name.as_str()).collect();
+            let is_rejects = row.output_index.is_none();
+            ctx.emit(Event::OutputPublished {
+                job_id,
+                path: &row.final_path,
+                rows: row.rows,
+                bytes: row.bytes,
+                sha256: &row.sha256,
+                fields: if is_rejects { vec!["file", "sheet", "row", "column", "field", "reason"] } else { fields },
+                pii_fields: if is_rejects { Vec::new() } else { pii },
+            })?;
+        }
+        published.push(final_path);
+    }
+    Ok(published)
+}
+
+/// The first file-level contract the counts break, if any.
+fn contract_violation(profile: &Profile, counts: &Counts) -> Option<String> {
+    let min_rows = profile.validation.min_rows.unwrap_or(1);
+    if counts.read < min_rows {
+        return Some(format!(
+            "file has {} data row(s); at least {min_rows} required (validation.min_rows)",
+            counts.read
+        ));
+    }
+    let max = profile.validation.max_reject_ratio;
+    if counts.read > 0 && counts.rejected as f64 / counts.read as f64 > max {
+        return Some(format!(
+            "{} of {} rows rejected ({:.1}%), above max_reject_ratio {:.1}%; nothing delivered",
+            counts.rejected,
+            counts.read,
+            100.0 * counts.rejected as f64 / counts.read as f64,
+            100.0 * max
+        ));
+    }
+    None
+}
+
+fn rejection_of(e: ReadError) -> Rejection {
+    Rejection {
+        pos: e.pos,
+        column: e.column,
+        field: None,
+        reason: e.reason,
+    }
+}
+
+fn abandon_sinks(sinks: Vec<(usize, PathBuf, FileSink)>) {
+    for (_, _, sink) in sinks {
+        sink.abandon();
+    }
+}
+
+/// Ends a failing job's writing: outputs are deleted, the rejects report is completed so it
+/// can be kept beside the input.
+fn give_up(
+    sinks: Vec<(usize, PathBuf, FileSink)>,
+    rejects: Option<RejectsFile>,
+    message: String,
+    counts: Counts,
+) -> Result<Result<Written, JobFailure>, EngineError> {
+    abandon_sinks(sinks);
+    let rejects = match rejects {
+        Some(r) => Some(
+            r.finish()
+                .map_err(|e| EngineError::io("finishing the rejects report".into(), e))?,
+        ),
+        None => None,
+    };
+    Ok(Err(JobFailure {
+        message,
+        counts,
+        rejects,
+    }))
+}
+
+/// The temp path `AtomicFile` uses for output `index` of `job_id`.
+fn temp_of(final_path: &Path, job_id: i64, index: usize) -> PathBuf {
+    output::atomic::temp_path(final_path, &format!("job{job_id}-{index}"))
+}
+
+fn temp_of_rejects(final_path: &Path, job_id: i64) -> PathBuf {
+    output::atomic::temp_path(final_path, &format!("job{job_id}-rejects"))
+}
+
+fn write_note(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut f = fs::File::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}

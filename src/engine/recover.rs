@@ -1,0 +1,118 @@
+//! Crash recovery, run at the start of every pass (under the state folder's lock).
+//!
+//! A job left `running` died before its commit decision: its temp files are removed, it is
+//! marked `interrupted`, and its input — still in the inbox — is simply processed again. A job
+//! left `committing` had complete, fsynced temp outputs recorded: they are published (rolled
+//! forward), the job is finished and its input kept, exactly as if nothing had happened.
+
+use std::fs;
+use std::io;
+
+use crate::profile::{Profile, SourceSpec};
+use crate::source::dir::Candidate;
+use crate::source::staging;
+use crate::store::{JobRow, JobStatus};
+
+use super::archive;
+use super::event::Event;
+use super::job::{publish_outputs, JobContext};
+use super::EngineError;
+
+/// Recovers every unfinished job of `ctx`'s profile; returns how many were found.
+pub fn recover(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
+    let mut n = 0;
+    for job in ctx.store.jobs_with_status(JobStatus::Running)? {
+        if job.profile == ctx.profile.name {
+            interrupted(ctx, &job)?;
+            n += 1;
+        }
+    }
+    for job in ctx.store.jobs_with_status(JobStatus::Committing)? {
+        if job.profile == ctx.profile.name {
+            roll_forward(ctx, &job)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn interrupted(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
+    for temp in ctx.store.job_temps(job.id)? {
+        match fs::remove_file(&temp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::io(format!("removing leftover {temp}"), e)),
+        }
+    }
+    ctx.store.finish_job(
+        job.id,
+        JobStatus::Interrupted,
+        job.counts,
+        Some("hrbridge stopped while this job was running; nothing was published and the input is processed again"),
+    )?;
+    Event::JobRecovered {
+        job_id: job.id,
+        action: "interrupted: temp outputs removed, input left in the inbox",
+    }
+    .emit(ctx.store, &ctx.profile.name)?;
+    Ok(())
+}
+
+fn roll_forward(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
+    let outputs = ctx.store.job_outputs(job.id)?;
+    publish_outputs(ctx, job.id, &outputs)?;
+    let status = if job.counts.rejected > 0 {
+        JobStatus::Partial
+    } else {
+        JobStatus::Succeeded
+    };
+    ctx.store.finish_job(job.id, status, job.counts, None)?;
+    Event::JobRecovered {
+        job_id: job.id,
+        action: "committing: outputs published after a crash",
+    }
+    .emit(ctx.store, &ctx.profile.name)?;
+    keep_recovered_input(ctx, job)
+}
+
+/// Moves the staged copy of a rolled-forward job to the archive and removes the inbox entry
+/// if it still holds the same content.
+fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
+    let Some(file) = ctx.store.file(job.file_id)? else {
+        return Ok(());
+    };
+    let state_dir = &ctx.settings.state_dir;
+    let staged = staging::staging_path(&state_dir.join("staging").join(&ctx.profile.name), &file.sha256);
+    if staged.exists() {
+        let kept = archive::keep(&staged, &archive::archive_dir(state_dir, &ctx.profile.name), &file.name)
+            .map_err(|e| EngineError::io(format!("keeping {:?}", file.name), e))?;
+        Event::InputKept {
+            job_id: job.id,
+            to: &kept.display().to_string(),
+        }
+        .emit(ctx.store, &ctx.profile.name)?;
+    }
+    if let Some(original) = inbox_entry(ctx.profile, ctx, &file.name)? {
+        if staging::sha256_of(&original.path).is_ok_and(|sha| sha == file.sha256) {
+            archive::release_original(&original)
+                .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", file.name), e))?;
+        }
+    }
+    Ok(())
+}
+
+fn inbox_entry(profile: &Profile, ctx: &JobContext<'_>, name: &str) -> Result<Option<Candidate>, EngineError> {
+    let SourceSpec::Dir(spec) = &profile.source;
+    let path = ctx.settings.resolve_path(&spec.path).join(name);
+    match fs::symlink_metadata(&path) {
+        Ok(m) if m.is_file() => Ok(Some(Candidate {
+            name: name.to_string(),
+            size: m.len(),
+            mtime: m
+                .modified()
+                .map_err(|e| EngineError::io(format!("reading {name:?}"), e))?,
+            path,
+        })),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,91 @@
+//! One pass over the inboxes of the selected profiles (`hrbridge run --once`).
+//!
+//! The pass holds an exclusive lock on the state folder, recovers what a previous process left
+//! unfinished, then processes every ready file of every profile in name order.
+
+use std::fs::{self, File, TryLockError};
+
+use crate::profile::{Profile, SourceSpec};
+use crate::settings::Settings;
+use crate::source::dir;
+use crate::store::Store;
+use crate::transform::MappingPlan;
+
+use super::event::Event;
+use super::job::{JobContext, JobReport};
+use super::recover::recover;
+use super::EngineError;
+
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    pub jobs: Vec<JobReport>,
+    /// (profile, file) still being written or waiting for a done marker.
+    pub waiting: Vec<(String, String)>,
+    /// (profile, name, reason) of inbox entries refused.
+    pub refused: Vec<(String, String, String)>,
+    /// Unfinished jobs of earlier processes recovered at the start.
+    pub recovered: usize,
+}
+
+/// Holds the state folder's lock for as long as it lives.
+pub struct StateLock {
+    _file: File,
+}
+
+/// Takes the exclusive lock on `settings.state_dir` (creating the folder).
+pub fn lock_state(settings: &Settings) -> Result<StateLock, EngineError> {
+    let dir = &settings.state_dir;
+    fs::create_dir_all(dir).map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
+    let path = dir.join("hrbridge.lock");
+    let file = File::create(&path).map_err(|e| EngineError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(StateLock { _file: file }),
+        Err(TryLockError::WouldBlock) => Err(EngineError::Locked(dir.display().to_string())),
+        Err(TryLockError::Error(e)) => Err(EngineError::io(format!("locking {}", path.display()), e)),
+    }
+}
+
+/// Runs one pass over `profiles` (already loaded and checked).
+pub fn run_once(settings: &Settings, profiles: &[Profile], store: &Store) -> Result<RunSummary, EngineError> {
+    let _lock = lock_state(settings)?;
+    let mut summary = RunSummary::default();
+    for profile in profiles {
+        let plan = MappingPlan::compile(profile, settings).map_err(|problems| EngineError::Profile {
+            profile: profile.name.clone(),
+            message: problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+        let ctx = JobContext {
+            settings,
+            profile,
+            plan: &plan,
+            store,
+        };
+        summary.recovered += recover(&ctx)?;
+        let SourceSpec::Dir(spec) = &profile.source;
+        let inbox = settings.resolve_path(&spec.path);
+        let scan = dir::scan(spec, &inbox).map_err(|e| EngineError::io(format!("reading inbox {}", inbox.display()), e))?;
+        for refused in &scan.refused {
+            Event::FileRefused {
+                name: &refused.name,
+                reason: &refused.reason,
+            }
+            .emit(store, &profile.name)?;
+            summary
+                .refused
+                .push((profile.name.clone(), refused.name.clone(), refused.reason.clone()));
+        }
+        for name in scan.waiting {
+            summary.waiting.push((profile.name.clone(), name));
+        }
+        let label = format!("dir:{}", inbox.display());
+        for cand in &scan.ready {
+            summary.jobs.push(ctx.process(cand, &label)?);
+        }
+    }
+    Ok(summary)
+}

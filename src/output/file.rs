@@ -1,0 +1,87 @@
+//! `[[output]] type = "file"`: mapped records written atomically as CSV or JSON Lines.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::atomic::{AtomicFile, FinishedFile};
+use super::csv::CsvEncoder;
+use super::jsonl::JsonlEncoder;
+use crate::profile::{FileOutputSpec, OutputFormat};
+use crate::transform::{FieldInfo, MappedRecord};
+
+enum Encoder {
+    Csv(CsvEncoder<AtomicFile>),
+    Jsonl(JsonlEncoder<AtomicFile>),
+}
+
+/// An output file being written.
+pub struct FileSink {
+    encoder: Encoder,
+    rows: u64,
+}
+
+impl FileSink {
+    /// Opens the temp file for `final_path` and writes any header.
+    pub fn create(spec: &FileOutputSpec, final_path: &Path, fields: &[FieldInfo], tag: &str) -> io::Result<FileSink> {
+        let file = AtomicFile::create(final_path, tag)?;
+        let encoder = match spec.format {
+            OutputFormat::Csv => {
+                let delimiter = output_delimiter(spec.delimiter.as_deref()).map_err(io::Error::other)?;
+                Encoder::Csv(CsvEncoder::new(file, fields, delimiter, spec.neutralize_formulas)?)
+            }
+            OutputFormat::Jsonl => Encoder::Jsonl(JsonlEncoder::new(file, fields).map_err(io::Error::other)?),
+        };
+        Ok(FileSink { encoder, rows: 0 })
+    }
+
+    /// Writes one record.
+    pub fn write(&mut self, rec: &MappedRecord) -> io::Result<()> {
+        match &mut self.encoder {
+            Encoder::Csv(e) => e.write(rec)?,
+            Encoder::Jsonl(e) => e.write(rec)?,
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Completes the temp file (flushed and fsynced), ready to publish.
+    pub fn finish(self) -> io::Result<FinishedFile> {
+        self.into_file()?.finish()
+    }
+
+    /// Deletes the temp file.
+    pub fn abandon(self) {
+        if let Ok(file) = self.into_file() {
+            file.abandon();
+        }
+    }
+
+    fn into_file(self) -> io::Result<AtomicFile> {
+        match self.encoder {
+            Encoder::Csv(e) => e.into_inner(),
+            Encoder::Jsonl(e) => Ok(e.into_inner()),
+        }
+    }
+}
+
+/// The byte of an output `delimiter` setting (default `,`).
+pub fn output_delimiter(setting: Option<&str>) -> Result<u8, String> {
+    match setting {
+        None => Ok(b','),
+        Some("tab") | Some("\t") => Ok(b'\t'),
+        Some(s) if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => Ok(s.as_bytes()[0]),
+        Some(s) => Err(format!("output delimiter must be one ASCII character or \"tab\", not {s:?}")),
+    }
+}
+
+/// Where the rejects report of an output file goes: beside it, `<name>.rejects.csv`.
+pub fn rejects_path(final_path: &Path) -> PathBuf {
+    let mut name = final_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".rejects.csv");
+    final_path.with_file_name(name)
+}

@@ -1,0 +1,198 @@
+//! Output name templates: `outbox/{profile}/hires_{date:%Y%m%d}_{seq}.csv`.
+//!
+//! Placeholders: `{profile}`, `{date}` / `{date:FORMAT}` (local date, chrono format, default
+//! `%Y%m%d`), `{seq}` (a per-output counter kept in the store), `{source_stem}` (the input
+//! file's name without extension, reduced to safe characters). `{{` and `}}` are literal
+//! braces. Rendered values never contain path separators, so a template's folders are fixed
+//! by the profile author, never by an incoming file name.
+
+use chrono::format::{Item, StrftimeItems};
+
+/// A parsed name template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameTemplate {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Profile,
+    Date(String),
+    Seq,
+    SourceStem,
+}
+
+/// The values a template is rendered with.
+#[derive(Debug, Clone)]
+pub struct NameContext<'a> {
+    pub profile: &'a str,
+    pub date: chrono::DateTime<chrono::Local>,
+    pub seq: u64,
+    /// The input file name as it arrived (untrusted).
+    pub source_name: &'a str,
+}
+
+impl NameTemplate {
+    /// Parses `text`; the error says which placeholder is wrong.
+    pub fn parse(text: &str) -> Result<NameTemplate, String> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '}' => return Err("unmatched `}` (write `}}` for a literal brace)".into()),
+                '{' => {
+                    let mut inner = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(ch) => inner.push(ch),
+                            None => return Err(format!("unclosed placeholder `{{{inner}`")),
+                        }
+                    }
+                    if !literal.is_empty() {
+                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    }
+                    parts.push(parse_placeholder(&inner)?);
+                }
+                _ => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(NameTemplate { parts })
+    }
+
+    /// Whether rendering needs a `{seq}` number.
+    pub fn uses_seq(&self) -> bool {
+        self.parts.contains(&Part::Seq)
+    }
+
+    /// The literal text before the first placeholder (used to check the output root).
+    pub fn literal_prefix(&self) -> &str {
+        match self.parts.first() {
+            Some(Part::Literal(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// The rendered text.
+    pub fn render(&self, ctx: &NameContext<'_>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Profile => out.push_str(&safe_component(ctx.profile)),
+                Part::Date(fmt) => out.push_str(&safe_component(&ctx.date.format(fmt).to_string())),
+                Part::Seq => out.push_str(&ctx.seq.to_string()),
+                Part::SourceStem => out.push_str(&safe_component(stem(ctx.source_name))),
+            }
+        }
+        out
+    }
+}
+
+fn parse_placeholder(inner: &str) -> Result<Part, String> {
+    let (name, arg) = match inner.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (inner, None),
+    };
+    match (name, arg) {
+        ("profile", None) => Ok(Part::Profile),
+        ("seq", None) => Ok(Part::Seq),
+        ("source_stem", None) => Ok(Part::SourceStem),
+        ("date", None) => Ok(Part::Date("%Y%m%d".into())),
+        ("date", Some(fmt)) => {
+            if fmt.is_empty() || StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error)) {
+                Err(format!("invalid date format {fmt:?} in `{{date:...}}`"))
+            } else {
+                Ok(Part::Date(fmt.to_string()))
+            }
+        }
+        _ => Err(format!(
+            "unknown placeholder `{{{inner}}}` (known: {{profile}}, {{date}}, {{date:FORMAT}}, {{seq}}, {{source_stem}})"
+        )),
+    }
+}
+
+/// The file name without its last extension (`hires_2024.csv` → `hires_2024`).
+fn stem(name: &str) -> &str {
+    match name.rfind('.') {
+        Some(i) if i > 0 => &name[..i],
+        _ => name,
+    }
+}
+
+/// `s` reduced to `[A-Za-z0-9._-]` (others become `_`), with no leading dot and never empty.
+pub fn safe_component(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    while out.starts_with('.') {
+        out.replace_range(..1, "_");
+    }
+    if out.is_empty() {
+        out.push('_');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn ctx<'a>(source_name: &'a str) -> NameContext<'a> {
+        NameContext {
+            profile: "ats-to-hris",
+            date: chrono::Local.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
+            seq: 7,
+            source_name,
+        }
+    }
+
+    #[test]
+    fn renders_every_placeholder() {
+        let t = NameTemplate::parse("outbox/{profile}/h_{date:%Y-%m-%d}_{seq}_{source_stem}.csv").unwrap();
+        assert_eq!(
+            t.render(&ctx("hires_march.csv")),
+            "outbox/ats-to-hris/h_2026-03-01_7_hires_march.csv"
+        );
+        assert!(t.uses_seq());
+        assert_eq!(t.literal_prefix(), "outbox/");
+    }
+
+    #[test]
+    fn hostile_source_names_cannot_escape_the_folder() {
+        let t = NameTemplate::parse("out/{source_stem}.csv").unwrap();
+        assert_eq!(t.render(&ctx("../../etc/passwd.csv")), "out/_.._.._etc_passwd.csv");
+        assert_eq!(t.render(&ctx(".hidden.csv")), "out/_hidden.csv");
+    }
+
+    #[test]
+    fn braces_escape_and_errors() {
+        let t = NameTemplate::parse("a{{b}}.csv").unwrap();
+        assert_eq!(t.render(&ctx("x")), "a{b}.csv");
+        assert!(NameTemplate::parse("x_{nope}.csv").unwrap_err().contains("unknown placeholder"));
+        assert!(NameTemplate::parse("x_{date.csv").is_err());
+        assert!(NameTemplate::parse("x_}.csv").is_err());
+        assert!(NameTemplate::parse("x_{date:%Q}.csv").unwrap_err().contains("invalid date format"));
+    }
+}
