@@ -37,7 +37,11 @@ pub struct Settings {
 
 impl Settings {
     /// Resolves `file` against `base_dir`.
-    pub fn resolve(config_file: Option<PathBuf>, base_dir: PathBuf, file: SettingsFile) -> Settings {
+    pub fn resolve(
+        config_file: Option<PathBuf>,
+        base_dir: PathBuf,
+        file: SettingsFile,
+    ) -> Settings {
         let at = |p: PathBuf| absolutize(&base_dir, &p);
         Settings {
             profiles_dir: at(file.profiles.unwrap_or_else(|| "profiles".into())),

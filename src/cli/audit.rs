@@ -6,7 +6,13 @@ use super::table::TextTable;
 use super::{load_settings, open_store, Exit};
 use crate::store::{AuditVerdict, Store};
 
-pub fn run(config: Option<&Path>, verify: bool, json: bool, csv: bool, limit: Option<usize>) -> Exit {
+pub fn run(
+    config: Option<&Path>,
+    verify: bool,
+    json: bool,
+    csv: bool,
+    limit: Option<usize>,
+) -> Exit {
     let settings = match load_settings(config) {
         Ok(s) => s,
         Err(e) => return e,
@@ -39,13 +45,27 @@ fn run_verify(store: &Store) -> Result<Exit, Box<dyn std::error::Error>> {
     }
 }
 
-fn list(store: &Store, json: bool, csv: bool, limit: Option<usize>) -> Result<Exit, Box<dyn std::error::Error>> {
+fn list(
+    store: &Store,
+    json: bool,
+    csv: bool,
+    limit: Option<usize>,
+) -> Result<Exit, Box<dyn std::error::Error>> {
     let events = store.audit_events(limit)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&events)?);
     } else if csv {
         let mut w = csv::Writer::from_writer(std::io::stdout());
-        w.write_record(["seq", "at", "kind", "profile", "job", "detail", "prev_hash", "hash"])?;
+        w.write_record([
+            "seq",
+            "at",
+            "kind",
+            "profile",
+            "job",
+            "detail",
+            "prev_hash",
+            "hash",
+        ])?;
         for e in &events {
             w.write_record([
                 e.seq.to_string(),

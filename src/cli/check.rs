@@ -16,7 +16,11 @@ pub fn run(config: Option<&Path>) -> Exit {
     match load::load_profiles(&settings) {
         Ok(profiles) => {
             let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-            println!("ok: {} profile(s) checked: {}", profiles.len(), names.join(", "));
+            println!(
+                "ok: {} profile(s) checked: {}",
+                profiles.len(),
+                names.join(", ")
+            );
             Exit::Ok
         }
         Err(d) => {

@@ -30,7 +30,9 @@ pub fn run() -> Exit {
 }
 
 fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
-    let bundle = bundle_dir().ok_or("cannot find the bundled profiles/ and fixtures/ (run from the hrbridge checkout)")?;
+    let bundle = bundle_dir().ok_or(
+        "cannot find the bundled profiles/ and fixtures/ (run from the hrbridge checkout)",
+    )?;
     let ws = std::env::current_dir()?.join(WORKSPACE);
     if ws.exists() {
         fs::remove_dir_all(&ws)?;
@@ -40,7 +42,11 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
     copy_tree(&bundle.join("profiles"), &ws.join("profiles"), None)?;
     copy_tree(&bundle.join("tables"), &ws.join("tables"), None)?;
-    copy_tree(&bundle.join("fixtures/inbox"), &ws.join("inbox"), Some(an_hour_ago))?;
+    copy_tree(
+        &bundle.join("fixtures/inbox"),
+        &ws.join("inbox"),
+        Some(an_hour_ago),
+    )?;
     let config = ws.join("hrbridge.toml");
     fs::write(
         &config,
@@ -62,9 +68,17 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         }
     };
     let store = Store::open(&settings.state_dir)?;
-    println!("hrbridge demo: {} integrations, workspace {}\n", profiles.len(), ws.display());
+    println!(
+        "hrbridge demo: {} integrations, workspace {}\n",
+        profiles.len(),
+        ws.display()
+    );
     for p in &profiles {
-        println!("  {:<16} {}", p.name, p.description.as_deref().unwrap_or(""));
+        println!(
+            "  {:<16} {}",
+            p.name,
+            p.description.as_deref().unwrap_or("")
+        );
     }
     println!("\n== pass 1: every export in every inbox\n");
     let first = run_once(&settings, &profiles, &store)?;
@@ -72,12 +86,24 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
 
     // The same export arriving again under another name is recognised by its content.
     if let Some(job) = first.jobs.iter().find(|j| j.error.is_none()) {
-        let profile = profiles.iter().find(|p| p.name == job.profile).ok_or("profile vanished")?;
+        let profile = profiles
+            .iter()
+            .find(|p| p.name == job.profile)
+            .ok_or("profile vanished")?;
         let SourceSpec::Dir(spec) = &profile.source;
-        let again = settings.resolve_path(&spec.path).join(format!("again_{}", job.file));
+        let again = settings
+            .resolve_path(&spec.path)
+            .join(format!("again_{}", job.file));
         fs::copy(&job.kept_at, &again)?;
-        fs::File::options().write(true).open(&again)?.set_modified(an_hour_ago)?;
-        println!("\n== pass 2: {:?} dropped again as {:?}\n", job.file, again.file_name().unwrap_or_default());
+        fs::File::options()
+            .write(true)
+            .open(&again)?
+            .set_modified(an_hour_ago)?;
+        println!(
+            "\n== pass 2: {:?} dropped again as {:?}\n",
+            job.file,
+            again.file_name().unwrap_or_default()
+        );
         let second = run_once(&settings, std::slice::from_ref(profile), &store)?;
         print!("{}", render_summary(&second));
     }
@@ -87,9 +113,17 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         AuditVerdict::Intact { events, head } => println!("intact: {events} events, head {head}"),
         AuditVerdict::Broken { seq, reason } => println!("BROKEN at event {seq}: {reason}"),
     }
-    let cfg = config.strip_prefix(std::env::current_dir()?).unwrap_or(&config).display().to_string();
+    let cfg = config
+        .strip_prefix(std::env::current_dir()?)
+        .unwrap_or(&config)
+        .display()
+        .to_string();
     println!("\nexplore:\n  hrbridge --config {cfg} jobs\n  hrbridge --config {cfg} jobs --job 1\n  hrbridge --config {cfg} audit\n  hrbridge --config {cfg} audit verify");
-    println!("outputs are under {}, inputs under {}", ws.join("outbox").display(), settings.state_dir.display());
+    println!(
+        "outputs are under {}, inputs under {}",
+        ws.join("outbox").display(),
+        settings.state_dir.display()
+    );
     Ok(exit_for(&first))
 }
 
@@ -117,7 +151,10 @@ fn copy_tree(from: &Path, to: &Path, mtime: Option<SystemTime>) -> io::Result<()
         } else if kind.is_file() {
             fs::copy(entry.path(), &dest)?;
             if let Some(t) = mtime {
-                fs::File::options().write(true).open(&dest)?.set_modified(t)?;
+                fs::File::options()
+                    .write(true)
+                    .open(&dest)?
+                    .set_modified(t)?;
             }
         }
     }

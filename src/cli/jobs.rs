@@ -32,7 +32,8 @@ fn list(store: &Store, limit: usize, json: bool) -> Result<Exit, Box<dyn std::er
         return Ok(Exit::Ok);
     }
     let mut t = TextTable::new([
-        "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "started", "error",
+        "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "started",
+        "error",
     ]);
     for j in &jobs {
         t.push([
@@ -81,7 +82,10 @@ fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::err
         println!("error: {e}");
     }
     for o in &outputs {
-        println!("output: {} ({} rows, sha256 {})", o.final_path, o.rows, o.sha256);
+        println!(
+            "output: {} ({} rows, sha256 {})",
+            o.final_path, o.rows, o.sha256
+        );
     }
     if !rejections.is_empty() {
         let mut t = TextTable::new(["row", "sheet", "column", "field", "reason"]).max_width(100);

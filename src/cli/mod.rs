@@ -122,7 +122,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage } else { Exit::Ok }.into();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            }
+            .into();
         }
     };
     init_logging(cli.log_format, cli.verbose);
@@ -130,7 +135,11 @@ pub fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Check => check::run(config),
         Command::Run { once, profiles } => run::run(config, once, &profiles),
-        Command::Preview { profile, rows, file } => preview::run(config, &profile, rows, &file),
+        Command::Preview {
+            profile,
+            rows,
+            file,
+        } => preview::run(config, &profile, rows, &file),
         Command::Jobs { json, limit, job } => jobs::run(config, json, limit, job),
         Command::Audit {
             action,
@@ -175,7 +184,10 @@ fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Profile>), Exit> {
     })?;
     let profiles = load::load_profiles(&settings).map_err(|d| {
         print_diagnostics(&d);
-        eprintln!("error: {} problem(s) in the configuration; run `hrbridge check`", d.len());
+        eprintln!(
+            "error: {} problem(s) in the configuration; run `hrbridge check`",
+            d.len()
+        );
         Exit::Usage
     })?;
     Ok((settings, profiles))

@@ -48,7 +48,9 @@ pub fn run(config: Option<&Path>, profile_name: &str, rows: usize, file: &Path) 
         }
     };
     let fields = plan.fields();
-    let mut mapped = TextTable::new(std::iter::once("row".to_string()).chain(fields.iter().map(|f| f.name.clone())));
+    let mut mapped = TextTable::new(
+        std::iter::once("row".to_string()).chain(fields.iter().map(|f| f.name.clone())),
+    );
     let mut rejected = TextTable::new(["row", "column", "field", "reason"]).max_width(100);
     let mut counts = Counts::default();
     let mut file_error = None;
@@ -88,7 +90,12 @@ pub fn run(config: Option<&Path>, profile_name: &str, rows: usize, file: &Path) 
             Err(e) if e.severity == Severity::Row => {
                 counts.read += 1;
                 counts.rejected += 1;
-                rejected.push([e.pos.row.to_string(), e.column.unwrap_or_default(), String::new(), e.reason]);
+                rejected.push([
+                    e.pos.row.to_string(),
+                    e.column.unwrap_or_default(),
+                    String::new(),
+                    e.reason,
+                ]);
             }
             Err(e) => {
                 file_error = Some(e);

@@ -17,7 +17,10 @@ pub fn run(config: Option<&Path>, once: bool, only: &[String]) -> Exit {
         Err(e) => return e,
     };
     if !only.is_empty() {
-        if let Some(unknown) = only.iter().find(|n| !profiles.iter().any(|p| &p.name == *n)) {
+        if let Some(unknown) = only
+            .iter()
+            .find(|n| !profiles.iter().any(|p| &p.name == *n))
+        {
             eprintln!("error: no profile named {unknown:?}");
             return Exit::Usage;
         }
@@ -52,12 +55,17 @@ pub fn exit_for(summary: &RunSummary) -> Exit {
 pub fn render_summary(summary: &RunSummary) -> String {
     let mut out = String::new();
     if summary.recovered > 0 {
-        out.push_str(&format!("recovered {} unfinished job(s) of an earlier run\n", summary.recovered));
+        out.push_str(&format!(
+            "recovered {} unfinished job(s) of an earlier run\n",
+            summary.recovered
+        ));
     }
     if summary.jobs.is_empty() {
         out.push_str("no files ready\n");
     } else {
-        let mut t = TextTable::new(["job", "profile", "file", "status", "read", "filtered", "rejected", "written"]);
+        let mut t = TextTable::new([
+            "job", "profile", "file", "status", "read", "filtered", "rejected", "written",
+        ]);
         for j in &summary.jobs {
             t.push([
                 j.job_id.to_string(),
@@ -81,7 +89,9 @@ pub fn render_summary(summary: &RunSummary) -> String {
         }
     }
     for (profile, name) in &summary.waiting {
-        out.push_str(&format!("waiting: {profile}: {name:?} is still being written (or lacks its done marker)\n"));
+        out.push_str(&format!(
+            "waiting: {profile}: {name:?} is still being written (or lacks its done marker)\n"
+        ));
     }
     for (profile, name, reason) in &summary.refused {
         out.push_str(&format!("refused: {profile}: {name}: {reason}\n"));

@@ -43,7 +43,11 @@ impl TextTable {
             }
         };
         let header: Vec<String> = self.header.iter().map(|h| cut(h)).collect();
-        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(|c| cut(c)).collect()).collect();
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| cut(c)).collect())
+            .collect();
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for row in &rows {
             for (i, cell) in row.iter().enumerate() {

@@ -14,8 +14,18 @@ pub enum Event<'a> {
     /// An inbox entry was not taken (hostile name, symlink ...).
     FileRefused { name: &'a str, reason: &'a str },
     /// The same content was delivered before; nothing done.
-    FileDuplicate { job_id: i64, name: &'a str, sha256: &'a str, previous_job: i64 },
-    JobStarted { job_id: i64, name: &'a str, sha256: &'a str, size: u64 },
+    FileDuplicate {
+        job_id: i64,
+        name: &'a str,
+        sha256: &'a str,
+        previous_job: i64,
+    },
+    JobStarted {
+        job_id: i64,
+        name: &'a str,
+        sha256: &'a str,
+        size: u64,
+    },
     /// An output file reached its final name.
     OutputPublished {
         job_id: i64,
@@ -26,8 +36,16 @@ pub enum Event<'a> {
         fields: Vec<&'a str>,
         pii_fields: Vec<&'a str>,
     },
-    JobFinished { job_id: i64, status: &'a str, counts: Counts },
-    JobFailed { job_id: i64, counts: Counts, error: &'a str },
+    JobFinished {
+        job_id: i64,
+        status: &'a str,
+        counts: Counts,
+    },
+    JobFailed {
+        job_id: i64,
+        counts: Counts,
+        error: &'a str,
+    },
     /// Crash recovery: a job found running was marked interrupted, or a committing job was
     /// rolled forward.
     JobRecovered { job_id: i64, action: &'a str },
@@ -64,14 +82,20 @@ impl Event<'_> {
 
     fn detail(&self) -> Json {
         match self {
-            Event::FileRefused { name, reason } => json!({ "name": format!("{name:?}"), "reason": reason }),
+            Event::FileRefused { name, reason } => {
+                json!({ "name": format!("{name:?}"), "reason": reason })
+            }
             Event::FileDuplicate {
                 name,
                 sha256,
                 previous_job,
                 ..
-            } => json!({ "name": format!("{name:?}"), "sha256": sha256, "previous_job": previous_job }),
-            Event::JobStarted { name, sha256, size, .. } => {
+            } => {
+                json!({ "name": format!("{name:?}"), "sha256": sha256, "previous_job": previous_job })
+            }
+            Event::JobStarted {
+                name, sha256, size, ..
+            } => {
                 json!({ "name": format!("{name:?}"), "sha256": sha256, "size": size })
             }
             Event::OutputPublished {
@@ -86,7 +110,9 @@ impl Event<'_> {
                 "path": path, "rows": rows, "bytes": bytes, "sha256": sha256,
                 "fields": fields, "pii_fields": pii_fields,
             }),
-            Event::JobFinished { status, counts, .. } => json!({ "status": status, "counts": counts }),
+            Event::JobFinished { status, counts, .. } => {
+                json!({ "status": status, "counts": counts })
+            }
             Event::JobFailed { counts, error, .. } => json!({ "counts": counts, "error": error }),
             Event::JobRecovered { action, .. } => json!({ "action": action }),
             Event::InputKept { to, .. } => json!({ "to": to }),

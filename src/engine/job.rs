@@ -75,21 +75,31 @@ impl JobContext<'_> {
     }
 
     fn emit(&self, event: Event<'_>) -> Result<(), EngineError> {
-        event.emit(self.store, self.name()).map_err(EngineError::from)
+        event
+            .emit(self.store, self.name())
+            .map_err(EngineError::from)
     }
 
     /// Processes one ready inbox file to its end.
     pub fn process(&self, cand: &Candidate, source_label: &str) -> Result<JobReport, EngineError> {
         let state_dir = &self.settings.state_dir;
         let staging_dir = state_dir.join("staging").join(self.name());
-        let staged = staging::stage(cand, &staging_dir).map_err(|e| EngineError::io(format!("staging {:?}", cand.name), e))?;
-        let file = self
-            .store
-            .upsert_file(self.name(), &cand.name, &staged.sha256, staged.size, source_label)?;
+        let staged = staging::stage(cand, &staging_dir)
+            .map_err(|e| EngineError::io(format!("staging {:?}", cand.name), e))?;
+        let file = self.store.upsert_file(
+            self.name(),
+            &cand.name,
+            &staged.sha256,
+            staged.size,
+            source_label,
+        )?;
         let job_id = self.store.start_job(self.name(), file.id)?;
 
         if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
-            let note = format!("same content as job {} ({:?}); skipped", prev.id, prev.file_name);
+            let note = format!(
+                "same content as job {} ({:?}); skipped",
+                prev.id, prev.file_name
+            );
             self.store
                 .finish_job(job_id, JobStatus::Duplicate, Counts::default(), Some(&note))?;
             self.emit(Event::FileDuplicate {
@@ -98,8 +108,21 @@ impl JobContext<'_> {
                 sha256: &staged.sha256,
                 previous_job: prev.id,
             })?;
-            let kept_at = self.keep_input(job_id, cand, &staged, &archive::archive_dir(state_dir, self.name()))?;
-            return Ok(self.report(job_id, cand, JobStatus::Duplicate, Counts::default(), Vec::new(), kept_at, Some(note)));
+            let kept_at = self.keep_input(
+                job_id,
+                cand,
+                &staged,
+                &archive::archive_dir(state_dir, self.name()),
+            )?;
+            return Ok(self.report(
+                job_id,
+                cand,
+                JobStatus::Duplicate,
+                Counts::default(),
+                Vec::new(),
+                kept_at,
+                Some(note),
+            ));
         }
 
         self.emit(Event::JobStarted {
@@ -169,8 +192,11 @@ impl JobContext<'_> {
                 );
             }
             let sink = FileSink::create(spec, &final_path, fields, &format!("job{job_id}-{i}"))
-                .map_err(|e| EngineError::io(format!("creating output {}", final_path.display()), e))?;
-            self.store.note_temp(job_id, &temp_of(&final_path, job_id, i))?;
+                .map_err(|e| {
+                    EngineError::io(format!("creating output {}", final_path.display()), e)
+                })?;
+            self.store
+                .note_temp(job_id, &temp_of(&final_path, job_id, i))?;
             sinks.push((i, final_path, sink));
         }
         let first_final = sinks.first().map(|(_, p, _)| p.clone());
@@ -185,8 +211,9 @@ impl JobContext<'_> {
                     match mapper.apply(&rec) {
                         RowOutcome::Mapped(m) => {
                             for (_, path, sink) in sinks.iter_mut() {
-                                sink.write(&m)
-                                    .map_err(|e| EngineError::io(format!("writing {}", path.display()), e))?;
+                                sink.write(&m).map_err(|e| {
+                                    EngineError::io(format!("writing {}", path.display()), e)
+                                })?;
                             }
                             counts.written += 1;
                             continue;
@@ -214,7 +241,8 @@ impl JobContext<'_> {
                     let path = rejects_path(first);
                     let file = RejectsFile::create(&path, &format!("job{job_id}-rejects"))
                         .map_err(|e| EngineError::io(format!("creating {}", path.display()), e))?;
-                    self.store.note_temp(job_id, &temp_of_rejects(&path, job_id))?;
+                    self.store
+                        .note_temp(job_id, &temp_of_rejects(&path, job_id))?;
                     rejects.insert(file)
                 }
                 (None, None) => continue,
@@ -261,7 +289,11 @@ impl JobContext<'_> {
         Ok(Ok(Written { counts, finished }))
     }
 
-    fn store_rejections(&self, job_id: i64, pending: &mut Vec<RejectionRow>) -> Result<(), EngineError> {
+    fn store_rejections(
+        &self,
+        job_id: i64,
+        pending: &mut Vec<RejectionRow>,
+    ) -> Result<(), EngineError> {
         if !pending.is_empty() {
             self.store.add_rejections(job_id, pending)?;
             pending.clear();
@@ -270,7 +302,13 @@ impl JobContext<'_> {
     }
 
     /// Phase one records the complete temp files; phase two publishes them.
-    fn commit(&self, job_id: i64, cand: &Candidate, staged: &Staged, written: Written) -> Result<JobReport, EngineError> {
+    fn commit(
+        &self,
+        job_id: i64,
+        cand: &Candidate,
+        staged: &Staged,
+        written: Written,
+    ) -> Result<JobReport, EngineError> {
         let Written { counts, finished } = written;
         let rows: Vec<OutputRow> = finished
             .iter()
@@ -307,7 +345,13 @@ impl JobContext<'_> {
         Ok(self.report(job_id, cand, status, counts, outputs, kept_at, None))
     }
 
-    fn fail(&self, job_id: i64, cand: &Candidate, staged: &Staged, failure: JobFailure) -> Result<JobReport, EngineError> {
+    fn fail(
+        &self,
+        job_id: i64,
+        cand: &Candidate,
+        staged: &Staged,
+        failure: JobFailure,
+    ) -> Result<JobReport, EngineError> {
         let JobFailure {
             message,
             counts,
@@ -335,13 +379,28 @@ impl JobContext<'_> {
                 .and_then(|_| fs::remove_file(&r.temp_path))
                 .map_err(|e| EngineError::io("keeping the rejects report".into(), e))?;
         }
-        Ok(self.report(job_id, cand, JobStatus::Failed, counts, Vec::new(), kept_at, Some(message)))
+        Ok(self.report(
+            job_id,
+            cand,
+            JobStatus::Failed,
+            counts,
+            Vec::new(),
+            kept_at,
+            Some(message),
+        ))
     }
 
-    fn keep_input(&self, job_id: i64, cand: &Candidate, staged: &Staged, dir: &Path) -> Result<PathBuf, EngineError> {
+    fn keep_input(
+        &self,
+        job_id: i64,
+        cand: &Candidate,
+        staged: &Staged,
+        dir: &Path,
+    ) -> Result<PathBuf, EngineError> {
         let kept = archive::keep(&staged.path, dir, &cand.name)
             .map_err(|e| EngineError::io(format!("keeping {:?}", cand.name), e))?;
-        archive::release_original(cand).map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
+        archive::release_original(cand)
+            .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
         self.emit(Event::InputKept {
             job_id,
             to: &kept.display().to_string(),
@@ -375,7 +434,11 @@ impl JobContext<'_> {
 
 /// Publishes every recorded output of a committing job that is not published yet, marking
 /// each in the store. Used by a normal commit and by crash recovery alike.
-pub fn publish_outputs(ctx: &JobContext<'_>, job_id: i64, rows: &[OutputRow]) -> Result<Vec<PathBuf>, EngineError> {
+pub fn publish_outputs(
+    ctx: &JobContext<'_>,
+    job_id: i64,
+    rows: &[OutputRow],
+) -> Result<Vec<PathBuf>, EngineError> {
     let mut published = Vec::new();
     for row in rows {
         let final_path = PathBuf::from(&row.final_path);
@@ -384,7 +447,13 @@ pub fn publish_outputs(ctx: &JobContext<'_>, job_id: i64, rows: &[OutputRow]) ->
                 .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?;
             ctx.store.mark_published(job_id, &row.final_path)?;
             let fields: Vec<&str> = ctx.plan.fields().iter().map(|f| f.name.as_str()).collect();
-            let pii: Vec<&str> = ctx.plan.fields().iter().filter(|f| f.pii).map(|f| f.name.as_str()).collect();
+            let pii: Vec<&str> = ctx
+                .plan
+                .fields()
+                .iter()
+                .filter(|f| f.pii)
+                .map(|f| f.name.as_str())
+                .collect();
             let is_rejects = row.output_index.is_none();
             ctx.emit(Event::OutputPublished {
                 job_id,
@@ -392,7 +461,11 @@ pub fn publish_outputs(ctx: &JobContext<'_>, job_id: i64, rows: &[OutputRow]) ->
                 rows: row.rows,
                 bytes: row.bytes,
                 sha256: &row.sha256,
-                fields: if is_rejects { vec!["file", "sheet", "row", "column", "field", "reason"] } else { fields },
+                fields: if is_rejects {
+                    vec!["file", "sheet", "row", "column", "field", "reason"]
+                } else {
+                    fields
+                },
                 pii_fields: if is_rejects { Vec::new() } else { pii },
             })?;
         }

@@ -82,10 +82,17 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
         return Ok(());
     };
     let state_dir = &ctx.settings.state_dir;
-    let staged = staging::staging_path(&state_dir.join("staging").join(&ctx.profile.name), &file.sha256);
+    let staged = staging::staging_path(
+        &state_dir.join("staging").join(&ctx.profile.name),
+        &file.sha256,
+    );
     if staged.exists() {
-        let kept = archive::keep(&staged, &archive::archive_dir(state_dir, &ctx.profile.name), &file.name)
-            .map_err(|e| EngineError::io(format!("keeping {:?}", file.name), e))?;
+        let kept = archive::keep(
+            &staged,
+            &archive::archive_dir(state_dir, &ctx.profile.name),
+            &file.name,
+        )
+        .map_err(|e| EngineError::io(format!("keeping {:?}", file.name), e))?;
         Event::InputKept {
             job_id: job.id,
             to: &kept.display().to_string(),
@@ -94,14 +101,19 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
     }
     if let Some(original) = inbox_entry(ctx.profile, ctx, &file.name)? {
         if staging::sha256_of(&original.path).is_ok_and(|sha| sha == file.sha256) {
-            archive::release_original(&original)
-                .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", file.name), e))?;
+            archive::release_original(&original).map_err(|e| {
+                EngineError::io(format!("removing {:?} from the inbox", file.name), e)
+            })?;
         }
     }
     Ok(())
 }
 
-fn inbox_entry(profile: &Profile, ctx: &JobContext<'_>, name: &str) -> Result<Option<Candidate>, EngineError> {
+fn inbox_entry(
+    profile: &Profile,
+    ctx: &JobContext<'_>,
+    name: &str,
+) -> Result<Option<Candidate>, EngineError> {
     let SourceSpec::Dir(spec) = &profile.source;
     let path = ctx.settings.resolve_path(&spec.path).join(name);
     match fs::symlink_metadata(&path) {

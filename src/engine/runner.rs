@@ -36,29 +36,38 @@ pub struct StateLock {
 /// Takes the exclusive lock on `settings.state_dir` (creating the folder).
 pub fn lock_state(settings: &Settings) -> Result<StateLock, EngineError> {
     let dir = &settings.state_dir;
-    fs::create_dir_all(dir).map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
+    fs::create_dir_all(dir)
+        .map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
     let path = dir.join("hrbridge.lock");
-    let file = File::create(&path).map_err(|e| EngineError::io(format!("opening {}", path.display()), e))?;
+    let file = File::create(&path)
+        .map_err(|e| EngineError::io(format!("opening {}", path.display()), e))?;
     match file.try_lock() {
         Ok(()) => Ok(StateLock { _file: file }),
         Err(TryLockError::WouldBlock) => Err(EngineError::Locked(dir.display().to_string())),
-        Err(TryLockError::Error(e)) => Err(EngineError::io(format!("locking {}", path.display()), e)),
+        Err(TryLockError::Error(e)) => {
+            Err(EngineError::io(format!("locking {}", path.display()), e))
+        }
     }
 }
 
 /// Runs one pass over `profiles` (already loaded and checked).
-pub fn run_once(settings: &Settings, profiles: &[Profile], store: &Store) -> Result<RunSummary, EngineError> {
+pub fn run_once(
+    settings: &Settings,
+    profiles: &[Profile],
+    store: &Store,
+) -> Result<RunSummary, EngineError> {
     let _lock = lock_state(settings)?;
     let mut summary = RunSummary::default();
     for profile in profiles {
-        let plan = MappingPlan::compile(profile, settings).map_err(|problems| EngineError::Profile {
-            profile: profile.name.clone(),
-            message: problems
-                .iter()
-                .map(|p| format!("{}: {}", p.at, p.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        })?;
+        let plan =
+            MappingPlan::compile(profile, settings).map_err(|problems| EngineError::Profile {
+                profile: profile.name.clone(),
+                message: problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.at, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })?;
         let ctx = JobContext {
             settings,
             profile,
@@ -68,16 +77,19 @@ pub fn run_once(settings: &Settings, profiles: &[Profile], store: &Store) -> Res
         summary.recovered += recover(&ctx)?;
         let SourceSpec::Dir(spec) = &profile.source;
         let inbox = settings.resolve_path(&spec.path);
-        let scan = dir::scan(spec, &inbox).map_err(|e| EngineError::io(format!("reading inbox {}", inbox.display()), e))?;
+        let scan = dir::scan(spec, &inbox)
+            .map_err(|e| EngineError::io(format!("reading inbox {}", inbox.display()), e))?;
         for refused in &scan.refused {
             Event::FileRefused {
                 name: &refused.name,
                 reason: &refused.reason,
             }
             .emit(store, &profile.name)?;
-            summary
-                .refused
-                .push((profile.name.clone(), refused.name.clone(), refused.reason.clone()));
+            summary.refused.push((
+                profile.name.clone(),
+                refused.name.clone(),
+                refused.reason.clone(),
+            ));
         }
         for name in scan.waiting {
             summary.waiting.push((profile.name.clone(), name));

@@ -8,5 +8,8 @@ use crate::profile::FormatSpec;
 use crate::record::Position;
 
 pub fn open(_path: &Path, name: Arc<str>, _spec: &FormatSpec) -> Result<Table, ReadError> {
-    Err(ReadError::file(Position::new(name, 0), "spreadsheet reader not built yet"))
+    Err(ReadError::file(
+        Position::new(name, 0),
+        "spreadsheet reader not built yet",
+    ))
 }

@@ -105,7 +105,10 @@ pub fn publish(temp_path: &Path, final_path: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             return Err(io::Error::new(
                 e.kind(),
-                format!("{} already exists; refusing to overwrite it", final_path.display()),
+                format!(
+                    "{} already exists; refusing to overwrite it",
+                    final_path.display()
+                ),
             ))
         }
         Err(e) => return Err(e),

@@ -19,7 +19,9 @@ pub struct CsvEncoder<W: Write> {
 impl<W: Write> CsvEncoder<W> {
     /// Starts the file with the header row.
     pub fn new(out: W, fields: &[FieldInfo], delimiter: u8, neutralize: bool) -> io::Result<Self> {
-        let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(out);
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(out);
         writer.write_record(fields.iter().map(|f| f.name.as_bytes()))?;
         Ok(CsvEncoder { writer, neutralize })
     }
@@ -28,7 +30,9 @@ impl<W: Write> CsvEncoder<W> {
     pub fn write(&mut self, rec: &MappedRecord) -> io::Result<()> {
         for value in &rec.values {
             match value {
-                Value::Text(s) if self.neutralize => self.writer.write_field(neutralize(s).as_bytes())?,
+                Value::Text(s) if self.neutralize => {
+                    self.writer.write_field(neutralize(s).as_bytes())?
+                }
                 other => self.writer.write_field(other.to_string().as_bytes())?,
             }
         }
@@ -67,7 +71,8 @@ mod tests {
     }
 
     fn encode(values: Vec<Value>, neutralize: bool) -> String {
-        let mut enc = CsvEncoder::new(Vec::new(), &fields(&["a", "b", "c"]), b',', neutralize).unwrap();
+        let mut enc =
+            CsvEncoder::new(Vec::new(), &fields(&["a", "b", "c"]), b',', neutralize).unwrap();
         enc.write(&MappedRecord {
             pos: Position::new("f.csv".into(), 2),
             values,
@@ -86,12 +91,18 @@ mod tests {
             ],
             true,
         );
-        assert_eq!(out, "a,b,c\n\"'=HYPERLINK(\"\"http://x\"\")\",-12.50,'@SUM(A1)\n");
+        assert_eq!(
+            out,
+            "a,b,c\n\"'=HYPERLINK(\"\"http://x\"\")\",-12.50,'@SUM(A1)\n"
+        );
     }
 
     #[test]
     fn neutralising_can_be_turned_off_and_nulls_are_empty() {
-        let out = encode(vec![Value::Text("=1+1".into()), Value::Null, Value::Bool(true)], false);
+        let out = encode(
+            vec![Value::Text("=1+1".into()), Value::Null, Value::Bool(true)],
+            false,
+        );
         assert_eq!(out, "a,b,c\n=1+1,,true\n");
     }
 

@@ -22,14 +22,27 @@ pub struct FileSink {
 
 impl FileSink {
     /// Opens the temp file for `final_path` and writes any header.
-    pub fn create(spec: &FileOutputSpec, final_path: &Path, fields: &[FieldInfo], tag: &str) -> io::Result<FileSink> {
+    pub fn create(
+        spec: &FileOutputSpec,
+        final_path: &Path,
+        fields: &[FieldInfo],
+        tag: &str,
+    ) -> io::Result<FileSink> {
         let file = AtomicFile::create(final_path, tag)?;
         let encoder = match spec.format {
             OutputFormat::Csv => {
-                let delimiter = output_delimiter(spec.delimiter.as_deref()).map_err(io::Error::other)?;
-                Encoder::Csv(CsvEncoder::new(file, fields, delimiter, spec.neutralize_formulas)?)
+                let delimiter =
+                    output_delimiter(spec.delimiter.as_deref()).map_err(io::Error::other)?;
+                Encoder::Csv(CsvEncoder::new(
+                    file,
+                    fields,
+                    delimiter,
+                    spec.neutralize_formulas,
+                )?)
             }
-            OutputFormat::Jsonl => Encoder::Jsonl(JsonlEncoder::new(file, fields).map_err(io::Error::other)?),
+            OutputFormat::Jsonl => {
+                Encoder::Jsonl(JsonlEncoder::new(file, fields).map_err(io::Error::other)?)
+            }
         };
         Ok(FileSink { encoder, rows: 0 })
     }
@@ -74,8 +87,12 @@ pub fn output_delimiter(setting: Option<&str>) -> Result<u8, String> {
     match setting {
         None => Ok(b','),
         Some("tab") | Some("\t") => Ok(b'\t'),
-        Some(s) if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => Ok(s.as_bytes()[0]),
-        Some(s) => Err(format!("output delimiter must be one ASCII character or \"tab\", not {s:?}")),
+        Some(s) if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
+            Ok(s.as_bytes()[0])
+        }
+        Some(s) => Err(format!(
+            "output delimiter must be one ASCII character or \"tab\", not {s:?}"
+        )),
     }
 }
 

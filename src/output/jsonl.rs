@@ -48,9 +48,17 @@ pub fn nesting(fields: &[FieldInfo]) -> Result<Vec<(String, Node)>, String> {
     for (index, field) in fields.iter().enumerate() {
         let parts: Vec<&str> = field.name.split('.').collect();
         if parts.iter().any(|p| p.is_empty()) {
-            return Err(format!("field name {:?} has an empty part between dots", field.name));
+            return Err(format!(
+                "field name {:?} has an empty part between dots",
+                field.name
+            ));
         }
-        let conflict = || format!("field {:?} conflicts with another field's nesting", field.name);
+        let conflict = || {
+            format!(
+                "field {:?} conflicts with another field's nesting",
+                field.name
+            )
+        };
         let mut level = &mut root;
         for (depth, part) in parts.iter().enumerate() {
             let last = depth + 1 == parts.len();
@@ -76,7 +84,11 @@ pub fn nesting(fields: &[FieldInfo]) -> Result<Vec<(String, Node)>, String> {
     Ok(root)
 }
 
-fn write_object<W: Write>(out: &mut W, nodes: &[(String, Node)], rec: &MappedRecord) -> io::Result<()> {
+fn write_object<W: Write>(
+    out: &mut W,
+    nodes: &[(String, Node)],
+    rec: &MappedRecord,
+) -> io::Result<()> {
     out.write_all(b"{")?;
     for (n, (key, node)) in nodes.iter().enumerate() {
         if n > 0 {

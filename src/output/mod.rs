@@ -20,7 +20,11 @@ use crate::transform::FieldInfo;
 use template::{NameContext, NameTemplate};
 
 /// Renders a file output's path and checks that it stays inside an output root.
-pub fn resolve_path(spec: &FileOutputSpec, settings: &Settings, ctx: &NameContext<'_>) -> Result<PathBuf, String> {
+pub fn resolve_path(
+    spec: &FileOutputSpec,
+    settings: &Settings,
+    ctx: &NameContext<'_>,
+) -> Result<PathBuf, String> {
     let template = NameTemplate::parse(&spec.path)?;
     let rendered = template.render(ctx);
     inside_roots(&settings.resolve_path(Path::new(&rendered)), settings)
@@ -30,7 +34,11 @@ fn inside_roots(path: &Path, settings: &Settings) -> Result<PathBuf, String> {
     if path.components().any(|c| matches!(c, Component::ParentDir)) {
         return Err(format!("output path {} contains `..`", path.display()));
     }
-    if settings.output_roots.iter().any(|root| path.starts_with(root)) {
+    if settings
+        .output_roots
+        .iter()
+        .any(|root| path.starts_with(root))
+    {
         Ok(path.to_path_buf())
     } else {
         Err(format!(
@@ -62,7 +70,11 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
         let OutputSpec::File(spec) = output;
         let at = KeyPath::output(i);
         let sample = NameContext {
-            profile: if profile.name.is_empty() { "profile" } else { &profile.name },
+            profile: if profile.name.is_empty() {
+                "profile"
+            } else {
+                &profile.name
+            },
             date: chrono::Local::now(),
             seq: 1,
             source_name: "export.csv",
@@ -71,7 +83,10 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             problems.push(Problem::new(at.clone().key("path"), e));
         }
         if spec.path.ends_with('/') {
-            problems.push(Problem::new(at.clone().key("path"), "output path must name a file, not a folder"));
+            problems.push(Problem::new(
+                at.clone().key("path"),
+                "output path must name a file, not a folder",
+            ));
         }
         if let Err(e) = file::output_delimiter(spec.delimiter.as_deref()) {
             problems.push(Problem::new(at.clone().key("delimiter"), e));

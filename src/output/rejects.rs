@@ -46,7 +46,10 @@ impl RejectsFile {
 
     /// Completes the temp file, ready to publish.
     pub fn finish(self) -> io::Result<FinishedFile> {
-        self.writer.into_inner().map_err(|e| e.into_error())?.finish()
+        self.writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .finish()
     }
 
     /// Deletes the temp file.

@@ -170,7 +170,8 @@ mod tests {
 
     #[test]
     fn renders_every_placeholder() {
-        let t = NameTemplate::parse("outbox/{profile}/h_{date:%Y-%m-%d}_{seq}_{source_stem}.csv").unwrap();
+        let t = NameTemplate::parse("outbox/{profile}/h_{date:%Y-%m-%d}_{seq}_{source_stem}.csv")
+            .unwrap();
         assert_eq!(
             t.render(&ctx("hires_march.csv")),
             "outbox/ats-to-hris/h_2026-03-01_7_hires_march.csv"
@@ -182,7 +183,10 @@ mod tests {
     #[test]
     fn hostile_source_names_cannot_escape_the_folder() {
         let t = NameTemplate::parse("out/{source_stem}.csv").unwrap();
-        assert_eq!(t.render(&ctx("../../etc/passwd.csv")), "out/_.._.._etc_passwd.csv");
+        assert_eq!(
+            t.render(&ctx("../../etc/passwd.csv")),
+            "out/_.._.._etc_passwd.csv"
+        );
         assert_eq!(t.render(&ctx(".hidden.csv")), "out/_hidden.csv");
     }
 
@@ -190,9 +194,13 @@ mod tests {
     fn braces_escape_and_errors() {
         let t = NameTemplate::parse("a{{b}}.csv").unwrap();
         assert_eq!(t.render(&ctx("x")), "a{b}.csv");
-        assert!(NameTemplate::parse("x_{nope}.csv").unwrap_err().contains("unknown placeholder"));
+        assert!(NameTemplate::parse("x_{nope}.csv")
+            .unwrap_err()
+            .contains("unknown placeholder"));
         assert!(NameTemplate::parse("x_{date.csv").is_err());
         assert!(NameTemplate::parse("x_}.csv").is_err());
-        assert!(NameTemplate::parse("x_{date:%Q}.csv").unwrap_err().contains("invalid date format"));
+        assert!(NameTemplate::parse("x_{date:%Q}.csv")
+            .unwrap_err()
+            .contains("invalid date format"));
     }
 }

@@ -108,7 +108,10 @@ pub fn scan(spec: &DirSourceSpec, inbox: &Path) -> std::io::Result<Scan> {
             Some(marker) => {
                 let mut marker_name = cand.path.clone().into_os_string();
                 marker_name.push(marker);
-                if Path::new(&marker_name).symlink_metadata().is_ok_and(|m| m.is_file()) {
+                if Path::new(&marker_name)
+                    .symlink_metadata()
+                    .is_ok_and(|m| m.is_file())
+                {
                     scan.ready.push(cand);
                 } else {
                     scan.waiting.push(cand.name);
@@ -174,7 +177,10 @@ mod tests {
         fs::write(dir.path().join(".hires_2.csv"), "partial").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("hires_evil.csv")).unwrap();
         let s = scan(&spec("hires_*.csv", 50, None), dir.path()).unwrap();
-        assert_eq!(s.ready.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["hires_1.csv"]);
+        assert_eq!(
+            s.ready.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["hires_1.csv"]
+        );
         assert_eq!(s.refused.len(), 1);
         assert!(s.refused[0].reason.contains("symbolic link"));
     }

@@ -33,14 +33,28 @@ mod tests {
 
     #[test]
     fn plain_names_pass() {
-        for ok in ["hires_20240301.csv", "Payroll Export (1).xlsx", "ümlaut.csv"] {
+        for ok in [
+            "hires_20240301.csv",
+            "Payroll Export (1).xlsx",
+            "ümlaut.csv",
+        ] {
             assert!(check_name(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn hostile_names_are_refused() {
-        for bad in ["", ".", "..", "../x.csv", "a/b.csv", "a\\b.csv", "x\0.csv", "x\n.csv", ".partial.csv"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x.csv",
+            "a/b.csv",
+            "a\\b.csv",
+            "x\0.csv",
+            "x\n.csv",
+            ".partial.csv",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name(&"a".repeat(300)).is_err());

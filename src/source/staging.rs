@@ -37,7 +37,9 @@ pub fn stage(cand: &Candidate, staging_dir: &Path) -> io::Result<Staged> {
     let mut input = File::open(&cand.path)?;
     let opened = input.metadata()?;
     if (opened.dev(), opened.ino()) != (listed.dev(), listed.ino()) {
-        return Err(io::Error::other("input was replaced while being opened; refused"));
+        return Err(io::Error::other(
+            "input was replaced while being opened; refused",
+        ));
     }
     let temp = staging_dir.join(format!(".incoming-{}", std::process::id()));
     let mut out = OpenOptions::new()
@@ -91,10 +93,16 @@ mod tests {
             mtime: meta.modified().unwrap(),
         };
         let staged = stage(&cand, &dir.path().join("staging")).unwrap();
-        assert_eq!(staged.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            staged.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(staged.size, 3);
         assert_eq!(fs::read(&staged.path).unwrap(), b"abc");
-        assert_eq!(fs::metadata(&staged.path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&staged.path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(sha256_of(&src).unwrap(), staged.sha256);
     }
 }

@@ -7,10 +7,6 @@
 pub mod audit;
 mod migrations;
 
-
-
-
-
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

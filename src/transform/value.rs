@@ -22,7 +22,9 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => Ok(()),
-            Value::Text(s) | Value::Decimal(s) | Value::Date(s) | Value::DateTime(s) => f.write_str(s),
+            Value::Text(s) | Value::Decimal(s) | Value::Date(s) | Value::DateTime(s) => {
+                f.write_str(s)
+            }
             Value::Integer(i) => write!(f, "{i}"),
             Value::Bool(b) => write!(f, "{b}"),
         }
@@ -34,7 +36,9 @@ impl Value {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Null => serde_json::Value::Null,
-            Value::Text(s) | Value::Date(s) | Value::DateTime(s) => serde_json::Value::String(s.clone()),
+            Value::Text(s) | Value::Date(s) | Value::DateTime(s) => {
+                serde_json::Value::String(s.clone())
+            }
             Value::Integer(i) => serde_json::Value::from(*i),
             Value::Decimal(s) => s
                 .parse::<serde_json::Number>()
