@@ -210,7 +210,8 @@ impl Stored {
             );
         };
         let detail = canonical(&detail);
-        if detail.to_string() != self.detail {
+        let rewritten = detail.to_string();
+        if rewritten != self.detail {
             return broken(
                 seq,
                 format!("event {seq}: detail is not in the form hrbridge writes (edited?)"),
@@ -342,4 +343,267 @@ fn chain_hash(
     hasher.update(prev_hash.as_bytes());
     hasher.update(content.to_string().as_bytes());
     hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{temp_store, DB_FILE};
+    use rusqlite::Connection;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn event(n: u64) -> AuditEvent {
+        AuditEvent {
+            kind: "job.started".into(),
+            profile: Some("hires".into()),
+            job_id: i64::try_from(n).ok(),
+            detail: json!({ "rows": n, "fields": ["employee_id", "start_date"] }),
+        }
+    }
+
+    /// A store with `n` events, and the path of its state folder.
+    fn trail(n: u64) -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_store();
+        for i in 1..=n {
+            store.append_audit(&event(i)).unwrap();
+        }
+        (dir, store)
+    }
+
+    /// Runs `sql` on the database file directly, with the protecting triggers dropped first.
+    fn tamper(dir: &Path, sql: &str) {
+        let raw = Connection::open(dir.join(DB_FILE)).unwrap();
+        raw.execute_batch(
+            "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;
+             DROP TRIGGER audit_head_no_delete;",
+        )
+        .unwrap();
+        raw.execute_batch(sql).unwrap();
+    }
+
+    fn broken_at(verdict: AuditVerdict) -> (i64, String) {
+        match verdict {
+            AuditVerdict::Broken { seq, reason } => (seq, reason),
+            intact => panic!("expected a broken trail, got {intact:?}"),
+        }
+    }
+
+    #[test]
+    fn appended_events_chain_and_verify() {
+        let (_dir, store) = trail(5);
+        let events = store.audit_events(None).unwrap();
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(events[0].prev_hash, GENESIS);
+        for pair in events.windows(2) {
+            assert_eq!(pair[1].prev_hash, pair[0].hash);
+        }
+        assert_eq!(
+            events[2].detail,
+            json!({ "fields": ["employee_id", "start_date"], "rows": 3 })
+        );
+        let head = events[4].hash.clone();
+        assert_eq!(head.len(), 64);
+        assert_eq!(
+            store.verify_audit().unwrap(),
+            AuditVerdict::Intact { events: 5, head }
+        );
+    }
+
+    #[test]
+    fn empty_trail_is_intact() {
+        let (_dir, store) = temp_store();
+        assert_eq!(
+            store.verify_audit().unwrap(),
+            AuditVerdict::Intact {
+                events: 0,
+                head: GENESIS.into()
+            }
+        );
+    }
+
+    #[test]
+    fn newest_events_come_oldest_first() {
+        let (_dir, store) = trail(5);
+        let newest = store.audit_events(Some(2)).unwrap();
+        assert_eq!(newest.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+        assert!(store.audit_events(Some(0)).unwrap().is_empty());
+        assert_eq!(store.audit_events(Some(50)).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn returned_row_matches_stored_row() {
+        let (_dir, store) = temp_store();
+        let row = store.append_audit(&event(1)).unwrap();
+        assert_eq!(store.audit_events(None).unwrap(), [row]);
+    }
+
+    #[test]
+    fn key_order_does_not_change_the_hash() {
+        let a = canonical(&json!({ "b": 1, "a": { "d": [{ "y": 1, "x": 2 }], "c": 3 } }));
+        assert_eq!(a.to_string(), r#"{"a":{"c":3,"d":[{"x":2,"y":1}]},"b":1}"#);
+        let b = canonical(&json!({ "a": { "c": 3, "d": [{ "x": 2, "y": 1 }] }, "b": 1 }));
+        let hash = |d: &Value| chain_hash(GENESIS, 1, "t", "k", None, None, d);
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(hash(&a), chain_hash(GENESIS, 2, "t", "k", None, None, &a));
+        // Moving text between fields changes the hash: the encoding is unambiguous.
+        assert_ne!(
+            chain_hash(GENESIS, 1, "ab", "c", None, None, &a),
+            chain_hash(GENESIS, 1, "a", "bc", None, None, &a)
+        );
+    }
+
+    #[test]
+    fn triggers_refuse_update_and_delete() {
+        let (dir, store) = trail(2);
+        let raw = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let update = raw
+            .execute("UPDATE audit SET kind = 'x' WHERE seq = 1", [])
+            .unwrap_err();
+        assert!(update.to_string().contains("append-only"), "{update}");
+        let delete = raw
+            .execute("DELETE FROM audit WHERE seq = 2", [])
+            .unwrap_err();
+        assert!(delete.to_string().contains("append-only"), "{delete}");
+        assert!(raw.execute("DELETE FROM audit_head", []).is_err());
+        assert!(matches!(
+            store.verify_audit().unwrap(),
+            AuditVerdict::Intact { events: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn edited_detail_is_found_at_its_event() {
+        let (dir, store) = trail(5);
+        tamper(
+            dir.path(),
+            r#"UPDATE audit SET detail = '{"fields":["employee_id"],"rows":3}' WHERE seq = 3"#,
+        );
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 3);
+        assert_eq!(
+            reason,
+            "event 3: stored hash does not match its content (edited?)"
+        );
+    }
+
+    #[test]
+    fn edited_detail_formatting_is_found() {
+        let (dir, store) = trail(3);
+        tamper(
+            dir.path(),
+            r#"UPDATE audit SET detail = '{"rows": 2, "fields": ["employee_id","start_date"]}'
+               WHERE seq = 2"#,
+        );
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 2);
+        assert!(reason.contains("edited"), "{reason}");
+    }
+
+    #[test]
+    fn deleted_middle_event_is_found() {
+        let (dir, store) = trail(5);
+        tamper(dir.path(), "DELETE FROM audit WHERE seq = 3");
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 3);
+        assert!(reason.contains("missing"), "{reason}");
+    }
+
+    #[test]
+    fn deleted_and_renumbered_event_is_found() {
+        let (dir, store) = trail(5);
+        tamper(
+            dir.path(),
+            "DELETE FROM audit WHERE seq = 3;
+             UPDATE audit SET seq = seq - 1 WHERE seq > 3;
+             UPDATE audit_head SET seq = 4",
+        );
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 3);
+        assert!(reason.contains("prev_hash"), "{reason}");
+    }
+
+    #[test]
+    fn deleted_last_event_is_found() {
+        let (dir, store) = trail(5);
+        tamper(dir.path(), "DELETE FROM audit WHERE seq = 5");
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 5);
+        assert!(reason.contains("tail deleted"), "{reason}");
+    }
+
+    #[test]
+    fn deleted_head_is_found() {
+        let (dir, store) = trail(2);
+        tamper(dir.path(), "DELETE FROM audit_head");
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 3);
+        assert!(reason.contains("head record is missing"), "{reason}");
+        assert!(matches!(
+            store.append_audit(&event(3)),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn swapped_events_are_found() {
+        let (dir, store) = trail(5);
+        tamper(
+            dir.path(),
+            "UPDATE audit SET seq = 100 WHERE seq = 2;
+             UPDATE audit SET seq = 2 WHERE seq = 4;
+             UPDATE audit SET seq = 4 WHERE seq = 100;",
+        );
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 2);
+        assert!(reason.contains("reordered"), "{reason}");
+    }
+
+    #[test]
+    fn swapped_content_is_found() {
+        let (dir, store) = trail(5);
+        tamper(
+            dir.path(),
+            "CREATE TEMP TABLE saved AS SELECT seq, kind, detail FROM audit WHERE seq IN (2, 4);
+             UPDATE audit SET
+                 kind = (SELECT kind FROM saved WHERE saved.seq = 6 - audit.seq),
+                 detail = (SELECT detail FROM saved WHERE saved.seq = 6 - audit.seq)
+             WHERE seq IN (2, 4);",
+        );
+        let (seq, reason) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 2);
+        assert!(reason.contains("edited"), "{reason}");
+    }
+
+    #[test]
+    fn event_slipped_in_after_the_head_is_found() {
+        let (dir, store) = trail(2);
+        tamper(
+            dir.path(),
+            "INSERT INTO audit (seq, at, kind, profile, job_id, detail, prev_hash, hash)
+             SELECT 3, at, kind, profile, job_id, detail, hash, hash FROM audit WHERE seq = 2",
+        );
+        let (seq, _) = broken_at(store.verify_audit().unwrap());
+        assert_eq!(seq, 3);
+    }
+
+    #[test]
+    fn two_stores_on_one_database_keep_one_chain() {
+        let (dir, first) = temp_store();
+        let second = Store::open(dir.path()).unwrap();
+        for i in 1..=6 {
+            let store = if i % 2 == 0 { &first } else { &second };
+            assert_eq!(
+                store.append_audit(&event(i)).unwrap().seq,
+                i64::try_from(i).unwrap()
+            );
+        }
+        assert!(matches!(
+            first.verify_audit().unwrap(),
+            AuditVerdict::Intact { events: 6, .. }
+        ));
+    }
 }

@@ -247,6 +247,7 @@ impl Store {
     /// Settings every connection needs, then the migrations.
     fn prepare(mut conn: Connection) -> Result<Store> {
         conn.pragma_update(None, "foreign_keys", true)?;
+        // A committed publish decision must survive a power cut, not only a crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })

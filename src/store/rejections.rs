@@ -52,7 +52,7 @@ mod tests {
     fn rejection(row: u64) -> RejectionRow {
         RejectionRow {
             row,
-            sheet: (row % 2 == 0).then(|| "Hires".to_string()),
+            sheet: row.is_multiple_of(2).then(|| "Hires".to_string()),
             column: Some("hire_date".into()),
             field: Some("start_date".into()),
             reason: format!("row {row}: not a date"),
