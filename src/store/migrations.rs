@@ -1,1 +1,200 @@
 //! Versioned schema migrations, applied in order inside one transaction each.
+//!
+//! The schema version is SQLite's `PRAGMA user_version`: the number of migrations applied.
+//! Migrations are only ever appended to [`MIGRATIONS`]; an applied one is never edited.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{Result, StoreError};
+
+/// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
+const V1: &str = r#"
+CREATE TABLE files (
+    id          INTEGER PRIMARY KEY,
+    profile     TEXT    NOT NULL,
+    name        TEXT    NOT NULL,
+    sha256      TEXT    NOT NULL,
+    size        INTEGER NOT NULL CHECK (size >= 0),
+    source      TEXT    NOT NULL,
+    first_seen  TEXT    NOT NULL,
+    UNIQUE (profile, sha256)
+) STRICT;
+
+CREATE TABLE jobs (
+    id             INTEGER PRIMARY KEY,
+    profile        TEXT    NOT NULL,
+    file_id        INTEGER NOT NULL REFERENCES files (id),
+    status         TEXT    NOT NULL CHECK (status IN ('running', 'committing', 'succeeded',
+                       'partial', 'failed', 'duplicate', 'interrupted')),
+    read_rows      INTEGER NOT NULL DEFAULT 0 CHECK (read_rows >= 0),
+    filtered_rows  INTEGER NOT NULL DEFAULT 0 CHECK (filtered_rows >= 0),
+    rejected_rows  INTEGER NOT NULL DEFAULT 0 CHECK (rejected_rows >= 0),
+    written_rows   INTEGER NOT NULL DEFAULT 0 CHECK (written_rows >= 0),
+    started_at     TEXT    NOT NULL,
+    finished_at    TEXT,
+    error          TEXT
+) STRICT;
+CREATE INDEX jobs_by_file ON jobs (file_id, status);
+CREATE INDEX jobs_by_profile ON jobs (profile, id);
+CREATE INDEX jobs_by_status ON jobs (status, id);
+
+CREATE TABLE rejections (
+    id           INTEGER PRIMARY KEY,
+    job_id       INTEGER NOT NULL REFERENCES jobs (id),
+    row          INTEGER NOT NULL CHECK (row >= 0),
+    sheet        TEXT,
+    column_name  TEXT,
+    field        TEXT,
+    reason       TEXT    NOT NULL
+) STRICT;
+CREATE INDEX rejections_by_job ON rejections (job_id, id);
+
+CREATE TABLE outputs (
+    id            INTEGER PRIMARY KEY,
+    job_id        INTEGER NOT NULL REFERENCES jobs (id),
+    output_index  INTEGER CHECK (output_index >= 0),
+    temp_path     TEXT    NOT NULL,
+    final_path    TEXT    NOT NULL,
+    rows          INTEGER NOT NULL CHECK (rows >= 0),
+    bytes         INTEGER NOT NULL CHECK (bytes >= 0),
+    sha256        TEXT    NOT NULL,
+    published     INTEGER NOT NULL DEFAULT 0 CHECK (published IN (0, 1)),
+    UNIQUE (job_id, final_path)
+) STRICT;
+
+CREATE TABLE sequences (
+    profile       TEXT    NOT NULL,
+    output_index  INTEGER NOT NULL CHECK (output_index >= 0),
+    last          INTEGER NOT NULL CHECK (last >= 1),
+    PRIMARY KEY (profile, output_index)
+) STRICT;
+
+CREATE TABLE audit (
+    seq        INTEGER PRIMARY KEY CHECK (seq >= 1),
+    at         TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    profile    TEXT,
+    job_id     INTEGER,
+    detail     TEXT    NOT NULL,
+    prev_hash  TEXT    NOT NULL,
+    hash       TEXT    NOT NULL
+) STRICT;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be changed');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be deleted');
+END;
+
+CREATE TABLE audit_head (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    seq   INTEGER NOT NULL CHECK (seq >= 0),
+    hash  TEXT    NOT NULL
+) STRICT;
+INSERT INTO audit_head (id, seq, hash)
+    VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+BEGIN
+    SELECT RAISE(ABORT, 'the audit head cannot be deleted');
+END;
+"#;
+
+/// The schema version this binary writes.
+pub(super) fn supported_version() -> i64 {
+    // A handful of migrations; the conversion cannot fail in practice and saturates if it did.
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Applies every migration the database has not seen, each in its own transaction.
+///
+/// Each step takes the write lock first (`BEGIN IMMEDIATE`) and re-reads the version, so two
+/// processes opening the same new database do not both apply a step.
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let supported = supported_version();
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if found < 0 {
+            // Only a hand edit produces this.
+            return Err(StoreError::Corrupt(format!(
+                "schema version {found} is negative"
+            )));
+        }
+        if found > supported {
+            return Err(StoreError::TooNew { found, supported });
+        }
+        let Some(step) = usize::try_from(found)
+            .ok()
+            .and_then(|index| MIGRATIONS.get(index))
+        else {
+            return Ok(());
+        };
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", found + 1)?;
+        tx.commit()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn fresh_database_reaches_the_supported_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), supported_version());
+        let head: (i64, String) = conn
+            .query_row("SELECT seq, hash FROM audit_head", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(head, (0, "0".repeat(64)));
+    }
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), supported_version());
+        let heads: i64 = conn
+            .query_row("SELECT count(*) FROM audit_head", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(heads, 1);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", supported_version() + 3)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(
+            matches!(err, StoreError::TooNew { found, supported }
+                if found == supported_version() + 3 && supported == supported_version()),
+            "{err}"
+        );
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn negative_version_is_reported() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", -1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -3,9 +3,31 @@
 //! One database file (`state_dir/hrbridge.db`, WAL mode, versioned migrations). Every SQL
 //! statement binds its parameters. The audit trail is append-only and hash-chained, see
 //! `audit.rs`. Other modules use the typed methods here and never write SQL themselves.
+//!
+//! The methods live next to the tables they own: `files.rs` (inputs and dedup), `jobs.rs` (the
+//! job status machine), `rejections.rs`, `outputs.rs` (the publish ledger), `sequences.rs` (the
+//! `{seq}` counters) and `audit.rs`.
 
 pub mod audit;
+mod files;
+mod jobs;
 mod migrations;
+mod outputs;
+mod rejections;
+mod sequences;
+
+pub use audit::{AuditEvent, AuditRow, AuditVerdict};
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+/// File name of the database inside the state folder.
+pub const DB_FILE: &str = "hrbridge.db";
+
+/// How long a statement waits for another process holding the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +44,26 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("state database: {0}")]
     Io(#[from] std::io::Error),
+    /// Creating the state folder or the database file failed.
+    #[error("state database {path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A job or output the caller named does not exist.
+    #[error("state database has no {0}")]
+    NotFound(String),
+    /// A job was asked to move to a status its current status does not allow.
+    #[error("job {job_id} is {from}; it cannot become {to}")]
+    BadTransition {
+        job_id: i64,
+        from: &'static str,
+        to: &'static str,
+    },
+    /// The database holds something this binary never writes (edited by hand?).
+    #[error("state database is inconsistent: {0}")]
+    Corrupt(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -47,6 +89,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The name stored in the database and shown to operators.
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Running => "running",
@@ -59,6 +102,7 @@ impl JobStatus {
         }
     }
 
+    /// The status named `s` (as [`JobStatus::as_str`] spells it), if any.
     pub fn parse(s: &str) -> Option<JobStatus> {
         [
             JobStatus::Running,
@@ -71,6 +115,11 @@ impl JobStatus {
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
+    }
+
+    /// Whether the job reached its end (nothing more happens to it).
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobStatus::Running | JobStatus::Committing)
     }
 }
 
@@ -151,5 +200,210 @@ pub struct OutputRow {
 
 /// The open database.
 pub struct Store {
-    conn: rusqlite::Connection,
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) `state_dir/hrbridge.db` and brings its schema up to date.
+    ///
+    /// Creates `state_dir` (mode 0700) and the database file (mode 0600) when missing; turns on
+    /// WAL, foreign keys and a busy timeout. A database written by a newer hrbridge is refused
+    /// with [`StoreError::TooNew`] before anything is changed.
+    pub fn open(state_dir: &Path) -> Result<Store> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join(DB_FILE);
+        create_private_file(&path)?;
+        let shown = path.display().to_string();
+        let open_err = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        // No SQLITE_OPEN_URI: a state folder named `file:...` stays a plain path.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!(
+                "{shown}: journal mode is {mode}, WAL could not be enabled"
+            )));
+        }
+        Store::prepare(conn)
+    }
+
+    /// A private database that lives as long as the value (tests, `preview`, `demo`).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: ":memory:".to_string(),
+            source,
+        })?;
+        Store::prepare(conn)
+    }
+
+    /// Settings every connection needs, then the migrations.
+    fn prepare(mut conn: Connection) -> Result<Store> {
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // A committed publish decision must survive a power cut, not only a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// A transaction that holds the write lock from its first statement, so a read followed by
+    /// a write inside it never meets a concurrent writer in between.
+    fn write_tx(&self) -> Result<Transaction<'_>> {
+        Ok(Transaction::new_unchecked(
+            &self.conn,
+            TransactionBehavior::Immediate,
+        )?)
+    }
+}
+
+/// The current time as stored: RFC 3339, UTC, milliseconds.
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `dir` and its missing parents, readable by the owner only.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| StoreError::File {
+        path: dir.display().to_string(),
+        source,
+    })
+}
+
+/// Creates `path` empty with mode 0600 unless it exists, so SQLite (which gives its WAL and
+/// shared-memory files the database's mode) never creates anything wider.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::File {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// A store in a fresh temporary state folder, for the tests of every store file.
+#[cfg(test)]
+pub(super) fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open store");
+    (dir, store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_creates_private_folder_and_file_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("var").join("state");
+        let store = Store::open(&state).unwrap();
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir_mode = std::fs::metadata(&state).unwrap().permissions().mode();
+            assert_eq!(dir_mode & 0o777, 0o700);
+            let db_mode = std::fs::metadata(state.join(DB_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(db_mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_schema_version() {
+        let (dir, store) = temp_store();
+        let file = store
+            .upsert_file("p", "a.csv", "ab12", 3, "dir:in")
+            .unwrap();
+        drop(store);
+        let again = Store::open(dir.path()).unwrap();
+        let version: i64 = again
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, migrations::supported_version());
+        let same = again.upsert_file("p", "b.csv", "ab12", 9, "dir:x").unwrap();
+        assert_eq!(same, file);
+        drop(again);
+        assert!(Store::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn database_from_a_newer_hrbridge_is_refused() {
+        let (dir, store) = temp_store();
+        drop(store);
+        let future = migrations::supported_version() + 1;
+        {
+            let raw = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            raw.pragma_update(None, "user_version", future).unwrap();
+        }
+        match Store::open(dir.path()) {
+            Err(StoreError::TooNew { found, supported }) => {
+                assert_eq!(found, future);
+                assert_eq!(supported, migrations::supported_version());
+            }
+            Err(other) => panic!("expected TooNew, got {other}"),
+            Ok(_) => panic!("expected TooNew, the store opened"),
+        }
+    }
+
+    #[test]
+    fn unusable_state_folder_names_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("occupied");
+        std::fs::write(&blocker, b"x").unwrap();
+        let err = Store::open(&blocker.join("state")).err().unwrap();
+        assert!(matches!(err, StoreError::File { .. }), "{err}");
+        assert!(err.to_string().contains("occupied"), "{err}");
+    }
+
+    #[test]
+    fn in_memory_store_is_migrated() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.next_seq("p", 0).unwrap(), 1);
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for st in [
+            JobStatus::Running,
+            JobStatus::Committing,
+            JobStatus::Succeeded,
+            JobStatus::Partial,
+            JobStatus::Failed,
+            JobStatus::Duplicate,
+            JobStatus::Interrupted,
+        ] {
+            assert_eq!(JobStatus::parse(st.as_str()), Some(st));
+        }
+        assert_eq!(JobStatus::parse("done"), None);
+    }
 }
