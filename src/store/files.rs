@@ -28,6 +28,19 @@ impl Store {
         Ok(row)
     }
 
+    /// The file with this id.
+    pub fn file(&self, id: i64) -> Result<Option<FileRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, profile, name, sha256, size, source, first_seen FROM files WHERE id = ?1",
+                params![id],
+                file_row,
+            )
+            .optional()?;
+        Ok(row)
+    }
+
     /// The latest job that delivered a file with this content for this profile (status
     /// succeeded or partial), if any.
     pub fn delivered_before(&self, profile: &str, sha256: &str) -> Result<Option<JobRow>> {

@@ -65,6 +65,12 @@ CREATE TABLE outputs (
     UNIQUE (job_id, final_path)
 ) STRICT;
 
+CREATE TABLE temp_files (
+    job_id  INTEGER NOT NULL REFERENCES jobs (id),
+    path    TEXT    NOT NULL,
+    PRIMARY KEY (job_id, path)
+) STRICT;
+
 CREATE TABLE sequences (
     profile       TEXT    NOT NULL,
     output_index  INTEGER NOT NULL CHECK (output_index >= 0),

@@ -15,6 +15,7 @@ mod migrations;
 mod outputs;
 mod rejections;
 mod sequences;
+mod temps;
 
 pub use audit::{AuditEvent, AuditRow, AuditVerdict};
 
