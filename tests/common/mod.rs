@@ -1,0 +1,150 @@
+//! Shared harness for the CLI tests: a throwaway installation folder with its own
+//! hrbridge.toml, profiles, inboxes and state, driven through the real binary.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, SystemTime};
+
+use assert_cmd::Command;
+
+/// The repository root (where `profiles/` and `fixtures/` live).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary installation folder.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// An empty installation with a settings file allowing outputs under `outbox/`.
+    pub fn new() -> Workspace {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(
+            dir.path().join("hrbridge.toml"),
+            "profiles = \"profiles\"\nstate_dir = \"var\"\noutput_roots = [\"outbox\"]\n",
+        )
+        .unwrap();
+        fs::create_dir_all(dir.path().join("profiles")).unwrap();
+        Workspace { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `profiles/<name>.toml`.
+    pub fn profile(&self, name: &str, toml: &str) -> &Self {
+        fs::write(self.path().join("profiles").join(format!("{name}.toml")), toml).unwrap();
+        self
+    }
+
+    /// Copies a profile file from the repository (e.g. `fixtures/bad/profiles/bad-csv.toml`).
+    pub fn profile_from(&self, repo_path: &str) -> &Self {
+        let src = repo().join(repo_path);
+        let name = src.file_name().unwrap();
+        fs::copy(&src, self.path().join("profiles").join(name)).unwrap();
+        self
+    }
+
+    /// Copies the repository's lookup tables into the workspace.
+    pub fn tables(&self) -> &Self {
+        copy_dir(&repo().join("tables"), &self.path().join("tables"));
+        self
+    }
+
+    /// Puts `bytes` into `inbox/<profile>/<name>` with an mtime an hour ago (settled).
+    pub fn drop_file(&self, profile: &str, name: &str, bytes: &[u8]) -> PathBuf {
+        let dir = self.path().join("inbox").join(profile);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        fs::write(&path, bytes).unwrap();
+        age(&path);
+        path
+    }
+
+    /// The hrbridge command, run in this workspace.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("hrbridge").unwrap();
+        c.current_dir(self.path()).args(args).env_remove("HRBRIDGE_LOG");
+        c
+    }
+
+    /// Runs hrbridge and returns its output (never panics on a non-zero exit).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "hrbridge panicked: {stderr}");
+        out
+    }
+
+    /// `jobs --json` parsed.
+    pub fn jobs(&self) -> Vec<serde_json::Value> {
+        let out = self.run(&["jobs", "--json", "--limit", "1000"]);
+        assert!(out.status.success(), "jobs failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// `jobs --json --job ID` parsed.
+    pub fn job(&self, id: i64) -> serde_json::Value {
+        let out = self.run(&["jobs", "--json", "--job", &id.to_string()]);
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Names of the visible (non-hidden) files under `rel`, recursively, sorted.
+    pub fn files_under(&self, rel: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        walk(&self.path().join(rel), &mut found);
+        let root = self.path().join(rel);
+        let mut names: Vec<String> = found
+            .into_iter()
+            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Sets a file's mtime to an hour ago so the inbox treats it as settled.
+pub fn age(path: &Path) {
+    let past = SystemTime::now() - Duration::from_secs(3600);
+    fs::File::options().write(true).open(path).unwrap().set_modified(past).unwrap();
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, found);
+        } else {
+            found.push(p);
+        }
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

@@ -1,0 +1,222 @@
+//! `hrbridge run --once` end to end on a small hires export: mapping, filters, rejects,
+//! outputs, archive, duplicates, refused names, and the audit trail.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use common::{stderr, stdout, Workspace};
+
+const HIRES: &str = r#"
+description = "test hires"
+[source]
+type = "dir"
+path = "inbox/hires"
+pattern = "hires_*.csv"
+settle = "1s"
+
+[format]
+type = "csv"
+
+[[field]]
+name = "employee_id"
+from = "Candidate ID"
+required = true
+key = true
+
+[[field]]
+name = "full_name"
+template = "{First} {Last}"
+
+[[field]]
+name = "start_date"
+from = "Hire Date"
+type = "date"
+input_formats = ["%m/%d/%Y"]
+
+[[field]]
+name = "employment_type"
+from = "Type"
+map = { FT = "full_time", PT = "part_time" }
+
+[[field]]
+name = "ssn_last4"
+from = "SSN"
+transform = ["digits_only", "last:4"]
+pii = true
+
+[[filter]]
+column = "Status"
+equals = "Accepted"
+
+[validation]
+max_reject_ratio = 0.5
+
+[[output]]
+type = "file"
+path = "outbox/hris/hires_{seq}.csv"
+"#;
+
+const EXPORT: &str = "Candidate ID,First,Last,Hire Date,Type,SSN,Status\n\
+C-001,Ada,Lovelace,03/01/2026,FT,900-12-3456,Accepted\n\
+C-002,=cmd|' /C calc'!A0,Hopper,03/02/2026,PT,900-12-3457,Accepted\n\
+C-003,Alan,Turing,13/45/2026,FT,900-12-3458,Accepted\n\
+C-004,Grace,Brewster,03/04/2026,XX,900-12-3459,Accepted\n\
+C-005,Edsger,Dijkstra,03/05/2026,FT,900-12-3460,Declined\n";
+
+fn workspace() -> Workspace {
+    let ws = Workspace::new();
+    ws.profile("hires", HIRES);
+    ws
+}
+
+#[test]
+fn maps_filters_rejects_and_archives() {
+    let ws = workspace();
+    ws.drop_file("hires", "hires_1.csv", EXPORT.as_bytes());
+    let out = ws.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let jobs = ws.jobs();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(job["status"], "partial");
+    assert_eq!(job["counts"]["read"], 5);
+    assert_eq!(job["counts"]["filtered"], 1);
+    assert_eq!(job["counts"]["rejected"], 2);
+    assert_eq!(job["counts"]["written"], 2);
+
+    let output = ws.path().join("outbox/hris/hires_1.csv");
+    let text = fs::read_to_string(&output).unwrap();
+    assert_eq!(
+        text,
+        "employee_id,full_name,start_date,employment_type,ssn_last4\n\
+         C-001,Ada Lovelace,2026-03-01,full_time,3456\n\
+         C-002,'=cmd|' /C calc'!A0 Hopper,2026-03-02,part_time,3457\n"
+    );
+    assert_eq!(fs::metadata(&output).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // The rejects report sits beside the output and names rows, columns and reasons.
+    let rejects = fs::read_to_string(ws.path().join("outbox/hris/hires_1.csv.rejects.csv")).unwrap();
+    assert!(rejects.contains("hires_1.csv,,4,Hire Date,start_date,"), "{rejects}");
+    assert!(rejects.contains("13/45/2026"), "non-PII value should be shown: {rejects}");
+    assert!(rejects.contains("hires_1.csv,,5,Type,employment_type,"), "{rejects}");
+
+    // The input left the inbox for the archive, byte for byte.
+    assert!(ws.files_under("inbox").is_empty());
+    let archived = ws.files_under("var/archive/hires");
+    assert_eq!(archived.len(), 1, "{archived:?}");
+    assert!(archived[0].ends_with("hires_1.csv"));
+    let kept = fs::read_to_string(ws.path().join("var/archive/hires").join(&archived[0])).unwrap();
+    assert_eq!(kept, EXPORT);
+
+    // Rejections are in the store too, and never carry PII values.
+    let detail = ws.job(job["id"].as_i64().unwrap());
+    let reasons = detail["rejections"].to_string();
+    assert!(reasons.contains("13/45/2026"));
+    let audit = stdout(&ws.run(&["audit", "--json"]));
+    for ssn in ["3456", "3457", "900-12"] {
+        assert!(!audit.contains(ssn), "PII {ssn} in the audit trail");
+    }
+    assert!(audit.contains("output.published") && audit.contains("\"ssn_last4\""));
+}
+
+#[test]
+fn pii_values_are_masked_in_rejections() {
+    let ws = workspace();
+    let bad_ssn = "Candidate ID,First,Last,Hire Date,Type,SSN,Status\n\
+                   C-1,A,B,03/01/2026,FT,12,Accepted\n\
+                   C-2,A,B,03/01/2026,FT,900-11-2222,Accepted\n";
+    ws.profile(
+        "hires",
+        &HIRES.replace("pii = true", "pii = true\npattern = '\\d{4}'"),
+    );
+    ws.drop_file("hires", "hires_1.csv", bad_ssn.as_bytes());
+    let out = ws.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejects = fs::read_to_string(ws.path().join("outbox/hris/hires_1.csv.rejects.csv")).unwrap();
+    assert!(rejects.contains("ssn_last4"), "{rejects}");
+    assert!(rejects.contains("[pii"), "{rejects}");
+    assert!(!rejects.contains(",12,") && !rejects.contains("\"12\""), "{rejects}");
+}
+
+#[test]
+fn the_same_content_again_is_a_duplicate() {
+    let ws = workspace();
+    ws.drop_file("hires", "hires_1.csv", EXPORT.as_bytes());
+    assert!(ws.run(&["run", "--once"]).status.success());
+    ws.drop_file("hires", "hires_renamed.csv", EXPORT.as_bytes());
+    let out = ws.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "duplicate");
+    assert_eq!(jobs[0]["file_name"], "hires_renamed.csv");
+    // Only one output file; the duplicate input is kept, not deleted.
+    assert_eq!(ws.files_under("outbox/hris"), ["hires_1.csv", "hires_1.csv.rejects.csv"]);
+    assert_eq!(ws.files_under("var/archive/hires").len(), 2);
+    let audit = stdout(&ws.run(&["audit", "--json"]));
+    assert!(audit.contains("file.duplicate"));
+}
+
+#[test]
+fn symlinks_and_unstable_names_are_refused() {
+    let ws = workspace();
+    let inbox = ws.path().join("inbox/hires");
+    fs::create_dir_all(&inbox).unwrap();
+    let secret = ws.path().join("secret.csv");
+    fs::write(&secret, EXPORT).unwrap();
+    std::os::unix::fs::symlink(&secret, inbox.join("hires_link.csv")).unwrap();
+    ws.drop_file("hires", "hires_bad\nname.csv", EXPORT.as_bytes());
+    let out = ws.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("symbolic link"), "{text}");
+    assert!(text.contains("control characters"), "{text}");
+    assert!(ws.jobs().is_empty());
+    assert!(ws.files_under("outbox").is_empty());
+    assert!(secret.exists() && inbox.join("hires_link.csv").symlink_metadata().is_ok());
+}
+
+#[test]
+fn a_failed_file_keeps_its_input_in_error_and_writes_nothing() {
+    let ws = workspace();
+    ws.drop_file(
+        "hires",
+        "hires_1.csv",
+        b"Candidate ID,First,Last,Hire Date,Type,Status\nC-1,A,B,03/01/2026,FT,Accepted\n",
+    );
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "failed");
+    let error = jobs[0]["error"].as_str().unwrap();
+    assert!(error.contains("SSN") && error.contains("hires_1.csv"), "{error}");
+    assert!(ws.files_under("outbox").is_empty());
+    let kept = ws.files_under("var/error/hires");
+    assert_eq!(kept, ["hires_1.csv", "hires_1.csv.error.txt"]);
+}
+
+#[test]
+fn preview_masks_pii_and_writes_nothing() {
+    let ws = workspace();
+    let file = ws.path().join("sample.csv");
+    fs::write(&file, EXPORT).unwrap();
+    let out = ws.run(&["preview", "--profile", "hires", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Ada Lovelace") && text.contains("2026-03-01"), "{text}");
+    assert!(!text.contains("3456"), "PII shown in preview: {text}");
+    assert!(text.contains("[pii: 4 chars]"), "{text}");
+    assert!(text.contains("13/45/2026"), "{text}");
+    assert!(!ws.path().join("outbox").exists());
+    assert!(!ws.path().join("var").exists(), "preview touched the state folder");
+}
+
+#[test]
+fn unknown_profile_and_daemon_mode_are_usage_errors() {
+    let ws = workspace();
+    assert_eq!(ws.run(&["run", "--once", "--profile", "nope"]).status.code(), Some(2));
+    assert_eq!(ws.run(&["run"]).status.code(), Some(2));
+    assert_eq!(ws.run(&["frobnicate"]).status.code(), Some(2));
+}
