@@ -21,7 +21,9 @@ impl FromStr for DurationStr {
     type Err = DurationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || DurationError { text: s.to_string() };
+        let err = || DurationError {
+            text: s.to_string(),
+        };
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
         let (num, unit) = t.split_at(split);
@@ -58,10 +60,22 @@ mod tests {
 
     #[test]
     fn parses_units() {
-        assert_eq!("10s".parse::<DurationStr>().unwrap().0, Duration::from_secs(10));
-        assert_eq!("5m".parse::<DurationStr>().unwrap().0, Duration::from_secs(300));
-        assert_eq!("250ms".parse::<DurationStr>().unwrap().0, Duration::from_millis(250));
-        assert_eq!("30d".parse::<DurationStr>().unwrap().0, Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            "10s".parse::<DurationStr>().unwrap().0,
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            "5m".parse::<DurationStr>().unwrap().0,
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            "250ms".parse::<DurationStr>().unwrap().0,
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            "30d".parse::<DurationStr>().unwrap().0,
+            Duration::from_secs(30 * 86_400)
+        );
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn load_one(path: &Path, shown: &Path, settings: &Settings) -> Result<Loaded, Ve
             None => Diagnostic::whole_file(shown, p.message),
         })
         .collect();
-    drop(doc);
+    drop(doc); // ends the borrow of `text`, which moves into the result
     if diags.is_empty() {
         Ok(Loaded {
             profile,
@@ -211,6 +211,11 @@ const PROFILE_KEYS: &[&str] = &[
     "output",
 ];
 
+const REQUIRED_SOURCE_HELP: &str =
+    "add where files come from, e.g. [source] with type = \"dir\" and path = \"inbox/hires\"";
+const REQUIRED_FIELD_HELP: &str =
+    "add one [[field]] per output column, e.g. with name = \"employee_id\" and from = \"ID\"";
+
 /// Deserializes each part of the profile on its own, collecting every error; then builds the
 /// profile from the whole document once all parts are known to be good.
 fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Vec<Diagnostic>> {
@@ -245,12 +250,13 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Vec
         failures.extend(result.err().map(|f| f.within(value.span())));
     }
     diags.extend(failures.into_iter().map(|f| f.diagnostic(shown, text)));
-    for (key, table) in [("source", "[source]"), ("field", "[[field]]")] {
+    let required = [
+        ("source", "missing [source] table", REQUIRED_SOURCE_HELP),
+        ("field", "missing [[field]] table", REQUIRED_FIELD_HELP),
+    ];
+    for (key, message, help) in required {
         if !root.contains_key(key) {
-            diags.push(
-                Diagnostic::whole_file(shown, format!("missing {table} table"))
-                    .with_help("see the profile example in the README"),
-            );
+            diags.push(Diagnostic::whole_file(shown, message).with_help(help));
         }
     }
     finish(shown, text, diags, doc, Profile::deserialize)
@@ -605,14 +611,26 @@ path = "outbox/hris.csv"
             e,
             [
                 format!(
-                    "error: missing [source] table\n --> {p}\n  \
-                     = help: see the profile example in the README"
+                    "error: missing [source] table\n --> {p}\n  = help: {REQUIRED_SOURCE_HELP}"
                 ),
                 format!(
-                    "error: missing [[field]] table\n --> {p}\n  \
-                     = help: see the profile example in the README"
+                    "error: missing [[field]] table\n --> {p}\n  = help: {REQUIRED_FIELD_HELP}"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_for(dir.path());
+        let path = settings.profiles_dir.join("latin1.toml");
+        fs::write(&path, b"name = \"caf\xe9\"\n").unwrap();
+        let e = load_profile_file(&path, &settings).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].message,
+            "cannot read the profile: it is not valid UTF-8 text"
         );
     }
 
@@ -719,6 +737,7 @@ path = "outbox/hris.csv"
     fn realistic_profile_loads_cleanly() {
         let text = r#"name = "ats-to-hris"
 description = "Accepted offers in the ATS export become employees in the HRIS"
+sample_header = ["Candidate ID", "hire_date", "Type", "SSN", "Status"]
 
 [source]
 type = "dir"
@@ -735,8 +754,6 @@ header_row = 1
 
 [format.limits]
 max_cells = 1000000
-
-sample_header = ["Candidate ID", "hire_date", "Type", "SSN", "Status"]
 
 [[field]]
 name = "employee_id"
@@ -775,14 +792,6 @@ type = "file"
 path = "outbox/hris/hires_{date:%Y%m%d}_{seq}.csv"
 format = "csv"
 "#;
-        // `sample_header` after [format.limits] would belong to that table: move it up.
-        let text = text.replace(
-            "\nsample_header = [\"Candidate ID\", \"hire_date\", \"Type\", \"SSN\", \"Status\"]\n",
-            "",
-        );
-        let text = format!(
-            "sample_header = [\"Candidate ID\", \"hire_date\", \"Type\", \"SSN\", \"Status\"]\n{text}"
-        );
         let (_, result) = load_text("ats", &text);
         let profile = result.unwrap();
         assert_eq!(profile.name, "ats-to-hris");
