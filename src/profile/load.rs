@@ -792,7 +792,7 @@ type = "file"
 path = "outbox/hris/hires_{date:%Y%m%d}_{seq}.csv"
 format = "csv"
 "#;
-        let (_, result) = load_text("ats", &text);
+        let (_, result) = load_text("ats", text);
         let profile = result.unwrap();
         assert_eq!(profile.name, "ats-to-hris");
         assert_eq!(profile.fields.len(), 4);
