@@ -1,1 +1,231 @@
-//! Semantic checks of profiles (placeholder).
+//! Semantic checks of a profile that deserialized cleanly: rules serde cannot express.
+//!
+//! Each rule reports a [`Problem`] at the key path of the offending value; the loader maps the
+//! path to a line and column. Rules that belong to another module (formats, transforms,
+//! outputs, sources) live with that module and are called from [`check`], so that each rule is
+//! written once, next to the code that relies on it.
+
+use std::collections::HashMap;
+
+use super::model::{Profile, SourceSpec};
+use super::problem::{KeyPath, Problem};
+use crate::settings::Settings;
+
+/// Every semantic problem of `profile`, in no particular order (the loader sorts by position).
+pub fn check(profile: &Profile, _settings: &Settings) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    check_name(profile, &mut problems);
+    check_has_fields_and_outputs(profile, &mut problems);
+    check_fields(profile, &mut problems);
+    check_sample_header(profile, &mut problems);
+    check_source(profile, &mut problems);
+
+    // Checks owned by other modules are wired in here by the lead.
+
+    problems
+}
+
+/// The name becomes part of file names and store keys, so it is kept to a safe alphabet.
+fn check_name(profile: &Profile, problems: &mut Vec<Problem>) {
+    let name = &profile.name;
+    let safe = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !safe {
+        problems.push(Problem::new(
+            KeyPath::root().key("name"),
+            format!(
+                "profile name `{name}` may only contain letters, digits, `_` and `-` \
+                 (it is used in file names)"
+            ),
+        ));
+    }
+}
+
+fn check_has_fields_and_outputs(profile: &Profile, problems: &mut Vec<Problem>) {
+    if profile.fields.is_empty() {
+        problems.push(Problem::new(
+            KeyPath::root().key("field"),
+            "a profile needs at least one [[field]]",
+        ));
+    }
+    if profile.outputs.is_empty() {
+        problems.push(Problem::new(
+            KeyPath::root().key("output"),
+            "a profile needs at least one [[output]]: without one, records go nowhere",
+        ));
+    }
+}
+
+fn check_fields(profile: &Profile, problems: &mut Vec<Problem>) {
+    let mut first_use: HashMap<&str, usize> = HashMap::new();
+    for (i, field) in profile.fields.iter().enumerate() {
+        if let Some(first) = first_use.get(field.name.as_str()) {
+            problems.push(Problem::new(
+                KeyPath::field(i).key("name"),
+                format!(
+                    "duplicate field name `{}`: [[field]] number {} already uses it",
+                    field.name,
+                    first + 1
+                ),
+            ));
+        } else {
+            first_use.insert(&field.name, i);
+        }
+        if field.from.is_some() && field.template.is_some() {
+            problems.push(Problem::new(
+                KeyPath::field(i).key("template"),
+                "a field takes its value from `from` or from `template`, not both",
+            ));
+        }
+    }
+}
+
+fn check_sample_header(profile: &Profile, problems: &mut Vec<Problem>) {
+    let Some(header) = &profile.sample_header else {
+        return;
+    };
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, column) in header.iter().enumerate() {
+        let at = KeyPath::root().key("sample_header").index(i);
+        if column.trim().is_empty() {
+            problems.push(Problem::new(at, "sample_header has an empty column name"));
+        } else if let Some(first) = seen.get(column.as_str()) {
+            problems.push(Problem::new(
+                at,
+                format!(
+                    "column `{column}` appears twice in sample_header (first at position {})",
+                    first + 1
+                ),
+            ));
+        } else {
+            seen.insert(column, i);
+        }
+    }
+}
+
+fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
+    match &profile.source {
+        SourceSpec::Dir(dir) => {
+            if let Some(marker) = &dir.done_marker {
+                if !is_plain_suffix(marker) {
+                    problems.push(Problem::new(
+                        KeyPath::root().key("source").key("done_marker"),
+                        "done_marker must be a plain suffix such as \".done\" \
+                         (not empty; no `/`, `\\`, `..` or NUL)",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// A suffix appended to a file name that cannot point anywhere else.
+fn is_plain_suffix(s: &str) -> bool {
+    !s.is_empty() && !s.contains(['/', '\\', '\0']) && !s.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::settings::SettingsFile;
+
+    const MINIMAL: &str = r#"
+        [source]
+        type = "dir"
+        path = "inbox/x"
+        [[field]]
+        name = "id"
+        from = "ID"
+        [[output]]
+        type = "file"
+        path = "outbox/x.csv"
+    "#;
+
+    fn settings() -> Settings {
+        Settings::resolve(None, PathBuf::from("/base"), SettingsFile::default())
+    }
+
+    /// The minimal profile with `extra` TOML in front, named "x" unless `extra` names it.
+    fn profile_of(extra: &str) -> Profile {
+        let mut profile: Profile = toml::from_str(&format!("{extra}\n{MINIMAL}")).unwrap();
+        if profile.name.is_empty() {
+            profile.name = "x".to_string();
+        }
+        profile
+    }
+
+    fn problems_of(extra: &str) -> Vec<Problem> {
+        check(&profile_of(extra), &settings())
+    }
+
+    fn paths(problems: &[Problem]) -> Vec<String> {
+        problems.iter().map(|p| p.at.to_string()).collect()
+    }
+
+    #[test]
+    fn minimal_profile_has_no_problems() {
+        assert_eq!(problems_of(""), vec![]);
+    }
+
+    #[test]
+    fn unsafe_names_are_refused() {
+        for bad in ["", "a b", "../x", "naïve", "x/y"] {
+            let mut profile = profile_of("");
+            profile.name = bad.to_string();
+            assert_eq!(paths(&check(&profile, &settings())), ["name"], "{bad:?}");
+        }
+        assert_eq!(problems_of("name = \"ats-to_HRIS2\""), vec![]);
+    }
+
+    #[test]
+    fn empty_fields_and_outputs_are_reported() {
+        let mut profile = profile_of("");
+        profile.fields.clear();
+        profile.outputs.clear();
+        assert_eq!(paths(&check(&profile, &settings())), ["field", "output"]);
+    }
+
+    #[test]
+    fn duplicate_field_name_is_reported_at_the_second() {
+        let p = problems_of("[[field]]\nname = \"x\"\n[[field]]\nname = \"id\"\nfrom = \"B\"");
+        // The extra fields come first, so field[0] is "x", field[1] the duplicate "id", and the
+        // minimal profile's "id" is field[2].
+        assert_eq!(paths(&p), ["field[2].name"]);
+        assert!(p[0].message.contains("number 2"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn from_and_template_together_are_refused() {
+        let p = problems_of("[[field]]\nname = \"n\"\nfrom = \"A\"\ntemplate = \"{A} {B}\"");
+        assert_eq!(paths(&p), ["field[0].template"]);
+    }
+
+    #[test]
+    fn sample_header_duplicates_and_empties() {
+        let p = problems_of("sample_header = [\"ID\", \" \", \"Name\", \"ID\"]");
+        assert_eq!(paths(&p), ["sample_header[1]", "sample_header[3]"]);
+    }
+
+    #[test]
+    fn done_marker_must_be_a_plain_suffix() {
+        for bad in ["", "/x", "..done", "a\\\\b", "x\\u0000"] {
+            let text = MINIMAL.replace(
+                "path = \"inbox/x\"",
+                &format!("path = \"inbox/x\"\ndone_marker = \"{bad}\""),
+            );
+            let mut profile: Profile = toml::from_str(&text).unwrap();
+            profile.name = "x".to_string();
+            assert_eq!(
+                paths(&check(&profile, &settings())),
+                ["source.done_marker"],
+                "{bad:?}"
+            );
+        }
+        assert!(is_plain_suffix(".done"));
+        assert!(is_plain_suffix(".ok.txt"));
+    }
+}
