@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use super::model::{Profile, SourceSpec};
 use super::problem::{KeyPath, Problem};
 use crate::settings::Settings;
+use crate::transform::MappingPlan;
 
 /// Every semantic problem of `profile`, in no particular order (the loader sorts by position).
-pub fn check(profile: &Profile, _settings: &Settings) -> Vec<Problem> {
+pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     let mut problems = Vec::new();
     check_name(profile, &mut problems);
     check_has_fields_and_outputs(profile, &mut problems);
@@ -20,7 +21,14 @@ pub fn check(profile: &Profile, _settings: &Settings) -> Vec<Problem> {
     check_sample_header(profile, &mut problems);
     check_source(profile, &mut problems);
 
-    // Checks owned by other modules are wired in here by the lead.
+    // Checks whose rules live with the module that applies them.
+    problems.extend(crate::source::check(profile));
+    problems.extend(crate::format::check::check(&profile.format));
+    problems.extend(crate::output::check(profile, settings));
+    match MappingPlan::compile(profile, settings) {
+        Ok(plan) => check_columns_against_sample(profile, &plan, &mut problems),
+        Err(found) => problems.extend(found),
+    }
 
     problems
 }
@@ -101,6 +109,21 @@ fn check_sample_header(profile: &Profile, problems: &mut Vec<Problem>) {
             ));
         } else {
             seen.insert(column, i);
+        }
+    }
+}
+
+/// With a `sample_header`, every column the mapping reads must be in it.
+fn check_columns_against_sample(profile: &Profile, plan: &MappingPlan, problems: &mut Vec<Problem>) {
+    let Some(header) = &profile.sample_header else {
+        return;
+    };
+    for (column, at) in plan.columns() {
+        if !header.iter().any(|h| h.trim() == column) {
+            problems.push(Problem::new(
+                at,
+                format!("column `{column}` is not in sample_header"),
+            ));
         }
     }
 }
