@@ -1,0 +1,117 @@
+//! `hrbridge check`: every problem, located with file:line:column and a caret; a broken profile
+//! makes every other command a configuration error (exit 2).
+
+mod common;
+
+use common::{stderr, stdout, Workspace};
+
+const THREE_MISTAKES: &str = r#"name = "hires"
+
+[source]
+type = "dir"
+path = "inbox/hires"
+settle = "10 parsecs"
+
+[format]
+type = "xlsz"
+
+[[field]]
+name = "employee_id"
+from = "ID"
+
+[[field]]
+name = "email"
+fromm = "Email"
+
+[[output]]
+type = "file"
+path = "outbox/hires.csv"
+"#;
+
+#[test]
+fn three_mistakes_give_three_located_errors() {
+    let ws = Workspace::new();
+    ws.profile("hires", THREE_MISTAKES);
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("error:").count(), 4, "three problems and a total line: {err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+    for (loc, text) in [
+        ("profiles/hires.toml:6:10", "10 parsecs"),
+        ("profiles/hires.toml:9:8", "xlsz"),
+        ("profiles/hires.toml:17:1", "fromm"),
+    ] {
+        assert!(err.contains(loc), "missing {loc} in:\n{err}");
+        assert!(err.contains(text), "missing {text} in:\n{err}");
+    }
+    // The caret line underlines the offending key.
+    assert!(err.contains("17 | fromm = \"Email\"\n   | ^^^^^"), "{err}");
+
+    for args in [
+        vec!["run", "--once"],
+        vec!["preview", "--profile", "hires", "x.csv"],
+    ] {
+        let out = ws.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn semantic_mistakes_are_located_too() {
+    let ws = Workspace::new();
+    ws.profile(
+        "pay",
+        r#"
+sample_header = ["ID", "Hired"]
+[source]
+type = "dir"
+path = "inbox/pay"
+[[field]]
+name = "id"
+from = "ID"
+transform = ["trim", "shout"]
+[[field]]
+name = "start"
+from = "Hire Date"
+type = "date"
+input_formats = ["%m/%q/%Y"]
+[[field]]
+name = "id"
+from = "ID"
+[[output]]
+type = "file"
+path = "../../etc/out.csv"
+"#,
+    );
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for needle in ["shout", "%m/%q/%Y", "Hire Date", "outside the allowed output roots", "pay.toml:17:8"] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn a_good_configuration_checks_clean() {
+    let ws = Workspace::new();
+    ws.profile(
+        "ok",
+        "[source]\ntype = \"dir\"\npath = \"inbox/ok\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/ok.csv\"\n",
+    );
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 profile(s) checked: ok"));
+}
+
+#[test]
+fn the_bundled_profiles_check_clean() {
+    let out = assert_cmd::Command::cargo_bin("hrbridge")
+        .unwrap()
+        .current_dir(common::repo())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("6 profile(s) checked"), "{}", stdout(&out));
+}
