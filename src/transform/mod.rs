@@ -6,8 +6,22 @@
 //! is built: source value (column or template) → text transforms → default → required →
 //! map → lookup → type conversion → checks (pattern, min/max, max_length).
 
+mod columns;
+mod convert;
+mod date;
+mod email;
+mod field;
+mod filter;
+mod lookup;
+mod map;
+mod number;
+pub mod plan;
+mod template;
+mod text;
+mod validate;
 pub mod value;
 
+pub use plan::{Mapper, MappingPlan, MissingColumns};
 pub use value::Value;
 
 use crate::record::Position;

@@ -1,0 +1,113 @@
+//! Templates (`template = "{First} {Last}"`): a value built from several input columns.
+//!
+//! Placeholders name input columns; `{{` and `}}` stand for literal braces. The template is
+//! parsed once into literal text and column ids, so rendering a row is one pass of copies.
+
+use super::columns::{ColumnId, ColumnTable};
+use crate::profile::KeyPath;
+
+/// A parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Column(ColumnId),
+}
+
+impl Template {
+    /// Parses `text`, registering each placeholder's column (referenced at `at`) in `columns`.
+    pub(crate) fn parse(text: &str, at: &KeyPath, columns: &mut ColumnTable) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some('{') => return Err("a placeholder cannot contain `{`".into()),
+                            Some(c) => name.push(c),
+                            None => {
+                                return Err("a `{` is not closed by `}` (write `{{` for a literal brace)".into())
+                            }
+                        }
+                    }
+                    if name.trim().is_empty() {
+                        return Err("empty placeholder `{}`: write a column name between the braces".into());
+                    }
+                    if !literal.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut literal)));
+                    }
+                    parts.push(Part::Column(columns.intern(&name, at.clone())));
+                }
+                '}' => return Err("a `}` has no opening `{` (write `}}` for a literal brace)".into()),
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Text(literal));
+        }
+        if !parts.iter().any(|p| matches!(p, Part::Column(_))) {
+            return Err("the template names no column; use `default` for a constant value".into());
+        }
+        Ok(Template { parts })
+    }
+
+    /// The template with each placeholder replaced by its column's value.
+    pub(crate) fn render<'a>(&self, value: impl Fn(ColumnId) -> &'a str) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Column(id) => out.push_str(value(*id)),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Result<Template, String>, ColumnTable) {
+        let mut columns = ColumnTable::default();
+        let t = Template::parse(text, &KeyPath::field(0).key("template"), &mut columns);
+        (t, columns)
+    }
+
+    #[test]
+    fn renders_columns_and_escaped_braces() {
+        let (t, columns) = parse("{{{First}}} {Last Name}, {First}");
+        let t = t.unwrap();
+        assert_eq!(columns.names(), ["First", "Last Name"]);
+        let row = ["Ada", "Lovelace"];
+        let out = t.render(|id| row.get(id.0).copied().unwrap_or(""));
+        assert_eq!(out, "{Ada} Lovelace, Ada");
+        let refs: Vec<String> = columns.references().map(|(n, at)| format!("{n}@{at}")).collect();
+        assert_eq!(refs, ["First@field[0].template", "Last Name@field[0].template", "First@field[0].template"]);
+    }
+
+    #[test]
+    fn malformed_templates_are_refused() {
+        assert!(parse("{First").0.unwrap_err().contains("not closed"));
+        assert!(parse("First}").0.unwrap_err().contains("no opening"));
+        assert!(parse("{} x").0.unwrap_err().contains("empty placeholder"));
+        assert!(parse("{a{b}}").0.unwrap_err().contains("cannot contain"));
+        assert!(parse("constant {{x}}").0.unwrap_err().contains("names no column"));
+    }
+}
