@@ -12,8 +12,9 @@ use std::sync::Arc;
 use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
 use super::footer::{Footer, Item, Line, Trailer};
 use super::header::{column_label, column_names};
+use super::limits::check_file_size;
 use super::{ReadError, Table};
-use crate::profile::{FormatSpec, Limits};
+use crate::profile::FormatSpec;
 use crate::record::{Position, RawRecord};
 
 /// The `delimiter` value that sniffs among [`SNIFF_CANDIDATES`].
@@ -50,11 +51,7 @@ pub fn parse_delimiter(value: &str) -> Result<Option<u8>, String> {
 pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, ReadError> {
     let file_err = |row: u64, reason: String| ReadError::file(Position::new(name.clone(), row), reason);
     let file = File::open(path).map_err(|e| file_err(0, format!("cannot open the file: {e}")))?;
-    let size = file
-        .metadata()
-        .map_err(|e| file_err(0, format!("cannot read the file's size: {e}")))?
-        .len();
-    check_file_size(size, &spec.limits).map_err(|reason| file_err(0, reason))?;
+    check_file_size(&file, &spec.limits).map_err(|reason| file_err(0, reason))?;
     let encoding = encoding_for_label(&spec.encoding).map_err(|reason| file_err(0, reason))?;
     let explicit = parse_delimiter(&spec.delimiter).map_err(|reason| file_err(0, reason))?;
 
@@ -103,17 +100,6 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
         header,
         records: Box::new(footer.map(move |item| width.check(item?))),
     })
-}
-
-/// Refuses a file larger than `limits.max_file_bytes` before reading it.
-pub(super) fn check_file_size(size: u64, limits: &Limits) -> Result<(), String> {
-    if size > limits.max_file_bytes {
-        return Err(format!(
-            "file is {size} bytes, over the limit of {} (limits.max_file_bytes)",
-            limits.max_file_bytes
-        ));
-    }
-    Ok(())
 }
 
 /// The header: the first non-blank record starting on or after line `header_row`.

@@ -13,6 +13,7 @@ pub mod encoding;
 pub mod excel;
 pub mod footer;
 pub mod header;
+pub mod limits;
 pub mod zip_guard;
 
 use std::fmt;
