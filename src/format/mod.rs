@@ -7,9 +7,14 @@
 //! header, duplicate column names, wrong encoding, trailer count mismatch, a zip bomb) is
 //! [`Severity::File`]: the whole file fails before anything is delivered.
 
+pub mod check;
 pub mod csv;
 pub mod encoding;
 pub mod excel;
+pub mod footer;
+pub mod header;
+pub mod limits;
+pub mod zip_guard;
 
 use std::fmt;
 use std::path::Path;

@@ -177,6 +177,10 @@ pub struct Limits {
     /// Largest single cell or CSV field, in bytes.
     #[serde(default = "default_max_cell_bytes")]
     pub max_cell_bytes: usize,
+    /// Longest time a spreadsheet may take to open and read, in seconds (time spent waiting
+    /// for the consumer of the rows does not count).
+    #[serde(default = "default_max_read_seconds")]
+    pub max_read_seconds: u64,
 }
 
 impl Default for Limits {
@@ -186,6 +190,7 @@ impl Default for Limits {
             max_unzipped_bytes: default_max_unzipped_bytes(),
             max_cells: default_max_cells(),
             max_cell_bytes: default_max_cell_bytes(),
+            max_read_seconds: default_max_read_seconds(),
         }
     }
 }
@@ -201,6 +206,9 @@ fn default_max_cells() -> u64 {
 }
 fn default_max_cell_bytes() -> usize {
     64 << 10
+}
+fn default_max_read_seconds() -> u64 {
+    300
 }
 
 /// The type a field's value must have; values are parsed and normalised to it.
