@@ -85,20 +85,15 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     print!("{}", render_summary(&first));
 
     // The same export arriving again under another name is recognised by its content.
-    if let Some(job) = first.jobs.iter().find(|j| j.error.is_none()) {
-        let profile = profiles
-            .iter()
-            .find(|p| p.name == job.profile)
-            .ok_or("profile vanished")?;
+    if let Some((profile, job, again)) = first.jobs.iter().find_map(|job| {
+        let profile = profiles.iter().find(|p| p.name == job.profile)?;
         let SourceSpec::Dir(spec) = &profile.source;
-        let again = settings
-            .resolve_path(&spec.path)
-            .join(format!("again_{}", job.file));
+        let again = again_name(&job.file);
+        let matches = crate::source::dir::matcher(&spec.pattern).ok()?.is_match(&again);
+        (job.error.is_none() && matches).then(|| (profile, job, settings.resolve_path(&spec.path).join(again)))
+    }) {
         fs::copy(&job.kept_at, &again)?;
-        fs::File::options()
-            .write(true)
-            .open(&again)?
-            .set_modified(an_hour_ago)?;
+        fs::File::options().write(true).open(&again)?.set_modified(an_hour_ago)?;
         println!(
             "\n== pass 2: {:?} dropped again as {:?}\n",
             job.file,
@@ -125,6 +120,14 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         settings.state_dir.display()
     );
     Ok(exit_for(&first))
+}
+
+/// `offers_1.csv` → `offers_1_again.csv`: a new name that still matches the usual patterns.
+fn again_name(name: &str) -> String {
+    match name.rfind('.') {
+        Some(i) if i > 0 => format!("{}_again{}", &name[..i], &name[i..]),
+        _ => format!("{name}_again"),
+    }
 }
 
 /// The folder holding the bundled `profiles/`, `tables/` and `fixtures/`: the working

@@ -185,7 +185,7 @@ mod tests {
         let t = NameTemplate::parse("out/{source_stem}.csv").unwrap();
         assert_eq!(
             t.render(&ctx("../../etc/passwd.csv")),
-            "out/_.._.._etc_passwd.csv"
+            "out/_._.._etc_passwd.csv"
         );
         assert_eq!(t.render(&ctx(".hidden.csv")), "out/_hidden.csv");
     }

@@ -685,7 +685,7 @@ path = "outbox/hris.csv"
         assert_eq!(
             e,
             [format!(
-                "error: duplicate field name `id`: [[field]] number 1 already uses it\n  \
+                "error: field name \"id\" is already used by field[0]\n  \
                  --> {}:11:8\n   |\n11 | name = \"id\"\n   |        ^^^^",
                 path.display()
             )]
