@@ -269,7 +269,7 @@ impl JobContext<'_> {
         self.store_rejections(job_id, &mut pending)?;
 
         if let Some(message) = contract_violation(self.profile, &counts) {
-            return give_up(sinks, rejects, message, counts);
+            return give_up(sinks, rejects, format!("{}: {message}", cand.name), counts);
         }
         let mut finished = Vec::new();
         for (i, path, sink) in sinks {
