@@ -10,8 +10,8 @@ use crate::profile::{FileOutputSpec, OutputFormat};
 use crate::transform::{FieldInfo, MappedRecord};
 
 enum Encoder {
-    Csv(CsvEncoder<AtomicFile>),
-    Jsonl(JsonlEncoder<AtomicFile>),
+    Csv(Box<CsvEncoder<AtomicFile>>),
+    Jsonl(Box<JsonlEncoder<AtomicFile>>),
 }
 
 /// An output file being written.
@@ -33,15 +33,11 @@ impl FileSink {
             OutputFormat::Csv => {
                 let delimiter =
                     output_delimiter(spec.delimiter.as_deref()).map_err(io::Error::other)?;
-                Encoder::Csv(CsvEncoder::new(
-                    file,
-                    fields,
-                    delimiter,
-                    spec.neutralize_formulas,
-                )?)
+                let csv = CsvEncoder::new(file, fields, delimiter, spec.neutralize_formulas)?;
+                Encoder::Csv(Box::new(csv))
             }
             OutputFormat::Jsonl => {
-                Encoder::Jsonl(JsonlEncoder::new(file, fields).map_err(io::Error::other)?)
+                Encoder::Jsonl(Box::new(JsonlEncoder::new(file, fields).map_err(io::Error::other)?))
             }
         };
         Ok(FileSink { encoder, rows: 0 })
