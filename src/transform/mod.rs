@@ -70,7 +70,9 @@ impl std::fmt::Display for Rejection {
 pub enum RowOutcome {
     Mapped(MappedRecord),
     /// Skipped by the filter at this index of the profile's `[[filter]]` list.
-    Filtered { rule: usize },
+    Filtered {
+        rule: usize,
+    },
     /// One entry per failing field (all problems of the row, not just the first).
     Rejected(Vec<Rejection>),
 }

@@ -73,16 +73,23 @@ impl Transform {
                 let mut chars = arg2.unwrap_or("").chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => Ok(Transform::PadLeft(n, c)),
-                    _ => Err("transform \"pad_left\" needs one padding character: pad_left:N:C".into()),
+                    _ => Err(
+                        "transform \"pad_left\" needs one padding character: pad_left:N:C".into(),
+                    ),
                 }
             }
             "replace" => match (arg1, arg2) {
                 (Some(from), Some(to)) if !from.is_empty() => {
                     Ok(Transform::Replace(from.to_string(), to.to_string()))
                 }
-                _ => Err("transform \"replace\" needs a non-empty text to replace: replace:FROM:TO".into()),
+                _ => Err(
+                    "transform \"replace\" needs a non-empty text to replace: replace:FROM:TO"
+                        .into(),
+                ),
             },
-            _ => Err(format!("unknown transform {name:?}; known transforms: {KNOWN}")),
+            _ => Err(format!(
+                "unknown transform {name:?}; known transforms: {KNOWN}"
+            )),
         }
     }
 
@@ -264,9 +271,19 @@ mod tests {
 
     #[test]
     fn cheap_cases_borrow_the_input() {
-        for spec in ["trim", "lower", "digits_only", "first:2", "last:2", "replace:x:y"] {
+        for spec in [
+            "trim",
+            "lower",
+            "digits_only",
+            "first:2",
+            "last:2",
+            "replace:x:y",
+        ] {
             let t = Transform::parse(spec).unwrap();
-            assert!(matches!(t.apply(Cow::Borrowed("123")), Cow::Borrowed(_)), "{spec}");
+            assert!(
+                matches!(t.apply(Cow::Borrowed("123")), Cow::Borrowed(_)),
+                "{spec}"
+            );
         }
         let t = Transform::parse("collapse_whitespace").unwrap();
         assert!(matches!(t.apply(Cow::Borrowed("a b")), Cow::Borrowed(_)));
@@ -287,7 +304,9 @@ mod tests {
         assert!(Transform::parse("last:x").is_err());
         assert!(Transform::parse("last:0").is_err());
         assert!(Transform::parse("first:2:3").is_err());
-        assert!(Transform::parse("trim:1").unwrap_err().contains("no arguments"));
+        assert!(Transform::parse("trim:1")
+            .unwrap_err()
+            .contains("no arguments"));
         assert!(Transform::parse("pad_left:5").is_err());
         assert!(Transform::parse("pad_left:5:ab").is_err());
         assert!(Transform::parse("replace::x").is_err());
