@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use chrono::format::{parse, Item, Parsed, StrftimeItems};
-use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use super::Value;
 use crate::mask::shown;
@@ -37,11 +37,15 @@ pub(crate) struct DateRule {
     /// The input formats as written, for messages: `%m/%d/%Y, %Y-%m-%d`.
     names: String,
     output: Vec<Item<'static>>,
+    /// The output is a date in ISO form (the default), written without chrono's formatter.
+    iso_output: bool,
 }
 
 #[derive(Debug)]
 enum Input {
     Chrono(Vec<Item<'static>>),
+    /// `%Y-%m-%d` with a fast path for its common shape; chrono for the rest (`2024-1-5`).
+    IsoDate(Vec<Item<'static>>),
     ExcelSerial,
 }
 
@@ -74,7 +78,7 @@ impl DateRule {
         for fmt in iso {
             if !names.contains(fmt) {
                 if let Ok(items) = StrftimeItems::new(fmt).parse_to_owned() {
-                    inputs.push(Input::Chrono(items));
+                    inputs.push(input(temporal, fmt, items));
                     names.push(fmt);
                 }
             }
@@ -83,7 +87,8 @@ impl DateRule {
             Temporal::Date => ISO_DATE,
             Temporal::DateTime => DEFAULT_DATETIME_OUTPUT,
         };
-        let output = match compile_output(temporal, format.unwrap_or(default_output)) {
+        let output_format = format.unwrap_or(default_output);
+        let output = match compile_output(temporal, output_format) {
             Ok(items) => items,
             Err(msg) => {
                 problems.push(Problem::new(at.clone().key("format"), msg));
@@ -98,6 +103,7 @@ impl DateRule {
             inputs,
             names: names.join(", "),
             output,
+            iso_output: temporal == Temporal::Date && output_format == ISO_DATE,
         })
     }
 
@@ -106,6 +112,9 @@ impl DateRule {
     pub(crate) fn parse(&self, s: &str) -> Option<NaiveDateTime> {
         self.inputs.iter().find_map(|input| match input {
             Input::Chrono(items) => parse_with(self.temporal, s, items),
+            Input::IsoDate(items) => iso_date(s)
+                .map(|d| d.and_time(NaiveTime::MIN))
+                .or_else(|| parse_with(self.temporal, s, items)),
             Input::ExcelSerial => excel_serial(self.temporal, s),
         })
     }
@@ -119,12 +128,19 @@ impl DateRule {
                 self.names
             )
         })?;
-        let text = render(self.temporal, t, &self.output).ok_or_else(|| {
-            format!(
-                "value {} cannot be written with the output format",
-                shown(s, pii)
-            )
-        })?;
+        let fast = if self.iso_output {
+            iso_date_text(t.date())
+        } else {
+            None
+        };
+        let text = fast
+            .or_else(|| render(self.temporal, t, &self.output))
+            .ok_or_else(|| {
+                format!(
+                    "value {} cannot be written with the output format",
+                    shown(s, pii)
+                )
+            })?;
         let value = match self.temporal {
             Temporal::Date => Value::Date(text),
             Temporal::DateTime => Value::DateTime(text),
@@ -167,7 +183,45 @@ fn compile_input(temporal: Temporal, fmt: &str) -> Result<Input, String> {
             });
         }
     }
-    Ok(Input::Chrono(items))
+    Ok(input(temporal, fmt, items))
+}
+
+/// The compiled input for a chrono format: ISO dates get their fast path.
+fn input(temporal: Temporal, fmt: &str, items: Vec<Item<'static>>) -> Input {
+    if temporal == Temporal::Date && fmt == ISO_DATE {
+        Input::IsoDate(items)
+    } else {
+        Input::Chrono(items)
+    }
+}
+
+/// `YYYY-MM-DD` exactly; other spellings chrono accepts for `%Y-%m-%d` are left to chrono.
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let num = |from: usize, to: usize| {
+        b.get(from..to)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 7)?, num(8, 10)?)
+}
+
+/// `d` as `YYYY-MM-DD`, for years 0–9999 (others are left to chrono, which adds a sign).
+fn iso_date_text(d: NaiveDate) -> Option<String> {
+    let year = u32::try_from(d.year()).ok().filter(|y| *y <= 9999)?;
+    let mut out = String::with_capacity(10);
+    for (value, width) in [(year, 4), (d.month(), 2), (d.day(), 2)] {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        for k in (0..width).rev() {
+            out.push(char::from_digit(value / 10u32.pow(k) % 10, 10)?);
+        }
+    }
+    Some(out)
 }
 
 fn compile_output(temporal: Temporal, fmt: &str) -> Result<Vec<Item<'static>>, String> {
@@ -373,6 +427,35 @@ mod tests {
         assert!(
             rule(Temporal::DateTime, &["%m/%d/%Y %I:%M"], None).is_err(),
             "12-hour clock without AM/PM"
+        );
+    }
+
+    #[test]
+    fn the_iso_fast_paths_agree_with_chrono() {
+        let r = rule(Temporal::Date, &[], None).unwrap();
+        let v = |s: &str| r.convert(s, false).map(|(v, _)| v);
+        assert_eq!(v("2024-02-29"), Ok(Value::Date("2024-02-29".into())));
+        assert_eq!(
+            v("2024-2-9"),
+            Ok(Value::Date("2024-02-09".into())),
+            "chrono's lenient widths still apply"
+        );
+        assert!(v("2023-02-29").is_err());
+        assert!(v("2024-02-3x").is_err());
+        assert_eq!(
+            iso_date_text(NaiveDate::from_ymd_opt(7, 3, 9).unwrap()).as_deref(),
+            Some("0007-03-09")
+        );
+        assert_eq!(
+            iso_date_text(NaiveDate::from_ymd_opt(12345, 1, 1).unwrap()),
+            None
+        );
+        let far = NaiveDate::from_ymd_opt(12345, 1, 1)
+            .unwrap()
+            .and_time(NaiveTime::MIN);
+        assert_eq!(
+            render(Temporal::Date, far, &r.output).as_deref(),
+            Some("+12345-01-01")
         );
     }
 

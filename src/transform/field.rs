@@ -275,7 +275,7 @@ impl FieldRule {
 
 /// Empty or only whitespace.
 fn is_blank(s: &str) -> bool {
-    s.trim().is_empty()
+    s.trim_start().is_empty()
 }
 
 #[cfg(test)]

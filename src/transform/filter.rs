@@ -34,6 +34,9 @@ impl Filter {
         columns: &mut ColumnTable,
     ) -> Result<Filter, Problem> {
         let at = KeyPath::filter(i);
+        if spec.column.trim().is_empty() {
+            return Err(Problem::new(at.key("column"), "the column name is empty"));
+        }
         let given: Vec<&str> = [
             ("equals", spec.equals.is_some()),
             ("in", spec.in_.is_some()),
@@ -153,5 +156,8 @@ mod tests {
             filter("in = []").unwrap_err().at.to_string(),
             "filter[2].in"
         );
+        let spec: FilterSpec = toml::from_str("column = \" \"\nequals = \"x\"").unwrap();
+        let p = Filter::compile(&spec, 0, &mut ColumnTable::default()).unwrap_err();
+        assert_eq!(p.at.to_string(), "filter[0].column");
     }
 }

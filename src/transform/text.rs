@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 /// The transforms a profile may name, for error messages.
-pub(crate) const KNOWN: &str = "trim, lower, upper, title, collapse_whitespace, digits_only, \
+const KNOWN: &str = "trim, lower, upper, title, collapse_whitespace, digits_only, \
      alnum_only, strip_leading_zeros, first:N, last:N, pad_left:N:C, replace:FROM:TO";
 
 /// One parsed text transform.
@@ -38,8 +38,13 @@ pub(crate) enum Transform {
 }
 
 impl Transform {
-    /// Parses `name` or `name:arg[:arg]`. The error explains what is wrong, without a location.
+    /// Parses `name` or `name:arg[:arg]`. The error explains what is wrong and lists the known
+    /// transforms, without a location.
     pub(crate) fn parse(spec: &str) -> Result<Transform, String> {
+        Transform::parse_spec(spec).map_err(|why| format!("{why}; known transforms: {KNOWN}"))
+    }
+
+    fn parse_spec(spec: &str) -> Result<Transform, String> {
         let mut parts = spec.splitn(3, ':');
         let name = parts.next().unwrap_or("").trim();
         let arg1 = parts.next();
@@ -87,9 +92,7 @@ impl Transform {
                         .into(),
                 ),
             },
-            _ => Err(format!(
-                "unknown transform {name:?}; known transforms: {KNOWN}"
-            )),
+            _ => Err(format!("unknown transform {name:?}")),
         }
     }
 
@@ -300,7 +303,11 @@ mod tests {
         let err = Transform::parse("uppercase").unwrap_err();
         assert!(err.contains("unknown transform \"uppercase\""), "{err}");
         assert!(err.contains("digits_only"), "{err}");
-        assert!(Transform::parse("first").unwrap_err().contains("first:4"));
+        let err = Transform::parse("first").unwrap_err();
+        assert!(
+            err.contains("first:4") && err.ends_with("replace:FROM:TO"),
+            "{err}"
+        );
         assert!(Transform::parse("last:x").is_err());
         assert!(Transform::parse("last:0").is_err());
         assert!(Transform::parse("first:2:3").is_err());
