@@ -126,11 +126,12 @@ impl FieldRule {
         });
         let convert = problems.take(Converter::compile(spec, &at));
         let checks = problems.take(Checks::compile(spec, &at));
-        let (Some(source), Some(convert), Some(checks), true) =
-            (source, convert, checks, problems.0.is_empty())
-        else {
+        let (Some(source), Some(convert), Some(checks)) = (source, convert, checks) else {
             return Err(problems.0);
         };
+        if !problems.0.is_empty() {
+            return Err(problems.0);
+        }
         let mut rule = FieldRule {
             info: FieldInfo {
                 name: spec.name.clone(),

@@ -515,6 +515,52 @@ matches = "(unclosed"
     }
 
     #[test]
+    fn odd_inputs_are_mapped_or_rejected_without_panicking() {
+        let kinds = [
+            "string", "date", "datetime", "integer", "decimal", "boolean", "email",
+        ];
+        let mut body = String::new();
+        for (i, kind) in kinds.iter().enumerate() {
+            body.push_str(&format!(
+                "[[field]]\nname = \"f{i}\"\nfrom = \"C\"\ntype = \"{kind}\"\nmax_length = 5\n\
+                 transform = [\"title\", \"strip_leading_zeros\", \"last:3\", \"pad_left:4:ß\", \"first:9\"]\n"
+            ));
+        }
+        body.push_str("[[field]]\nname = \"d\"\nfrom = \"C\"\ntype = \"datetime\"\ninput_formats = [\"excel_serial\"]\n");
+        let plan = compile(&body).unwrap();
+        let mapper = plan.bind(&strings(&["C"])).unwrap();
+        let long = "9".repeat(70_000);
+        let inputs = [
+            "",
+            " ",
+            "\u{feff}",
+            "ǅ",
+            "0",
+            "-",
+            ".",
+            "@",
+            "1e400",
+            "99999999999999999999",
+            "-0.0",
+            "٣",
+            "2958466",
+            "2958465.99999999",
+            "60",
+            "\u{202e}x",
+            "a\u{0301}",
+            "\t\r\n",
+            &long,
+        ];
+        for input in inputs {
+            match mapper.apply(&row(1, &[input])) {
+                RowOutcome::Mapped(m) => assert_eq!(m.values.len(), 8, "{input:?}"),
+                RowOutcome::Rejected(r) => assert!((1..=8).contains(&r.len()), "{input:?}"),
+                RowOutcome::Filtered { .. } => panic!("no filter was given: {input:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn lookup_tables_are_loaded_relative_to_the_settings_folder() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("dept.csv"), "code,name\n10,Sales\n").unwrap();
