@@ -67,7 +67,11 @@ mod tests {
         let refs: Vec<String> = t.references().map(|(n, at)| format!("{n}@{at}")).collect();
         assert_eq!(
             refs,
-            ["Hire Date@field[0].from", "Hire Date@filter[1].column", "SSN@field[2].from"]
+            [
+                "Hire Date@field[0].from",
+                "Hire Date@filter[1].column",
+                "SSN@field[2].from"
+            ]
         );
     }
 }

@@ -72,7 +72,12 @@ impl Converter {
 
     /// Converts a non-empty value; the error is a rejection reason.
     pub(crate) fn convert(&self, v: Cow<'_, str>, pii: bool) -> Result<Converted, String> {
-        let plain = |value| Ok(Converted { value, instant: None });
+        let plain = |value| {
+            Ok(Converted {
+                value,
+                instant: None,
+            })
+        };
         let s = v.trim();
         match self {
             Converter::Text => plain(Value::Text(v.into_owned())),
@@ -127,37 +132,64 @@ mod tests {
     use super::*;
 
     fn converter(extra: &str) -> Result<Converter, Vec<Problem>> {
-        let spec: FieldSpec = toml::from_str(&format!("name = \"f\"\nfrom = \"c\"\n{extra}")).unwrap();
+        let spec: FieldSpec =
+            toml::from_str(&format!("name = \"f\"\nfrom = \"c\"\n{extra}")).unwrap();
         Converter::compile(&spec, &KeyPath::field(0))
     }
 
     fn value(extra: &str, input: &str) -> Result<Value, String> {
-        converter(extra).unwrap().convert(Cow::Borrowed(input), false).map(|c| c.value)
+        converter(extra)
+            .unwrap()
+            .convert(Cow::Borrowed(input), false)
+            .map(|c| c.value)
     }
 
     #[test]
     fn each_type_converts_what_it_should() {
         assert_eq!(value("", " a b "), Ok(Value::Text(" a b ".into())));
         assert_eq!(value("type = \"integer\"", " 42 "), Ok(Value::Integer(42)));
-        assert_eq!(value("type = \"decimal\"", ".5"), Ok(Value::Decimal("0.5".into())));
+        assert_eq!(
+            value("type = \"decimal\"", ".5"),
+            Ok(Value::Decimal("0.5".into()))
+        );
         assert_eq!(value("type = \"boolean\"", "Yes"), Ok(Value::Bool(true)));
         assert_eq!(value("type = \"boolean\"", "N"), Ok(Value::Bool(false)));
         assert_eq!(value("type = \"boolean\"", "0"), Ok(Value::Bool(false)));
-        assert_eq!(value("type = \"email\"", "A@B.Com"), Ok(Value::Text("A@b.com".into())));
-        assert_eq!(value("type = \"date\"", "2024-02-29"), Ok(Value::Date("2024-02-29".into())));
-        let dt = converter("type = \"datetime\"").unwrap().convert(Cow::Borrowed("2024-02-29 08:00:00"), false);
+        assert_eq!(
+            value("type = \"email\"", "A@B.Com"),
+            Ok(Value::Text("A@b.com".into()))
+        );
+        assert_eq!(
+            value("type = \"date\"", "2024-02-29"),
+            Ok(Value::Date("2024-02-29".into()))
+        );
+        let dt = converter("type = \"datetime\"")
+            .unwrap()
+            .convert(Cow::Borrowed("2024-02-29 08:00:00"), false);
         let dt = dt.unwrap();
         assert_eq!(dt.value, Value::DateTime("2024-02-29T08:00:00".into()));
-        assert_eq!(dt.instant.map(|t| t.to_string()).as_deref(), Some("2024-02-29 08:00:00"));
+        assert_eq!(
+            dt.instant.map(|t| t.to_string()).as_deref(),
+            Some("2024-02-29 08:00:00")
+        );
     }
 
     #[test]
     fn refusals_name_the_value_and_what_was_expected() {
-        assert_eq!(value("type = \"integer\"", "1.5").unwrap_err(), "value \"1.5\" is not a whole number");
+        assert_eq!(
+            value("type = \"integer\"", "1.5").unwrap_err(),
+            "value \"1.5\" is not a whole number"
+        );
         assert!(value("type = \"integer\"", "12a").is_err());
-        assert!(value("type = \"decimal\"", "1,234.00").unwrap_err().contains("no thousands separators"));
-        assert!(value("type = \"boolean\"", "maybe").unwrap_err().contains("\"maybe\" is not a boolean"));
-        assert!(value("type = \"email\"", "nobody").unwrap_err().ends_with("it has no @"));
+        assert!(value("type = \"decimal\"", "1,234.00")
+            .unwrap_err()
+            .contains("no thousands separators"));
+        assert!(value("type = \"boolean\"", "maybe")
+            .unwrap_err()
+            .contains("\"maybe\" is not a boolean"));
+        assert!(value("type = \"email\"", "nobody")
+            .unwrap_err()
+            .ends_with("it has no @"));
         let c = converter("type = \"integer\"").unwrap();
         let masked = c.convert(Cow::Borrowed("12x34"), true).unwrap_err();
         assert!(!masked.contains("12x34"), "{masked}");
@@ -165,7 +197,8 @@ mod tests {
 
     #[test]
     fn date_keys_on_other_types_are_problems() {
-        let problems = converter("type = \"integer\"\ninput_formats = [\"%Y\"]\nformat = \"%Y\"").unwrap_err();
+        let problems =
+            converter("type = \"integer\"\ninput_formats = [\"%Y\"]\nformat = \"%Y\"").unwrap_err();
         let at: Vec<String> = problems.iter().map(|p| p.at.to_string()).collect();
         assert_eq!(at, ["field[0].input_formats", "field[0].format"]);
     }

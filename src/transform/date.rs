@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use chrono::format::{parse, Item, Parsed, StrftimeItems};
-use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use super::Value;
 use crate::mask::shown;
@@ -37,11 +37,15 @@ pub(crate) struct DateRule {
     /// The input formats as written, for messages: `%m/%d/%Y, %Y-%m-%d`.
     names: String,
     output: Vec<Item<'static>>,
+    /// The output is a date in ISO form (the default), written without chrono's formatter.
+    iso_output: bool,
 }
 
 #[derive(Debug)]
 enum Input {
     Chrono(Vec<Item<'static>>),
+    /// `%Y-%m-%d` with a fast path for its common shape; chrono for the rest (`2024-1-5`).
+    IsoDate(Vec<Item<'static>>),
     ExcelSerial,
 }
 
@@ -62,7 +66,9 @@ impl DateRule {
                     inputs.push(input);
                     names.push(fmt.as_str());
                 }
-                Err(msg) => problems.push(Problem::new(at.clone().key("input_formats").index(j), msg)),
+                Err(msg) => {
+                    problems.push(Problem::new(at.clone().key("input_formats").index(j), msg))
+                }
             }
         }
         let iso: &[&str] = match temporal {
@@ -72,7 +78,7 @@ impl DateRule {
         for fmt in iso {
             if !names.contains(fmt) {
                 if let Ok(items) = StrftimeItems::new(fmt).parse_to_owned() {
-                    inputs.push(Input::Chrono(items));
+                    inputs.push(input(temporal, fmt, items));
                     names.push(fmt);
                 }
             }
@@ -81,7 +87,8 @@ impl DateRule {
             Temporal::Date => ISO_DATE,
             Temporal::DateTime => DEFAULT_DATETIME_OUTPUT,
         };
-        let output = match compile_output(temporal, format.unwrap_or(default_output)) {
+        let output_format = format.unwrap_or(default_output);
+        let output = match compile_output(temporal, output_format) {
             Ok(items) => items,
             Err(msg) => {
                 problems.push(Problem::new(at.clone().key("format"), msg));
@@ -96,6 +103,7 @@ impl DateRule {
             inputs,
             names: names.join(", "),
             output,
+            iso_output: temporal == Temporal::Date && output_format == ISO_DATE,
         })
     }
 
@@ -104,6 +112,9 @@ impl DateRule {
     pub(crate) fn parse(&self, s: &str) -> Option<NaiveDateTime> {
         self.inputs.iter().find_map(|input| match input {
             Input::Chrono(items) => parse_with(self.temporal, s, items),
+            Input::IsoDate(items) => iso_date(s)
+                .map(|d| d.and_time(NaiveTime::MIN))
+                .or_else(|| parse_with(self.temporal, s, items)),
             Input::ExcelSerial => excel_serial(self.temporal, s),
         })
     }
@@ -111,10 +122,25 @@ impl DateRule {
     /// Parses and renders `s` as the field's value; the error is a rejection reason.
     pub(crate) fn convert(&self, s: &str, pii: bool) -> Result<(Value, NaiveDateTime), String> {
         let t = self.parse(s).ok_or_else(|| {
-            format!("value {} matches none of the formats {}", shown(s, pii), self.names)
+            format!(
+                "value {} matches none of the formats {}",
+                shown(s, pii),
+                self.names
+            )
         })?;
-        let text = render(self.temporal, t, &self.output)
-            .ok_or_else(|| format!("value {} cannot be written with the output format", shown(s, pii)))?;
+        let fast = if self.iso_output {
+            iso_date_text(t.date())
+        } else {
+            None
+        };
+        let text = fast
+            .or_else(|| render(self.temporal, t, &self.output))
+            .ok_or_else(|| {
+                format!(
+                    "value {} cannot be written with the output format",
+                    shown(s, pii)
+                )
+            })?;
         let value = match self.temporal {
             Temporal::Date => Value::Date(text),
             Temporal::DateTime => Value::DateTime(text),
@@ -142,7 +168,8 @@ fn compile_input(temporal: Temporal, fmt: &str) -> Result<Input, String> {
         .parse_to_owned()
         .map_err(|_| format!("{fmt:?} is not a valid chrono format (see the strftime specifiers of chrono), nor {EXCEL_SERIAL:?}"))?;
     for sample in samples() {
-        let back = render(Temporal::DateTime, sample, &items).and_then(|text| parse_with(temporal, &text, &items));
+        let back = render(Temporal::DateTime, sample, &items)
+            .and_then(|text| parse_with(temporal, &text, &items));
         let expected = match temporal {
             Temporal::Date => sample.date().and_time(NaiveTime::MIN),
             Temporal::DateTime => sample,
@@ -156,21 +183,63 @@ fn compile_input(temporal: Temporal, fmt: &str) -> Result<Input, String> {
             });
         }
     }
-    Ok(Input::Chrono(items))
+    Ok(input(temporal, fmt, items))
+}
+
+/// The compiled input for a chrono format: ISO dates get their fast path.
+fn input(temporal: Temporal, fmt: &str, items: Vec<Item<'static>>) -> Input {
+    if temporal == Temporal::Date && fmt == ISO_DATE {
+        Input::IsoDate(items)
+    } else {
+        Input::Chrono(items)
+    }
+}
+
+/// `YYYY-MM-DD` exactly; other spellings chrono accepts for `%Y-%m-%d` are left to chrono.
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let num = |from: usize, to: usize| {
+        b.get(from..to)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 7)?, num(8, 10)?)
+}
+
+/// `d` as `YYYY-MM-DD`, for years 0–9999 (others are left to chrono, which adds a sign).
+fn iso_date_text(d: NaiveDate) -> Option<String> {
+    let year = u32::try_from(d.year()).ok().filter(|y| *y <= 9999)?;
+    let mut out = String::with_capacity(10);
+    for (value, width) in [(year, 4), (d.month(), 2), (d.day(), 2)] {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        for k in (0..width).rev() {
+            out.push(char::from_digit(value / 10u32.pow(k) % 10, 10)?);
+        }
+    }
+    Some(out)
 }
 
 fn compile_output(temporal: Temporal, fmt: &str) -> Result<Vec<Item<'static>>, String> {
     if fmt.is_empty() {
         return Err("the output format is empty".into());
     }
-    let items = StrftimeItems::new(fmt)
-        .parse_to_owned()
-        .map_err(|_| format!("{fmt:?} is not a valid chrono format (see the strftime specifiers of chrono)"))?;
+    let items = StrftimeItems::new(fmt).parse_to_owned().map_err(|_| {
+        format!("{fmt:?} is not a valid chrono format (see the strftime specifiers of chrono)")
+    })?;
     for sample in samples() {
         if render(temporal, sample, &items).is_none() {
             return Err(match temporal {
-                Temporal::Date => format!("format {fmt:?} uses fields a date does not have (time of day or time zone)"),
-                Temporal::DateTime => format!("format {fmt:?} uses fields a datetime without time zone does not have"),
+                Temporal::Date => format!(
+                    "format {fmt:?} uses fields a date does not have (time of day or time zone)"
+                ),
+                Temporal::DateTime => {
+                    format!("format {fmt:?} uses fields a datetime without time zone does not have")
+                }
             });
         }
     }
@@ -188,7 +257,10 @@ fn parse_with(temporal: Temporal, s: &str, items: &[Item<'static>]) -> Option<Na
     let mut parsed = Parsed::new();
     parse(&mut parsed, s, items.iter()).ok()?;
     match temporal {
-        Temporal::Date => parsed.to_naive_date().ok().map(|d| d.and_time(NaiveTime::MIN)),
+        Temporal::Date => parsed
+            .to_naive_date()
+            .ok()
+            .map(|d| d.and_time(NaiveTime::MIN)),
         Temporal::DateTime => parsed.to_naive_datetime_with_offset(0).ok(),
     }
 }
@@ -219,7 +291,9 @@ fn excel_serial(temporal: Temporal, s: &str) -> Option<NaiveDateTime> {
         61..=2_958_465 => NaiveDate::from_ymd_opt(1899, 12, 30)?,
         _ => return None,
     };
-    let midnight = base.checked_add_days(Days::new(days))?.and_time(NaiveTime::MIN);
+    let midnight = base
+        .checked_add_days(Days::new(days))?
+        .and_time(NaiveTime::MIN);
     match temporal {
         Temporal::Date => Some(midnight),
         Temporal::DateTime => {
@@ -234,13 +308,22 @@ fn excel_serial(temporal: Temporal, s: &str) -> Option<NaiveDateTime> {
 mod tests {
     use super::*;
 
-    fn rule(temporal: Temporal, inputs: &[&str], format: Option<&str>) -> Result<DateRule, Vec<Problem>> {
+    fn rule(
+        temporal: Temporal,
+        inputs: &[&str],
+        format: Option<&str>,
+    ) -> Result<DateRule, Vec<Problem>> {
         let inputs: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
         DateRule::compile(temporal, &inputs, format, &KeyPath::field(3))
     }
 
     fn date(s: &str) -> Result<Value, String> {
-        let r = rule(Temporal::Date, &["%m/%d/%Y", EXCEL_SERIAL], Some("%d.%m.%Y")).unwrap();
+        let r = rule(
+            Temporal::Date,
+            &["%m/%d/%Y", EXCEL_SERIAL],
+            Some("%d.%m.%Y"),
+        )
+        .unwrap();
         r.convert(s, false).map(|(v, _)| v)
     }
 
@@ -279,7 +362,8 @@ mod tests {
         assert_eq!(d("99999999"), None);
         let dt = excel_serial(Temporal::DateTime, "45292.5").map(|t| t.to_string());
         assert_eq!(dt.as_deref(), Some("2024-01-01 12:00:00"));
-        let almost_midnight = excel_serial(Temporal::DateTime, "45292.999999999").map(|t| t.to_string());
+        let almost_midnight =
+            excel_serial(Temporal::DateTime, "45292.999999999").map(|t| t.to_string());
         assert_eq!(almost_midnight.as_deref(), Some("2024-01-02 00:00:00"));
     }
 
@@ -287,36 +371,106 @@ mod tests {
     fn datetimes_accept_iso_with_t_or_space_and_fractions() {
         let r = rule(Temporal::DateTime, &["%m/%d/%Y %I:%M %p"], None).unwrap();
         let v = |s: &str| r.convert(s, false).map(|(v, _)| v);
-        assert_eq!(v("03/01/2024 02:30 PM"), Ok(Value::DateTime("2024-03-01T14:30:00".into())));
-        assert_eq!(v("2024-03-01T14:30:05"), Ok(Value::DateTime("2024-03-01T14:30:05".into())));
-        assert_eq!(v("2024-03-01 14:30:05.250"), Ok(Value::DateTime("2024-03-01T14:30:05".into())));
+        assert_eq!(
+            v("03/01/2024 02:30 PM"),
+            Ok(Value::DateTime("2024-03-01T14:30:00".into()))
+        );
+        assert_eq!(
+            v("2024-03-01T14:30:05"),
+            Ok(Value::DateTime("2024-03-01T14:30:05".into()))
+        );
+        assert_eq!(
+            v("2024-03-01 14:30:05.250"),
+            Ok(Value::DateTime("2024-03-01T14:30:05".into()))
+        );
         assert!(v("2024-03-01").is_err());
     }
 
     #[test]
     fn date_fields_may_read_formats_with_a_time_of_day() {
         let r = rule(Temporal::Date, &["%m/%d/%Y %H:%M"], None).unwrap();
-        assert_eq!(r.convert("03/01/2024 23:59", false).map(|(v, _)| v), Ok(Value::Date("2024-03-01".into())));
+        assert_eq!(
+            r.convert("03/01/2024 23:59", false).map(|(v, _)| v),
+            Ok(Value::Date("2024-03-01".into()))
+        );
     }
 
     #[test]
     fn bad_formats_are_reported_at_their_keys() {
-        let problems = rule(Temporal::Date, &["%m/%d/%Y", "%Q", "%m/%d"], Some("%H:%M")).unwrap_err();
+        let problems =
+            rule(Temporal::Date, &["%m/%d/%Y", "%Q", "%m/%d"], Some("%H:%M")).unwrap_err();
         let at: Vec<String> = problems.iter().map(|p| p.at.to_string()).collect();
-        assert_eq!(at, ["field[3].input_formats[1]", "field[3].input_formats[2]", "field[3].format"]);
-        assert!(problems[1].message.contains("needs a year, a month and a day"), "{}", problems[1].message);
-        assert!(problems[2].message.contains("time of day"), "{}", problems[2].message);
+        assert_eq!(
+            at,
+            [
+                "field[3].input_formats[1]",
+                "field[3].input_formats[2]",
+                "field[3].format"
+            ]
+        );
+        assert!(
+            problems[1]
+                .message
+                .contains("needs a year, a month and a day"),
+            "{}",
+            problems[1].message
+        );
+        assert!(
+            problems[2].message.contains("time of day"),
+            "{}",
+            problems[2].message
+        );
         let problems = rule(Temporal::DateTime, &["%m/%d/%Y"], Some("%Y %z")).unwrap_err();
         let at: Vec<String> = problems.iter().map(|p| p.at.to_string()).collect();
         assert_eq!(at, ["field[3].input_formats[0]", "field[3].format"]);
         assert!(rule(Temporal::Date, &[], Some("")).is_err());
-        assert!(rule(Temporal::DateTime, &["%m/%d/%Y %I:%M"], None).is_err(), "12-hour clock without AM/PM");
+        assert!(
+            rule(Temporal::DateTime, &["%m/%d/%Y %I:%M"], None).is_err(),
+            "12-hour clock without AM/PM"
+        );
+    }
+
+    #[test]
+    fn the_iso_fast_paths_agree_with_chrono() {
+        let r = rule(Temporal::Date, &[], None).unwrap();
+        let v = |s: &str| r.convert(s, false).map(|(v, _)| v);
+        assert_eq!(v("2024-02-29"), Ok(Value::Date("2024-02-29".into())));
+        assert_eq!(
+            v("2024-2-9"),
+            Ok(Value::Date("2024-02-09".into())),
+            "chrono's lenient widths still apply"
+        );
+        assert!(v("2023-02-29").is_err());
+        assert!(v("2024-02-3x").is_err());
+        assert_eq!(
+            iso_date_text(NaiveDate::from_ymd_opt(7, 3, 9).unwrap()).as_deref(),
+            Some("0007-03-09")
+        );
+        assert_eq!(
+            iso_date_text(NaiveDate::from_ymd_opt(12345, 1, 1).unwrap()),
+            None
+        );
+        let far = NaiveDate::from_ymd_opt(12345, 1, 1)
+            .unwrap()
+            .and_time(NaiveTime::MIN);
+        assert_eq!(
+            render(Temporal::Date, far, &r.output).as_deref(),
+            Some("+12345-01-01")
+        );
     }
 
     #[test]
     fn bounds_are_iso_dates_or_datetimes() {
-        assert_eq!(parse_bound("2000-01-01").map(|t| t.to_string()).as_deref(), Some("2000-01-01 00:00:00"));
-        assert_eq!(parse_bound("2000-01-01T08:00:00").map(|t| t.to_string()).as_deref(), Some("2000-01-01 08:00:00"));
+        assert_eq!(
+            parse_bound("2000-01-01").map(|t| t.to_string()).as_deref(),
+            Some("2000-01-01 00:00:00")
+        );
+        assert_eq!(
+            parse_bound("2000-01-01T08:00:00")
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("2000-01-01 08:00:00")
+        );
         assert_eq!(parse_bound("01/01/2000"), None);
     }
 }

@@ -33,17 +33,38 @@ mod tests {
 
     #[test]
     fn plausible_addresses_are_normalised() {
-        assert_eq!(normalize_email("Ada.Lovelace@Example.COM").as_deref(), Ok("Ada.Lovelace@example.com"));
-        assert_eq!(normalize_email("a+b@mail.example.org").as_deref(), Ok("a+b@mail.example.org"));
+        assert_eq!(
+            normalize_email("Ada.Lovelace@Example.COM").as_deref(),
+            Ok("Ada.Lovelace@example.com")
+        );
+        assert_eq!(
+            normalize_email("a+b@mail.example.org").as_deref(),
+            Ok("a+b@mail.example.org")
+        );
     }
 
     #[test]
     fn common_mistakes_are_refused_with_a_reason() {
         assert_eq!(normalize_email("ada.example.com"), Err("it has no @"));
-        assert_eq!(normalize_email("a@b@example.com"), Err("it has more than one @"));
-        assert_eq!(normalize_email("@example.com"), Err("nothing comes before the @"));
-        assert_eq!(normalize_email("ada @example.com"), Err("it contains whitespace"));
-        for bad in ["ada@localhost", "ada@example.", "ada@.com", "ada@example..com", "ada@"] {
+        assert_eq!(
+            normalize_email("a@b@example.com"),
+            Err("it has more than one @")
+        );
+        assert_eq!(
+            normalize_email("@example.com"),
+            Err("nothing comes before the @")
+        );
+        assert_eq!(
+            normalize_email("ada @example.com"),
+            Err("it contains whitespace")
+        );
+        for bad in [
+            "ada@localhost",
+            "ada@example.",
+            "ada@.com",
+            "ada@example..com",
+            "ada@",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -67,23 +67,28 @@ impl FieldRule {
         let at = KeyPath::field(i);
         let mut problems = Problems(Vec::new());
         if spec.name.trim().is_empty() {
-            problems.0.push(Problem::new(at.clone().key("name"), "a field needs a non-empty name"));
+            problems.0.push(Problem::new(
+                at.clone().key("name"),
+                "a field needs a non-empty name",
+            ));
         }
         let source = match (&spec.from, &spec.template) {
             (Some(_), Some(_)) => problems.one(Err(Problem::new(
                 at.clone().key("template"),
                 "a field takes its value from `from` or from `template`, not both",
             ))),
-            (Some(col), None) if col.trim().is_empty() => {
-                problems.one(Err(Problem::new(at.clone().key("from"), "the column name is empty")))
-            }
+            (Some(col), None) if col.trim().is_empty() => problems.one(Err(Problem::new(
+                at.clone().key("from"),
+                "the column name is empty",
+            ))),
             (Some(col), None) => Some(Source::Column(
                 columns.intern(col, at.clone().key("from")),
                 col.trim().to_string(),
             )),
             (None, Some(text)) => {
                 let t_at = at.clone().key("template");
-                let parsed = Template::parse(text, &t_at, columns).map_err(|msg| Problem::new(t_at, msg));
+                let parsed =
+                    Template::parse(text, &t_at, columns).map_err(|msg| Problem::new(t_at, msg));
                 problems.one(parsed).map(Source::Template)
             }
             (None, None) if spec.default.is_some() => Some(Source::Nothing),
@@ -97,25 +102,36 @@ impl FieldRule {
             .iter()
             .enumerate()
             .filter_map(|(j, t)| {
-                let parsed = Transform::parse(t).map_err(|msg| Problem::new(at.clone().key("transform").index(j), msg));
+                let parsed = Transform::parse(t)
+                    .map_err(|msg| Problem::new(at.clone().key("transform").index(j), msg));
                 problems.one(parsed)
             })
             .collect();
         let map = spec.map.as_ref().and_then(|table| {
             let map = CodeMap::new(table).ok_or_else(|| {
-                Problem::new(at.clone().key("map"), "the map is empty; every value would be refused")
+                Problem::new(
+                    at.clone().key("map"),
+                    "the map is empty; every value would be refused",
+                )
             });
             problems.one(map)
         });
-        let lookup = spec
-            .lookup
-            .as_ref()
-            .and_then(|l| problems.take(LookupTable::load(l, settings, spec.pii, &at.clone().key("lookup"))));
+        let lookup = spec.lookup.as_ref().and_then(|l| {
+            problems.take(LookupTable::load(
+                l,
+                settings,
+                spec.pii,
+                &at.clone().key("lookup"),
+            ))
+        });
         let convert = problems.take(Converter::compile(spec, &at));
         let checks = problems.take(Checks::compile(spec, &at));
-        let (Some(source), Some(convert), Some(checks), true) = (source, convert, checks, problems.0.is_empty()) else {
+        let (Some(source), Some(convert), Some(checks)) = (source, convert, checks) else {
             return Err(problems.0);
         };
+        if !problems.0.is_empty() {
+            return Err(problems.0);
+        }
         let mut rule = FieldRule {
             info: FieldInfo {
                 name: spec.name.clone(),
@@ -147,14 +163,20 @@ impl FieldRule {
         };
         if default.trim().is_empty() {
             return if spec.required {
-                Err(Problem::new(at.clone().key("default"), "an empty default cannot satisfy `required`"))
+                Err(Problem::new(
+                    at.clone().key("default"),
+                    "an empty default cannot satisfy `required`",
+                ))
             } else {
                 Ok(Some(Value::Null))
             };
         }
-        self.typed(Cow::Borrowed(default))
-            .map(Some)
-            .map_err(|why| Problem::new(at.clone().key("default"), format!("the default does not fit the field: {why}")))
+        self.typed(Cow::Borrowed(default)).map(Some).map_err(|why| {
+            Problem::new(
+                at.clone().key("default"),
+                format!("the default does not fit the field: {why}"),
+            )
+        })
     }
 
     /// Without a lookup, map outputs are final values: each must convert and pass the checks.
@@ -167,7 +189,10 @@ impl FieldRule {
             .filter(|(_, out)| !out.trim().is_empty())
             .filter_map(|(key, out)| {
                 let why = self.typed(Cow::Borrowed(out)).err()?;
-                Some(Problem::new(at.clone().key("map").key(key), format!("the mapped value does not fit the field: {why}")))
+                Some(Problem::new(
+                    at.clone().key("map").key(key),
+                    format!("the mapped value does not fit the field: {why}"),
+                ))
             })
             .collect()
     }
@@ -178,7 +203,11 @@ impl FieldRule {
     }
 
     /// Builds the field's value from a row; `value` reads a column of the row.
-    pub(crate) fn apply<'a>(&'a self, value: impl Fn(ColumnId) -> &'a str, pos: &Position) -> Result<Value, Rejection> {
+    pub(crate) fn apply<'a>(
+        &'a self,
+        value: impl Fn(ColumnId) -> &'a str,
+        pos: &Position,
+    ) -> Result<Value, Rejection> {
         let pii = self.info.pii;
         let reject = |reason: String| Rejection {
             pos: pos.clone(),
@@ -203,13 +232,23 @@ impl FieldRule {
         if let Some(map) = &self.map {
             match map.get(&v) {
                 Some(out) => v = Cow::Borrowed(out),
-                None => return self.default.clone().ok_or_else(|| reject(map.unknown_reason(&v, pii))),
+                None => {
+                    return self
+                        .default
+                        .clone()
+                        .ok_or_else(|| reject(map.unknown_reason(&v, pii)))
+                }
             }
         }
         if let Some(table) = &self.lookup {
             match table.get(&v) {
                 Some(out) => v = Cow::Borrowed(out),
-                None => return self.default.clone().ok_or_else(|| reject(table.unknown_reason(&v, pii))),
+                None => {
+                    return self
+                        .default
+                        .clone()
+                        .ok_or_else(|| reject(table.unknown_reason(&v, pii)))
+                }
             }
         }
         if is_blank(&v) {
@@ -237,7 +276,7 @@ impl FieldRule {
 
 /// Empty or only whitespace.
 fn is_blank(s: &str) -> bool {
-    s.trim().is_empty()
+    s.trim_start().is_empty()
 }
 
 #[cfg(test)]
@@ -272,13 +311,18 @@ mod tests {
 
     fn problems(toml_text: &str) -> Vec<String> {
         let errs = compile(toml_text).0.unwrap_err();
-        errs.iter().map(|p| format!("{}: {}", p.at, p.message)).collect()
+        errs.iter()
+            .map(|p| format!("{}: {}", p.at, p.message))
+            .collect()
     }
 
     #[test]
     fn transforms_run_before_the_map() {
         let f = "from = \"Type\"\ntransform = [\"trim\", \"upper\"]\nmap = { FT = \"full_time\" }";
-        assert_eq!(apply(f, &[("Type", " ft ")]), Ok(Value::Text("full_time".into())));
+        assert_eq!(
+            apply(f, &[("Type", " ft ")]),
+            Ok(Value::Text("full_time".into()))
+        );
     }
 
     #[test]
@@ -303,16 +347,29 @@ mod tests {
             "value \"XX\" is not in the field's map (known: \"FT\", \"PT\")"
         );
         let lenient = format!("{strict}\ndefault = \"other\"");
-        assert_eq!(apply(&lenient, &[("T", "XX")]), Ok(Value::Text("other".into())));
-        assert_eq!(apply(&lenient, &[("T", "PT")]), Ok(Value::Text("part_time".into())));
+        assert_eq!(
+            apply(&lenient, &[("T", "XX")]),
+            Ok(Value::Text("other".into()))
+        );
+        assert_eq!(
+            apply(&lenient, &[("T", "PT")]),
+            Ok(Value::Text("part_time".into()))
+        );
     }
 
     #[test]
     fn templates_build_values_without_a_single_column() {
-        let t = "template = \"{First} {Last}\"\ntransform = [\"collapse_whitespace\"]\nrequired = true";
-        assert_eq!(apply(t, &[("First", "Ada"), ("Last", "Lovelace")]), Ok(Value::Text("Ada Lovelace".into())));
+        let t =
+            "template = \"{First} {Last}\"\ntransform = [\"collapse_whitespace\"]\nrequired = true";
+        assert_eq!(
+            apply(t, &[("First", "Ada"), ("Last", "Lovelace")]),
+            Ok(Value::Text("Ada Lovelace".into()))
+        );
         let r = apply(t, &[]).unwrap_err();
-        assert_eq!((r.column, r.reason.as_str()), (None, "required value is empty"));
+        assert_eq!(
+            (r.column, r.reason.as_str()),
+            (None, "required value is empty")
+        );
     }
 
     #[test]
@@ -321,26 +378,49 @@ mod tests {
         assert_eq!(apply(f, &[("Active", "T")]), Ok(Value::Bool(false)));
         let pii = "from = \"SSN\"\npii = true\ntransform = [\"digits_only\"]\npattern = '\\d{9}'";
         let why = reason(pii, &[("SSN", "123-45-678")]);
-        assert!(why.contains("does not match") && !why.contains("12345678"), "{why}");
+        assert!(
+            why.contains("does not match") && !why.contains("12345678"),
+            "{why}"
+        );
     }
 
     #[test]
     fn field_problems_are_located() {
-        assert_eq!(problems(""), ["field[0]: a field needs `from` (a column), `template` or `default`"]);
+        assert_eq!(
+            problems(""),
+            ["field[0]: a field needs `from` (a column), `template` or `default`"]
+        );
         assert_eq!(
             problems("from = \"a\"\ntemplate = \"{b}\""),
             ["field[0].template: a field takes its value from `from` or from `template`, not both"]
         );
         let many = problems("from = \"a\"\ntransform = [\"trim\", \"shout\"]\ntype = \"date\"\ninput_formats = [\"%d\"]\nmap = {}");
-        let at: Vec<&str> = many.iter().map(|p| p.split(':').next().unwrap_or("")).collect();
-        assert_eq!(at, ["field[0].transform[1]", "field[0].map", "field[0].input_formats[0]"]);
+        let at: Vec<&str> = many
+            .iter()
+            .map(|p| p.split(':').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                "field[0].transform[1]",
+                "field[0].map",
+                "field[0].input_formats[0]"
+            ]
+        );
         assert_eq!(
             problems("from = \"a\"\ntype = \"integer\"\ndefault = \"none\""),
             ["field[0].default: the default does not fit the field: value \"none\" is not a whole number"]
         );
-        assert_eq!(problems("from = \"a\"\nrequired = true\ndefault = \"\"").len(), 1);
+        assert_eq!(
+            problems("from = \"a\"\nrequired = true\ndefault = \"\"").len(),
+            1
+        );
         let map = problems("from = \"a\"\ntype = \"boolean\"\nmap = { A = \"maybe\" }");
         assert_eq!(map.len(), 1);
-        assert!(map[0].starts_with("field[0].map.A: the mapped value does not fit"), "{}", map[0]);
+        assert!(
+            map[0].starts_with("field[0].map.A: the mapped value does not fit"),
+            "{}",
+            map[0]
+        );
     }
 }

@@ -28,8 +28,15 @@ enum Test {
 
 impl Filter {
     /// Compiles `[[filter]]` number `i`, registering its column in `columns`.
-    pub(crate) fn compile(spec: &FilterSpec, i: usize, columns: &mut ColumnTable) -> Result<Filter, Problem> {
+    pub(crate) fn compile(
+        spec: &FilterSpec,
+        i: usize,
+        columns: &mut ColumnTable,
+    ) -> Result<Filter, Problem> {
         let at = KeyPath::filter(i);
+        if spec.column.trim().is_empty() {
+            return Err(Problem::new(at.key("column"), "the column name is empty"));
+        }
         let given: Vec<&str> = [
             ("equals", spec.equals.is_some()),
             ("in", spec.in_.is_some()),
@@ -48,25 +55,38 @@ impl Filter {
             };
             return Err(Problem::new(
                 at,
-                format!("a filter needs exactly one of equals, in, not_in, matches, is_empty; {what}"),
+                format!(
+                    "a filter needs exactly one of equals, in, not_in, matches, is_empty; {what}"
+                ),
             ));
         }
         let list = |values: &Vec<String>, key: &str| {
             if values.is_empty() {
-                Err(Problem::new(at.clone().key(key), format!("`{key}` needs at least one value")))
+                Err(Problem::new(
+                    at.clone().key(key),
+                    format!("`{key}` needs at least one value"),
+                ))
             } else {
                 Ok(values.clone())
             }
         };
-        let test = match (&spec.equals, &spec.in_, &spec.not_in, &spec.matches, spec.is_empty) {
+        let test = match (
+            &spec.equals,
+            &spec.in_,
+            &spec.not_in,
+            &spec.matches,
+            spec.is_empty,
+        ) {
             (Some(v), ..) => Test::Equals(v.clone()),
             (_, Some(vs), ..) => Test::In(list(vs, "in")?),
             (_, _, Some(vs), ..) => Test::NotIn(list(vs, "not_in")?),
-            (_, _, _, Some(re), _) => {
-                Test::Matches(compile_regex(re).map_err(|msg| Problem::new(at.clone().key("matches"), msg))?)
-            }
+            (_, _, _, Some(re), _) => Test::Matches(
+                compile_regex(re).map_err(|msg| Problem::new(at.clone().key("matches"), msg))?,
+            ),
             (_, _, _, _, Some(empty)) => Test::IsEmpty(empty),
-            (None, None, None, None, None) => return Err(Problem::new(at, "a filter needs a condition")),
+            (None, None, None, None, None) => {
+                return Err(Problem::new(at, "a filter needs a condition"))
+            }
         };
         let column = columns.intern(&spec.column, at.key("column"));
         Ok(Filter { column, test })
@@ -95,7 +115,8 @@ mod tests {
     use super::*;
 
     fn filter(toml_text: &str) -> Result<Filter, Problem> {
-        let spec: FilterSpec = toml::from_str(&format!("column = \"Status\"\n{toml_text}")).unwrap();
+        let spec: FilterSpec =
+            toml::from_str(&format!("column = \"Status\"\n{toml_text}")).unwrap();
         Filter::compile(&spec, 2, &mut ColumnTable::default())
     }
 
@@ -123,10 +144,20 @@ mod tests {
         assert_eq!(p.at.to_string(), "filter[2]");
         assert!(p.message.contains("none is given"), "{}", p.message);
         let p = filter("equals = \"a\"\nmatches = \"b\"").unwrap_err();
-        assert!(p.message.contains("equals and matches are given"), "{}", p.message);
+        assert!(
+            p.message.contains("equals and matches are given"),
+            "{}",
+            p.message
+        );
         let p = filter("matches = '(x'").unwrap_err();
         assert_eq!(p.at.to_string(), "filter[2].matches");
         assert_eq!(p.message, "invalid regular expression: unclosed group");
-        assert_eq!(filter("in = []").unwrap_err().at.to_string(), "filter[2].in");
+        assert_eq!(
+            filter("in = []").unwrap_err().at.to_string(),
+            "filter[2].in"
+        );
+        let spec: FilterSpec = toml::from_str("column = \" \"\nequals = \"x\"").unwrap();
+        let p = Filter::compile(&spec, 0, &mut ColumnTable::default()).unwrap_err();
+        assert_eq!(p.at.to_string(), "filter[0].column");
     }
 }

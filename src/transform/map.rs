@@ -24,7 +24,11 @@ impl CodeMap {
         if table.is_empty() {
             return None;
         }
-        let mut known: Vec<String> = table.keys().take(KEYS_SHOWN).map(|k| format!("{k:?}")).collect();
+        let mut known: Vec<String> = table
+            .keys()
+            .take(KEYS_SHOWN)
+            .map(|k| format!("{k:?}"))
+            .collect();
         if table.len() > KEYS_SHOWN {
             known.push(format!("… ({} in all)", table.len()));
         }

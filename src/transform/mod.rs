@@ -1,7 +1,8 @@
 //! Mapping: turns one raw record into an output record, a filtered row, or a rejection.
 //!
-//! A [`Mapper`] is compiled once per file from the profile and the file's header (columns
-//! resolved to indexes, regexes compiled, lookup tables loaded), then applied to every row.
+//! A [`MappingPlan`] is compiled once from the profile (regexes compiled, formats checked,
+//! lookup tables loaded, every problem reported at its key path); binding it to a file's
+//! header resolves columns to indexes and gives the [`Mapper`] that is applied to every row.
 //! Each rule lives in its own file with its tests; this module wires them in the order a field
 //! is built: source value (column or template) → text transforms → default → required →
 //! map → lookup → type conversion → checks (pattern, min/max, max_length).

@@ -33,7 +33,10 @@ impl MappingPlan {
         let mut problems = Vec::new();
         let mut columns = ColumnTable::default();
         if profile.fields.is_empty() {
-            problems.push(Problem::new(KeyPath::root().key("field"), "a profile needs at least one [[field]]"));
+            problems.push(Problem::new(
+                KeyPath::root().key("field"),
+                "a profile needs at least one [[field]]",
+            ));
         }
         let mut first_use: HashMap<&str, usize> = HashMap::new();
         let mut fields = Vec::with_capacity(profile.fields.len());
@@ -41,7 +44,10 @@ impl MappingPlan {
             if let Some(first) = first_use.get(spec.name.as_str()) {
                 problems.push(Problem::new(
                     KeyPath::field(i).key("name"),
-                    format!("field name {:?} is already used by field[{first}]", spec.name),
+                    format!(
+                        "field name {:?} is already used by field[{first}]",
+                        spec.name
+                    ),
                 ));
             } else {
                 first_use.insert(spec.name.as_str(), i);
@@ -61,7 +67,10 @@ impl MappingPlan {
         let required_at = KeyPath::root().key("validation").key("required_columns");
         for (j, name) in profile.validation.required_columns.iter().enumerate() {
             if name.trim().is_empty() {
-                problems.push(Problem::new(required_at.clone().index(j), "the column name is empty"));
+                problems.push(Problem::new(
+                    required_at.clone().index(j),
+                    "the column name is empty",
+                ));
             } else {
                 columns.intern(name, required_at.clone().index(j));
             }
@@ -186,4 +195,390 @@ fn cell<'r>(index: &[usize], rec: &'r RawRecord, id: ColumnId) -> &'r str {
         .get(id.0)
         .and_then(|&i| rec.values.get(i))
         .map_or("", String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Position;
+    use crate::settings::SettingsFile;
+    use crate::transform::Value;
+
+    const SOURCE: &str = "[source]\ntype = \"dir\"\npath = \"inbox\"\n";
+
+    fn settings(dir: &std::path::Path) -> Settings {
+        Settings::resolve(None, dir.to_path_buf(), SettingsFile::default())
+    }
+
+    fn compile_in(dir: &std::path::Path, body: &str) -> Result<MappingPlan, Vec<Problem>> {
+        let profile: Profile =
+            toml::from_str(&format!("{SOURCE}{body}")).unwrap_or_else(|e| panic!("{e}"));
+        MappingPlan::compile(&profile, &settings(dir))
+    }
+
+    fn compile(body: &str) -> Result<MappingPlan, Vec<Problem>> {
+        compile_in(&std::env::temp_dir(), body)
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn row(n: u64, values: &[&str]) -> RawRecord {
+        RawRecord {
+            pos: Position::new("hires.csv".into(), n),
+            values: strings(values),
+        }
+    }
+
+    const HIRES: &str = r#"
+[[field]]
+name = "employee_id"
+from = "Candidate ID"
+required = true
+key = true
+
+[[field]]
+name = "full_name"
+template = "{First} {Last}"
+transform = ["collapse_whitespace", "title"]
+
+[[field]]
+name = "start_date"
+from = "Hire Date"
+type = "date"
+input_formats = ["%m/%d/%Y"]
+
+[[field]]
+name = "employment_type"
+from = "Type"
+map = { FT = "full_time", PT = "part_time" }
+
+[[field]]
+name = "ssn_last4"
+from = "SSN"
+pii = true
+transform = ["digits_only", "last:4"]
+pattern = '\d{4}'
+
+[[filter]]
+column = "Status"
+equals = "Accepted"
+"#;
+
+    const HEADER: [&str; 7] = [
+        "Candidate ID",
+        "First",
+        "Last",
+        "Hire Date",
+        "Type",
+        "SSN",
+        "Status",
+    ];
+
+    #[test]
+    fn maps_filters_and_rejects_rows() {
+        let plan = compile(HIRES).unwrap();
+        let names: Vec<&str> = plan.fields().iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "employee_id",
+                "full_name",
+                "start_date",
+                "employment_type",
+                "ssn_last4"
+            ]
+        );
+        assert!(plan.fields()[4].pii && plan.fields()[0].key);
+        let mapper = plan.bind(&strings(&HEADER)).unwrap();
+
+        let ok = mapper.apply(&row(
+            2,
+            &[
+                "E1",
+                "ada",
+                "LOVELACE ",
+                "01/05/2024",
+                "FT",
+                "123-45-6789",
+                "Accepted",
+            ],
+        ));
+        let RowOutcome::Mapped(rec) = ok else {
+            panic!("{ok:?}")
+        };
+        assert_eq!(rec.pos.row, 2);
+        assert_eq!(
+            rec.values,
+            [
+                Value::Text("E1".into()),
+                Value::Text("Ada Lovelace".into()),
+                Value::Date("2024-01-05".into()),
+                Value::Text("full_time".into()),
+                Value::Text("6789".into()),
+            ]
+        );
+
+        let skipped = mapper.apply(&row(3, &["E2", "a", "b", "", "FT", "", "Declined"]));
+        assert_eq!(skipped, RowOutcome::Filtered { rule: 0 });
+
+        let bad = mapper.apply(&row(
+            4,
+            &["", "a", "b", "13/45/2020", "XX", "12", " Accepted "],
+        ));
+        let RowOutcome::Rejected(rejections) = bad else {
+            panic!("{bad:?}")
+        };
+        let got: Vec<(Option<&str>, Option<&str>, &str)> = rejections
+            .iter()
+            .map(|r| (r.column.as_deref(), r.field.as_deref(), r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            got[0],
+            (
+                Some("Candidate ID"),
+                Some("employee_id"),
+                "required value is empty"
+            )
+        );
+        assert_eq!(
+            got[1],
+            (
+                Some("Hire Date"),
+                Some("start_date"),
+                "value \"13/45/2020\" matches none of the formats %m/%d/%Y, %Y-%m-%d"
+            )
+        );
+        assert_eq!(got[2].1, Some("employment_type"));
+        assert!(got[2].2.contains("\"XX\""), "{}", got[2].2);
+        assert_eq!(got[3].1, Some("ssn_last4"));
+        assert_eq!(rejections.len(), 4);
+        assert_eq!(
+            rejections[0].to_string(),
+            "hires.csv row 4, column \"Candidate ID\" (field employee_id): required value is empty"
+        );
+    }
+
+    #[test]
+    fn pii_values_never_appear_in_reasons() {
+        let plan = compile(
+            "[[field]]\nname = \"ssn\"\nfrom = \"SSN\"\npii = true\npattern = '\\d{3}-\\d{2}-\\d{4}'\n\
+             [[field]]\nname = \"salary\"\nfrom = \"Salary\"\npii = true\ntype = \"decimal\"\n\
+             [[field]]\nname = \"dob\"\nfrom = \"DOB\"\npii = true\ntype = \"date\"\n\
+             [[field]]\nname = \"band\"\nfrom = \"Band\"\npii = true\nmap = { B1 = \"one\" }\n",
+        )
+        .unwrap();
+        let mapper = plan
+            .bind(&strings(&["SSN", "Salary", "DOB", "Band"]))
+            .unwrap();
+        let secrets = ["123456789", "85,000.00", "31/12/1970", "SECRET-BAND"];
+        let RowOutcome::Rejected(rejections) = mapper.apply(&row(9, &secrets)) else {
+            panic!("expected rejections")
+        };
+        assert_eq!(rejections.len(), 4);
+        for r in &rejections {
+            let shown = r.to_string();
+            for secret in secrets {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+            assert!(shown.contains("[pii: "), "{shown}");
+        }
+        assert!(
+            !rejections[3].reason.contains("B1"),
+            "map keys of pii fields stay hidden"
+        );
+    }
+
+    #[test]
+    fn compile_collects_every_problem_at_its_key_path() {
+        let problems = compile(
+            r#"
+[[field]]
+name = "a"
+from = "A"
+transform = ["trim", "reverse"]
+
+[[field]]
+name = "b"
+from = "B"
+type = "date"
+input_formats = ["%m/%d/%Y", "%Q"]
+format = "%H"
+
+[[field]]
+name = "a"
+from = "C"
+
+[[field]]
+name = "d"
+
+[[field]]
+name = "e"
+from = "E"
+type = "integer"
+min = "zero"
+max_length = 3
+
+[[filter]]
+column = "Status"
+equals = "x"
+in = ["y"]
+
+[[filter]]
+column = "Dept"
+matches = "(unclosed"
+"#,
+        )
+        .unwrap_err();
+        let at: Vec<String> = problems.iter().map(|p| p.at.to_string()).collect();
+        assert_eq!(
+            at,
+            [
+                "field[0].transform[1]",
+                "field[1].input_formats[1]",
+                "field[1].format",
+                "field[2].name",
+                "field[3]",
+                "field[4].min",
+                "filter[0]",
+                "filter[1].matches",
+            ]
+        );
+        assert!(
+            problems[0]
+                .message
+                .contains("known transforms: trim, lower"),
+            "{}",
+            problems[0].message
+        );
+        assert!(
+            problems[3].message.contains("already used by field[0]"),
+            "{}",
+            problems[3].message
+        );
+    }
+
+    #[test]
+    fn columns_lists_every_reference_and_bind_reports_missing_ones_once() {
+        let plan = compile(
+            "[[field]]\nname = \"start\"\nfrom = \"Hire Date\"\n\
+             [[field]]\nname = \"name\"\ntemplate = \"{First} {Last}\"\n\
+             [[field]]\nname = \"ssn\"\nfrom = \"SSN\"\npii = true\n\
+             [[filter]]\ncolumn = \"Hire Date\"\nis_empty = false\n\
+             [validation]\nrequired_columns = [\"SSN\", \"Status\"]\n",
+        )
+        .unwrap();
+        let refs: Vec<String> = plan
+            .columns()
+            .iter()
+            .map(|(c, at)| format!("{c}@{at}"))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                "Hire Date@field[0].from",
+                "First@field[1].template",
+                "Last@field[1].template",
+                "SSN@field[2].from",
+                "Hire Date@filter[0].column",
+                "SSN@validation.required_columns[0]",
+                "Status@validation.required_columns[1]",
+            ]
+        );
+        let err = plan
+            .bind(&strings(&["First", "Last ", "Status"]))
+            .unwrap_err();
+        assert_eq!(err.columns, ["Hire Date", "SSN"]);
+        assert_eq!(err.to_string(), "missing column(s) \"Hire Date\", \"SSN\"");
+        assert!(plan
+            .bind(&strings(&[" SSN", "Status", "Last", "First", "Hire Date"]))
+            .is_ok());
+    }
+
+    #[test]
+    fn short_rows_read_missing_cells_as_empty() {
+        let plan = compile("[[field]]\nname = \"a\"\nfrom = \"A\"\n[[field]]\nname = \"z\"\nfrom = \"Z\"\nrequired = true\n").unwrap();
+        let mapper = plan.bind(&strings(&["A", "B", "Z"])).unwrap();
+        let RowOutcome::Rejected(r) = mapper.apply(&row(5, &["x"])) else {
+            panic!("expected a rejection")
+        };
+        assert_eq!((r.len(), r[0].field.as_deref()), (1, Some("z")));
+        let RowOutcome::Rejected(r) = mapper.apply(&row(6, &[])) else {
+            panic!("expected a rejection")
+        };
+        assert_eq!((r.len(), r[0].field.as_deref()), (1, Some("z")));
+        let RowOutcome::Mapped(m) = mapper.apply(&row(7, &["", "", "z"])) else {
+            panic!("expected a record")
+        };
+        assert_eq!(m.values, [Value::Null, Value::Text("z".into())]);
+    }
+
+    #[test]
+    fn odd_inputs_are_mapped_or_rejected_without_panicking() {
+        let kinds = [
+            "string", "date", "datetime", "integer", "decimal", "boolean", "email",
+        ];
+        let mut body = String::new();
+        for (i, kind) in kinds.iter().enumerate() {
+            body.push_str(&format!(
+                "[[field]]\nname = \"f{i}\"\nfrom = \"C\"\ntype = \"{kind}\"\nmax_length = 5\n\
+                 transform = [\"title\", \"strip_leading_zeros\", \"last:3\", \"pad_left:4:ß\", \"first:9\"]\n"
+            ));
+        }
+        body.push_str("[[field]]\nname = \"d\"\nfrom = \"C\"\ntype = \"datetime\"\ninput_formats = [\"excel_serial\"]\n");
+        let plan = compile(&body).unwrap();
+        let mapper = plan.bind(&strings(&["C"])).unwrap();
+        let long = "9".repeat(70_000);
+        let inputs = [
+            "",
+            " ",
+            "\u{feff}",
+            "ǅ",
+            "0",
+            "-",
+            ".",
+            "@",
+            "1e400",
+            "99999999999999999999",
+            "-0.0",
+            "٣",
+            "2958466",
+            "2958465.99999999",
+            "60",
+            "\u{202e}x",
+            "a\u{0301}",
+            "\t\r\n",
+            &long,
+        ];
+        for input in inputs {
+            match mapper.apply(&row(1, &[input])) {
+                RowOutcome::Mapped(m) => assert_eq!(m.values.len(), 8, "{input:?}"),
+                RowOutcome::Rejected(r) => assert!((1..=8).contains(&r.len()), "{input:?}"),
+                RowOutcome::Filtered { .. } => panic!("no filter was given: {input:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_tables_are_loaded_relative_to_the_settings_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dept.csv"), "code,name\n10,Sales\n").unwrap();
+        let body = "[[field]]\nname = \"dept\"\nfrom = \"Dept\"\nlookup = { file = \"dept.csv\", key = \"code\", value = \"name\" }\n";
+        let plan = compile_in(dir.path(), body).unwrap();
+        let mapper = plan.bind(&strings(&["Dept"])).unwrap();
+        let RowOutcome::Mapped(m) = mapper.apply(&row(2, &["10"])) else {
+            panic!("expected a record")
+        };
+        assert_eq!(m.values, [Value::Text("Sales".into())]);
+        let RowOutcome::Rejected(r) = mapper.apply(&row(3, &["99"])) else {
+            panic!("expected a rejection")
+        };
+        assert_eq!(
+            r[0].reason,
+            "value \"99\" is not a key of lookup table dept.csv"
+        );
+        let missing = compile_in(&dir.path().join("nowhere"), body).unwrap_err();
+        assert_eq!(missing[0].at.to_string(), "field[0].lookup.file");
+    }
 }

@@ -20,7 +20,11 @@ enum Part {
 
 impl Template {
     /// Parses `text`, registering each placeholder's column (referenced at `at`) in `columns`.
-    pub(crate) fn parse(text: &str, at: &KeyPath, columns: &mut ColumnTable) -> Result<Template, String> {
+    pub(crate) fn parse(
+        text: &str,
+        at: &KeyPath,
+        columns: &mut ColumnTable,
+    ) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = text.chars().peekable();
@@ -42,19 +46,26 @@ impl Template {
                             Some('{') => return Err("a placeholder cannot contain `{`".into()),
                             Some(c) => name.push(c),
                             None => {
-                                return Err("a `{` is not closed by `}` (write `{{` for a literal brace)".into())
+                                return Err(
+                                    "a `{` is not closed by `}` (write `{{` for a literal brace)"
+                                        .into(),
+                                )
                             }
                         }
                     }
                     if name.trim().is_empty() {
-                        return Err("empty placeholder `{}`: write a column name between the braces".into());
+                        return Err(
+                            "empty placeholder `{}`: write a column name between the braces".into(),
+                        );
                     }
                     if !literal.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut literal)));
                     }
                     parts.push(Part::Column(columns.intern(&name, at.clone())));
                 }
-                '}' => return Err("a `}` has no opening `{` (write `}}` for a literal brace)".into()),
+                '}' => {
+                    return Err("a `}` has no opening `{` (write `}}` for a literal brace)".into())
+                }
                 c => literal.push(c),
             }
         }
@@ -98,8 +109,18 @@ mod tests {
         let row = ["Ada", "Lovelace"];
         let out = t.render(|id| row.get(id.0).copied().unwrap_or(""));
         assert_eq!(out, "{Ada} Lovelace, Ada");
-        let refs: Vec<String> = columns.references().map(|(n, at)| format!("{n}@{at}")).collect();
-        assert_eq!(refs, ["First@field[0].template", "Last Name@field[0].template", "First@field[0].template"]);
+        let refs: Vec<String> = columns
+            .references()
+            .map(|(n, at)| format!("{n}@{at}"))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                "First@field[0].template",
+                "Last Name@field[0].template",
+                "First@field[0].template"
+            ]
+        );
     }
 
     #[test]
@@ -108,6 +129,9 @@ mod tests {
         assert!(parse("First}").0.unwrap_err().contains("no opening"));
         assert!(parse("{} x").0.unwrap_err().contains("empty placeholder"));
         assert!(parse("{a{b}}").0.unwrap_err().contains("cannot contain"));
-        assert!(parse("constant {{x}}").0.unwrap_err().contains("names no column"));
+        assert!(parse("constant {{x}}")
+            .0
+            .unwrap_err()
+            .contains("names no column"));
     }
 }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 /// The transforms a profile may name, for error messages.
-pub(crate) const KNOWN: &str = "trim, lower, upper, title, collapse_whitespace, digits_only, \
+const KNOWN: &str = "trim, lower, upper, title, collapse_whitespace, digits_only, \
      alnum_only, strip_leading_zeros, first:N, last:N, pad_left:N:C, replace:FROM:TO";
 
 /// One parsed text transform.
@@ -38,8 +38,13 @@ pub(crate) enum Transform {
 }
 
 impl Transform {
-    /// Parses `name` or `name:arg[:arg]`. The error explains what is wrong, without a location.
+    /// Parses `name` or `name:arg[:arg]`. The error explains what is wrong and lists the known
+    /// transforms, without a location.
     pub(crate) fn parse(spec: &str) -> Result<Transform, String> {
+        Transform::parse_spec(spec).map_err(|why| format!("{why}; known transforms: {KNOWN}"))
+    }
+
+    fn parse_spec(spec: &str) -> Result<Transform, String> {
         let mut parts = spec.splitn(3, ':');
         let name = parts.next().unwrap_or("").trim();
         let arg1 = parts.next();
@@ -73,16 +78,21 @@ impl Transform {
                 let mut chars = arg2.unwrap_or("").chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => Ok(Transform::PadLeft(n, c)),
-                    _ => Err("transform \"pad_left\" needs one padding character: pad_left:N:C".into()),
+                    _ => Err(
+                        "transform \"pad_left\" needs one padding character: pad_left:N:C".into(),
+                    ),
                 }
             }
             "replace" => match (arg1, arg2) {
                 (Some(from), Some(to)) if !from.is_empty() => {
                     Ok(Transform::Replace(from.to_string(), to.to_string()))
                 }
-                _ => Err("transform \"replace\" needs a non-empty text to replace: replace:FROM:TO".into()),
+                _ => Err(
+                    "transform \"replace\" needs a non-empty text to replace: replace:FROM:TO"
+                        .into(),
+                ),
             },
-            _ => Err(format!("unknown transform {name:?}; known transforms: {KNOWN}")),
+            _ => Err(format!("unknown transform {name:?}")),
         }
     }
 
@@ -264,9 +274,19 @@ mod tests {
 
     #[test]
     fn cheap_cases_borrow_the_input() {
-        for spec in ["trim", "lower", "digits_only", "first:2", "last:2", "replace:x:y"] {
+        for spec in [
+            "trim",
+            "lower",
+            "digits_only",
+            "first:2",
+            "last:2",
+            "replace:x:y",
+        ] {
             let t = Transform::parse(spec).unwrap();
-            assert!(matches!(t.apply(Cow::Borrowed("123")), Cow::Borrowed(_)), "{spec}");
+            assert!(
+                matches!(t.apply(Cow::Borrowed("123")), Cow::Borrowed(_)),
+                "{spec}"
+            );
         }
         let t = Transform::parse("collapse_whitespace").unwrap();
         assert!(matches!(t.apply(Cow::Borrowed("a b")), Cow::Borrowed(_)));
@@ -283,11 +303,17 @@ mod tests {
         let err = Transform::parse("uppercase").unwrap_err();
         assert!(err.contains("unknown transform \"uppercase\""), "{err}");
         assert!(err.contains("digits_only"), "{err}");
-        assert!(Transform::parse("first").unwrap_err().contains("first:4"));
+        let err = Transform::parse("first").unwrap_err();
+        assert!(
+            err.contains("first:4") && err.ends_with("replace:FROM:TO"),
+            "{err}"
+        );
         assert!(Transform::parse("last:x").is_err());
         assert!(Transform::parse("last:0").is_err());
         assert!(Transform::parse("first:2:3").is_err());
-        assert!(Transform::parse("trim:1").unwrap_err().contains("no arguments"));
+        assert!(Transform::parse("trim:1")
+            .unwrap_err()
+            .contains("no arguments"));
         assert!(Transform::parse("pad_left:5").is_err());
         assert!(Transform::parse("pad_left:5:ab").is_err());
         assert!(Transform::parse("replace::x").is_err());

@@ -46,13 +46,15 @@ impl Checks {
             }
         });
         let mut limit = |bound: &Option<Bound>, key: &str| {
-            bound.as_ref().and_then(|b| match compile_limit(b, spec.kind, key) {
-                Ok(l) => Some(l),
-                Err(msg) => {
-                    problems.push(Problem::new(at.clone().key(key), msg));
-                    None
-                }
-            })
+            bound
+                .as_ref()
+                .and_then(|b| match compile_limit(b, spec.kind, key) {
+                    Ok(l) => Some(l),
+                    Err(msg) => {
+                        problems.push(Problem::new(at.clone().key(key), msg));
+                        None
+                    }
+                })
         };
         let min = limit(&spec.min, "min");
         let max = limit(&spec.max, "max");
@@ -74,30 +76,48 @@ impl Checks {
 
     /// Runs every check; the error lists each failed one (a rejection reason).
     pub(crate) fn check(&self, c: &Converted, pii: bool) -> Result<(), String> {
-        if self.pattern.is_none() && self.min.is_none() && self.max.is_none() && self.max_length.is_none() {
+        if self.pattern.is_none()
+            && self.min.is_none()
+            && self.max.is_none()
+            && self.max_length.is_none()
+        {
             return Ok(());
         }
         let text = text_of(&c.value);
         let mut failed = Vec::new();
         if let Some((re, source)) = &self.pattern {
             if !re.is_match(&text) {
-                failed.push(format!("value {} does not match the pattern {source}", shown(&text, pii)));
+                failed.push(format!(
+                    "value {} does not match the pattern {source}",
+                    shown(&text, pii)
+                ));
             }
         }
         if let Some(limit) = &self.min {
             if value_vs(c, &text, limit) == Some(Ordering::Less) {
-                failed.push(format!("value {} is below the minimum {}", shown(&text, pii), show(limit)));
+                failed.push(format!(
+                    "value {} is below the minimum {}",
+                    shown(&text, pii),
+                    show(limit)
+                ));
             }
         }
         if let Some(limit) = &self.max {
             if value_vs(c, &text, limit) == Some(Ordering::Greater) {
-                failed.push(format!("value {} is above the maximum {}", shown(&text, pii), show(limit)));
+                failed.push(format!(
+                    "value {} is above the maximum {}",
+                    shown(&text, pii),
+                    show(limit)
+                ));
             }
         }
         if let Some(max) = self.max_length {
             let n = text.chars().count();
             if n > max {
-                failed.push(format!("value {} is {n} characters long; max_length is {max}", shown(&text, pii)));
+                failed.push(format!(
+                    "value {} is {n} characters long; max_length is {max}",
+                    shown(&text, pii)
+                ));
             }
         }
         if failed.is_empty() {
@@ -113,8 +133,16 @@ impl Checks {
 pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
     Regex::new(pattern).map_err(|e| {
         let text = e.to_string();
-        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-        format!("invalid regular expression: {}", last.trim_start_matches("error: "))
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        format!(
+            "invalid regular expression: {}",
+            last.trim_start_matches("error: ")
+        )
     })
 }
 
@@ -160,7 +188,9 @@ fn compare(a: &Limit, b: &Limit) -> Option<Ordering> {
 /// The converted value compared with a limit; `None` when they are of different kinds.
 fn value_vs(c: &Converted, text: &str, limit: &Limit) -> Option<Ordering> {
     match (limit, &c.value, c.instant) {
-        (Limit::Number(n), Value::Integer(_) | Value::Decimal(_), _) => Some(compare_decimal(text, n)),
+        (Limit::Number(n), Value::Integer(_) | Value::Decimal(_), _) => {
+            Some(compare_decimal(text, n))
+        }
         (Limit::Instant(i, _), _, Some(t)) => Some(t.cmp(i)),
         _ => None,
     }
@@ -176,7 +206,9 @@ fn show(limit: &Limit) -> &str {
 /// The value as text, as outputs write it.
 fn text_of(value: &Value) -> Cow<'_, str> {
     match value {
-        Value::Text(s) | Value::Decimal(s) | Value::Date(s) | Value::DateTime(s) => Cow::Borrowed(s),
+        Value::Text(s) | Value::Decimal(s) | Value::Date(s) | Value::DateTime(s) => {
+            Cow::Borrowed(s)
+        }
         other => Cow::Owned(other.to_string()),
     }
 }
@@ -194,13 +226,17 @@ mod tests {
     fn run(extra: &str, input: &str, pii: bool) -> Result<(), String> {
         let spec = spec(extra);
         let at = KeyPath::field(0);
-        let converted = Converter::compile(&spec, &at).unwrap().convert(Cow::Borrowed(input), pii)?;
+        let converted = Converter::compile(&spec, &at)
+            .unwrap()
+            .convert(Cow::Borrowed(input), pii)?;
         Checks::compile(&spec, &at).unwrap().check(&converted, pii)
     }
 
     fn problems(extra: &str) -> Vec<String> {
         let errs = Checks::compile(&spec(extra), &KeyPath::field(4)).unwrap_err();
-        errs.iter().map(|p| format!("{}: {}", p.at, p.message)).collect()
+        errs.iter()
+            .map(|p| format!("{}: {}", p.at, p.message))
+            .collect()
     }
 
     #[test]
@@ -211,16 +247,28 @@ mod tests {
             run(p, "12345", false),
             Err("value \"12345\" does not match the pattern \\d{4}".to_string())
         );
-        assert!(run("pattern = 'a|b'", "ab", false).is_err(), "alternation is anchored as a whole");
+        assert!(
+            run("pattern = 'a|b'", "ab", false).is_err(),
+            "alternation is anchored as a whole"
+        );
     }
 
     #[test]
     fn numeric_bounds_are_exact() {
         let b = "type = \"decimal\"\nmin = 0\nmax = 99.99";
         assert_eq!(run(b, "99.990", false), Ok(()));
-        assert_eq!(run(b, "99.991", false), Err("value \"99.991\" is above the maximum 99.99".into()));
-        assert_eq!(run(b, "-0.01", false), Err("value \"-0.01\" is below the minimum 0".into()));
-        assert_eq!(run("type = \"integer\"\nmin = 1.5", "1", false), Err("value \"1\" is below the minimum 1.5".into()));
+        assert_eq!(
+            run(b, "99.991", false),
+            Err("value \"99.991\" is above the maximum 99.99".into())
+        );
+        assert_eq!(
+            run(b, "-0.01", false),
+            Err("value \"-0.01\" is below the minimum 0".into())
+        );
+        assert_eq!(
+            run("type = \"integer\"\nmin = 1.5", "1", false),
+            Err("value \"1\" is below the minimum 1.5".into())
+        );
         assert_eq!(run("type = \"integer\"\nmax = 10", "10", false), Ok(()));
     }
 
@@ -228,14 +276,25 @@ mod tests {
     fn date_bounds_compare_instants() {
         let b = "type = \"date\"\nmin = \"2000-01-01\"\nmax = \"2030-12-31\"";
         assert_eq!(run(b, "2000-01-01", false), Ok(()));
-        assert_eq!(run(b, "1999-12-31", false), Err("value \"1999-12-31\" is below the minimum 2000-01-01".into()));
-        assert!(run("type = \"datetime\"\nmax = \"2000-01-01\"", "2000-01-01 00:00:01", false).is_err());
+        assert_eq!(
+            run(b, "1999-12-31", false),
+            Err("value \"1999-12-31\" is below the minimum 2000-01-01".into())
+        );
+        assert!(run(
+            "type = \"datetime\"\nmax = \"2000-01-01\"",
+            "2000-01-01 00:00:01",
+            false
+        )
+        .is_err());
     }
 
     #[test]
     fn every_failed_check_is_reported_and_pii_is_masked() {
         let err = run("pattern = '[0-9]+'\nmax_length = 3", "12ab5", true).unwrap_err();
-        assert!(err.contains("does not match") && err.contains("max_length is 3"), "{err}");
+        assert!(
+            err.contains("does not match") && err.contains("max_length is 3"),
+            "{err}"
+        );
         assert!(!err.contains("12ab5"), "{err}");
         assert_eq!(
             run("max_length = 2", "äöü", false),
@@ -245,7 +304,10 @@ mod tests {
 
     #[test]
     fn checks_that_do_not_fit_the_type_are_problems() {
-        assert_eq!(problems("pattern = '(a'"), ["field[4].pattern: invalid regular expression: unclosed group"]);
+        assert_eq!(
+            problems("pattern = '(a'"),
+            ["field[4].pattern: invalid regular expression: unclosed group"]
+        );
         assert_eq!(
             problems("min = 3"),
             ["field[4].min: min applies to integer, decimal, date and datetime fields; use max_length or pattern for text"]
@@ -253,7 +315,10 @@ mod tests {
         assert_eq!(problems("type = \"integer\"\nmax = \"ten\"").len(), 1);
         assert_eq!(problems("type = \"date\"\nmin = 2000").len(), 1);
         assert_eq!(problems("type = \"date\"\nmin = \"01/01/2000\"").len(), 1);
-        assert_eq!(problems("type = \"integer\"\nmin = 5\nmax = 1"), ["field[4].max: max is below min"]);
+        assert_eq!(
+            problems("type = \"integer\"\nmin = 5\nmax = 1"),
+            ["field[4].max: max is below min"]
+        );
         assert_eq!(problems("type = \"decimal\"\nmin = nan").len(), 1);
     }
 }
