@@ -75,6 +75,16 @@ impl MappingPlan {
                 columns.intern(name, required_at.clone().index(j));
             }
         }
+        if let Some(sample) = &profile.sample_header {
+            for (name, at) in columns.references() {
+                if !sample.iter().any(|h| h.trim() == name) {
+                    problems.push(Problem::new(
+                        at.clone(),
+                        format!("column `{name}` is not in sample_header"),
+                    ));
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
