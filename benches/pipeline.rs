@@ -82,9 +82,26 @@ path = "outbox/payroll_{seq}.csv"
 "#;
 
 const HEADER: [&str; 20] = [
-    "Employee ID", "First Name", "Last Name", "Preferred Name", "Work Email", "Personal Email",
-    "Phone", "Dept Code", "Job Title", "Manager ID", "Location", "Type", "Status", "Hire Date",
-    "Term Date", "Pay Rate", "Pay Period", "Currency", "Cost Center", "SSN",
+    "Employee ID",
+    "First Name",
+    "Last Name",
+    "Preferred Name",
+    "Work Email",
+    "Personal Email",
+    "Phone",
+    "Dept Code",
+    "Job Title",
+    "Manager ID",
+    "Location",
+    "Type",
+    "Status",
+    "Hire Date",
+    "Term Date",
+    "Pay Rate",
+    "Pay Period",
+    "Currency",
+    "Cost Center",
+    "SSN",
 ];
 
 fn main() {
@@ -92,7 +109,11 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let sizes = if sizes.is_empty() { vec![1_000_000, 5_000_000] } else { sizes };
+    let sizes = if sizes.is_empty() {
+        vec![1_000_000, 5_000_000]
+    } else {
+        sizes
+    };
     let bin = env!("CARGO_BIN_EXE_hrbridge");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-work");
     println!("| rows | input MB | seconds | rows/s | MB/s | peak RSS MB |");
@@ -157,8 +178,13 @@ fn setup(root: &Path, rows: u64) -> std::path::PathBuf {
         rng ^= rng << 17;
         rng
     };
-    let firsts = ["Ada", "Grace", "José", "Zoë", "Wei", "Amara", "Olusegun", "Priya", "Mateo", "Ingrid"];
-    let lasts = ["Lovelace", "Hopper", "García", "Müller", "Chen", "Okafor", "Adeyemi", "Sharma", "Rossi", "Berg"];
+    let firsts = [
+        "Ada", "Grace", "José", "Zoë", "Wei", "Amara", "Olusegun", "Priya", "Mateo", "Ingrid",
+    ];
+    let lasts = [
+        "Lovelace", "Hopper", "García", "Müller", "Chen", "Okafor", "Adeyemi", "Sharma", "Rossi",
+        "Berg",
+    ];
     let types = ["FT", "PT", "CT"];
     for i in 0..rows {
         let r = next();
@@ -193,7 +219,12 @@ fn setup(root: &Path, rows: u64) -> std::path::PathBuf {
     w.flush().unwrap();
     drop(w);
     let past = SystemTime::now() - Duration::from_secs(3600);
-    fs::File::options().write(true).open(&path).unwrap().set_modified(past).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
     path
 }
 

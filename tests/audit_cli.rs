@@ -36,7 +36,8 @@ fn verify_passes_on_a_fresh_store_and_after_jobs() {
     let ws = workspace_with_jobs();
     let out = ws.run(&["audit", "verify"]);
     assert!(out.status.success(), "{}", stdout(&out));
-    let events: Vec<serde_json::Value> = serde_json::from_slice(&ws.run(&["audit", "--json"]).stdout).unwrap();
+    let events: Vec<serde_json::Value> =
+        serde_json::from_slice(&ws.run(&["audit", "--json"]).stdout).unwrap();
     assert!(events.len() >= 6, "{events:?}");
     let csv = stdout(&ws.run(&["audit", "--csv"]));
     assert!(csv.starts_with("seq,at,kind,profile,job,detail,prev_hash,hash\n"));
@@ -50,7 +51,10 @@ fn verify_names_the_edited_event() {
     // An attacker with write access to the file removes the guard and edits event 3.
     db.execute_batch("DROP TRIGGER audit_no_update;").unwrap();
     let changed = db
-        .execute("UPDATE audit SET kind = 'job.cancelled' WHERE seq = 3 AND kind <> 'job.cancelled'", [])
+        .execute(
+            "UPDATE audit SET kind = 'job.cancelled' WHERE seq = 3 AND kind <> 'job.cancelled'",
+            [],
+        )
         .unwrap();
     assert_eq!(changed, 1);
     drop(db);

@@ -36,7 +36,11 @@ fn the_corpus_is_big_enough() {
     let m = manifest();
     assert!(m.case.len() >= 15, "only {} bad cases", m.case.len());
     for c in &m.case {
-        assert!(repo().join("fixtures/bad").join(&c.file).is_file(), "missing {}", c.file);
+        assert!(
+            repo().join("fixtures/bad").join(&c.file).is_file(),
+            "missing {}",
+            c.file
+        );
     }
 }
 
@@ -48,14 +52,24 @@ fn every_bad_input_fails_cleanly_with_a_located_reason() {
             failures.push(format!("{}: {e}", case.file));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn run_case(case: &Case) -> Result<(), String> {
     let ws = Workspace::new();
     ws.profile_from(&format!("fixtures/bad/profiles/{}.toml", case.profile));
-    let bytes = fs::read(repo().join("fixtures/bad").join(&case.file)).map_err(|e| e.to_string())?;
-    let name = std::path::Path::new(&case.file).file_name().unwrap().to_string_lossy().into_owned();
+    let bytes =
+        fs::read(repo().join("fixtures/bad").join(&case.file)).map_err(|e| e.to_string())?;
+    let name = std::path::Path::new(&case.file)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     ws.drop_file(&case.profile, &name, &bytes);
     let out = ws.run(&["run", "--once", "--profile", &case.profile]);
     let code = out.status.code();
@@ -70,29 +84,45 @@ fn run_case(case: &Case) -> Result<(), String> {
     let jobs = ws.jobs();
     let job = jobs.first().ok_or("no job recorded")?;
     if job["status"] != case.expect.as_str() {
-        return Err(format!("status {}, expected {}: {job}", job["status"], case.expect));
+        return Err(format!(
+            "status {}, expected {}: {job}",
+            job["status"], case.expect
+        ));
     }
     let detail = ws.job(job["id"].as_i64().unwrap());
     let text = detail.to_string().to_lowercase();
     if !text.contains(&case.error_contains.to_lowercase()) {
-        return Err(format!("{:?} not in the job's error or rejections: {detail}", case.error_contains));
+        return Err(format!(
+            "{:?} not in the job's error or rejections: {detail}",
+            case.error_contains
+        ));
     }
     // Located: the reason names the file, and a row or a column.
     let reason = match job["error"].as_str() {
         Some(e) => e.to_string(),
-        None => detail["rejections"][0]["reason"].as_str().unwrap_or("").to_string(),
+        None => detail["rejections"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
     };
     if case.expect == "failed" && !reason.contains(&name) {
         return Err(format!("error does not name the file: {reason}"));
     }
     // The input is kept, never lost.
-    let kept_in = if case.expect == "failed" { "var/error" } else { "var/archive" };
+    let kept_in = if case.expect == "failed" {
+        "var/error"
+    } else {
+        "var/archive"
+    };
     let kept = ws.files_under(&format!("{kept_in}/{}", case.profile));
     if !kept.iter().any(|k| k.ends_with(&name)) {
         return Err(format!("input not kept in {kept_in}: {kept:?}"));
     }
     if case.expect == "failed" && !ws.files_under("outbox").is_empty() {
-        return Err(format!("a failed job wrote outputs: {:?}", ws.files_under("outbox")));
+        return Err(format!(
+            "a failed job wrote outputs: {:?}",
+            ws.files_under("outbox")
+        ));
     }
     Ok(())
 }

@@ -49,9 +49,11 @@ fn killed_mid_output_leaves_nothing_and_the_next_run_completes() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let temp_seen = loop {
         let temp = fs::read_dir(&outbox).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .find(|e| e.file_name().to_string_lossy().starts_with(".hrbridge-tmp-"))
+            entries.flatten().find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".hrbridge-tmp-")
+            })
         });
         if let Some(t) = temp {
             if t.metadata().map(|m| m.len() > 0).unwrap_or(false) {
@@ -63,20 +65,32 @@ fn killed_mid_output_leaves_nothing_and_the_next_run_completes() {
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    assert!(temp_seen, "never saw the temp output being written (process ended first?)");
+    assert!(
+        temp_seen,
+        "never saw the temp output being written (process ended first?)"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    assert!(!outbox.join("roster.csv").exists(), "a partial file reached the final name");
+    assert!(
+        !outbox.join("roster.csv").exists(),
+        "a partial file reached the final name"
+    );
     assert!(ws.files_under("outbox").is_empty());
-    assert!(input.exists(), "the input left the inbox before its job finished");
+    assert!(
+        input.exists(),
+        "the input left the inbox before its job finished"
+    );
 
     let out = ws.run(&["run", "--once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = fs::read_to_string(outbox.join("roster.csv")).unwrap();
     assert_eq!(text.lines().count(), ROWS + 1);
     assert_eq!(text.lines().nth(1), Some("0,PERSON NUMBER 0"));
-    assert_eq!(text.lines().last(), Some(format!("{},PERSON NUMBER {}", ROWS - 1, ROWS - 1).as_str()));
+    assert_eq!(
+        text.lines().last(),
+        Some(format!("{},PERSON NUMBER {}", ROWS - 1, ROWS - 1).as_str())
+    );
 
     // The killed job is recorded as interrupted, its temp file is gone, the input archived.
     let jobs = ws.jobs();
@@ -87,7 +101,10 @@ fn killed_mid_output_leaves_nothing_and_the_next_run_completes() {
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .collect();
-    assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "temp files left behind: {leftovers:?}"
+    );
     assert!(!input.exists());
     assert_eq!(ws.files_under("var/archive/roster").len(), 1);
     assert!(ws.run(&["audit", "verify"]).status.success());

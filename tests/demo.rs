@@ -19,7 +19,14 @@ fn the_demo_runs_every_integration() {
         .unwrap();
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
-    for name in ["ats-to-hris", "hris-to-payroll", "hris-to-benefits", "hris-to-lms", "hris-to-iam", "survey-to-hris"] {
+    for name in [
+        "ats-to-hris",
+        "hris-to-payroll",
+        "hris-to-benefits",
+        "hris-to-lms",
+        "hris-to-iam",
+        "survey-to-hris",
+    ] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
     assert!(text.contains("duplicate"), "{text}");
@@ -31,17 +38,33 @@ fn the_demo_runs_every_integration() {
     assert!(outbox.is_dir());
     // Data minimisation: the LMS gets names, department and role — never pay or SSN.
     let lms = find(&outbox, "lms").expect("an LMS output");
-    let header = fs::read_to_string(&lms).unwrap().lines().next().unwrap_or_default().to_lowercase();
+    let header = fs::read_to_string(&lms)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     for banned in ["salary", "pay", "ssn", "birth"] {
-        assert!(!header.contains(banned), "LMS output carries {banned}: {header}");
+        assert!(
+            !header.contains(banned),
+            "LMS output carries {banned}: {header}"
+        );
     }
     // JSON Lines outputs parse line by line.
-    for f in files(&outbox).into_iter().filter(|p| p.extension().is_some_and(|e| e == "jsonl")) {
+    for f in files(&outbox)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+    {
         for line in fs::read_to_string(&f).unwrap().lines() {
-            serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{}: {e}: {line}", f.display()));
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|e| panic!("{}: {e}: {line}", f.display()));
         }
     }
-    assert_eq!(snapshot(&repo().join("fixtures/inbox")), before, "the demo changed fixtures/");
+    assert_eq!(
+        snapshot(&repo().join("fixtures/inbox")),
+        before,
+        "the demo changed fixtures/"
+    );
 }
 
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

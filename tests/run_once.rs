@@ -95,13 +95,26 @@ fn maps_filters_rejects_and_archives() {
          C-001,Ada Lovelace,2026-03-01,full_time,3456\n\
          C-002,'=cmd|' /C calc'!A0 Hopper,2026-03-02,part_time,3457\n"
     );
-    assert_eq!(fs::metadata(&output).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&output).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // The rejects report sits beside the output and names rows, columns and reasons.
-    let rejects = fs::read_to_string(ws.path().join("outbox/hris/hires_1.csv.rejects.csv")).unwrap();
-    assert!(rejects.contains("hires_1.csv,,4,Hire Date,start_date,"), "{rejects}");
-    assert!(rejects.contains("13/45/2026"), "non-PII value should be shown: {rejects}");
-    assert!(rejects.contains("hires_1.csv,,5,Type,employment_type,"), "{rejects}");
+    let rejects =
+        fs::read_to_string(ws.path().join("outbox/hris/hires_1.csv.rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("hires_1.csv,,4,Hire Date,start_date,"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("13/45/2026"),
+        "non-PII value should be shown: {rejects}"
+    );
+    assert!(
+        rejects.contains("hires_1.csv,,5,Type,employment_type,"),
+        "{rejects}"
+    );
 
     // The input left the inbox for the archive, byte for byte.
     assert!(ws.files_under("inbox").is_empty());
@@ -135,10 +148,14 @@ fn pii_values_are_masked_in_rejections() {
     ws.drop_file("hires", "hires_1.csv", bad_ssn.as_bytes());
     let out = ws.run(&["run", "--once"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let rejects = fs::read_to_string(ws.path().join("outbox/hris/hires_1.csv.rejects.csv")).unwrap();
+    let rejects =
+        fs::read_to_string(ws.path().join("outbox/hris/hires_1.csv.rejects.csv")).unwrap();
     assert!(rejects.contains("ssn_last4"), "{rejects}");
     assert!(rejects.contains("[pii"), "{rejects}");
-    assert!(!rejects.contains(",12,") && !rejects.contains("\"12\""), "{rejects}");
+    assert!(
+        !rejects.contains(",12,") && !rejects.contains("\"12\""),
+        "{rejects}"
+    );
 }
 
 #[test]
@@ -153,7 +170,10 @@ fn the_same_content_again_is_a_duplicate() {
     assert_eq!(jobs[0]["status"], "duplicate");
     assert_eq!(jobs[0]["file_name"], "hires_renamed.csv");
     // Only one output file; the duplicate input is kept, not deleted.
-    assert_eq!(ws.files_under("outbox/hris"), ["hires_1.csv", "hires_1.csv.rejects.csv"]);
+    assert_eq!(
+        ws.files_under("outbox/hris"),
+        ["hires_1.csv", "hires_1.csv.rejects.csv"]
+    );
     assert_eq!(ws.files_under("var/archive/hires").len(), 2);
     let audit = stdout(&ws.run(&["audit", "--json"]));
     assert!(audit.contains("file.duplicate"));
@@ -191,7 +211,10 @@ fn a_failed_file_keeps_its_input_in_error_and_writes_nothing() {
     let jobs = ws.jobs();
     assert_eq!(jobs[0]["status"], "failed");
     let error = jobs[0]["error"].as_str().unwrap();
-    assert!(error.contains("SSN") && error.contains("hires_1.csv"), "{error}");
+    assert!(
+        error.contains("SSN") && error.contains("hires_1.csv"),
+        "{error}"
+    );
     assert!(ws.files_under("outbox").is_empty());
     let kept = ws.files_under("var/error/hires");
     assert_eq!(kept, ["hires_1.csv", "hires_1.csv.error.txt"]);
@@ -205,18 +228,29 @@ fn preview_masks_pii_and_writes_nothing() {
     let out = ws.run(&["preview", "--profile", "hires", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("Ada Lovelace") && text.contains("2026-03-01"), "{text}");
+    assert!(
+        text.contains("Ada Lovelace") && text.contains("2026-03-01"),
+        "{text}"
+    );
     assert!(!text.contains("3456"), "PII shown in preview: {text}");
     assert!(text.contains("[pii: 4 chars]"), "{text}");
     assert!(text.contains("13/45/2026"), "{text}");
     assert!(!ws.path().join("outbox").exists());
-    assert!(!ws.path().join("var").exists(), "preview touched the state folder");
+    assert!(
+        !ws.path().join("var").exists(),
+        "preview touched the state folder"
+    );
 }
 
 #[test]
 fn unknown_profile_and_daemon_mode_are_usage_errors() {
     let ws = workspace();
-    assert_eq!(ws.run(&["run", "--once", "--profile", "nope"]).status.code(), Some(2));
+    assert_eq!(
+        ws.run(&["run", "--once", "--profile", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(ws.run(&["run"]).status.code(), Some(2));
     assert_eq!(ws.run(&["frobnicate"]).status.code(), Some(2));
 }

@@ -89,11 +89,17 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         let profile = profiles.iter().find(|p| p.name == job.profile)?;
         let SourceSpec::Dir(spec) = &profile.source;
         let again = again_name(&job.file);
-        let matches = crate::source::dir::matcher(&spec.pattern).ok()?.is_match(&again);
-        (job.error.is_none() && matches).then(|| (profile, job, settings.resolve_path(&spec.path).join(again)))
+        let matches = crate::source::dir::matcher(&spec.pattern)
+            .ok()?
+            .is_match(&again);
+        (job.error.is_none() && matches)
+            .then(|| (profile, job, settings.resolve_path(&spec.path).join(again)))
     }) {
         fs::copy(&job.kept_at, &again)?;
-        fs::File::options().write(true).open(&again)?.set_modified(an_hour_ago)?;
+        fs::File::options()
+            .write(true)
+            .open(&again)?
+            .set_modified(an_hour_ago)?;
         println!(
             "\n== pass 2: {:?} dropped again as {:?}\n",
             job.file,

@@ -93,7 +93,7 @@ impl JobContext<'_> {
             staged.size,
             source_label,
         )?;
-        let job_id = self.store.start_job(self.name(), file.id)?;
+        let job_id = self.store.start_job(self.name(), file.id, &cand.name)?;
 
         if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
             let note = format!(

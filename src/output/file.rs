@@ -36,9 +36,9 @@ impl FileSink {
                 let csv = CsvEncoder::new(file, fields, delimiter, spec.neutralize_formulas)?;
                 Encoder::Csv(Box::new(csv))
             }
-            OutputFormat::Jsonl => {
-                Encoder::Jsonl(Box::new(JsonlEncoder::new(file, fields).map_err(io::Error::other)?))
-            }
+            OutputFormat::Jsonl => Encoder::Jsonl(Box::new(
+                JsonlEncoder::new(file, fields).map_err(io::Error::other)?,
+            )),
         };
         Ok(FileSink { encoder, rows: 0 })
     }

@@ -110,25 +110,25 @@ mod tests {
             JobStatus::Duplicate,
             JobStatus::Interrupted,
         ] {
-            let job = store.start_job("p", file.id).unwrap();
+            let job = store.start_job("p", file.id, "x.csv").unwrap();
             store
                 .finish_job(job, status, Counts::default(), None)
                 .unwrap();
         }
-        store.start_job("p", file.id).unwrap();
+        store.start_job("p", file.id, "x.csv").unwrap();
         assert_eq!(store.delivered_before("p", "aa").unwrap(), None);
 
-        let partial = store.start_job("p", file.id).unwrap();
+        let partial = store.start_job("p", file.id, "x.csv").unwrap();
         store
             .finish_job(partial, JobStatus::Partial, Counts::default(), None)
             .unwrap();
-        let succeeded = store.start_job("p", file.id).unwrap();
+        let succeeded = store.start_job("p", file.id, "a_again.csv").unwrap();
         store
             .finish_job(succeeded, JobStatus::Succeeded, Counts::default(), None)
             .unwrap();
         let latest = store.delivered_before("p", "aa").unwrap().unwrap();
         assert_eq!(latest.id, succeeded);
-        assert_eq!(latest.file_name, "a.csv");
+        assert_eq!(latest.file_name, "a_again.csv");
         assert_eq!(store.delivered_before("other", "aa").unwrap(), None);
         assert_eq!(store.delivered_before("p", "bb").unwrap(), None);
     }

@@ -13,7 +13,7 @@ use super::{now, outputs, Counts, JobRow, JobStatus, OutputRow, Result, Store, S
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT j.id, j.profile, j.file_id, f.name, j.status, j.read_rows, j.filtered_rows,
+            "SELECT j.id, j.profile, j.file_id, j.input_name, j.status, j.read_rows, j.filtered_rows,
                     j.rejected_rows, j.written_rows, j.started_at, j.finished_at, j.error
              FROM jobs j JOIN files f ON f.id = j.file_id ",
             $tail
@@ -87,7 +87,9 @@ fn expect_status(
 
 impl Store {
     /// Starts a job for file `file_id` of `profile`, in status `running`; returns its id.
-    pub fn start_job(&self, profile: &str, file_id: i64) -> Result<i64> {
+    /// `input_name` is the name the content arrived under this time (the file row keeps the
+    /// first name it was seen with).
+    pub fn start_job(&self, profile: &str, file_id: i64, input_name: &str) -> Result<i64> {
         let tx = self.write_tx()?;
         let known: Option<i64> = tx
             .query_row(
@@ -100,8 +102,15 @@ impl Store {
             return Err(StoreError::NotFound(format!("file {file_id}")));
         }
         tx.execute(
-            "INSERT INTO jobs (profile, file_id, status, started_at) VALUES (?1, ?2, ?3, ?4)",
-            params![profile, file_id, JobStatus::Running.as_str(), now()],
+            "INSERT INTO jobs (profile, file_id, input_name, status, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                profile,
+                file_id,
+                input_name,
+                JobStatus::Running.as_str(),
+                now()
+            ],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
@@ -228,7 +237,7 @@ mod tests {
         let file = store
             .upsert_file(profile, "in.csv", sha, 5, "dir:in")
             .unwrap();
-        store.start_job(profile, file.id).unwrap()
+        store.start_job(profile, file.id, "x.csv").unwrap()
     }
 
     #[test]
@@ -317,7 +326,7 @@ mod tests {
             Err(StoreError::NotFound(_))
         ));
         assert!(matches!(
-            store.start_job("p", 999),
+            store.start_job("p", 999, "x.csv"),
             Err(StoreError::NotFound(_))
         ));
         assert_eq!(store.job(999).unwrap(), None);

@@ -27,6 +27,7 @@ CREATE TABLE jobs (
     id             INTEGER PRIMARY KEY,
     profile        TEXT    NOT NULL,
     file_id        INTEGER NOT NULL REFERENCES files (id),
+    input_name     TEXT    NOT NULL,
     status         TEXT    NOT NULL CHECK (status IN ('running', 'committing', 'succeeded',
                        'partial', 'failed', 'duplicate', 'interrupted')),
     read_rows      INTEGER NOT NULL DEFAULT 0 CHECK (read_rows >= 0),

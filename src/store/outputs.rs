@@ -85,7 +85,7 @@ mod tests {
     fn publishing_an_unknown_output_is_refused() {
         let (_dir, store) = temp_store();
         let file = store.upsert_file("p", "a.csv", "aa", 1, "dir:in").unwrap();
-        let job = store.start_job("p", file.id).unwrap();
+        let job = store.start_job("p", file.id, "x.csv").unwrap();
         store.begin_commit(job, Counts::default(), &[]).unwrap();
         let err = store.mark_published(job, "outbox/none.csv").unwrap_err();
         assert!(matches!(err, StoreError::NotFound(_)), "{err}");

@@ -63,7 +63,7 @@ mod tests {
     fn thousands_of_rejections_round_trip_in_order() {
         let (_dir, store) = temp_store();
         let file = store.upsert_file("p", "a.csv", "aa", 1, "dir:in").unwrap();
-        let job = store.start_job("p", file.id).unwrap();
+        let job = store.start_job("p", file.id, "x.csv").unwrap();
         let rows: Vec<RejectionRow> = (2..5002).map(rejection).collect();
         store.add_rejections(job, &rows).unwrap();
         assert_eq!(store.job_rejections(job, 3).unwrap(), rows[..3].to_vec());

@@ -34,7 +34,7 @@ mod tests {
     fn temps_are_listed_per_job() {
         let (_dir, store) = temp_store();
         let file = store.upsert_file("p", "x.csv", "aa", 1, "dir:x").unwrap();
-        let job = store.start_job("p", file.id).unwrap();
+        let job = store.start_job("p", file.id, "x.csv").unwrap();
         store.note_temp(job, Path::new("/o/.t2")).unwrap();
         store.note_temp(job, Path::new("/o/.t1")).unwrap();
         store.note_temp(job, Path::new("/o/.t1")).unwrap();

@@ -39,7 +39,11 @@ impl Workspace {
 
     /// Writes `profiles/<name>.toml`.
     pub fn profile(&self, name: &str, toml: &str) -> &Self {
-        fs::write(self.path().join("profiles").join(format!("{name}.toml")), toml).unwrap();
+        fs::write(
+            self.path().join("profiles").join(format!("{name}.toml")),
+            toml,
+        )
+        .unwrap();
         self
     }
 
@@ -70,7 +74,9 @@ impl Workspace {
     /// The hrbridge command, run in this workspace.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("hrbridge").unwrap();
-        c.current_dir(self.path()).args(args).env_remove("HRBRIDGE_LOG");
+        c.current_dir(self.path())
+            .args(args)
+            .env_remove("HRBRIDGE_LOG");
         c
     }
 
@@ -85,7 +91,11 @@ impl Workspace {
     /// `jobs --json` parsed.
     pub fn jobs(&self) -> Vec<serde_json::Value> {
         let out = self.run(&["jobs", "--json", "--limit", "1000"]);
-        assert!(out.status.success(), "jobs failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "jobs failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -114,11 +124,18 @@ impl Workspace {
 /// Sets a file's mtime to an hour ago so the inbox treats it as settled.
 pub fn age(path: &Path) {
     let past = SystemTime::now() - Duration::from_secs(3600);
-    fs::File::options().write(true).open(path).unwrap().set_modified(past).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
