@@ -49,7 +49,8 @@ pub fn parse_delimiter(value: &str) -> Result<Option<u8>, String> {
 
 /// Opens a CSV export: checks the size cap, decodes, finds the header and returns the table.
 pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, ReadError> {
-    let file_err = |row: u64, reason: String| ReadError::file(Position::new(name.clone(), row), reason);
+    let file_err =
+        |row: u64, reason: String| ReadError::file(Position::new(name.clone(), row), reason);
     let file = File::open(path).map_err(|e| file_err(0, format!("cannot open the file: {e}")))?;
     check_file_size(&file, &spec.limits).map_err(|reason| file_err(0, reason))?;
     let encoding = encoding_for_label(&spec.encoding).map_err(|reason| file_err(0, reason))?;
@@ -82,7 +83,10 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
     };
 
     let header_line = find_header(&mut lines, spec.header_row)?;
-    let header = column_names(header_line.fields.iter().map(String::as_str), &header_line.pos)?;
+    let header = column_names(
+        header_line.fields.iter().map(String::as_str),
+        &header_line.pos,
+    )?;
 
     let joiner = char::from(delimiter).to_string();
     let trailer = spec
@@ -116,7 +120,10 @@ fn find_header(lines: &mut CsvLines, header_row: usize) -> Result<Line, ReadErro
     } else {
         "file is empty: no header row".to_string()
     };
-    Err(ReadError::file(Position::new(lines.name.clone(), 0), reason))
+    Err(ReadError::file(
+        Position::new(lines.name.clone(), 0),
+        reason,
+    ))
 }
 
 /// Maps an error from the decoding input to a `File` error at its line.
@@ -291,8 +298,11 @@ mod tests {
         FormatSpec::default()
     }
 
+    /// Each item as (row, values joined by `|`) or (row, "Severity: reason").
+    type Rows = Vec<(u64, String)>;
+
     /// Header, then each item as (row, values) or (row, "ERR: reason").
-    fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Vec<(u64, String)>), ReadError> {
+    fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Rows), ReadError> {
         let f = write(bytes);
         let table = open(f.path(), Arc::from("hires.csv"), spec)?;
         let items = table
@@ -310,7 +320,11 @@ mod tests {
     }
 
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-        let mut out = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+        let mut out = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
         for unit in text.encode_utf16() {
             if big_endian {
                 out.extend_from_slice(&unit.to_be_bytes());
@@ -441,7 +455,14 @@ mod tests {
         let (header, out) = read(text, &s).unwrap();
         assert_eq!(header, vec!["id", "name"]);
         assert_eq!(rows(&out), vec![(4, "1|a")]);
-        let err = read(b"a\nb\n", &FormatSpec { header_row: 5, ..spec() }).unwrap_err();
+        let err = read(
+            b"a\nb\n",
+            &FormatSpec {
+                header_row: 5,
+                ..spec()
+            },
+        )
+        .unwrap_err();
         assert!(err.reason.contains("before line 5"), "{}", err.reason);
     }
 
@@ -464,7 +485,11 @@ mod tests {
     fn bad_headers_fail_the_file() {
         let err = read(b"id,name,id\n1,2,3\n", &spec()).unwrap_err();
         assert_eq!(err.severity, Severity::File);
-        assert!(err.reason.contains("column 1 and column 3"), "{}", err.reason);
+        assert!(
+            err.reason.contains("column 1 and column 3"),
+            "{}",
+            err.reason
+        );
         let err = read(b"id,,x\n", &spec()).unwrap_err();
         assert!(err.reason.contains("column 2"), "{}", err.reason);
         let err = read(b"", &spec()).unwrap_err();

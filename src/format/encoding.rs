@@ -313,7 +313,9 @@ mod tests {
             encoding_for_label("utf-16be"),
             Ok(Some(encoding_rs::UTF_16BE))
         );
-        assert!(encoding_for_label("klingon").unwrap_err().contains("unknown"));
+        assert!(encoding_for_label("klingon")
+            .unwrap_err()
+            .contains("unknown"));
         assert!(encoding_for_label("replacement").is_err());
     }
 

@@ -83,7 +83,10 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
         done: false,
     };
     let header_line = find_header(&mut lines, spec.header_row)?;
-    let header = column_names(header_line.fields.iter().map(String::as_str), &header_line.pos)?;
+    let header = column_names(
+        header_line.fields.iter().map(String::as_str),
+        &header_line.pos,
+    )?;
     lines.header = header.clone();
     let footer = Footer::new(lines, spec.skip_footer, trailer, header_line.pos);
     let width = Width {
@@ -202,7 +205,12 @@ impl SheetLines {
             return None;
         }
         let pos = self.at.clone();
-        let width = row.cells.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+        let width = row
+            .cells
+            .iter()
+            .map(|(c, _)| *c as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut fields = vec![String::new(); width];
         for (col, cell) in row.cells {
             let col = col as usize;
@@ -369,7 +377,7 @@ impl Worker {
                 self.max_cells
             )));
         }
-        if self.cells % CLOCK_EVERY == 0 && Instant::now() > self.deadline {
+        if self.cells.is_multiple_of(CLOCK_EVERY) && Instant::now() > self.deadline {
             return Err(Stop::Fail(format!(
                 "reading the spreadsheet took longer than {} s (limits.max_read_seconds)",
                 self.max_read_seconds
@@ -507,7 +515,12 @@ fn datetime_text(dt: &ExcelDateTime) -> String {
         let secs = (dt.as_f64() * 86_400.0).round() as i64;
         let sign = if secs < 0 { "-" } else { "" };
         let secs = secs.abs();
-        return format!("{sign}{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+        return format!(
+            "{sign}{}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
     }
     let (y, mo, d, h, mi, s, _ms) = dt.to_ymd_hms_milli();
     if (0.0..1.0).contains(&dt.as_f64()) {
@@ -600,13 +613,15 @@ mod tests {
         f
     }
 
-    fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Vec<Result<RawRecord, ReadError>>), ReadError> {
+    type Outcome = Result<RawRecord, ReadError>;
+
+    fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Vec<Outcome>), ReadError> {
         let f = write(bytes);
         let table = open(f.path(), Arc::from("hires.xlsx"), spec)?;
         Ok((table.header, table.records.collect()))
     }
 
-    fn values(items: &[Result<RawRecord, ReadError>]) -> Vec<(u64, String)> {
+    fn values(items: &[Outcome]) -> Vec<(u64, String)> {
         items
             .iter()
             .map(|r| match r {
@@ -620,7 +635,10 @@ mod tests {
     fn reads_values_as_an_operator_sees_them() {
         let data = format!(
             "{}{}{}",
-            text_row(1, &["id", "name", "hired", "seen", "hours", "rate", "active"]),
+            text_row(
+                1,
+                &["id", "name", "hired", "seen", "hours", "rate", "active"]
+            ),
             r#"<row r="2"><c r="A2" t="inlineStr"><is><t>00123</t></is></c><c r="B2" t="s"><v>0</v></c><c r="C2" s="1"><v>45413</v></c><c r="D2" s="2"><v>45413.5</v></c><c r="E2" s="3"><v>1.5625</v></c><c r="F2"><v>12345</v></c><c r="G2" t="b"><v>1</v></c></row>"#,
             r#"<row r="4"><c r="A4"><v>7.25</v></c><c r="F4"><v>1E+20</v></c></row>"#,
         );
@@ -628,11 +646,17 @@ mod tests {
         // A shared strings part for B2.
         bytes = add_shared_strings(&bytes, &["Zoë"]);
         let (header, items) = read(&bytes, &spec()).unwrap();
-        assert_eq!(header, vec!["id", "name", "hired", "seen", "hours", "rate", "active"]);
+        assert_eq!(
+            header,
+            vec!["id", "name", "hired", "seen", "hours", "rate", "active"]
+        );
         assert_eq!(
             values(&items),
             vec![
-                (2, "00123|Zoë|2024-05-01|2024-05-01T12:00:00|37:30:00|12345|true".to_string()),
+                (
+                    2,
+                    "00123|Zoë|2024-05-01|2024-05-01T12:00:00|37:30:00|12345|true".to_string()
+                ),
                 (4, "7.25|||||100000000000000000000|".to_string()),
             ]
         );
@@ -658,7 +682,10 @@ mod tests {
             }
             parts.push((name, content));
         }
-        let items: String = strings.iter().map(|s| format!("<si><t>{s}</t></si>")).collect();
+        let items: String = strings
+            .iter()
+            .map(|s| format!("<si><t>{s}</t></si>"))
+            .collect();
         let sst = format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{items}</sst>"#
         );
@@ -707,7 +734,11 @@ mod tests {
             ..spec()
         };
         let err = read(&xlsx(&[("S", &data)], false), &s).unwrap_err();
-        assert!(err.reason.contains("row 2 (header_row) is empty"), "{}", err.reason);
+        assert!(
+            err.reason.contains("row 2 (header_row) is empty"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]
@@ -724,14 +755,20 @@ mod tests {
             values(&items),
             vec![
                 (2, "Row: cell holds a formula error #REF!".to_string()),
-                (3, "Row: cell beyond the header's 2 columns is not empty".to_string()),
+                (
+                    3,
+                    "Row: cell beyond the header's 2 columns is not empty".to_string()
+                ),
                 (4, "3|20".to_string()),
             ]
         );
         let err = items[0].as_ref().unwrap_err();
         assert_eq!(err.column.as_deref(), Some("pay"));
         assert_eq!(err.pos.sheet.as_deref(), Some("S"));
-        assert_eq!(items[1].as_ref().unwrap_err().column.as_deref(), Some("column 3"));
+        assert_eq!(
+            items[1].as_ref().unwrap_err().column.as_deref(),
+            Some("column 3")
+        );
     }
 
     #[test]
@@ -766,7 +803,11 @@ mod tests {
     fn bad_headers_fail_the_file() {
         let data = text_row(1, &["id", "id"]);
         let err = read(&xlsx(&[("S", &data)], false), &spec()).unwrap_err();
-        assert!(err.reason.contains("column 1 and column 2"), "{}", err.reason);
+        assert!(
+            err.reason.contains("column 1 and column 2"),
+            "{}",
+            err.reason
+        );
         let err = read(&xlsx(&[("S", "")], false), &spec()).unwrap_err();
         assert!(err.reason.contains("empty"), "{}", err.reason);
     }
@@ -788,7 +829,10 @@ mod tests {
             pattern: r"^TOTAL,(\d+)$".into(),
         });
         let (_, items) = read(&bytes, &s).unwrap();
-        assert_eq!(values(&items), vec![(2, "1|a".to_string()), (3, "2|b".to_string())]);
+        assert_eq!(
+            values(&items),
+            vec![(2, "1|a".to_string()), (3, "2|b".to_string())]
+        );
         s.skip_footer = 0;
         let (_, items) = read(&bytes, &s).unwrap();
         let (row, msg) = values(&items).pop().unwrap();
@@ -799,17 +843,28 @@ mod tests {
     #[test]
     fn non_spreadsheets_fail_cleanly() {
         let err = read(b"id,name\n1,a\n", &spec()).unwrap_err();
-        assert_eq!(err.reason, "not a spreadsheet (expected an xlsx/xls/ods file)");
+        assert_eq!(
+            err.reason,
+            "not a spreadsheet (expected an xlsx/xls/ods file)"
+        );
         let err = read(b"PK\x03\x04garbage", &spec()).unwrap_err();
         assert!(err.reason.contains("not a valid zip"), "{}", err.reason);
         let err = read(b"\xD0\xCF\x11\xE0garbage", &spec()).unwrap_err();
-        assert!(err.reason.contains("cannot read the workbook"), "{}", err.reason);
+        assert!(
+            err.reason.contains("cannot read the workbook"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]
     fn a_zip_bomb_is_refused_before_parsing() {
         let filler = vec![b' '; 300_000];
-        let data = format!("{}{}", text_row(1, &["a"]), String::from_utf8(filler).unwrap());
+        let data = format!(
+            "{}{}",
+            text_row(1, &["a"]),
+            String::from_utf8(filler).unwrap()
+        );
         let mut s = spec();
         s.limits.max_unzipped_bytes = 100_000;
         let err = read(&xlsx(&[("S", &data)], false), &s).unwrap_err();

@@ -72,12 +72,7 @@ pub struct Footer<I> {
 
 impl<I: Iterator<Item = Item>> Footer<I> {
     /// Wraps `inner`; `header_pos` locates a missing trailer in a file without records.
-    pub fn new(
-        inner: I,
-        skip: usize,
-        trailer: Option<Trailer>,
-        header_pos: Position,
-    ) -> Footer<I> {
+    pub fn new(inner: I, skip: usize, trailer: Option<Trailer>, header_pos: Position) -> Footer<I> {
         Footer {
             inner,
             skip,
@@ -117,7 +112,9 @@ impl<I: Iterator<Item = Item>> Footer<I> {
         let Some(caps) = trailer.re.captures(&text) else {
             return Some(missing(line.pos));
         };
-        let declared = caps.get(1).and_then(|m| m.as_str().trim().parse::<u64>().ok());
+        let declared = caps
+            .get(1)
+            .and_then(|m| m.as_str().trim().parse::<u64>().ok());
         match declared {
             None => Some(ReadError::file(
                 line.pos,
@@ -246,10 +243,7 @@ mod tests {
 
     #[test]
     fn file_errors_end_the_stream() {
-        let fatal = Err(ReadError::file(
-            Position::new(Arc::from("f.csv"), 3),
-            "bad",
-        ));
+        let fatal = Err(ReadError::file(Position::new(Arc::from("f.csv"), 3), "bad"));
         let out = run(vec![line(2, "a"), fatal, line(4, "b")], 1, None);
         assert_eq!(rows(&out), vec![3]);
     }

@@ -26,10 +26,7 @@ pub fn column_names<'a>(
         let plural = if empty.len() > 1 { "s" } else { "" };
         return Err(ReadError::file(
             pos.clone(),
-            format!(
-                "header has no name for column{plural} {}",
-                empty.join(", ")
-            ),
+            format!("header has no name for column{plural} {}", empty.join(", ")),
         ));
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();

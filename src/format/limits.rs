@@ -56,8 +56,10 @@ mod tests {
     fn refuses_files_over_the_cap() {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(b"0123456789").unwrap();
-        let mut limits = Limits::default();
-        limits.max_file_bytes = 10;
+        let mut limits = Limits {
+            max_file_bytes: 10,
+            ..Limits::default()
+        };
         assert_eq!(check_file_size(&f, &limits), Ok(()));
         limits.max_file_bytes = 9;
         let err = check_file_size(&f, &limits).unwrap_err();

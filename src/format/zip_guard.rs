@@ -40,11 +40,15 @@ pub fn inspect<R: Read + Seek>(reader: R, limits: &Limits) -> Result<ZipKind, St
         ));
     }
     let max = limits.max_unzipped_bytes;
-    let bomb = || format!("decompressed size exceeds {max} bytes (limits.max_unzipped_bytes), refusing (possible zip bomb)");
+    let bomb = || {
+        format!("decompressed size exceeds {max} bytes (limits.max_unzipped_bytes), refusing (possible zip bomb)")
+    };
     let mut declared: u64 = 0;
     let mut kind = None;
     for i in 0..zip.len() {
-        let part = zip.by_index_raw(i).map_err(|e| format!("unreadable zip part: {e}"))?;
+        let part = zip
+            .by_index_raw(i)
+            .map_err(|e| format!("unreadable zip part: {e}"))?;
         let (size, packed) = (part.size(), part.compressed_size());
         declared = declared.saturating_add(size);
         if declared > max {
@@ -148,7 +152,10 @@ pub(crate) mod tests {
         let huge = vec![b'a'; 200_000];
         let zip = zip_of(&[("xl/workbook.xml", b"<w/>"), ("xl/sheet.xml", &huge)]);
         let liar = lie_about_sizes(zip);
-        assert_eq!(inspect(Cursor::new(liar.clone()), &limits(100_000)), Ok(ZipKind::Xlsx));
+        assert_eq!(
+            inspect(Cursor::new(liar.clone()), &limits(100_000)),
+            Ok(ZipKind::Xlsx)
+        );
         let mut archive = ZipArchive::new(Cursor::new(liar)).unwrap();
         let mut part = archive.by_index(1).unwrap();
         let mut sink = Vec::new();
