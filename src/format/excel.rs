@@ -22,7 +22,7 @@ use super::footer::{Footer, Item, Line, Trailer};
 use super::header::{column_label, column_names};
 use super::limits::{check_cell_sizes, check_file_size};
 use super::zip_guard::{self, ZipKind};
-use super::{ReadError, Table};
+use super::{ReadError, Severity, Table};
 use crate::profile::{FormatSpec, Limits, SheetRef};
 use crate::record::{Position, RawRecord};
 
@@ -124,15 +124,18 @@ fn find_header(lines: &mut SheetLines, header_row: usize) -> Result<Line, ReadEr
     let want = u64::try_from(header_row).unwrap_or(u64::MAX);
     let mut at = lines.at.clone();
     at.row = want;
+    let mut seen_any = false;
     for item in lines.by_ref() {
+        seen_any = true;
         let line = match item {
             Ok(line) => line,
+            Err(e) if e.severity == Severity::File => return Err(e),
+            Err(e) if e.pos.row < want => continue,
             Err(e) if e.pos.row == want => {
                 let col = e.column.unwrap_or_default();
                 return Err(ReadError::file(at, format!("header {col}: {}", e.reason)));
             }
-            Err(e) if e.pos.row < want => continue,
-            Err(e) => return Err(e),
+            Err(_) => break,
         };
         if line.pos.row == want {
             return Ok(line);
@@ -141,10 +144,12 @@ fn find_header(lines: &mut SheetLines, header_row: usize) -> Result<Line, ReadEr
             break;
         }
     }
-    Err(ReadError::file(
-        at,
-        format!("no header row: spreadsheet row {header_row} (header_row) is empty"),
-    ))
+    let reason = if seen_any {
+        format!("no header row: spreadsheet row {header_row} (header_row) is empty")
+    } else {
+        "sheet is empty: no header row".to_string()
+    };
+    Err(ReadError::file(at, reason))
 }
 
 /// What the worker sends.
@@ -481,6 +486,9 @@ fn cell_text<T: DataType>(value: &T) -> Option<Cell> {
         return None;
     }
     let text = if let Some(s) = value.get_string() {
+        if s.is_empty() {
+            return None;
+        }
         s.to_string()
     } else if let Some(i) = value.get_int() {
         i.to_string()
@@ -538,7 +546,6 @@ mod tests {
 
     use super::*;
     use crate::format::zip_guard::tests::zip_of;
-    use crate::format::Severity;
     use crate::profile::{FormatKind, TrailerSpec};
 
     const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -809,7 +816,17 @@ mod tests {
             err.reason
         );
         let err = read(&xlsx(&[("S", "")], false), &spec()).unwrap_err();
-        assert!(err.reason.contains("empty"), "{}", err.reason);
+        assert_eq!(err.reason, "sheet is empty: no header row");
+        let formula = format!(
+            "{}{}",
+            r#"<row r="1"><c r="A1" t="e"><v>#N/A</v></c></row>"#,
+            text_row(2, &["a"])
+        );
+        let err = read(&xlsx(&[("S", &formula)], false), &spec()).unwrap_err();
+        assert_eq!(
+            err.reason,
+            "header column 1: cell holds a formula error #N/A"
+        );
     }
 
     #[test]
@@ -879,6 +896,12 @@ mod tests {
         }
         let mut s = spec();
         s.limits.max_cells = 20;
+        let tiny = FormatSpec {
+            header_row: 30,
+            ..s.clone()
+        };
+        let err = read(&xlsx(&[("S", &data)], false), &tiny).unwrap_err();
+        assert!(err.reason.contains("max_cells"), "{}", err.reason);
         let (_, items) = read(&xlsx(&[("S", &data)], false), &s).unwrap();
         let err = items.last().unwrap().as_ref().unwrap_err();
         assert_eq!(err.severity, Severity::File);
@@ -906,6 +929,35 @@ mod tests {
         s.limits.max_file_bytes = 5;
         let err = read(&xlsx(&[("S", "")], false), &s).unwrap_err();
         assert!(err.reason.contains("max_file_bytes"), "{}", err.reason);
+    }
+
+    #[test]
+    fn reads_ods_with_real_row_numbers() {
+        let content = r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Staff">
+<table:table-row><table:table-cell office:value-type="string"><text:p>id</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>hired</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>pay</text:p></table:table-cell></table:table-row>
+<table:table-row table:number-rows-repeated="2"><table:table-cell table:number-columns-repeated="3"/></table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>007</text:p></table:table-cell><table:table-cell office:value-type="date" office:date-value="2024-05-01"><text:p>05/01/24</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="12345"><text:p>12345</text:p></table:table-cell></table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>"#;
+        let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"></manifest:manifest>"#;
+        let ods = zip_of(&[
+            (
+                "mimetype",
+                b"application/vnd.oasis.opendocument.spreadsheet",
+            ),
+            ("META-INF/manifest.xml", manifest.as_bytes()),
+            ("content.xml", content.as_bytes()),
+        ]);
+        let (header, items) = read(&ods, &spec()).unwrap();
+        assert_eq!(header, vec!["id", "hired", "pay"]);
+        assert_eq!(
+            values(&items),
+            vec![(4, "007|2024-05-01|12345".to_string())]
+        );
+        assert_eq!(
+            items[0].as_ref().unwrap().pos.sheet.as_deref(),
+            Some("Staff")
+        );
     }
 
     #[test]
