@@ -30,6 +30,8 @@ use crate::record::{Position, RawRecord};
 const CHANNEL_ROWS: usize = 256;
 /// The worker checks its clock every this many cells.
 const CLOCK_EVERY: u64 = 4096;
+/// Columns a spreadsheet can have (xlsx: A..XFD); a cell further right is malformed.
+const MAX_COLUMNS: usize = 16_384;
 /// What joins a trailer row's cells for the trailer pattern.
 const TRAILER_JOINER: &str = ",";
 
@@ -216,6 +218,13 @@ impl SheetLines {
             .map(|(c, _)| *c as usize + 1)
             .max()
             .unwrap_or(0);
+        if width > MAX_COLUMNS {
+            return Some(Err(ReadError::row(
+                pos,
+                Some(column_label(&self.header, width - 1)),
+                format!("cell lies beyond the spreadsheet limit of {MAX_COLUMNS} columns"),
+            )));
+        }
         let mut fields = vec![String::new(); width];
         for (col, cell) in row.cells {
             let col = col as usize;
@@ -332,8 +341,9 @@ struct Worker {
     max_cells: u64,
     max_read_seconds: u64,
     cells: u64,
-    /// Moves later by the time spent waiting for the reader to take rows.
-    deadline: Instant,
+    /// Moves later by the time spent waiting for the reader to take rows; `None` when the
+    /// cap lies beyond what the clock can represent.
+    deadline: Option<Instant>,
 }
 
 impl Worker {
@@ -343,7 +353,7 @@ impl Worker {
             max_cells: limits.max_cells,
             max_read_seconds: limits.max_read_seconds,
             cells: 0,
-            deadline: Instant::now() + Duration::from_secs(limits.max_read_seconds),
+            deadline: Instant::now().checked_add(Duration::from_secs(limits.max_read_seconds)),
         }
     }
 
@@ -370,7 +380,7 @@ impl Worker {
     fn send(&mut self, msg: Msg) -> Result<(), Stop> {
         let started = Instant::now();
         self.tx.send(msg).map_err(|_| Stop::Gone)?;
-        self.deadline += started.elapsed();
+        self.deadline = self.deadline.and_then(|d| d.checked_add(started.elapsed()));
         Ok(())
     }
 
@@ -382,7 +392,8 @@ impl Worker {
                 self.max_cells
             )));
         }
-        if self.cells.is_multiple_of(CLOCK_EVERY) && Instant::now() > self.deadline {
+        let late = || self.deadline.is_some_and(|d| Instant::now() > d);
+        if self.cells.is_multiple_of(CLOCK_EVERY) && late() {
             return Err(Stop::Fail(format!(
                 "reading the spreadsheet took longer than {} s (limits.max_read_seconds)",
                 self.max_read_seconds
@@ -522,7 +533,7 @@ fn datetime_text(dt: &ExcelDateTime) -> String {
     if dt.is_duration() {
         let secs = (dt.as_f64() * 86_400.0).round() as i64;
         let sign = if secs < 0 { "-" } else { "" };
-        let secs = secs.abs();
+        let secs = secs.unsigned_abs();
         return format!(
             "{sign}{}:{:02}:{:02}",
             secs / 3600,
@@ -907,6 +918,33 @@ mod tests {
         assert_eq!(err.severity, Severity::File);
         assert!(err.reason.contains("max_cells"), "{}", err.reason);
         assert!(items.len() <= 10, "{} items", items.len());
+    }
+
+    #[test]
+    fn cells_past_the_last_column_reject_the_row() {
+        let data = format!(
+            "{}{}{}",
+            text_row(1, &["a"]),
+            r#"<row r="2"><c r="ZZZZ2" t="inlineStr"><is><t>x</t></is></c></row>"#,
+            text_row(3, &["ok"]),
+        );
+        let (_, items) = read(&xlsx(&[("S", &data)], false), &spec()).unwrap();
+        assert_eq!(
+            values(&items),
+            vec![
+                (
+                    2,
+                    "Row: cell lies beyond the spreadsheet limit of 16384 columns".to_string()
+                ),
+                (3, "ok".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn durations_keep_their_sign() {
+        let neg = ExcelDateTime::new(-1.5, calamine::ExcelDateTimeType::TimeDelta, false);
+        assert_eq!(datetime_text(&neg), "-36:00:00");
     }
 
     #[test]
