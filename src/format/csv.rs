@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
 use super::footer::{Footer, Item, Line, Trailer};
-use super::header::{column_label, column_names};
-use super::limits::check_file_size;
+use super::header::column_names;
+use super::limits::{check_cell_sizes, check_file_size};
 use super::{ReadError, Table};
 use crate::profile::FormatSpec;
 use crate::record::{Position, RawRecord};
@@ -205,21 +205,7 @@ impl Width {
                 format!("row has {n} fields, header has {want}"),
             ));
         }
-        if let Some(i) = line
-            .fields
-            .iter()
-            .position(|f| f.len() > self.max_cell_bytes)
-        {
-            let len = line.fields.get(i).map_or(0, String::len);
-            return Err(ReadError::row(
-                line.pos,
-                Some(column_label(&self.header, i)),
-                format!(
-                    "field is {len} bytes, over the limit of {} (limits.max_cell_bytes)",
-                    self.max_cell_bytes
-                ),
-            ));
-        }
+        check_cell_sizes(&line.fields, &self.header, self.max_cell_bytes, &line.pos)?;
         Ok(RawRecord {
             pos: line.pos,
             values: line.fields,
@@ -312,11 +298,11 @@ mod tests {
         FormatSpec::default()
     }
 
+    /// Each item as (row, values joined by `|`) or (row, "Severity: reason").
+    type Rows = Vec<(u64, String)>;
+
     /// Header, then each item as (row, values) or (row, "ERR: reason").
-    fn read(
-        bytes: &[u8],
-        spec: &FormatSpec,
-    ) -> Result<(Vec<String>, Vec<(u64, String)>), ReadError> {
+    fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Rows), ReadError> {
         let f = write(bytes);
         let table = open(f.path(), Arc::from("hires.csv"), spec)?;
         let items = table

@@ -160,11 +160,6 @@ impl<R: Read> DecodingReader<R> {
         })
     }
 
-    /// The encoding being decoded.
-    pub fn encoding(&self) -> &'static Encoding {
-        self.encoding
-    }
-
     fn fail(&self, kind: DecodeErrorKind, byte_offset: u64, text_before: &[u8]) -> io::Error {
         let line = 1 + self.newlines + count_newlines(text_before);
         let err = DecodeError {

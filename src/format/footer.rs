@@ -16,7 +16,9 @@ use crate::record::Position;
 /// A record as a reader found it, before it is checked against the header's width.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// Where the record starts.
     pub pos: Position,
+    /// Its cells, as many as the reader found.
     pub fields: Vec<String>,
 }
 

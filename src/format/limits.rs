@@ -5,7 +5,10 @@
 
 use std::fs::File;
 
+use super::header::column_label;
+use super::ReadError;
 use crate::profile::Limits;
+use crate::record::Position;
 
 /// Refuses a file larger than `limits.max_file_bytes`; the message names the setting.
 pub fn check_file_size(file: &File, limits: &Limits) -> Result<(), String> {
@@ -22,6 +25,27 @@ pub fn check_file_size(file: &File, limits: &Limits) -> Result<(), String> {
     Ok(())
 }
 
+/// Rejects the row at `pos` when one of its cells is longer than `max_cell_bytes`, naming the
+/// column (never the value).
+pub fn check_cell_sizes(
+    fields: &[String],
+    header: &[String],
+    max_cell_bytes: usize,
+    pos: &Position,
+) -> Result<(), ReadError> {
+    match fields.iter().position(|f| f.len() > max_cell_bytes) {
+        None => Ok(()),
+        Some(i) => Err(ReadError::row(
+            pos.clone(),
+            Some(column_label(header, i)),
+            format!(
+                "cell is {} bytes, over the limit of {max_cell_bytes} (limits.max_cell_bytes)",
+                fields.get(i).map_or(0, String::len)
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -32,8 +56,10 @@ mod tests {
     fn refuses_files_over_the_cap() {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(b"0123456789").unwrap();
-        let mut limits = Limits::default();
-        limits.max_file_bytes = 10;
+        let mut limits = Limits {
+            max_file_bytes: 10,
+            ..Limits::default()
+        };
         assert_eq!(check_file_size(&f, &limits), Ok(()));
         limits.max_file_bytes = 9;
         let err = check_file_size(&f, &limits).unwrap_err();
@@ -41,5 +67,17 @@ mod tests {
             err,
             "file is 10 bytes, over the limit of 9 (limits.max_file_bytes)"
         );
+    }
+
+    #[test]
+    fn oversized_cells_are_named_by_column() {
+        let pos = Position::new(std::sync::Arc::from("f"), 4);
+        let header = vec!["id".to_string(), "note".to_string()];
+        let fields = vec!["1".to_string(), "secret text".to_string()];
+        assert!(check_cell_sizes(&fields, &header, 11, &pos).is_ok());
+        let err = check_cell_sizes(&fields, &header, 10, &pos).unwrap_err();
+        assert_eq!(err.column.as_deref(), Some("note"));
+        assert_eq!(err.pos.row, 4);
+        assert!(!err.reason.contains("secret"));
     }
 }

@@ -6,15 +6,20 @@
 //! [`Severity::Row`]: the row is rejected and reading goes on. A problem with the file (no
 //! header, duplicate column names, wrong encoding, trailer count mismatch, a zip bomb) is
 //! [`Severity::File`]: the whole file fails before anything is delivered.
+//!
+//! `csv` and `excel` are the readers; `encoding` decodes text strictly; `header` and `footer`
+//! hold the header, `skip_footer` and `trailer` rules both readers share; `limits` and
+//! `zip_guard` apply the resource caps; `check` validates `[format]` settings with the
+//! readers' own parsing functions.
 
 pub mod check;
 pub mod csv;
 pub mod encoding;
 pub mod excel;
-pub mod footer;
-pub mod header;
-pub mod limits;
-pub mod zip_guard;
+mod footer;
+mod header;
+mod limits;
+mod zip_guard;
 
 use std::fmt;
 use std::path::Path;

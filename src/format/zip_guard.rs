@@ -7,7 +7,7 @@
 //! so the declared sum is a real bound; a test below pins that behaviour. The same pass tells an
 //! xlsx from an ods by the parts it holds.
 
-use std::io::{self, Read, Seek};
+use std::io::{Read, Seek};
 
 use zip::ZipArchive;
 
