@@ -129,3 +129,27 @@ fn the_bundled_profiles_check_clean() {
         stdout(&out)
     );
 }
+
+#[test]
+fn parse_errors_and_semantic_errors_are_reported_together() {
+    let ws = Workspace::new();
+    ws.profile_from("fixtures/check/three_mistakes.toml");
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for loc in [
+        "three_mistakes.toml:11:8",
+        "three_mistakes.toml:23:1",
+        "three_mistakes.toml:33:8",
+    ] {
+        assert!(err.contains(loc), "missing {loc} in:\n{err}");
+    }
+    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(err.contains("\"last_name\" is already used"), "{err}");
+    assert_eq!(ws.run(&["run", "--once"]).status.code(), Some(2));
+    assert_eq!(
+        ws.run(&["jobs"]).status.code(),
+        Some(0),
+        "jobs does not read profiles"
+    );
+}

@@ -3,8 +3,9 @@
 //! A TOML syntax error stops a file at that point (one diagnostic). Otherwise the document is
 //! parsed with spans and deserialized piece by piece — each top-level key, each `[[field]]`,
 //! `[[filter]]` and `[[output]]` on its own — so that independent mistakes are all reported in
-//! one pass, each at its own line and column. Only a profile that deserialized cleanly goes on
-//! to the semantic checks of [`check`](super::check), whose key paths are mapped back to spans.
+//! one pass, each at its own line and column. The semantic checks of [`check`](super::check)
+//! then run too — on stand-ins for the parts that failed, whose own findings are dropped — and
+//! their key paths are mapped back to spans.
 
 use std::collections::HashMap;
 use std::io;
@@ -144,22 +145,30 @@ struct Loaded {
 fn load_one(path: &Path, shown: &Path, settings: &Settings) -> Result<Loaded, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![unreadable(shown, "profile", &e)])?;
     let doc = parse_document(shown, &text)?;
-    let mut profile = parse_profile(shown, &text, &doc)?;
-    profile.origin = path.to_path_buf();
     let name_span = value_at(&doc, &KeyPath::root().key("name"));
+    let (mut profile, mut diags, failed) = match parse_profile(shown, &text, &doc) {
+        Ok(profile) => (profile, Vec::new(), Vec::new()),
+        Err(ParseFailure { diags, failed }) => match lenient_profile(&text, &failed) {
+            Some(stand_in) => (stand_in, diags, failed),
+            None => return Err(diags),
+        },
+    };
+    profile.origin = path.to_path_buf();
     if name_span.is_none() {
         profile.name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
     }
-    let mut diags: Vec<Diagnostic> = check(&profile, settings)
-        .into_iter()
-        .map(|p| match nearest_span(&doc, &p.at) {
-            Some(span) => Diagnostic::at_span(shown, &text, span, p.message),
-            None => Diagnostic::whole_file(shown, p.message),
-        })
-        .collect();
+    diags.extend(
+        check(&profile, settings)
+            .into_iter()
+            .filter(|p| !failed.iter().any(|f| p.at.0.starts_with(&f.0)))
+            .map(|p| match nearest_span(&doc, &p.at) {
+                Some(span) => Diagnostic::at_span(shown, &text, span, p.message),
+                None => Diagnostic::whole_file(shown, p.message),
+            }),
+    );
     drop(doc); // ends the borrow of `text`, which moves into the result
     if diags.is_empty() {
         Ok(Loaded {
@@ -218,13 +227,18 @@ const REQUIRED_FIELD_HELP: &str =
 
 /// Deserializes each part of the profile on its own, collecting every error; then builds the
 /// profile from the whole document once all parts are known to be good.
-fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Vec<Diagnostic>> {
+fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, ParseFailure> {
     let DeValue::Table(root) = doc.get_ref() else {
-        return Err(vec![Diagnostic::whole_file(shown, "not a TOML table")]);
+        return Err(ParseFailure::of(vec![Diagnostic::whole_file(
+            shown,
+            "not a TOML table",
+        )]));
     };
     let mut failures = Vec::new();
+    let mut failed = Vec::new();
     let mut diags = Vec::new();
     for (key, value) in root.iter() {
+        let name: &str = key.get_ref().as_ref();
         let result = match key.get_ref().as_ref() {
             "name" | "description" | "schedule" => de::<String>(value),
             "sample_header" => de::<Vec<String>>(value),
@@ -235,19 +249,25 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Vec
                 let Some(items) = array_of_tables(shown, text, key, value, &mut diags) else {
                     continue;
                 };
-                for item in items {
+                for (i, item) in items.into_iter().enumerate() {
                     let result = match key.get_ref().as_ref() {
                         "field" => de::<FieldSpec>(item),
                         "filter" => de::<FilterSpec>(item),
                         _ => tagged(item, output_variant, OutputSpec::deserialize),
                     };
-                    failures.extend(result.err().map(|f| f.within(item.span())));
+                    if let Err(f) = result {
+                        failed.push(KeyPath::root().key(name).index(i));
+                        failures.push(f.within(item.span()));
+                    }
                 }
                 Ok(())
             }
             other => Err(unknown_key(other, key.span())),
         };
-        failures.extend(result.err().map(|f| f.within(value.span())));
+        if let Err(f) = result {
+            failed.push(KeyPath::root().key(name));
+            failures.push(f.within(value.span()));
+        }
     }
     diags.extend(failures.into_iter().map(|f| f.diagnostic(shown, text)));
     let required = [
@@ -260,6 +280,72 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Vec
         }
     }
     finish(shown, text, diags, doc, Profile::deserialize)
+        .map_err(|diags| ParseFailure { diags, failed })
+}
+
+/// Why a profile did not deserialize: the diagnostics, and the parts that failed.
+struct ParseFailure {
+    diags: Vec<Diagnostic>,
+    /// Key paths of the sections or items that did not deserialize (`format`, `field[1]`).
+    failed: Vec<KeyPath>,
+}
+
+impl ParseFailure {
+    fn of(diags: Vec<Diagnostic>) -> ParseFailure {
+        ParseFailure {
+            diags,
+            failed: Vec::new(),
+        }
+    }
+}
+
+/// The profile with every failed part replaced by a harmless stand-in, so the semantic checks
+/// can still look at the parts that are fine (a duplicate field name is reported together with
+/// an unknown key elsewhere). `None` when even that does not deserialize (e.g. no `[source]`).
+fn lenient_profile(text: &str, failed: &[KeyPath]) -> Option<Profile> {
+    let mut table: toml::Table = toml::from_str(text).ok()?;
+    for path in failed {
+        match path.0.as_slice() {
+            [Seg::Key(k)] if k == "source" => {
+                table.insert(k.clone(), stand_in("source", 0));
+            }
+            [Seg::Key(k)] => {
+                table.remove(k);
+            }
+            [Seg::Key(k), Seg::Index(i)] => {
+                if let Some(item) = table
+                    .get_mut(k)
+                    .and_then(toml::Value::as_array_mut)
+                    .and_then(|items| items.get_mut(*i))
+                {
+                    let name = item
+                        .get("name")
+                        .and_then(toml::Value::as_str)
+                        .map(str::to_string);
+                    *item = stand_in(k, *i);
+                    // A field keeps its name, so duplicates involving it are still found.
+                    if let (Some(name), "field") = (name, k.as_str()) {
+                        if let Some(t) = item.as_table_mut() {
+                            t.insert("name".into(), toml::Value::String(name));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    toml::Value::Table(table).try_into().ok()
+}
+
+/// A valid placeholder for a failed part; whatever the checks say about it is dropped.
+fn stand_in(section: &str, i: usize) -> toml::Value {
+    let text = match section {
+        "source" => "type = \"dir\"\npath = \".\"".to_string(),
+        "field" => format!("name = \"\u{1}unchecked field {i}\"\ndefault = \"-\""),
+        "filter" => "column = \"\u{1}\"\nis_empty = true".to_string(),
+        _ => "type = \"file\"\npath = \"unchecked.csv\"".to_string(),
+    };
+    toml::Value::Table(toml::from_str(&text).unwrap_or_default())
 }
 
 /// A deserialization error with the span it was found at, if any.
