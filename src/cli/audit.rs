@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::table::TextTable;
-use super::{load_settings, open_store, Exit};
+use super::{with_store, Exit};
 use crate::store::{AuditVerdict, Store};
 
 pub fn run(
@@ -13,22 +13,12 @@ pub fn run(
     csv: bool,
     limit: Option<usize>,
 ) -> Exit {
-    let settings = match load_settings(config) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let store = match open_store(&settings) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let result = if verify {
-        run_verify(&store)
-    } else {
-        list(&store, json, csv, limit)
-    };
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        Exit::Failed
+    with_store(config, |store| {
+        if verify {
+            run_verify(store)
+        } else {
+            list(store, json, csv, limit)
+        }
     })
 }
 

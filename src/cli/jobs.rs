@@ -3,25 +3,13 @@
 use std::path::Path;
 
 use super::table::TextTable;
-use super::{load_settings, open_store, Exit};
+use super::{with_store, Exit};
 use crate::store::Store;
 
 pub fn run(config: Option<&Path>, json: bool, limit: usize, job: Option<i64>) -> Exit {
-    let settings = match load_settings(config) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let store = match open_store(&settings) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let result = match job {
-        Some(id) => show_job(&store, id, json),
-        None => list(&store, limit, json),
-    };
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        Exit::Failed
+    with_store(config, |store| match job {
+        Some(id) => show_job(store, id, json),
+        None => list(store, limit, json),
     })
 }
 

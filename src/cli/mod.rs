@@ -193,12 +193,26 @@ fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Profile>), Exit> {
     Ok((settings, profiles))
 }
 
-/// Loads only the settings (for commands that read the store).
-fn load_settings(config: Option<&Path>) -> Result<Settings, Exit> {
-    load::load_settings(config).map_err(|d| {
-        print_diagnostics(&d);
-        Exit::Usage
-    })
+/// Opens the store of the settings at `config` and runs `f` on it; every failure is printed
+/// and mapped to its exit code (for commands that only read the store).
+fn with_store(
+    config: Option<&Path>,
+    f: impl FnOnce(&crate::store::Store) -> Result<Exit, Box<dyn std::error::Error>>,
+) -> Exit {
+    let settings = match load::load_settings(config) {
+        Ok(s) => s,
+        Err(d) => {
+            print_diagnostics(&d);
+            return Exit::Usage;
+        }
+    };
+    match open_store(&settings) {
+        Ok(store) => f(&store).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            Exit::Failed
+        }),
+        Err(e) => e,
+    }
 }
 
 /// Opens the store of `settings`, reporting failure.

@@ -8,6 +8,8 @@
 
 use chrono::format::{Item, StrftimeItems};
 
+use crate::profile::braces::{self, Piece};
+
 /// A parsed name template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameTemplate {
@@ -36,40 +38,13 @@ pub struct NameContext<'a> {
 impl NameTemplate {
     /// Parses `text`; the error says which placeholder is wrong.
     pub fn parse(text: &str) -> Result<NameTemplate, String> {
-        let mut parts = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    literal.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '}' => return Err("unmatched `}` (write `}}` for a literal brace)".into()),
-                '{' => {
-                    let mut inner = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some(ch) => inner.push(ch),
-                            None => return Err(format!("unclosed placeholder `{{{inner}`")),
-                        }
-                    }
-                    if !literal.is_empty() {
-                        parts.push(Part::Literal(std::mem::take(&mut literal)));
-                    }
-                    parts.push(parse_placeholder(&inner)?);
-                }
-                _ => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            parts.push(Part::Literal(literal));
-        }
+        let parts = braces::split(text)?
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Literal(s) => Ok(Part::Literal(s)),
+                Piece::Placeholder(p) => parse_placeholder(&p),
+            })
+            .collect::<Result<_, _>>()?;
         Ok(NameTemplate { parts })
     }
 

@@ -249,7 +249,7 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Par
                 let Some(items) = array_of_tables(shown, text, key, value, &mut diags) else {
                     continue;
                 };
-                for (i, item) in items.into_iter().enumerate() {
+                for (i, item) in items.iter().enumerate() {
                     let result = match key.get_ref().as_ref() {
                         "field" => de::<FieldSpec>(item),
                         "filter" => de::<FilterSpec>(item),

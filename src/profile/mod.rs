@@ -4,6 +4,7 @@
 //! errors, `check` runs the semantic checks, and `diagnostic` renders a problem with its file,
 //! line, column and the offending text underlined.
 
+pub mod braces;
 pub mod check;
 pub mod diagnostic;
 pub mod duration;

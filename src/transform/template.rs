@@ -4,6 +4,7 @@
 //! parsed once into literal text and column ids, so rendering a row is one pass of copies.
 
 use super::columns::{ColumnId, ColumnTable};
+use crate::profile::braces::{self, Piece};
 use crate::profile::KeyPath;
 
 /// A parsed template.
@@ -25,53 +26,13 @@ impl Template {
         at: &KeyPath,
         columns: &mut ColumnTable,
     ) -> Result<Template, String> {
-        let mut parts = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    literal.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '{' => {
-                    let mut name = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some('{') => return Err("a placeholder cannot contain `{`".into()),
-                            Some(c) => name.push(c),
-                            None => {
-                                return Err(
-                                    "a `{` is not closed by `}` (write `{{` for a literal brace)"
-                                        .into(),
-                                )
-                            }
-                        }
-                    }
-                    if name.trim().is_empty() {
-                        return Err(
-                            "empty placeholder `{}`: write a column name between the braces".into(),
-                        );
-                    }
-                    if !literal.is_empty() {
-                        parts.push(Part::Text(std::mem::take(&mut literal)));
-                    }
-                    parts.push(Part::Column(columns.intern(&name, at.clone())));
-                }
-                '}' => {
-                    return Err("a `}` has no opening `{` (write `}}` for a literal brace)".into())
-                }
-                c => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            parts.push(Part::Text(literal));
-        }
+        let parts: Vec<Part> = braces::split(text)?
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Literal(s) => Part::Text(s),
+                Piece::Placeholder(name) => Part::Column(columns.intern(&name, at.clone())),
+            })
+            .collect();
         if !parts.iter().any(|p| matches!(p, Part::Column(_))) {
             return Err("the template names no column; use `default` for a constant value".into());
         }
