@@ -44,43 +44,30 @@ fn list(
     let events = store.audit_events(limit)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&events)?);
-    } else if csv {
-        let mut w = csv::Writer::from_writer(std::io::stdout());
-        w.write_record([
-            "seq",
-            "at",
-            "kind",
-            "profile",
-            "job",
-            "detail",
-            "prev_hash",
-            "hash",
-        ])?;
-        for e in &events {
-            w.write_record([
-                e.seq.to_string(),
-                e.at.clone(),
-                e.kind.clone(),
-                e.profile.clone().unwrap_or_default(),
-                e.job_id.map(|j| j.to_string()).unwrap_or_default(),
-                crate::output::csv::neutralize(&e.detail.to_string()).into_owned(),
-                e.prev_hash.clone(),
-                e.hash.clone(),
-            ])?;
+        return Ok(Exit::Ok);
+    }
+    let mut header = vec!["seq", "at", "kind", "profile", "job", "detail"];
+    if csv {
+        header.extend(["prev_hash", "hash"]);
+    }
+    let mut t = TextTable::new(header).max_width(90);
+    for e in &events {
+        let mut row = vec![
+            e.seq.to_string(),
+            e.at.clone(),
+            e.kind.clone(),
+            e.profile.clone().unwrap_or_default(),
+            e.job_id.map(|j| j.to_string()).unwrap_or_default(),
+            e.detail.to_string(),
+        ];
+        if csv {
+            row.extend([e.prev_hash.clone(), e.hash.clone()]);
         }
-        w.flush()?;
+        t.push(row);
+    }
+    if csv {
+        print!("{}", t.to_csv()?);
     } else {
-        let mut t = TextTable::new(["seq", "at", "kind", "profile", "job", "detail"]).max_width(90);
-        for e in &events {
-            t.push([
-                e.seq.to_string(),
-                e.at.clone(),
-                e.kind.clone(),
-                e.profile.clone().unwrap_or_default(),
-                e.job_id.map(|j| j.to_string()).unwrap_or_default(),
-                e.detail.to_string(),
-            ]);
-        }
         print!("{}", t.render());
     }
     Ok(Exit::Ok)

@@ -6,14 +6,19 @@ use super::table::TextTable;
 use super::{with_store, Exit};
 use crate::store::Store;
 
-pub fn run(config: Option<&Path>, json: bool, limit: usize, job: Option<i64>) -> Exit {
+pub fn run(config: Option<&Path>, json: bool, csv: bool, limit: usize, job: Option<i64>) -> Exit {
     with_store(config, |store| match job {
         Some(id) => show_job(store, id, json),
-        None => list(store, limit, json),
+        None => list(store, limit, json, csv),
     })
 }
 
-fn list(store: &Store, limit: usize, json: bool) -> Result<Exit, Box<dyn std::error::Error>> {
+fn list(
+    store: &Store,
+    limit: usize,
+    json: bool,
+    csv: bool,
+) -> Result<Exit, Box<dyn std::error::Error>> {
     let jobs = store.recent_jobs(limit, None)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&jobs)?);
@@ -37,7 +42,11 @@ fn list(store: &Store, limit: usize, json: bool) -> Result<Exit, Box<dyn std::er
             j.error.clone().unwrap_or_default(),
         ]);
     }
-    print!("{}", t.render());
+    if csv {
+        print!("{}", t.to_csv()?);
+    } else {
+        print!("{}", t.render());
+    }
     Ok(Exit::Ok)
 }
 

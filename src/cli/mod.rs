@@ -67,8 +67,10 @@ pub enum Command {
     },
     /// Recent jobs and their counts.
     Jobs {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "csv")]
         json: bool,
+        #[arg(long)]
+        csv: bool,
         /// How many jobs, newest first.
         #[arg(long, default_value_t = 50)]
         limit: usize,
@@ -140,7 +142,12 @@ pub fn main() -> ExitCode {
             rows,
             file,
         } => preview::run(config, &profile, rows, &file),
-        Command::Jobs { json, limit, job } => jobs::run(config, json, limit, job),
+        Command::Jobs {
+            json,
+            csv,
+            limit,
+            job,
+        } => jobs::run(config, json, csv, limit, job),
         Command::Audit {
             action,
             json,

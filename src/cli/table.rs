@@ -30,6 +30,21 @@ impl TextTable {
         self.rows.is_empty()
     }
 
+    /// The table as CSV (header first, cells whole, formula-like cells neutralised because such
+    /// listings end up in spreadsheets).
+    pub fn to_csv(&self) -> Result<String, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.header)?;
+        for row in &self.rows {
+            w.write_record(
+                row.iter()
+                    .map(|c| crate::output::csv::neutralize(c).into_owned()),
+            )?;
+        }
+        let bytes = w.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// The table as lines of text, ending with a newline.
     pub fn render(&self) -> String {
         let cut = |s: &str| -> String {
@@ -87,5 +102,13 @@ mod tests {
         t.push(["1", "Ann"]);
         t.push(["22", "Bartholomew"]);
         assert_eq!(t.render(), "id  name\n--  -----\n1   Ann\n22  Bart…\n");
+        assert_eq!(t.to_csv().unwrap(), "id,name\n1,Ann\n22,Bartholomew\n");
+    }
+
+    #[test]
+    fn csv_neutralises_formulas() {
+        let mut t = TextTable::new(["x"]);
+        t.push(["=1+1"]);
+        assert_eq!(t.to_csv().unwrap(), "x\n'=1+1\n");
     }
 }
