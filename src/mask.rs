@@ -14,6 +14,12 @@ pub fn mask(value: &str) -> String {
 }
 
 /// `value` as it may be shown: masked when `pii`, otherwise quoted and shortened to 80 chars.
+///
+/// ```
+/// use hrbridge::mask::shown;
+/// assert_eq!(shown("900-12-3456", true), "[pii: 11 chars]");
+/// assert_eq!(shown("FT", false), "\"FT\"");
+/// ```
 pub fn shown(value: &str, pii: bool) -> String {
     if pii {
         return mask(value);

@@ -11,6 +11,19 @@ use chrono::format::{Item, StrftimeItems};
 use crate::profile::braces::{self, Piece};
 
 /// A parsed name template.
+///
+/// ```
+/// use chrono::TimeZone;
+/// use hrbridge::output::template::{NameContext, NameTemplate};
+/// let t = NameTemplate::parse("outbox/{profile}/{date:%Y%m%d}_{seq}_{source_stem}.csv").unwrap();
+/// let ctx = NameContext {
+///     profile: "ats-to-hris",
+///     date: chrono::Local.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+///     seq: 4,
+///     source_name: "../hires march.csv",
+/// };
+/// assert_eq!(t.render(&ctx), "outbox/ats-to-hris/20260301_4__._hires_march.csv");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameTemplate {
     parts: Vec<Part>,

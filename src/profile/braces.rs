@@ -11,6 +11,13 @@ pub enum Piece {
 }
 
 /// Splits `text` into literal text and placeholders; the error says what is malformed.
+///
+/// ```
+/// use hrbridge::profile::braces::{split, Piece};
+/// let pieces = split("{First} {{x}}").unwrap();
+/// assert_eq!(pieces, [Piece::Placeholder("First".into()), Piece::Literal(" {x}".into())]);
+/// assert!(split("{First").is_err());
+/// ```
 pub fn split(text: &str) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut literal = String::new();

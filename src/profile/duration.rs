@@ -7,6 +7,13 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 /// A duration parsed from a string with a unit suffix.
+///
+/// ```
+/// use hrbridge::profile::DurationStr;
+/// let settle: DurationStr = "10s".parse().unwrap();
+/// assert_eq!(settle.0, std::time::Duration::from_secs(10));
+/// assert!("10 parsecs".parse::<DurationStr>().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DurationStr(pub Duration);
 
