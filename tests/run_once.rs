@@ -260,3 +260,54 @@ fn unknown_profile_and_daemon_mode_are_usage_errors() {
     assert_eq!(ws.run(&["run"]).status.code(), Some(2));
     assert_eq!(ws.run(&["frobnicate"]).status.code(), Some(2));
 }
+
+#[test]
+fn an_existing_output_is_never_overwritten_and_no_temp_is_left() {
+    let ws = Workspace::new();
+    ws.profile(
+        "two",
+        r#"
+[source]
+type = "dir"
+path = "inbox/two"
+[[field]]
+name = "id"
+from = "ID"
+[[output]]
+type = "file"
+path = "outbox/a_{seq}.csv"
+[[output]]
+type = "file"
+path = "outbox/fixed.jsonl"
+format = "jsonl"
+"#,
+    );
+    fs::create_dir_all(ws.path().join("outbox")).unwrap();
+    fs::write(ws.path().join("outbox/fixed.jsonl"), "earlier delivery\n").unwrap();
+    ws.drop_file("two", "x.csv", b"ID\n1\n");
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "failed");
+    assert!(
+        jobs[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "{}",
+        jobs[0]
+    );
+    let all: Vec<_> = fs::read_dir(ws.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(all, ["fixed.jsonl"], "temp files or outputs left behind");
+    assert_eq!(
+        fs::read_to_string(ws.path().join("outbox/fixed.jsonl")).unwrap(),
+        "earlier delivery\n"
+    );
+    assert_eq!(
+        ws.files_under("var/error/two"),
+        ["x.csv", "x.csv.error.txt"]
+    );
+}

@@ -161,43 +161,18 @@ impl JobContext<'_> {
             Ok(m) => m,
             Err(missing) => return failure(format!("{}: {missing}", cand.name), counts),
         };
-        let fields = self.plan.fields();
 
         let mut sinks = Vec::new();
-        let now = chrono::Local::now();
-        for (i, out) in self.profile.outputs.iter().enumerate() {
-            let OutputSpec::File(spec) = out;
-            let seq = match NameTemplate::parse(&spec.path) {
-                Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), i)?,
-                _ => 0,
-            };
-            let ctx = NameContext {
-                profile: self.name(),
-                date: now,
-                seq,
-                source_name: &cand.name,
-            };
-            let final_path = match output::resolve_path(spec, self.settings, &ctx) {
-                Ok(p) => p,
-                Err(e) => return failure(format!("output {}: {e}", i + 1), counts),
-            };
-            if final_path.exists() {
+        match self.open_outputs(job_id, cand, &mut sinks) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
                 abandon_sinks(sinks);
-                return failure(
-                    format!(
-                        "output {} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
-                        final_path.display()
-                    ),
-                    counts,
-                );
+                return failure(message, counts);
             }
-            let sink = FileSink::create(spec, &final_path, fields, &format!("job{job_id}-{i}"))
-                .map_err(|e| {
-                    EngineError::io(format!("creating output {}", final_path.display()), e)
-                })?;
-            self.store
-                .note_temp(job_id, &temp_of(&final_path, job_id, i))?;
-            sinks.push((i, final_path, sink));
+            Err(e) => {
+                abandon_sinks(sinks);
+                return Err(e);
+            }
         }
         let first_final = sinks.first().map(|(_, p, _)| p.clone());
         let mut rejects: Option<RejectsFile> = None;
@@ -239,10 +214,10 @@ impl JobContext<'_> {
                 (Some(r), _) => r,
                 (None, Some(first)) => {
                     let path = rejects_path(first);
-                    let file = RejectsFile::create(&path, &format!("job{job_id}-rejects"))
-                        .map_err(|e| EngineError::io(format!("creating {}", path.display()), e))?;
                     self.store
                         .note_temp(job_id, &temp_of_rejects(&path, job_id))?;
+                    let file = RejectsFile::create(&path, &format!("job{job_id}-rejects"))
+                        .map_err(|e| EngineError::io(format!("creating {}", path.display()), e))?;
                     rejects.insert(file)
                 }
                 (None, None) => continue,
@@ -287,6 +262,51 @@ impl JobContext<'_> {
             finished.push((None, done, rows));
         }
         Ok(Ok(Written { counts, finished }))
+    }
+
+    /// Opens a temp file for every `[[output]]` into `sinks`. The inner error is a reason for
+    /// the job to fail (a path outside the roots, an existing final file); the caller removes
+    /// whatever was opened.
+    fn open_outputs(
+        &self,
+        job_id: i64,
+        cand: &Candidate,
+        sinks: &mut Vec<Sink>,
+    ) -> Result<Result<(), String>, EngineError> {
+        let fields = self.plan.fields();
+        let now = chrono::Local::now();
+        for (i, out) in self.profile.outputs.iter().enumerate() {
+            let OutputSpec::File(spec) = out;
+            let seq = match NameTemplate::parse(&spec.path) {
+                Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), i)?,
+                _ => 0,
+            };
+            let ctx = NameContext {
+                profile: self.name(),
+                date: now,
+                seq,
+                source_name: &cand.name,
+            };
+            let final_path = match output::resolve_path(spec, self.settings, &ctx) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
+            };
+            if final_path.exists() {
+                return Ok(Err(format!(
+                    "output {} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
+                    final_path.display()
+                )));
+            }
+            // Noted before it exists, so a crash can never leave an unknown temp file.
+            self.store
+                .note_temp(job_id, &temp_of(&final_path, job_id, i))?;
+            let sink = FileSink::create(spec, &final_path, fields, &format!("job{job_id}-{i}"))
+                .map_err(|e| {
+                    EngineError::io(format!("creating output {}", final_path.display()), e)
+                })?;
+            sinks.push((i, final_path, sink));
+        }
+        Ok(Ok(()))
     }
 
     fn store_rejections(
@@ -505,7 +525,10 @@ fn rejection_of(e: ReadError) -> Rejection {
     }
 }
 
-fn abandon_sinks(sinks: Vec<(usize, PathBuf, FileSink)>) {
+/// An output being written: its index in the profile, its final path, the temp file.
+type Sink = (usize, PathBuf, FileSink);
+
+fn abandon_sinks(sinks: Vec<Sink>) {
     for (_, _, sink) in sinks {
         sink.abandon();
     }
@@ -514,7 +537,7 @@ fn abandon_sinks(sinks: Vec<(usize, PathBuf, FileSink)>) {
 /// Ends a failing job's writing: outputs are deleted, the rejects report is completed so it
 /// can be kept beside the input.
 fn give_up(
-    sinks: Vec<(usize, PathBuf, FileSink)>,
+    sinks: Vec<Sink>,
     rejects: Option<RejectsFile>,
     message: String,
     counts: Counts,
