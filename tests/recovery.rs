@@ -1,0 +1,91 @@
+//! Crash recovery rolls a `committing` job forward: a process that died after recording its
+//! complete temp outputs but before publishing them leaves a state that the next run finishes
+//! exactly once — outputs published, job succeeded, input archived, nothing processed twice.
+
+mod common;
+
+use std::fs;
+
+use common::{stderr, Workspace};
+use hrbridge::source::staging::sha256_of;
+use hrbridge::store::{Counts, OutputRow, Store};
+
+const PROFILE: &str = r#"
+[source]
+type = "dir"
+path = "inbox/p"
+[[field]]
+name = "id"
+from = "ID"
+[[output]]
+type = "file"
+path = "outbox/p.csv"
+"#;
+
+#[test]
+fn a_committing_job_is_rolled_forward_once() {
+    let ws = Workspace::new();
+    ws.profile("p", PROFILE);
+    let export = b"ID\n1\n2\n";
+    let input = ws.drop_file("p", "x.csv", export);
+    let sha = sha256_of(&input).unwrap();
+
+    // The state a process leaves when it dies between `begin_commit` and the publish.
+    let state = ws.path().join("var");
+    let store = Store::open(&state).unwrap();
+    let file = store
+        .upsert_file("p", "x.csv", &sha, export.len() as u64, "dir:test")
+        .unwrap();
+    let job = store.start_job("p", file.id, "x.csv").unwrap();
+    let staging = state.join("staging/p");
+    fs::create_dir_all(&staging).unwrap();
+    fs::write(staging.join(&sha), export).unwrap();
+    let outbox = ws.path().join("outbox");
+    fs::create_dir_all(&outbox).unwrap();
+    let temp = outbox.join(format!(".hrbridge-tmp-job{job}-0-p.csv"));
+    fs::write(&temp, "id\n1\n2\n").unwrap();
+    let counts = Counts {
+        read: 2,
+        filtered: 0,
+        rejected: 0,
+        written: 2,
+    };
+    store
+        .begin_commit(
+            job,
+            counts,
+            &[OutputRow {
+                job_id: job,
+                output_index: Some(0),
+                temp_path: temp.display().to_string(),
+                final_path: outbox.join("p.csv").display().to_string(),
+                rows: 2,
+                bytes: 8,
+                sha256: String::new(),
+                published: false,
+            }],
+        )
+        .unwrap();
+    drop(store);
+
+    let out = ws.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(common::stdout(&out).contains("recovered 1 unfinished job"));
+    assert_eq!(
+        fs::read_to_string(outbox.join("p.csv")).unwrap(),
+        "id\n1\n2\n"
+    );
+    assert!(!temp.exists());
+    let jobs = ws.jobs();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "the input was processed a second time: {jobs:?}"
+    );
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert!(!input.exists(), "the input stayed in the inbox");
+    assert_eq!(ws.files_under("var/archive/p").len(), 1);
+    let audit = common::stdout(&ws.run(&["audit", "--json"]));
+    assert!(audit.contains("job.recovered") && audit.contains("output.published"));
+    assert!(ws.run(&["audit", "verify"]).status.success());
+}
