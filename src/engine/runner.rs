@@ -59,45 +59,58 @@ pub fn run_once(
     let _lock = lock_state(settings)?;
     let mut summary = RunSummary::default();
     for profile in profiles {
-        let plan =
-            MappingPlan::compile(profile, settings).map_err(|problems| EngineError::Profile {
-                profile: profile.name.clone(),
-                message: problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.at, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            })?;
-        let ctx = JobContext {
-            settings,
-            profile,
-            plan: &plan,
-            store,
-        };
-        summary.recovered += recover(&ctx)?;
-        let SourceSpec::Dir(spec) = &profile.source;
-        let inbox = settings.resolve_path(&spec.path);
-        let scan = dir::scan(spec, &inbox)
-            .map_err(|e| EngineError::io(format!("reading inbox {}", inbox.display()), e))?;
-        for refused in &scan.refused {
-            Event::FileRefused {
-                name: &refused.name,
-                reason: &refused.reason,
-            }
-            .emit(store, &profile.name)?;
-            summary.refused.push((
-                profile.name.clone(),
-                refused.name.clone(),
-                refused.reason.clone(),
-            ));
-        }
-        for name in scan.waiting {
-            summary.waiting.push((profile.name.clone(), name));
-        }
-        let label = format!("dir:{}", inbox.display());
-        for cand in &scan.ready {
-            summary.jobs.push(ctx.process(cand, &label)?);
-        }
+        run_pass(settings, profile, store, &mut summary)?;
     }
     Ok(summary)
+}
+
+/// One pass over one profile's source, adding what it did to `summary`: recovers that
+/// profile's unfinished jobs, then processes every ready file. The caller holds the state lock
+/// and makes sure a profile never runs two passes at once.
+pub fn run_pass(
+    settings: &Settings,
+    profile: &Profile,
+    store: &Store,
+    summary: &mut RunSummary,
+) -> Result<(), EngineError> {
+    let plan =
+        MappingPlan::compile(profile, settings).map_err(|problems| EngineError::Profile {
+            profile: profile.name.clone(),
+            message: problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+    let ctx = JobContext {
+        settings,
+        profile,
+        plan: &plan,
+        store,
+    };
+    summary.recovered += recover(&ctx)?;
+    let SourceSpec::Dir(spec) = &profile.source;
+    let inbox = settings.resolve_path(&spec.path);
+    let scan = dir::scan(spec, &inbox)
+        .map_err(|e| EngineError::io(format!("reading inbox {}", inbox.display()), e))?;
+    for refused in &scan.refused {
+        Event::FileRefused {
+            name: &refused.name,
+            reason: &refused.reason,
+        }
+        .emit(store, &profile.name)?;
+        summary.refused.push((
+            profile.name.clone(),
+            refused.name.clone(),
+            refused.reason.clone(),
+        ));
+    }
+    for name in scan.waiting {
+        summary.waiting.push((profile.name.clone(), name));
+    }
+    let label = format!("dir:{}", inbox.display());
+    for cand in &scan.ready {
+        summary.jobs.push(ctx.process(cand, &label)?);
+    }
+    Ok(())
 }
