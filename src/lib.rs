@@ -14,6 +14,7 @@
 //! | [`engine`]    | the life of one job (read → map → write → commit → archive) and a run pass |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
+//! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
 //! | [`cli`]       | the command line: argument parsing and one module per command |
 
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod mask;
 pub mod output;
 pub mod profile;
 pub mod record;
+pub mod secret;
 pub mod settings;
 pub mod source;
 pub mod store;

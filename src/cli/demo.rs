@@ -87,7 +87,9 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     // The same export arriving again under another name is recognised by its content.
     if let Some((profile, job, again)) = first.jobs.iter().find_map(|job| {
         let profile = profiles.iter().find(|p| p.name == job.profile)?;
-        let SourceSpec::Dir(spec) = &profile.source;
+        let SourceSpec::Dir(spec) = &profile.source else {
+            return None;
+        };
         let again = again_name(&job.file);
         let matches = crate::source::dir::matcher(&spec.pattern)
             .ok()?

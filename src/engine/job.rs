@@ -276,7 +276,11 @@ impl JobContext<'_> {
         let fields = self.plan.fields();
         let now = chrono::Local::now();
         for (i, out) in self.profile.outputs.iter().enumerate() {
-            let OutputSpec::File(spec) = out;
+            let OutputSpec::File(spec) = out else {
+                return Ok(Err(
+                    "SFTP outputs are not available in this build yet".into()
+                ));
+            };
             let seq = match NameTemplate::parse(&spec.path) {
                 Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), i)?,
                 _ => 0,

@@ -114,7 +114,9 @@ fn inbox_entry(
     ctx: &JobContext<'_>,
     name: &str,
 ) -> Result<Option<Candidate>, EngineError> {
-    let SourceSpec::Dir(spec) = &profile.source;
+    let SourceSpec::Dir(spec) = &profile.source else {
+        return Ok(None);
+    };
     let path = ctx.settings.resolve_path(&spec.path).join(name);
     match fs::symlink_metadata(&path) {
         Ok(m) if m.is_file() => Ok(Some(Candidate {

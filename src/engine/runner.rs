@@ -89,7 +89,12 @@ pub fn run_pass(
         store,
     };
     summary.recovered += recover(&ctx)?;
-    let SourceSpec::Dir(spec) = &profile.source;
+    let SourceSpec::Dir(spec) = &profile.source else {
+        return Err(EngineError::Profile {
+            profile: profile.name.clone(),
+            message: "SFTP sources are not available in this build yet".into(),
+        });
+    };
     let inbox = settings.resolve_path(&spec.path);
     let scan = dir::scan(spec, &inbox)
         .map_err(|e| EngineError::io(format!("reading inbox {}", inbox.display()), e))?;

@@ -66,22 +66,40 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             key: f.key,
         })
         .collect();
+    let mut seen: Vec<(&str, usize)> = Vec::new();
     for (i, output) in profile.outputs.iter().enumerate() {
-        let OutputSpec::File(spec) = output;
         let at = KeyPath::output(i);
-        let sample = NameContext {
-            profile: if profile.name.is_empty() {
-                "profile"
-            } else {
-                &profile.name
-            },
-            date: chrono::Local::now(),
-            seq: 1,
-            source_name: "export.csv",
+        let spec = match output {
+            OutputSpec::File(spec) => {
+                let sample = NameContext {
+                    profile: if profile.name.is_empty() {
+                        "profile"
+                    } else {
+                        &profile.name
+                    },
+                    date: chrono::Local::now(),
+                    seq: 1,
+                    source_name: "export.csv",
+                };
+                if let Err(e) = resolve_path(spec, settings, &sample) {
+                    problems.push(Problem::new(at.clone().key("path"), e));
+                }
+                spec
+            }
+            OutputSpec::Sftp(sftp) => {
+                if let Err(e) = NameTemplate::parse(&sftp.file.path) {
+                    problems.push(Problem::new(at.clone().key("path"), e));
+                }
+                &sftp.file
+            }
         };
-        if let Err(e) = resolve_path(spec, settings, &sample) {
-            problems.push(Problem::new(at.clone().key("path"), e));
+        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == spec.path) {
+            problems.push(Problem::new(
+                at.clone().key("path"),
+                format!("output[{first}] already writes to this path"),
+            ));
         }
+        seen.push((&spec.path, i));
         if spec.path.ends_with('/') {
             problems.push(Problem::new(
                 at.clone().key("path"),

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::model::{Profile, SourceSpec};
+use super::model::Profile;
 use super::problem::{KeyPath, Problem};
 use crate::settings::Settings;
 use crate::transform::MappingPlan;
@@ -18,7 +18,6 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     check_name(profile, &mut problems);
     check_has_outputs(profile, &mut problems);
     check_sample_header(profile, &mut problems);
-    check_source(profile, &mut problems);
 
     // Checks whose rules live with the module that applies them.
     problems.extend(crate::source::check(profile));
@@ -81,27 +80,6 @@ fn check_sample_header(profile: &Profile, problems: &mut Vec<Problem>) {
             seen.insert(column, i);
         }
     }
-}
-
-fn check_source(profile: &Profile, problems: &mut Vec<Problem>) {
-    match &profile.source {
-        SourceSpec::Dir(dir) => {
-            if let Some(marker) = &dir.done_marker {
-                if !is_plain_suffix(marker) {
-                    problems.push(Problem::new(
-                        KeyPath::root().key("source").key("done_marker"),
-                        "done_marker must be a plain suffix such as \".done\" \
-                         (not empty; no `/`, `\\`, `..` or NUL)",
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// A suffix appended to a file name that cannot point anywhere else.
-fn is_plain_suffix(s: &str) -> bool {
-    !s.is_empty() && !s.contains(['/', '\\', '\0']) && !s.contains("..")
 }
 
 #[cfg(test)]
@@ -182,24 +160,5 @@ mod tests {
     fn sample_header_duplicates_and_empties() {
         let p = problems_of("sample_header = [\"ID\", \" \", \"Name\", \"ID\"]");
         assert_eq!(paths(&p), ["sample_header[1]", "sample_header[3]"]);
-    }
-
-    #[test]
-    fn done_marker_must_be_a_plain_suffix() {
-        for bad in ["", "/x", "..done", "a\\\\b", "x\\u0000"] {
-            let text = MINIMAL.replace(
-                "path = \"inbox/x\"",
-                &format!("path = \"inbox/x\"\ndone_marker = \"{bad}\""),
-            );
-            let mut profile: Profile = toml::from_str(&text).unwrap();
-            profile.name = "x".to_string();
-            assert_eq!(
-                paths(&check(&profile, &settings())),
-                ["source.done_marker"],
-                "{bad:?}"
-            );
-        }
-        assert!(is_plain_suffix(".done"));
-        assert!(is_plain_suffix(".ok.txt"));
     }
 }

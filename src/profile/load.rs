@@ -20,7 +20,7 @@ use super::check::check;
 use super::diagnostic::Diagnostic;
 use super::model::{
     DirSourceSpec, FieldSpec, FileOutputSpec, FilterSpec, FormatSpec, OutputSpec, Profile,
-    SourceSpec, ValidationSpec,
+    SftpOutputSpec, SftpSourceSpec, SourceSpec, ValidationSpec,
 };
 use super::problem::{KeyPath, Seg};
 use crate::settings::{absolutize, Settings, SettingsFile};
@@ -433,6 +433,7 @@ type Variant = Option<Result<(), TomlError>>;
 fn source_variant(tag: &str, rest: ValueDeserializer<'_>) -> Variant {
     match tag {
         "dir" => Some(DirSourceSpec::deserialize(rest).map(drop)),
+        "sftp" => Some(SftpSourceSpec::deserialize(rest).map(drop)),
         _ => None,
     }
 }
@@ -441,6 +442,7 @@ fn source_variant(tag: &str, rest: ValueDeserializer<'_>) -> Variant {
 fn output_variant(tag: &str, rest: ValueDeserializer<'_>) -> Variant {
     match tag {
         "file" => Some(FileOutputSpec::deserialize(rest).map(drop)),
+        "sftp" => Some(SftpOutputSpec::deserialize(rest).map(drop)),
         _ => None,
     }
 }
@@ -886,7 +888,9 @@ format = "csv"
         assert_eq!(profile.outputs.len(), 1);
         assert_eq!(profile.validation.min_rows, Some(1));
         assert_eq!(profile.format.limits.max_cells, 1_000_000);
-        let SourceSpec::Dir(dir) = &profile.source;
+        let SourceSpec::Dir(dir) = &profile.source else {
+            panic!("a dir source");
+        };
         assert_eq!(dir.settle.map(|d| d.0.as_secs()), Some(10));
     }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::duration::DurationStr;
+use crate::secret::SecretRef;
 
 /// One integration: where files come from, how to read them, how to map each row, and where the
 /// mapped records go.
@@ -25,9 +26,13 @@ pub struct Profile {
     /// Free text for operators.
     #[serde(default)]
     pub description: Option<String>,
-    /// Cron expression; without it, files are processed when they arrive.
+    /// Cron expression (`"*/15 * * * *"`, 5 or 6 fields); without it, files are processed
+    /// when they arrive (folders) or every `poll` (SFTP).
     #[serde(default)]
     pub schedule: Option<String>,
+    /// IANA time zone the schedule is read in (e.g. `"Europe/Berlin"`); default UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// Where export files come from.
     pub source: SourceSpec,
     /// How to read the export files.
@@ -56,6 +61,8 @@ pub struct Profile {
 pub enum SourceSpec {
     /// A local (or mounted) inbox folder.
     Dir(DirSourceSpec),
+    /// A folder on an SFTP server that hrbridge polls.
+    Sftp(SftpSourceSpec),
 }
 
 /// `[source] type = "dir"`.
@@ -73,6 +80,156 @@ pub struct DirSourceSpec {
     /// Take `x.csv` only once `x.csv<done_marker>` exists (e.g. `".done"`).
     #[serde(default)]
     pub done_marker: Option<String>,
+    /// The daemon rescans the folder this often, besides reacting to file events (which are
+    /// missed on network mounts). Default `"60s"`.
+    #[serde(default)]
+    pub poll: Option<DurationStr>,
+}
+
+/// How to reach and log in to an SFTP server: shared by SFTP sources and outputs, written
+/// inline in their tables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftpConnectionSpec {
+    pub host: String,
+    #[serde(default = "default_ssh_port")]
+    pub port: u16,
+    pub user: String,
+    /// OpenSSH private key file (ed25519, RSA or ECDSA).
+    #[serde(default)]
+    pub private_key: Option<PathBuf>,
+    /// Passphrase of `private_key`, as `"${secret:NAME}"` or `"${env:NAME}"`.
+    #[serde(default)]
+    pub passphrase: Option<SecretRef>,
+    /// Password login, as `"${secret:NAME}"` or `"${env:NAME}"` (instead of `private_key`).
+    #[serde(default)]
+    pub password: Option<SecretRef>,
+    /// OpenSSH known_hosts file the server's host key must be in (hashed entries and
+    /// `[host]:port` are understood). Unknown or changed keys are refused.
+    pub known_hosts: PathBuf,
+    /// Time allowed for connecting and logging in (default `"15s"`).
+    #[serde(default)]
+    pub connect_timeout: Option<DurationStr>,
+    /// Time allowed for any one request to answer (default `"30s"`).
+    #[serde(default)]
+    pub timeout: Option<DurationStr>,
+}
+
+/// The keys of [`SftpConnectionSpec`], which SFTP tables carry inline.
+const CONNECTION_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "user",
+    "private_key",
+    "passphrase",
+    "password",
+    "known_hosts",
+    "connect_timeout",
+    "timeout",
+];
+
+fn default_ssh_port() -> u16 {
+    22
+}
+
+/// Splits an SFTP table into its connection keys and the rest, each deserialized strictly.
+fn split_connection<'de, D, T>(d: D) -> Result<(SftpConnectionSpec, T), D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::Error;
+    let mut rest = toml::Table::deserialize(d)?;
+    let mut connection = toml::Table::new();
+    for key in CONNECTION_KEYS {
+        if let Some(v) = rest.remove(*key) {
+            connection.insert((*key).to_string(), v);
+        }
+    }
+    let connection = SftpConnectionSpec::deserialize(toml::Value::Table(connection))
+        .map_err(D::Error::custom)?;
+    let rest = T::deserialize(toml::Value::Table(rest)).map_err(D::Error::custom)?;
+    Ok((connection, rest))
+}
+
+/// `[source] type = "sftp"`: the connection keys plus these.
+#[derive(Debug, Clone)]
+pub struct SftpSourceSpec {
+    pub connection: SftpConnectionSpec,
+    /// Remote folder to poll, e.g. `"/exports/ats"`.
+    pub path: String,
+    /// Glob matched against remote file names.
+    pub pattern: String,
+    /// How often to list the folder (default `"60s"`), unless `schedule` is set.
+    pub poll: Option<DurationStr>,
+    /// A file is taken once two listings at least this far apart show the same size and mtime
+    /// (default `"10s"`).
+    pub settle: Option<DurationStr>,
+    /// What happens on the server once the job's outputs are committed.
+    pub after: AfterAction,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SftpSourceKeys {
+    path: String,
+    #[serde(default = "default_pattern")]
+    pattern: String,
+    #[serde(default)]
+    poll: Option<DurationStr>,
+    #[serde(default)]
+    settle: Option<DurationStr>,
+    #[serde(default)]
+    after: AfterAction,
+}
+
+impl<'de> Deserialize<'de> for SftpSourceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (connection, keys): (_, SftpSourceKeys) = split_connection(d)?;
+        Ok(SftpSourceSpec {
+            connection,
+            path: keys.path,
+            pattern: keys.pattern,
+            poll: keys.poll,
+            settle: keys.settle,
+            after: keys.after,
+        })
+    }
+}
+
+/// `after = "keep" | "delete" | "move:/remote/dir"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AfterAction {
+    /// Leave the file; the store remembers it was fetched.
+    #[default]
+    Keep,
+    Delete,
+    /// Rename into this remote folder.
+    Move(String),
+}
+
+impl std::str::FromStr for AfterAction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<AfterAction, String> {
+        match s {
+            "keep" => Ok(AfterAction::Keep),
+            "delete" => Ok(AfterAction::Delete),
+            _ => match s.strip_prefix("move:") {
+                Some(dir) if !dir.is_empty() => Ok(AfterAction::Move(dir.to_string())),
+                _ => Err(format!(
+                    "after must be \"keep\", \"delete\" or \"move:/remote/dir\", not {s:?}"
+                )),
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AfterAction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 fn default_pattern() -> String {
@@ -356,6 +513,23 @@ fn default_max_reject_ratio() -> f64 {
 pub enum OutputSpec {
     /// A file written atomically into an outbox folder.
     File(FileOutputSpec),
+    /// A file uploaded to an SFTP server (temp name, size check, rename).
+    Sftp(SftpOutputSpec),
+}
+
+/// `[[output]] type = "sftp"`: the keys of a file output (`path` is the remote path template)
+/// plus the connection keys.
+#[derive(Debug, Clone)]
+pub struct SftpOutputSpec {
+    pub connection: SftpConnectionSpec,
+    pub file: FileOutputSpec,
+}
+
+impl<'de> Deserialize<'de> for SftpOutputSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (connection, file) = split_connection(d)?;
+        Ok(SftpOutputSpec { connection, file })
+    }
 }
 
 /// Serialisation of an output file.

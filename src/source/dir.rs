@@ -166,6 +166,7 @@ mod tests {
             pattern: pattern.into(),
             settle: Some(DurationStr(Duration::from_millis(settle_ms))),
             done_marker: done_marker.map(str::to_string),
+            poll: None,
         }
     }
 

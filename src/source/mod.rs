@@ -7,21 +7,134 @@ pub mod dir;
 pub mod names;
 pub mod staging;
 
-use crate::profile::{KeyPath, Problem, Profile, SourceSpec};
+use crate::profile::{KeyPath, Problem, Profile, SftpConnectionSpec, SourceSpec};
 
 /// Semantic checks of a profile's `[source]`.
 pub fn check(profile: &Profile) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let SourceSpec::Dir(spec) = &profile.source;
     let at = KeyPath::root().key("source");
-    if let Err(e) = dir::matcher(&spec.pattern) {
+    let pattern = match &profile.source {
+        SourceSpec::Dir(spec) => {
+            if let Some(marker) = &spec.done_marker {
+                if !is_plain_suffix(marker) {
+                    problems.push(Problem::new(
+                        at.clone().key("done_marker"),
+                        "done_marker must be a plain suffix such as \".done\" \
+                         (not empty; no `/`, `\\`, `..` or NUL)",
+                    ));
+                }
+            }
+            &spec.pattern
+        }
+        SourceSpec::Sftp(spec) => {
+            problems.extend(check_connection(&spec.connection, &at));
+            if !spec.path.starts_with('/') {
+                problems.push(Problem::new(
+                    at.clone().key("path"),
+                    "the remote folder must be an absolute path such as \"/exports/ats\"",
+                ));
+            }
+            &spec.pattern
+        }
+    };
+    if let Err(e) = dir::matcher(pattern) {
         problems.push(Problem::new(at.clone().key("pattern"), e));
     }
-    if spec.pattern.contains('/') {
+    if pattern.contains('/') {
         problems.push(Problem::new(
             at.clone().key("pattern"),
-            "pattern matches file names in the inbox folder; it cannot contain `/`",
+            "pattern matches file names in the source folder; it cannot contain `/`",
         ));
     }
     problems
+}
+
+/// Checks of the SFTP connection keys of the table at `at` (a source or an output).
+pub fn check_connection(conn: &SftpConnectionSpec, at: &KeyPath) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    match (&conn.private_key, &conn.password) {
+        (None, None) => problems.push(Problem::new(
+            at.clone().key("host"),
+            "give `private_key` (a key file) or `password` (\"${secret:NAME}\") to log in",
+        )),
+        (Some(_), Some(_)) => problems.push(Problem::new(
+            at.clone().key("password"),
+            "give `private_key` or `password`, not both",
+        )),
+        _ => {}
+    }
+    if conn.passphrase.is_some() && conn.private_key.is_none() {
+        problems.push(Problem::new(
+            at.clone().key("passphrase"),
+            "`passphrase` unlocks `private_key`, which is not set",
+        ));
+    }
+    if conn.host.is_empty() || conn.host.contains(|c: char| c.is_whitespace() || c == '/') {
+        problems.push(Problem::new(
+            at.clone().key("host"),
+            "not a host name or address",
+        ));
+    }
+    problems
+}
+
+/// A suffix appended to a file name that cannot point anywhere else.
+fn is_plain_suffix(s: &str) -> bool {
+    !s.is_empty() && !s.contains(['/', '\\', '\0']) && !s.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(source: &str) -> Profile {
+        let text = format!(
+            "{source}\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"o.csv\"\n"
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    fn paths(p: &[Problem]) -> Vec<String> {
+        p.iter().map(|p| p.at.to_string()).collect()
+    }
+
+    #[test]
+    fn done_marker_must_be_a_plain_suffix() {
+        for bad in ["", "/x", "..done", "a\\\\b"] {
+            let p = profile(&format!(
+                "[source]\ntype = \"dir\"\npath = \"in\"\ndone_marker = \"{bad}\""
+            ));
+            assert_eq!(paths(&check(&p)), ["source.done_marker"], "{bad:?}");
+        }
+        assert!(is_plain_suffix(".done"));
+        assert!(is_plain_suffix(".ok.txt"));
+    }
+
+    #[test]
+    fn sftp_sources_need_one_way_to_log_in_and_an_absolute_path() {
+        let base = "[source]\ntype = \"sftp\"\nhost = \"sftp.example.com\"\nuser = \"u\"\nknown_hosts = \"kh\"";
+        let none = profile(&format!("{base}\npath = \"/x\""));
+        assert_eq!(paths(&check(&none)), ["source.host"]);
+        let both = profile(&format!(
+            "{base}\npath = \"x\"\nprivate_key = \"k\"\npassword = \"${{secret:pw}}\""
+        ));
+        assert_eq!(paths(&check(&both)), ["source.password", "source.path"]);
+        let ok = profile(&format!(
+            "{base}\npath = \"/x\"\nprivate_key = \"k\"\nafter = \"move:/done\""
+        ));
+        assert!(check(&ok).is_empty(), "{:?}", check(&ok));
+    }
+
+    #[test]
+    fn inline_secrets_and_unknown_keys_are_refused_when_reading() {
+        let text = "[source]\ntype = \"sftp\"\nhost = \"h\"\nuser = \"u\"\nknown_hosts = \"kh\"\npath = \"/x\"\npassword = \"hunter2\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"o.csv\"\n";
+        let err = toml::from_str::<Profile>(text).unwrap_err().to_string();
+        assert!(
+            err.contains("never written inline") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let typo = text.replace("password = \"hunter2\"", "pasword = \"${secret:pw}\"");
+        let err = toml::from_str::<Profile>(&typo).unwrap_err().to_string();
+        assert!(err.contains("pasword"), "{err}");
+    }
 }
