@@ -11,6 +11,8 @@
 //! | [`record`]    | the positioned raw record every stage passes along |
 //! | [`transform`] | mapping rules, filters and validation: raw record → record or rejection |
 //! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files) and name templates |
+//! | [`sftp`]      | SSH/SFTP client: verified host keys (known_hosts), listings, pipelined transfers |
+//! | [`daemon`]    | `run` without `--once`: folder watches, cron schedules, polls, clean shutdown |
 //! | [`engine`]    | the life of one job (read → map → write → commit → archive) and a run pass |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
@@ -18,6 +20,7 @@
 //! | [`cli`]       | the command line: argument parsing and one module per command |
 
 pub mod cli;
+pub mod daemon;
 pub mod engine;
 pub mod format;
 pub mod mask;
@@ -26,6 +29,7 @@ pub mod profile;
 pub mod record;
 pub mod secret;
 pub mod settings;
+pub mod sftp;
 pub mod source;
 pub mod store;
 pub mod transform;

@@ -11,6 +11,8 @@ pub mod recover;
 pub mod runner;
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::store::StoreError;
 
@@ -35,5 +37,25 @@ pub enum EngineError {
 impl EngineError {
     pub fn io(context: String, source: io::Error) -> EngineError {
         EngineError::Io { context, source }
+    }
+}
+
+/// Asks running passes to stop taking new files (SIGINT/SIGTERM in the daemon). A pass checks
+/// it between files: the file in hand is always finished (or failed) cleanly.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn new() -> StopFlag {
+        StopFlag::default()
+    }
+
+    /// From now on, passes take no new files.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
     }
 }

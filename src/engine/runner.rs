@@ -14,7 +14,7 @@ use crate::transform::MappingPlan;
 use super::event::Event;
 use super::job::{JobContext, JobReport};
 use super::recover::recover;
-use super::EngineError;
+use super::{EngineError, StopFlag};
 
 /// What one pass did.
 #[derive(Debug, Default)]
@@ -59,7 +59,7 @@ pub fn run_once(
     let _lock = lock_state(settings)?;
     let mut summary = RunSummary::default();
     for profile in profiles {
-        run_pass(settings, profile, store, &mut summary)?;
+        run_pass(settings, profile, store, &StopFlag::new(), &mut summary)?;
     }
     Ok(summary)
 }
@@ -71,6 +71,7 @@ pub fn run_pass(
     settings: &Settings,
     profile: &Profile,
     store: &Store,
+    stop: &StopFlag,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
     let plan =
@@ -115,6 +116,9 @@ pub fn run_pass(
     }
     let label = format!("dir:{}", inbox.display());
     for cand in &scan.ready {
+        if stop.is_stopped() {
+            break;
+        }
         summary.jobs.push(ctx.process(cand, &label)?);
     }
     Ok(())

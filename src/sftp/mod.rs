@@ -1,0 +1,1 @@
+//! SFTP client: connections with verified host keys, listings, pipelined transfers.
