@@ -311,3 +311,99 @@ format = "jsonl"
         ["x.csv", "x.csv.error.txt"]
     );
 }
+
+const SIMPLE: &str = r#"
+[source]
+type = "dir"
+path = "inbox/PROFILE"
+done_marker = ".done"
+[[field]]
+name = "id"
+from = "ID"
+type = "integer"
+[[filter]]
+column = "Keep"
+equals = "y"
+[validation]
+max_reject_ratio = 0.5
+[[output]]
+type = "file"
+path = "outbox/PROFILE/{source_stem}.csv"
+"#;
+
+fn simple(ws: &Workspace, name: &str) {
+    ws.profile(name, &SIMPLE.replace("PROFILE", name));
+}
+
+#[test]
+fn the_done_marker_goes_with_its_file() {
+    let ws = Workspace::new();
+    simple(&ws, "m");
+    ws.drop_file("m", "a.csv", b"ID,Keep\n1,y\n");
+    assert!(ws.run(&["run", "--once"]).status.success());
+    assert_eq!(ws.files_under("inbox/m"), ["a.csv"], "waits for its marker");
+    ws.drop_file("m", "a.csv.done", b"");
+    assert!(ws.run(&["run", "--once"]).status.success());
+    assert!(ws.files_under("inbox/m").is_empty(), "marker left behind");
+    // The next upload under the same name waits for a new marker.
+    ws.drop_file("m", "a.csv", b"ID,Keep\n2,y\n");
+    assert!(ws.run(&["run", "--once"]).status.success());
+    assert_eq!(ws.jobs().len(), 1);
+}
+
+#[test]
+fn one_broken_profile_does_not_stop_the_others() {
+    let ws = Workspace::new();
+    simple(&ws, "a");
+    simple(&ws, "b");
+    ws.drop_file("b", "x.csv", b"ID,Keep\n1,y\n");
+    ws.drop_file("b", "x.csv.done", b"");
+    // Profile a's inbox does not exist.
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("error: a: reading inbox"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(ws.jobs()[0]["status"], "succeeded");
+    assert!(ws.path().join("outbox/b/x.csv").exists());
+}
+
+#[test]
+fn filtered_rows_do_not_dilute_the_reject_ratio() {
+    let ws = Workspace::new();
+    simple(&ws, "r");
+    let mut export = String::from("ID,Keep\n");
+    for i in 0..96 {
+        export.push_str(&format!("{i},n\n"));
+    }
+    export.push_str("x,y\nx,y\nx,y\n4,y\n");
+    ws.drop_file("r", "f.csv", export.as_bytes());
+    ws.drop_file("r", "f.csv.done", b"");
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let error = ws.jobs()[0]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("3 of 4 rows rejected"), "{error}");
+}
+
+#[test]
+fn a_leftover_rejects_report_fails_the_job_before_anything_is_published() {
+    let ws = Workspace::new();
+    simple(&ws, "j");
+    fs::create_dir_all(ws.path().join("outbox/j")).unwrap();
+    fs::write(ws.path().join("outbox/j/a.csv.rejects.csv"), "old report\n").unwrap();
+    ws.drop_file("j", "a.csv", b"ID,Keep\n1,y\nx,y\n2,y\n");
+    ws.drop_file("j", "a.csv.done", b"");
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "failed");
+    assert!(jobs[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("a.csv.rejects.csv already exists"));
+    assert_eq!(ws.files_under("outbox/j"), ["a.csv.rejects.csv"]);
+    // A second run is not wedged: the failed input is in error/, nothing is pending.
+    assert!(ws.run(&["run", "--once"]).status.success());
+}

@@ -42,9 +42,9 @@ pub fn run(config: Option<&Path>, once: bool, only: &[String]) -> Exit {
     }
 }
 
-/// 1 when any job failed, else 0 (partial jobs delivered within their limits).
+/// 1 when any job or pass failed, else 0 (partial jobs delivered within their limits).
 pub fn exit_for(summary: &RunSummary) -> Exit {
-    if summary.jobs.iter().any(|j| j.status == JobStatus::Failed) {
+    if !summary.errors.is_empty() || summary.jobs.iter().any(|j| j.status == JobStatus::Failed) {
         Exit::Failed
     } else {
         Exit::Ok
@@ -92,6 +92,9 @@ pub fn render_summary(summary: &RunSummary) -> String {
         out.push_str(&format!(
             "waiting: {profile}: {name:?} is still being written (or lacks its done marker)\n"
         ));
+    }
+    for (profile, error) in &summary.errors {
+        out.push_str(&format!("error: {profile}: {error}\n"));
     }
     for (profile, name, reason) in &summary.refused {
         out.push_str(&format!("refused: {profile}: {name}: {reason}\n"));

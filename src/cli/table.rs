@@ -48,7 +48,16 @@ impl TextTable {
     /// The table as lines of text, ending with a newline.
     pub fn render(&self) -> String {
         let cut = |s: &str| -> String {
-            let one_line = s.replace(['\n', '\r'], " ");
+            // Cells come from untrusted files: no control character (line breaks, terminal
+            // escape sequences) reaches the operator's terminal as it is.
+            let one_line: String = s
+                .chars()
+                .map(|c| match c {
+                    '\n' | '\r' | '\t' => ' ',
+                    c if c.is_control() => '\u{FFFD}',
+                    c => c,
+                })
+                .collect();
             if one_line.chars().count() > self.max_width {
                 let mut t: String = one_line.chars().take(self.max_width - 1).collect();
                 t.push('…');
@@ -103,6 +112,13 @@ mod tests {
         t.push(["22", "Bartholomew"]);
         assert_eq!(t.render(), "id  name\n--  -----\n1   Ann\n22  Bart…\n");
         assert_eq!(t.to_csv().unwrap(), "id,name\n1,Ann\n22,Bartholomew\n");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let mut t = TextTable::new(["x"]);
+        t.push(["a\u{1b}[2Jb\nc"]);
+        assert_eq!(t.render(), "x\n--------\na\u{FFFD}[2Jb c\n");
     }
 
     #[test]

@@ -60,6 +60,16 @@ pub fn release_original(cand: &Candidate) -> io::Result<bool> {
     }
 }
 
+/// Removes the done marker (`<path><marker>`) of a released input, if it is there.
+pub fn remove_marker(path: &Path, marker: &str) -> io::Result<()> {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(marker);
+    match fs::remove_file(PathBuf::from(name)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,9 +15,9 @@ use crate::format::{self, ReadError, Severity};
 use crate::output::atomic::FinishedFile;
 use crate::output::file::{rejects_path, FileSink};
 use crate::output::rejects::RejectsFile;
-use crate::output::template::{NameContext, NameTemplate};
+use crate::output::template::{safe_component, NameContext, NameTemplate};
 use crate::output::{self};
-use crate::profile::{OutputSpec, Profile};
+use crate::profile::{OutputSpec, Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::source::dir::Candidate;
 use crate::source::staging::{self, Staged};
@@ -163,8 +163,8 @@ impl JobContext<'_> {
         };
 
         let mut sinks = Vec::new();
-        match self.open_outputs(job_id, cand, &mut sinks) {
-            Ok(Ok(())) => {}
+        let rejects_at = match self.open_outputs(job_id, cand, &mut sinks) {
+            Ok(Ok(path)) => path,
             Ok(Err(message)) => {
                 abandon_sinks(sinks);
                 return failure(message, counts);
@@ -173,8 +173,7 @@ impl JobContext<'_> {
                 abandon_sinks(sinks);
                 return Err(e);
             }
-        }
-        let first_final = sinks.first().map(|(_, p, _)| p.clone());
+        };
         let mut rejects: Option<RejectsFile> = None;
         let mut pending: Vec<RejectionRow> = Vec::new();
         let mut stored = 0usize;
@@ -210,17 +209,17 @@ impl JobContext<'_> {
                 }
             };
             counts.rejected += 1;
-            let rejects_file = match (&mut rejects, &first_final) {
-                (Some(r), _) => r,
-                (None, Some(first)) => {
-                    let path = rejects_path(first);
+            let rejects_file = match &mut rejects {
+                Some(r) => r,
+                None => {
                     self.store
-                        .note_temp(job_id, &temp_of_rejects(&path, job_id))?;
-                    let file = RejectsFile::create(&path, &format!("job{job_id}-rejects"))
-                        .map_err(|e| EngineError::io(format!("creating {}", path.display()), e))?;
+                        .note_temp(job_id, &temp_of_rejects(&rejects_at, job_id))?;
+                    let file = RejectsFile::create(&rejects_at, &format!("job{job_id}-rejects"))
+                        .map_err(|e| {
+                            EngineError::io(format!("creating {}", rejects_at.display()), e)
+                        })?;
                     rejects.insert(file)
                 }
-                (None, None) => continue,
             };
             for r in &rejections {
                 rejects_file
@@ -264,17 +263,24 @@ impl JobContext<'_> {
         Ok(Ok(Written { counts, finished }))
     }
 
-    /// Opens a temp file for every `[[output]]` into `sinks`. The inner error is a reason for
-    /// the job to fail (a path outside the roots, an existing final file); the caller removes
-    /// whatever was opened.
+    /// Opens a temp file for every `[[output]]` into `sinks` and returns where the rejects
+    /// report would go. The inner error is a reason for the job to fail (a path outside the
+    /// roots, an existing final file, two outputs on one path); the caller removes whatever
+    /// was opened.
     fn open_outputs(
         &self,
         job_id: i64,
         cand: &Candidate,
         sinks: &mut Vec<Sink>,
-    ) -> Result<Result<(), String>, EngineError> {
+    ) -> Result<Result<PathBuf, String>, EngineError> {
         let fields = self.plan.fields();
         let now = chrono::Local::now();
+        let ctx = |seq| NameContext {
+            profile: self.name(),
+            date: now,
+            seq,
+            source_name: &cand.name,
+        };
         for (i, out) in self.profile.outputs.iter().enumerate() {
             let OutputSpec::File(spec) = out else {
                 return Ok(Err(
@@ -285,21 +291,12 @@ impl JobContext<'_> {
                 Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), i)?,
                 _ => 0,
             };
-            let ctx = NameContext {
-                profile: self.name(),
-                date: now,
-                seq,
-                source_name: &cand.name,
-            };
-            let final_path = match output::resolve_path(spec, self.settings, &ctx) {
+            let final_path = match output::resolve_path(&spec.path, self.settings, &ctx(seq)) {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
             };
-            if final_path.exists() {
-                return Ok(Err(format!(
-                    "output {} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
-                    final_path.display()
-                )));
+            if let Err(e) = free_for_output(&final_path, sinks) {
+                return Ok(Err(e));
             }
             // Noted before it exists, so a crash can never leave an unknown temp file.
             self.store
@@ -310,7 +307,29 @@ impl JobContext<'_> {
                 })?;
             sinks.push((i, final_path, sink));
         }
-        Ok(Ok(()))
+        let rejects_at = match (&self.profile.validation.rejects_path, sinks.first()) {
+            (Some(template), _) => {
+                let seq = match NameTemplate::parse(template) {
+                    Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), REJECTS_SEQ)?,
+                    _ => 0,
+                };
+                match output::resolve_path(template, self.settings, &ctx(seq)) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(format!("validation.rejects_path: {e}"))),
+                }
+            }
+            (None, Some((_, first, _))) => rejects_path(first),
+            (None, None) => self
+                .settings
+                .state_dir
+                .join("rejects")
+                .join(self.name())
+                .join(format!(
+                    "job{job_id}-{}.rejects.csv",
+                    safe_component(&cand.name)
+                )),
+        };
+        Ok(free_for_output(&rejects_at, sinks).map(|()| rejects_at))
     }
 
     fn store_rejections(
@@ -393,8 +412,11 @@ impl JobContext<'_> {
         let mut note_name = kept_at.file_name().unwrap_or_default().to_os_string();
         note_name.push(".error.txt");
         let note = format!("job {job_id} failed: {message}\n");
-        write_note(&kept_at.with_file_name(note_name), &note)
-            .map_err(|e| EngineError::io("writing the error note".into(), e))?;
+        write_note(
+            &archive::free_name(&dir, &note_name.to_string_lossy()),
+            &note,
+        )
+        .map_err(|e| EngineError::io("writing the error note".into(), e))?;
         if let Some(r) = rejects {
             let mut name = kept_at.file_name().unwrap_or_default().to_os_string();
             name.push(".rejects.csv");
@@ -423,8 +445,16 @@ impl JobContext<'_> {
     ) -> Result<PathBuf, EngineError> {
         let kept = archive::keep(&staged.path, dir, &cand.name)
             .map_err(|e| EngineError::io(format!("keeping {:?}", cand.name), e))?;
-        archive::release_original(cand)
+        let released = archive::release_original(cand)
             .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
+        if let (true, SourceSpec::Dir(dir)) = (released, &self.profile.source) {
+            if let Some(marker) = &dir.done_marker {
+                // A marker left behind would let the next upload of this name in half-written.
+                archive::remove_marker(&cand.path, marker).map_err(|e| {
+                    EngineError::io(format!("removing the done marker of {:?}", cand.name), e)
+                })?;
+            }
+        }
         self.emit(Event::InputKept {
             job_id,
             to: &kept.display().to_string(),
@@ -507,13 +537,16 @@ fn contract_violation(profile: &Profile, counts: &Counts) -> Option<String> {
             counts.read
         ));
     }
+    // Filtered rows are not the file's business: the ratio is over the rows that were meant
+    // to be delivered.
+    let considered = counts.read.saturating_sub(counts.filtered);
     let max = profile.validation.max_reject_ratio;
-    if counts.read > 0 && counts.rejected as f64 / counts.read as f64 > max {
+    let ratio = counts.rejected as f64 / considered.max(1) as f64;
+    if counts.rejected > 0 && ratio > max {
         return Some(format!(
-            "{} of {} rows rejected ({:.1}%), above max_reject_ratio {:.1}%; nothing delivered",
+            "{} of {considered} rows rejected ({:.1}%; filtered rows not counted), above max_reject_ratio {:.1}%; nothing delivered",
             counts.rejected,
-            counts.read,
-            100.0 * counts.rejected as f64 / counts.read as f64,
+            100.0 * ratio,
             100.0 * max
         ));
     }
@@ -531,6 +564,26 @@ fn rejection_of(e: ReadError) -> Rejection {
 
 /// An output being written: its index in the profile, its final path, the temp file.
 type Sink = (usize, PathBuf, FileSink);
+
+/// The `{seq}` counter of a profile's rejects report (outputs use their index).
+const REJECTS_SEQ: usize = usize::MAX >> 1;
+
+/// Refuses a final path that exists already or that another output of this job writes.
+fn free_for_output(path: &Path, sinks: &[Sink]) -> Result<(), String> {
+    if sinks.iter().any(|(_, p, _)| p == path) {
+        return Err(format!(
+            "two outputs of this job would write {}; give them different paths",
+            path.display()
+        ));
+    }
+    if path.exists() {
+        return Err(format!(
+            "{} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
+            path.display()
+        ));
+    }
+    Ok(())
+}
 
 fn abandon_sinks(sinks: Vec<Sink>) {
     for (_, _, sink) in sinks {
@@ -570,8 +623,12 @@ fn temp_of_rejects(final_path: &Path, job_id: i64) -> PathBuf {
     output::atomic::temp_path(final_path, &format!("job{job_id}-rejects"))
 }
 
+/// Writes a new file; never replaces one (it could be a kept input).
 fn write_note(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut f = fs::File::create(path)?;
+    let mut f = fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()
 }

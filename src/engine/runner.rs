@@ -26,6 +26,9 @@ pub struct RunSummary {
     pub refused: Vec<(String, String, String)>,
     /// Unfinished jobs of earlier processes recovered at the start.
     pub recovered: usize,
+    /// (profile, error) of passes that could not run or finish (a missing inbox, a full disk);
+    /// the other profiles still ran.
+    pub errors: Vec<(String, String)>,
 }
 
 /// Holds the state folder's lock for as long as it lives.
@@ -59,7 +62,10 @@ pub fn run_once(
     let _lock = lock_state(settings)?;
     let mut summary = RunSummary::default();
     for profile in profiles {
-        run_pass(settings, profile, store, &StopFlag::new(), &mut summary)?;
+        if let Err(e) = run_pass(settings, profile, store, &StopFlag::new(), &mut summary) {
+            tracing::error!(profile = %profile.name, error = %e, "pass failed");
+            summary.errors.push((profile.name.clone(), e.to_string()));
+        }
     }
     Ok(summary)
 }

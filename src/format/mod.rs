@@ -2,9 +2,9 @@
 //!
 //! `open` picks the reader from the profile's `[format]`. Readers stream: memory does not grow
 //! with the number of rows (spreadsheets are bounded by `[format.limits]` instead). A problem
-//! with one row (ragged, undecodable, oversized cell) is a [`ReadError`] with
+//! with one row (ragged, oversized cell, a spreadsheet error cell) is a [`ReadError`] with
 //! [`Severity::Row`]: the row is rejected and reading goes on. A problem with the file (no
-//! header, duplicate column names, wrong encoding, trailer count mismatch, a zip bomb) is
+//! header, duplicate column names, undecodable bytes, trailer count mismatch, a zip bomb) is
 //! [`Severity::File`]: the whole file fails before anything is delivered.
 //!
 //! `csv` and `excel` are the readers; `encoding` decodes text strictly; `header` and `footer`

@@ -97,11 +97,14 @@ pub fn temp_path(final_path: &Path, tag: &str) -> PathBuf {
 }
 
 /// Moves a finished temp file to its final name without ever overwriting. Idempotent for
-/// recovery: when the temp is gone and the final file exists, the publish already happened.
+/// recovery: when the temp is gone and the final file exists, or both names already point at
+/// the same file (a crash between link and unlink), the publish already happened.
 pub fn publish(temp_path: &Path, final_path: &Path) -> io::Result<()> {
     match fs::hard_link(temp_path, final_path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound && final_path.exists() => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && same_file(temp_path, final_path)? => {
+        }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             return Err(io::Error::new(
                 e.kind(),
@@ -118,6 +121,13 @@ pub fn publish(temp_path: &Path, final_path: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// Whether two paths name the same inode.
+fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (fs::metadata(a)?, fs::metadata(b)?);
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
 }
 
 #[cfg(test)]
@@ -142,6 +152,19 @@ mod tests {
         assert!(!done.temp_path.exists());
         // A second publish of the same file is a no-op (recovery after a crash).
         publish(&done.temp_path, &done.final_path).unwrap();
+    }
+
+    #[test]
+    fn a_crash_between_link_and_unlink_is_finished_on_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let final_path = dir.path().join("x.csv");
+        let mut f = AtomicFile::create(&final_path, "j9-0").unwrap();
+        f.write_all(b"data").unwrap();
+        let done = f.finish().unwrap();
+        fs::hard_link(&done.temp_path, &final_path).unwrap(); // linked, then the process died
+        publish(&done.temp_path, &final_path).unwrap();
+        assert!(!done.temp_path.exists());
+        assert_eq!(fs::read(&final_path).unwrap(), b"data");
     }
 
     #[test]

@@ -14,18 +14,19 @@ pub mod template;
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::profile::{FileOutputSpec, KeyPath, OutputFormat, OutputSpec, Problem, Profile};
+use crate::profile::{KeyPath, OutputFormat, OutputSpec, Problem, Profile};
 use crate::settings::Settings;
 use crate::transform::FieldInfo;
 use template::{NameContext, NameTemplate};
 
-/// Renders a file output's path and checks that it stays inside an output root.
+/// Renders a local path template (a file output's `path`, `validation.rejects_path`) and
+/// checks that it stays inside an output root.
 pub fn resolve_path(
-    spec: &FileOutputSpec,
+    template: &str,
     settings: &Settings,
     ctx: &NameContext<'_>,
 ) -> Result<PathBuf, String> {
-    let template = NameTemplate::parse(&spec.path)?;
+    let template = NameTemplate::parse(template)?;
     let rendered = template.render(ctx);
     inside_roots(&settings.resolve_path(Path::new(&rendered)), settings)
 }
@@ -66,22 +67,30 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             key: f.key,
         })
         .collect();
+    let sample = NameContext {
+        profile: if profile.name.is_empty() {
+            "profile"
+        } else {
+            &profile.name
+        },
+        date: chrono::Local::now(),
+        seq: 1,
+        source_name: "export.csv",
+    };
+    if let Some(rejects) = &profile.validation.rejects_path {
+        if let Err(e) = resolve_path(rejects, settings, &sample) {
+            problems.push(Problem::new(
+                KeyPath::root().key("validation").key("rejects_path"),
+                e,
+            ));
+        }
+    }
     let mut seen: Vec<(&str, usize)> = Vec::new();
     for (i, output) in profile.outputs.iter().enumerate() {
         let at = KeyPath::output(i);
         let spec = match output {
             OutputSpec::File(spec) => {
-                let sample = NameContext {
-                    profile: if profile.name.is_empty() {
-                        "profile"
-                    } else {
-                        &profile.name
-                    },
-                    date: chrono::Local::now(),
-                    seq: 1,
-                    source_name: "export.csv",
-                };
-                if let Err(e) = resolve_path(spec, settings, &sample) {
+                if let Err(e) = resolve_path(&spec.path, settings, &sample) {
                     problems.push(Problem::new(at.clone().key("path"), e));
                 }
                 spec

@@ -81,7 +81,9 @@ impl NameTemplate {
             match part {
                 Part::Literal(s) => out.push_str(s),
                 Part::Profile => out.push_str(&safe_component(ctx.profile)),
-                Part::Date(fmt) => out.push_str(&safe_component(&ctx.date.format(fmt).to_string())),
+                Part::Date(fmt) => out.push_str(&safe_component(
+                    &render_date(&ctx.date, fmt).unwrap_or_default(),
+                )),
                 Part::Seq => out.push_str(&ctx.seq.to_string()),
                 Part::SourceStem => out.push_str(&safe_component(stem(ctx.source_name))),
             }
@@ -101,7 +103,11 @@ fn parse_placeholder(inner: &str) -> Result<Part, String> {
         ("source_stem", None) => Ok(Part::SourceStem),
         ("date", None) => Ok(Part::Date("%Y%m%d".into())),
         ("date", Some(fmt)) => {
-            if fmt.is_empty() || StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error)) {
+            let sample = chrono::Local::now();
+            if fmt.is_empty()
+                || StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error))
+                || render_date(&sample, fmt).is_none()
+            {
                 Err(format!("invalid date format {fmt:?} in `{{date:...}}`"))
             } else {
                 Ok(Part::Date(fmt.to_string()))
@@ -111,6 +117,14 @@ fn parse_placeholder(inner: &str) -> Result<Part, String> {
             "unknown placeholder `{{{inner}}}` (known: {{profile}}, {{date}}, {{date:FORMAT}}, {{seq}}, {{source_stem}})"
         )),
     }
+}
+
+/// `date` in `fmt`, or `None` where chrono cannot render it (e.g. `%#z` for a local time).
+fn render_date(date: &chrono::DateTime<chrono::Local>, fmt: &str) -> Option<String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    write!(out, "{}", date.format(fmt)).ok()?;
+    Some(out)
 }
 
 /// The file name without its last extension (`hires_2024.csv` → `hires_2024`).
@@ -190,5 +204,6 @@ mod tests {
         assert!(NameTemplate::parse("x_{date:%Q}.csv")
             .unwrap_err()
             .contains("invalid date format"));
+        assert!(NameTemplate::parse("x_{date:%#z}.csv").is_err());
     }
 }

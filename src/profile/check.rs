@@ -18,6 +18,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     check_name(profile, &mut problems);
     check_has_outputs(profile, &mut problems);
     check_sample_header(profile, &mut problems);
+    check_validation(profile, &mut problems);
 
     // Checks whose rules live with the module that applies them.
     problems.extend(crate::source::check(profile));
@@ -55,6 +56,16 @@ fn check_has_outputs(profile: &Profile, problems: &mut Vec<Problem>) {
         problems.push(Problem::new(
             KeyPath::root().key("output"),
             "a profile needs at least one [[output]]: without one, records go nowhere",
+        ));
+    }
+}
+
+fn check_validation(profile: &Profile, problems: &mut Vec<Problem>) {
+    let ratio = profile.validation.max_reject_ratio;
+    if !(0.0..=1.0).contains(&ratio) {
+        problems.push(Problem::new(
+            KeyPath::root().key("validation").key("max_reject_ratio"),
+            format!("max_reject_ratio is a fraction between 0 and 1 (0.05 = 5%), not {ratio}"),
         ));
     }
 }
@@ -154,6 +165,15 @@ mod tests {
     fn columns_missing_from_the_sample_header_are_reported() {
         let p = problems_of("sample_header = [\"Name\"]");
         assert_eq!(paths(&p), ["field[0].from"], "{p:?}");
+    }
+
+    #[test]
+    fn reject_ratio_must_be_a_fraction() {
+        for bad in ["5.0", "-1.0", "nan", "inf"] {
+            let p = problems_of(&format!("[validation]\nmax_reject_ratio = {bad}"));
+            assert_eq!(paths(&p), ["validation.max_reject_ratio"], "{bad}");
+        }
+        assert!(problems_of("[validation]\nmax_reject_ratio = 0.1").is_empty());
     }
 
     #[test]

@@ -491,6 +491,12 @@ pub struct ValidationSpec {
     /// Columns the header must contain, besides those that fields read.
     #[serde(default)]
     pub required_columns: Vec<String>,
+    /// Where the rejects report goes (a path template like an output's). Default: beside the
+    /// first file output as `<output>.rejects.csv`; without file outputs, under
+    /// `state_dir/rejects/<profile>/`. Keep it out of a folder whose `*.csv` files a
+    /// downstream system imports.
+    #[serde(default)]
+    pub rejects_path: Option<String>,
 }
 
 impl Default for ValidationSpec {
@@ -499,6 +505,7 @@ impl Default for ValidationSpec {
             max_reject_ratio: default_max_reject_ratio(),
             min_rows: None,
             required_columns: Vec::new(),
+            rejects_path: None,
         }
     }
 }

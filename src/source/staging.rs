@@ -27,16 +27,20 @@ pub fn staging_path(staging_dir: &Path, sha256: &str) -> PathBuf {
 }
 
 /// Copies `cand` into `staging_dir`, refusing anything that is not the regular file that was
-/// listed (a symlink swapped in after the listing is detected by comparing inode numbers).
+/// listed: the open follows no symlink and never blocks (a FIFO swapped in cannot hang us),
+/// and the opened file must be the listed inode.
 pub fn stage(cand: &Candidate, staging_dir: &Path) -> io::Result<Staged> {
     fs::create_dir_all(staging_dir)?;
     let listed = fs::symlink_metadata(&cand.path)?;
     if !listed.is_file() {
         return Err(io::Error::other("input is no longer a regular file"));
     }
-    let mut input = File::open(&cand.path)?;
+    let mut input = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&cand.path)?;
     let opened = input.metadata()?;
-    if (opened.dev(), opened.ino()) != (listed.dev(), listed.ino()) {
+    if !opened.is_file() || (opened.dev(), opened.ino()) != (listed.dev(), listed.ino()) {
         return Err(io::Error::other(
             "input was replaced while being opened; refused",
         ));
