@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
 use super::footer::{Footer, Item, Line, Trailer};
 use super::header::column_names;
-use super::limits::{check_cell_sizes, check_file_size};
+use super::limits::{check_cell_sizes, check_file_size, max_line_bytes, LineLimit};
 use super::{ReadError, Table};
 use crate::profile::FormatSpec;
 use crate::record::{Position, RawRecord};
@@ -68,7 +68,10 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
         None => sniff_delimiter(&prefix, spec.header_row, complete),
     };
 
-    let input: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(decoder));
+    let input: Box<dyn Read + Send> = Box::new(LineLimit::new(
+        Cursor::new(prefix).chain(decoder),
+        max_line_bytes(&spec.limits),
+    ));
     let reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -46,11 +46,67 @@ pub fn check_cell_sizes(
     }
 }
 
+/// The longest physical line a CSV reader accepts: a record is held in memory whole, so a
+/// file with one enormous line must fail before it eats the memory (64 cells of
+/// `max_cell_bytes`, at least 1 MiB).
+pub fn max_line_bytes(limits: &Limits) -> usize {
+    limits.max_cell_bytes.saturating_mul(64).max(1 << 20)
+}
+
+/// A `Read` adapter that fails once a line grows past `limit` bytes.
+pub struct LineLimit<R> {
+    inner: R,
+    limit: usize,
+    since_newline: usize,
+}
+
+impl<R> LineLimit<R> {
+    pub fn new(inner: R, limit: usize) -> LineLimit<R> {
+        LineLimit {
+            inner,
+            limit,
+            since_newline: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        self.since_newline = match memchr::memrchr(b'\n', chunk) {
+            Some(last) => chunk.len() - last - 1,
+            None => self.since_newline + chunk.len(),
+        };
+        if self.since_newline > self.limit {
+            return Err(std::io::Error::other(format!(
+                "a line is longer than {} bytes (64 × limits.max_cell_bytes); refusing to hold it in memory",
+                self.limit
+            )));
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
 
     use super::*;
+
+    #[test]
+    fn endless_lines_fail_before_filling_memory() {
+        use std::io::Read;
+        let mut ok = LineLimit::new(&b"ab\ncd\nef"[..], 2);
+        let mut out = Vec::new();
+        ok.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"ab\ncd\nef");
+        let long = vec![b'x'; 10_000];
+        let err = LineLimit::new(&long[..], 4096)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("longer than 4096 bytes"), "{err}");
+    }
 
     #[test]
     fn refuses_files_over_the_cap() {
