@@ -19,12 +19,11 @@ use crate::output::template::{safe_component, NameContext, NameTemplate};
 use crate::output::{self};
 use crate::profile::{OutputSpec, Profile, SourceSpec};
 use crate::settings::Settings;
-use crate::source::dir::Candidate;
-use crate::source::staging::{self, Staged};
-use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, Store};
+use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
 use crate::transform::{MappingPlan, Rejection, RowOutcome};
 
 use super::archive;
+use super::arrival::{Arrival, Origin};
 use super::event::Event;
 use super::EngineError;
 
@@ -80,20 +79,18 @@ impl JobContext<'_> {
             .map_err(EngineError::from)
     }
 
-    /// Processes one ready inbox file to its end.
-    pub fn process(&self, cand: &Candidate, source_label: &str) -> Result<JobReport, EngineError> {
+    /// Processes one staged input to its end.
+    pub fn process(&self, input: &Arrival) -> Result<JobReport, EngineError> {
         let state_dir = &self.settings.state_dir;
-        let staging_dir = state_dir.join("staging").join(self.name());
-        let staged = staging::stage(cand, &staging_dir)
-            .map_err(|e| EngineError::io(format!("staging {:?}", cand.name), e))?;
+        let staged = &input.staged;
         let file = self.store.upsert_file(
             self.name(),
-            &cand.name,
+            &input.name,
             &staged.sha256,
             staged.size,
-            source_label,
+            &input.source_label,
         )?;
-        let job_id = self.store.start_job(self.name(), file.id, &cand.name)?;
+        let job_id = self.store.start_job(self.name(), file.id, &input.name)?;
 
         if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
             let note = format!(
@@ -104,19 +101,19 @@ impl JobContext<'_> {
                 .finish_job(job_id, JobStatus::Duplicate, Counts::default(), Some(&note))?;
             self.emit(Event::FileDuplicate {
                 job_id,
-                name: &cand.name,
+                name: &input.name,
                 sha256: &staged.sha256,
                 previous_job: prev.id,
             })?;
             let kept_at = self.keep_input(
                 job_id,
-                cand,
-                &staged,
+                input,
                 &archive::archive_dir(state_dir, self.name()),
+                true,
             )?;
             return Ok(self.report(
                 job_id,
-                cand,
+                input,
                 JobStatus::Duplicate,
                 Counts::default(),
                 Vec::new(),
@@ -127,13 +124,13 @@ impl JobContext<'_> {
 
         self.emit(Event::JobStarted {
             job_id,
-            name: &cand.name,
+            name: &input.name,
             sha256: &staged.sha256,
             size: staged.size,
         })?;
-        match self.read_and_write(job_id, cand, &staged)? {
-            Ok(written) => self.commit(job_id, cand, &staged, written),
-            Err(failure) => self.fail(job_id, cand, &staged, failure),
+        match self.read_and_write(job_id, input)? {
+            Ok(written) => self.commit(job_id, input, written),
+            Err(failure) => self.fail(job_id, input, failure),
         }
     }
 
@@ -142,8 +139,7 @@ impl JobContext<'_> {
     fn read_and_write(
         &self,
         job_id: i64,
-        cand: &Candidate,
-        staged: &Staged,
+        input: &Arrival,
     ) -> Result<Result<Written, JobFailure>, EngineError> {
         let mut counts = Counts::default();
         let failure = |message: String, counts: Counts| {
@@ -153,17 +149,17 @@ impl JobContext<'_> {
                 rejects: None,
             }))
         };
-        let table = match format::open(&staged.path, &cand.name, &self.profile.format) {
+        let table = match format::open(&input.staged.path, &input.name, &self.profile.format) {
             Ok(t) => t,
             Err(e) => return failure(e.to_string(), counts),
         };
         let mapper = match self.plan.bind(&table.header) {
             Ok(m) => m,
-            Err(missing) => return failure(format!("{}: {missing}", cand.name), counts),
+            Err(missing) => return failure(format!("{}: {missing}", input.name), counts),
         };
 
         let mut sinks = Vec::new();
-        let rejects_at = match self.open_outputs(job_id, cand, &mut sinks) {
+        let rejects_at = match self.open_outputs(job_id, input, &mut sinks) {
             Ok(Ok(path)) => path,
             Ok(Err(message)) => {
                 abandon_sinks(sinks);
@@ -243,7 +239,7 @@ impl JobContext<'_> {
         self.store_rejections(job_id, &mut pending)?;
 
         if let Some(message) = contract_violation(self.profile, &counts) {
-            return give_up(sinks, rejects, format!("{}: {message}", cand.name), counts);
+            return give_up(sinks, rejects, format!("{}: {message}", input.name), counts);
         }
         let mut finished = Vec::new();
         for (i, path, sink) in sinks {
@@ -270,7 +266,7 @@ impl JobContext<'_> {
     fn open_outputs(
         &self,
         job_id: i64,
-        cand: &Candidate,
+        input: &Arrival,
         sinks: &mut Vec<Sink>,
     ) -> Result<Result<PathBuf, String>, EngineError> {
         let fields = self.plan.fields();
@@ -279,7 +275,7 @@ impl JobContext<'_> {
             profile: self.name(),
             date: now,
             seq,
-            source_name: &cand.name,
+            source_name: &input.name,
         };
         for (i, out) in self.profile.outputs.iter().enumerate() {
             let OutputSpec::File(spec) = out else {
@@ -326,7 +322,7 @@ impl JobContext<'_> {
                 .join(self.name())
                 .join(format!(
                     "job{job_id}-{}.rejects.csv",
-                    safe_component(&cand.name)
+                    safe_component(&input.name)
                 )),
         };
         Ok(free_for_output(&rejects_at, sinks).map(|()| rejects_at))
@@ -348,8 +344,7 @@ impl JobContext<'_> {
     fn commit(
         &self,
         job_id: i64,
-        cand: &Candidate,
-        staged: &Staged,
+        input: &Arrival,
         written: Written,
     ) -> Result<JobReport, EngineError> {
         let Written { counts, finished } = written;
@@ -381,18 +376,17 @@ impl JobContext<'_> {
         })?;
         let kept_at = self.keep_input(
             job_id,
-            cand,
-            staged,
+            input,
             &archive::archive_dir(&self.settings.state_dir, self.name()),
+            true,
         )?;
-        Ok(self.report(job_id, cand, status, counts, outputs, kept_at, None))
+        Ok(self.report(job_id, input, status, counts, outputs, kept_at, None))
     }
 
     fn fail(
         &self,
         job_id: i64,
-        cand: &Candidate,
-        staged: &Staged,
+        input: &Arrival,
         failure: JobFailure,
     ) -> Result<JobReport, EngineError> {
         let JobFailure {
@@ -408,7 +402,7 @@ impl JobContext<'_> {
             error: &message,
         })?;
         let dir = archive::error_dir(&self.settings.state_dir, self.name());
-        let kept_at = self.keep_input(job_id, cand, staged, &dir)?;
+        let kept_at = self.keep_input(job_id, input, &dir, false)?;
         let mut note_name = kept_at.file_name().unwrap_or_default().to_os_string();
         note_name.push(".error.txt");
         let note = format!("job {job_id} failed: {message}\n");
@@ -427,7 +421,7 @@ impl JobContext<'_> {
         }
         Ok(self.report(
             job_id,
-            cand,
+            input,
             JobStatus::Failed,
             counts,
             Vec::new(),
@@ -436,23 +430,49 @@ impl JobContext<'_> {
         ))
     }
 
+    /// Moves the staged input into `dir` (archive or error) and settles it at its source: an
+    /// inbox file leaves the inbox (with its done marker); a remote version is marked
+    /// `delivered` (its `after` action is now due) or `failed`.
     fn keep_input(
         &self,
         job_id: i64,
-        cand: &Candidate,
-        staged: &Staged,
+        input: &Arrival,
         dir: &Path,
+        delivered: bool,
     ) -> Result<PathBuf, EngineError> {
-        let kept = archive::keep(&staged.path, dir, &cand.name)
-            .map_err(|e| EngineError::io(format!("keeping {:?}", cand.name), e))?;
-        let released = archive::release_original(cand)
-            .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
-        if let (true, SourceSpec::Dir(dir)) = (released, &self.profile.source) {
-            if let Some(marker) = &dir.done_marker {
-                // A marker left behind would let the next upload of this name in half-written.
-                archive::remove_marker(&cand.path, marker).map_err(|e| {
-                    EngineError::io(format!("removing the done marker of {:?}", cand.name), e)
+        let kept = archive::keep(&input.staged.path, dir, &input.name)
+            .map_err(|e| EngineError::io(format!("keeping {:?}", input.name), e))?;
+        match &input.origin {
+            Origin::Inbox(cand) => {
+                let released = archive::release_original(cand).map_err(|e| {
+                    EngineError::io(format!("removing {:?} from the inbox", input.name), e)
                 })?;
+                if let (true, SourceSpec::Dir(dir)) = (released, &self.profile.source) {
+                    if let Some(marker) = &dir.done_marker {
+                        // A marker left behind would let the next upload of this name in
+                        // half-written.
+                        archive::remove_marker(&cand.path, marker).map_err(|e| {
+                            EngineError::io(
+                                format!("removing the done marker of {:?}", input.name),
+                                e,
+                            )
+                        })?;
+                    }
+                }
+            }
+            Origin::Remote { size, mtime } => {
+                let state = if delivered {
+                    RemoteState::Delivered
+                } else {
+                    RemoteState::Failed
+                };
+                self.store.remote_set(
+                    self.name(),
+                    &input.name,
+                    (*size, *mtime),
+                    state,
+                    Some(job_id),
+                )?;
             }
         }
         self.emit(Event::InputKept {
@@ -466,7 +486,7 @@ impl JobContext<'_> {
     fn report(
         &self,
         job_id: i64,
-        cand: &Candidate,
+        input: &Arrival,
         status: JobStatus,
         counts: Counts,
         outputs: Vec<PathBuf>,
@@ -476,7 +496,7 @@ impl JobContext<'_> {
         JobReport {
             job_id,
             profile: self.name().to_string(),
-            file: cand.name.clone(),
+            file: input.name.clone(),
             status,
             counts,
             outputs,

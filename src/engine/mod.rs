@@ -5,6 +5,7 @@
 //! and `event` the typed events that are both logged and audited.
 
 pub mod archive;
+pub mod arrival;
 pub mod event;
 pub mod job;
 pub mod recover;

@@ -11,7 +11,7 @@ use std::io;
 use crate::profile::{Profile, SourceSpec};
 use crate::source::dir::Candidate;
 use crate::source::staging;
-use crate::store::{JobRow, JobStatus};
+use crate::store::{JobRow, JobStatus, RemoteState};
 
 use super::archive;
 use super::event::Event;
@@ -90,21 +90,30 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
         let kept = archive::keep(
             &staged,
             &archive::archive_dir(state_dir, &ctx.profile.name),
-            &file.name,
+            &job.file_name,
         )
-        .map_err(|e| EngineError::io(format!("keeping {:?}", file.name), e))?;
+        .map_err(|e| EngineError::io(format!("keeping {:?}", job.file_name), e))?;
         Event::InputKept {
             job_id: job.id,
             to: &kept.display().to_string(),
         }
         .emit(ctx.store, &ctx.profile.name)?;
     }
-    if let Some(original) = inbox_entry(ctx.profile, ctx, &file.name)? {
+    if let Some(original) = inbox_entry(ctx.profile, ctx, &job.file_name)? {
         if staging::sha256_of(&original.path).is_ok_and(|sha| sha == file.sha256) {
             archive::release_original(&original).map_err(|e| {
-                EngineError::io(format!("removing {:?} from the inbox", file.name), e)
+                EngineError::io(format!("removing {:?} from the inbox", job.file_name), e)
             })?;
         }
+    }
+    if let Some(remote) = ctx.store.remote_of_job(job.id)? {
+        ctx.store.remote_set(
+            &remote.profile,
+            &remote.name,
+            (remote.size, remote.mtime),
+            RemoteState::Delivered,
+            None,
+        )?;
     }
     Ok(())
 }

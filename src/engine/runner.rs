@@ -5,12 +5,13 @@
 
 use std::fs::{self, File, TryLockError};
 
-use crate::profile::{Profile, SourceSpec};
+use crate::profile::{DirSourceSpec, Profile, SourceSpec};
 use crate::settings::Settings;
-use crate::source::dir;
+use crate::source::{dir, staging};
 use crate::store::Store;
 use crate::transform::MappingPlan;
 
+use super::arrival::{Arrival, Origin};
 use super::event::Event;
 use super::job::{JobContext, JobReport};
 use super::recover::recover;
@@ -96,36 +97,72 @@ pub fn run_pass(
         store,
     };
     summary.recovered += recover(&ctx)?;
-    let SourceSpec::Dir(spec) = &profile.source else {
-        return Err(EngineError::Profile {
+    match &profile.source {
+        SourceSpec::Dir(spec) => dir_pass(&ctx, spec, stop, summary),
+        SourceSpec::Sftp(_) => Err(EngineError::Profile {
             profile: profile.name.clone(),
             message: "SFTP sources are not available in this build yet".into(),
-        });
-    };
-    let inbox = settings.resolve_path(&spec.path);
+        }),
+    }
+}
+
+/// Records an input that is not taken: audited, and listed in the summary.
+pub(super) fn refuse(
+    ctx: &JobContext<'_>,
+    name: &str,
+    reason: &str,
+    summary: &mut RunSummary,
+) -> Result<(), EngineError> {
+    Event::FileRefused { name, reason }.emit(ctx.store, &ctx.profile.name)?;
+    summary.refused.push((
+        ctx.profile.name.clone(),
+        name.to_string(),
+        reason.to_string(),
+    ));
+    Ok(())
+}
+
+/// A pass over an inbox folder: every ready file is staged and processed, in name order.
+fn dir_pass(
+    ctx: &JobContext<'_>,
+    spec: &DirSourceSpec,
+    stop: &StopFlag,
+    summary: &mut RunSummary,
+) -> Result<(), EngineError> {
+    let inbox = ctx.settings.resolve_path(&spec.path);
     let scan = dir::scan(spec, &inbox)
         .map_err(|e| EngineError::io(format!("reading inbox {}", inbox.display()), e))?;
     for refused in &scan.refused {
-        Event::FileRefused {
-            name: &refused.name,
-            reason: &refused.reason,
-        }
-        .emit(store, &profile.name)?;
-        summary.refused.push((
-            profile.name.clone(),
-            refused.name.clone(),
-            refused.reason.clone(),
-        ));
+        refuse(ctx, &refused.name, &refused.reason, summary)?;
     }
     for name in scan.waiting {
-        summary.waiting.push((profile.name.clone(), name));
+        summary.waiting.push((ctx.profile.name.clone(), name));
     }
     let label = format!("dir:{}", inbox.display());
-    for cand in &scan.ready {
+    let staging_dir = ctx
+        .settings
+        .state_dir
+        .join("staging")
+        .join(&ctx.profile.name);
+    for cand in scan.ready {
         if stop.is_stopped() {
             break;
         }
-        summary.jobs.push(ctx.process(cand, &label)?);
+        let staged = match staging::stage(&cand, &staging_dir) {
+            Ok(s) => s,
+            Err(e) => {
+                let shown = format!("{:?}", cand.name);
+                refuse(ctx, &shown, &format!("could not be staged: {e}"), summary)?;
+                continue;
+            }
+        };
+        let input = Arrival {
+            name: cand.name.clone(),
+            staged,
+            origin: Origin::Inbox(cand),
+            source_label: label.clone(),
+        };
+        summary.jobs.push(ctx.process(&input)?);
     }
     Ok(())
 }

@@ -72,6 +72,18 @@ CREATE TABLE temp_files (
     PRIMARY KEY (job_id, path)
 ) STRICT;
 
+CREATE TABLE remote_files (
+    profile      TEXT    NOT NULL,
+    name         TEXT    NOT NULL,
+    size         INTEGER NOT NULL CHECK (size >= 0),
+    mtime        INTEGER NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('seen', 'delivered', 'failed', 'finished')),
+    observed_ms  INTEGER NOT NULL,
+    job_id       INTEGER REFERENCES jobs (id),
+    PRIMARY KEY (profile, name)
+) STRICT;
+CREATE INDEX remote_files_by_job ON remote_files (job_id);
+
 CREATE TABLE sequences (
     profile       TEXT    NOT NULL,
     output_index  INTEGER NOT NULL CHECK (output_index >= 0),

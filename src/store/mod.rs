@@ -14,10 +14,12 @@ mod jobs;
 mod migrations;
 mod outputs;
 mod rejections;
+mod remote;
 mod sequences;
 mod temps;
 
 pub use audit::{AuditEvent, AuditRow, AuditVerdict};
+pub use remote::{RemoteRow, RemoteState};
 
 use std::path::Path;
 use std::time::Duration;
