@@ -51,6 +51,12 @@ pub enum Event<'a> {
     JobRecovered { job_id: i64, action: &'a str },
     /// The input was moved out of the inbox into the state folder.
     InputKept { job_id: i64, to: &'a str },
+    /// The `after` action of a fetched remote file ran (keep, delete or move).
+    RemoteSettled {
+        job_id: i64,
+        name: &'a str,
+        action: &'a str,
+    },
 }
 
 impl Event<'_> {
@@ -64,6 +70,7 @@ impl Event<'_> {
             Event::JobFailed { .. } => "job.failed",
             Event::JobRecovered { .. } => "job.recovered",
             Event::InputKept { .. } => "input.kept",
+            Event::RemoteSettled { .. } => "remote.settled",
         }
     }
 
@@ -76,7 +83,8 @@ impl Event<'_> {
             | Event::JobFinished { job_id, .. }
             | Event::JobFailed { job_id, .. }
             | Event::JobRecovered { job_id, .. }
-            | Event::InputKept { job_id, .. } => Some(*job_id),
+            | Event::InputKept { job_id, .. }
+            | Event::RemoteSettled { job_id, .. } => Some(*job_id),
         }
     }
 
@@ -116,6 +124,9 @@ impl Event<'_> {
             Event::JobFailed { counts, error, .. } => json!({ "counts": counts, "error": error }),
             Event::JobRecovered { action, .. } => json!({ "action": action }),
             Event::InputKept { to, .. } => json!({ "to": to }),
+            Event::RemoteSettled { name, action, .. } => {
+                json!({ "name": format!("{name:?}"), "action": action })
+            }
         }
     }
 

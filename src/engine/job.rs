@@ -12,18 +12,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::format::{self, ReadError, Severity};
-use crate::output::atomic::FinishedFile;
-use crate::output::file::{rejects_path, FileSink};
+use crate::output::atomic::{temp_path, FinishedFile};
 use crate::output::rejects::RejectsFile;
-use crate::output::template::{safe_component, NameContext, NameTemplate};
-use crate::output::{self};
-use crate::profile::{OutputSpec, Profile, SourceSpec};
+use crate::profile::{Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
 use crate::transform::{MappingPlan, Rejection, RowOutcome};
 
 use super::archive;
 use super::arrival::{Arrival, Origin};
+use super::deliver::{publish_outputs, Finished, Outputs};
 use super::event::Event;
 use super::EngineError;
 
@@ -47,8 +45,8 @@ pub struct JobReport {
     pub file: String,
     pub status: JobStatus,
     pub counts: Counts,
-    /// Published output files (rejects report last, if any).
-    pub outputs: Vec<PathBuf>,
+    /// Published outputs: local paths or `sftp://` targets (rejects report last, if any).
+    pub outputs: Vec<String>,
     /// Where the input was kept.
     pub kept_at: PathBuf,
     pub error: Option<String>,
@@ -65,7 +63,7 @@ struct JobFailure {
 /// What a successful read produced, before the commit.
 struct Written {
     counts: Counts,
-    finished: Vec<(Option<usize>, FinishedFile, u64)>,
+    finished: Vec<Finished>,
 }
 
 impl JobContext<'_> {
@@ -158,17 +156,9 @@ impl JobContext<'_> {
             Err(missing) => return failure(format!("{}: {missing}", input.name), counts),
         };
 
-        let mut sinks = Vec::new();
-        let rejects_at = match self.open_outputs(job_id, input, &mut sinks) {
-            Ok(Ok(path)) => path,
-            Ok(Err(message)) => {
-                abandon_sinks(sinks);
-                return failure(message, counts);
-            }
-            Err(e) => {
-                abandon_sinks(sinks);
-                return Err(e);
-            }
+        let mut outputs = match self.open_outputs(job_id, input)? {
+            Ok(o) => o,
+            Err(message) => return failure(message, counts),
         };
         let mut rejects: Option<RejectsFile> = None;
         let mut pending: Vec<RejectionRow> = Vec::new();
@@ -180,11 +170,7 @@ impl JobContext<'_> {
                     counts.read += 1;
                     match mapper.apply(&rec) {
                         RowOutcome::Mapped(m) => {
-                            for (_, path, sink) in sinks.iter_mut() {
-                                sink.write(&m).map_err(|e| {
-                                    EngineError::io(format!("writing {}", path.display()), e)
-                                })?;
-                            }
+                            outputs.write(&m)?;
                             counts.written += 1;
                             continue;
                         }
@@ -201,19 +187,18 @@ impl JobContext<'_> {
                 }
                 Err(e) => {
                     self.store_rejections(job_id, &mut pending)?;
-                    return give_up(sinks, rejects, e.to_string(), counts);
+                    return give_up(outputs, rejects, e.to_string(), counts);
                 }
             };
             counts.rejected += 1;
             let rejects_file = match &mut rejects {
                 Some(r) => r,
                 None => {
-                    self.store
-                        .note_temp(job_id, &temp_of_rejects(&rejects_at, job_id))?;
-                    let file = RejectsFile::create(&rejects_at, &format!("job{job_id}-rejects"))
-                        .map_err(|e| {
-                            EngineError::io(format!("creating {}", rejects_at.display()), e)
-                        })?;
+                    let at = &outputs.rejects_at;
+                    let tag = format!("job{job_id}-rejects");
+                    self.store.note_temp(job_id, &temp_path(at, &tag))?;
+                    let file = RejectsFile::create(at, &tag)
+                        .map_err(|e| EngineError::io(format!("creating {}", at.display()), e))?;
                     rejects.insert(file)
                 }
             };
@@ -239,93 +224,27 @@ impl JobContext<'_> {
         self.store_rejections(job_id, &mut pending)?;
 
         if let Some(message) = contract_violation(self.profile, &counts) {
-            return give_up(sinks, rejects, format!("{}: {message}", input.name), counts);
+            return give_up(
+                outputs,
+                rejects,
+                format!("{}: {message}", input.name),
+                counts,
+            );
         }
-        let mut finished = Vec::new();
-        for (i, path, sink) in sinks {
-            let rows = sink.rows();
-            let done = sink
-                .finish()
-                .map_err(|e| EngineError::io(format!("finishing {}", path.display()), e))?;
-            finished.push((Some(i), done, rows));
-        }
+        let mut finished = outputs.finish()?;
         if let Some(r) = rejects {
             let rows = r.rows();
             let done = r
                 .finish()
                 .map_err(|e| EngineError::io("finishing the rejects report".into(), e))?;
-            finished.push((None, done, rows));
+            finished.push(Finished {
+                index: None,
+                target: done.final_path.display().to_string(),
+                file: done,
+                rows,
+            });
         }
         Ok(Ok(Written { counts, finished }))
-    }
-
-    /// Opens a temp file for every `[[output]]` into `sinks` and returns where the rejects
-    /// report would go. The inner error is a reason for the job to fail (a path outside the
-    /// roots, an existing final file, two outputs on one path); the caller removes whatever
-    /// was opened.
-    fn open_outputs(
-        &self,
-        job_id: i64,
-        input: &Arrival,
-        sinks: &mut Vec<Sink>,
-    ) -> Result<Result<PathBuf, String>, EngineError> {
-        let fields = self.plan.fields();
-        let now = chrono::Local::now();
-        let ctx = |seq| NameContext {
-            profile: self.name(),
-            date: now,
-            seq,
-            source_name: &input.name,
-        };
-        for (i, out) in self.profile.outputs.iter().enumerate() {
-            let OutputSpec::File(spec) = out else {
-                return Ok(Err(
-                    "SFTP outputs are not available in this build yet".into()
-                ));
-            };
-            let seq = match NameTemplate::parse(&spec.path) {
-                Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), i)?,
-                _ => 0,
-            };
-            let final_path = match output::resolve_path(&spec.path, self.settings, &ctx(seq)) {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
-            };
-            if let Err(e) = free_for_output(&final_path, sinks) {
-                return Ok(Err(e));
-            }
-            // Noted before it exists, so a crash can never leave an unknown temp file.
-            self.store
-                .note_temp(job_id, &temp_of(&final_path, job_id, i))?;
-            let sink = FileSink::create(spec, &final_path, fields, &format!("job{job_id}-{i}"))
-                .map_err(|e| {
-                    EngineError::io(format!("creating output {}", final_path.display()), e)
-                })?;
-            sinks.push((i, final_path, sink));
-        }
-        let rejects_at = match (&self.profile.validation.rejects_path, sinks.first()) {
-            (Some(template), _) => {
-                let seq = match NameTemplate::parse(template) {
-                    Ok(t) if t.uses_seq() => self.store.next_seq(self.name(), REJECTS_SEQ)?,
-                    _ => 0,
-                };
-                match output::resolve_path(template, self.settings, &ctx(seq)) {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Err(format!("validation.rejects_path: {e}"))),
-                }
-            }
-            (None, Some((_, first, _))) => rejects_path(first),
-            (None, None) => self
-                .settings
-                .state_dir
-                .join("rejects")
-                .join(self.name())
-                .join(format!(
-                    "job{job_id}-{}.rejects.csv",
-                    safe_component(&input.name)
-                )),
-        };
-        Ok(free_for_output(&rejects_at, sinks).map(|()| rejects_at))
     }
 
     fn store_rejections(
@@ -350,14 +269,14 @@ impl JobContext<'_> {
         let Written { counts, finished } = written;
         let rows: Vec<OutputRow> = finished
             .iter()
-            .map(|(index, f, rows)| OutputRow {
+            .map(|f| OutputRow {
                 job_id,
-                output_index: *index,
-                temp_path: f.temp_path.display().to_string(),
-                final_path: f.final_path.display().to_string(),
-                rows: *rows,
-                bytes: f.bytes,
-                sha256: f.sha256.clone(),
+                output_index: f.index,
+                temp_path: f.file.temp_path.display().to_string(),
+                final_path: f.target.clone(),
+                rows: f.rows,
+                bytes: f.file.bytes,
+                sha256: f.file.sha256.clone(),
                 published: false,
             })
             .collect();
@@ -489,7 +408,7 @@ impl JobContext<'_> {
         input: &Arrival,
         status: JobStatus,
         counts: Counts,
-        outputs: Vec<PathBuf>,
+        outputs: Vec<String>,
         kept_at: PathBuf,
         error: Option<String>,
     ) -> JobReport {
@@ -504,48 +423,6 @@ impl JobContext<'_> {
             error,
         }
     }
-}
-
-/// Publishes every recorded output of a committing job that is not published yet, marking
-/// each in the store. Used by a normal commit and by crash recovery alike.
-pub fn publish_outputs(
-    ctx: &JobContext<'_>,
-    job_id: i64,
-    rows: &[OutputRow],
-) -> Result<Vec<PathBuf>, EngineError> {
-    let mut published = Vec::new();
-    for row in rows {
-        let final_path = PathBuf::from(&row.final_path);
-        if !row.published {
-            output::atomic::publish(Path::new(&row.temp_path), &final_path)
-                .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?;
-            ctx.store.mark_published(job_id, &row.final_path)?;
-            let fields: Vec<&str> = ctx.plan.fields().iter().map(|f| f.name.as_str()).collect();
-            let pii: Vec<&str> = ctx
-                .plan
-                .fields()
-                .iter()
-                .filter(|f| f.pii)
-                .map(|f| f.name.as_str())
-                .collect();
-            let is_rejects = row.output_index.is_none();
-            ctx.emit(Event::OutputPublished {
-                job_id,
-                path: &row.final_path,
-                rows: row.rows,
-                bytes: row.bytes,
-                sha256: &row.sha256,
-                fields: if is_rejects {
-                    vec!["file", "sheet", "row", "column", "field", "reason"]
-                } else {
-                    fields
-                },
-                pii_fields: if is_rejects { Vec::new() } else { pii },
-            })?;
-        }
-        published.push(final_path);
-    }
-    Ok(published)
 }
 
 /// The first file-level contract the counts break, if any.
@@ -582,44 +459,15 @@ fn rejection_of(e: ReadError) -> Rejection {
     }
 }
 
-/// An output being written: its index in the profile, its final path, the temp file.
-type Sink = (usize, PathBuf, FileSink);
-
-/// The `{seq}` counter of a profile's rejects report (outputs use their index).
-const REJECTS_SEQ: usize = usize::MAX >> 1;
-
-/// Refuses a final path that exists already or that another output of this job writes.
-fn free_for_output(path: &Path, sinks: &[Sink]) -> Result<(), String> {
-    if sinks.iter().any(|(_, p, _)| p == path) {
-        return Err(format!(
-            "two outputs of this job would write {}; give them different paths",
-            path.display()
-        ));
-    }
-    if path.exists() {
-        return Err(format!(
-            "{} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
-            path.display()
-        ));
-    }
-    Ok(())
-}
-
-fn abandon_sinks(sinks: Vec<Sink>) {
-    for (_, _, sink) in sinks {
-        sink.abandon();
-    }
-}
-
 /// Ends a failing job's writing: outputs are deleted, the rejects report is completed so it
 /// can be kept beside the input.
 fn give_up(
-    sinks: Vec<Sink>,
+    outputs: Outputs,
     rejects: Option<RejectsFile>,
     message: String,
     counts: Counts,
 ) -> Result<Result<Written, JobFailure>, EngineError> {
-    abandon_sinks(sinks);
+    outputs.abandon();
     let rejects = match rejects {
         Some(r) => Some(
             r.finish()
@@ -632,15 +480,6 @@ fn give_up(
         counts,
         rejects,
     }))
-}
-
-/// The temp path `AtomicFile` uses for output `index` of `job_id`.
-fn temp_of(final_path: &Path, job_id: i64, index: usize) -> PathBuf {
-    output::atomic::temp_path(final_path, &format!("job{job_id}-{index}"))
-}
-
-fn temp_of_rejects(final_path: &Path, job_id: i64) -> PathBuf {
-    output::atomic::temp_path(final_path, &format!("job{job_id}-rejects"))
 }
 
 /// Writes a new file; never replaces one (it could be a kept input).

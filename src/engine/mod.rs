@@ -6,10 +6,13 @@
 
 pub mod archive;
 pub mod arrival;
+pub mod deliver;
 pub mod event;
 pub mod job;
+pub mod login;
 pub mod recover;
 pub mod runner;
+mod sftp_pass;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};

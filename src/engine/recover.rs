@@ -14,8 +14,9 @@ use crate::source::staging;
 use crate::store::{JobRow, JobStatus, RemoteState};
 
 use super::archive;
+use super::deliver::publish_outputs;
 use super::event::Event;
-use super::job::{publish_outputs, JobContext};
+use super::job::JobContext;
 use super::EngineError;
 
 /// Recovers every unfinished job of `ctx`'s profile; returns how many were found.

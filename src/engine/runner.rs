@@ -99,10 +99,7 @@ pub fn run_pass(
     summary.recovered += recover(&ctx)?;
     match &profile.source {
         SourceSpec::Dir(spec) => dir_pass(&ctx, spec, stop, summary),
-        SourceSpec::Sftp(_) => Err(EngineError::Profile {
-            profile: profile.name.clone(),
-            message: "SFTP sources are not available in this build yet".into(),
-        }),
+        SourceSpec::Sftp(spec) => super::sftp_pass::sftp_pass(&ctx, spec, stop, summary),
     }
 }
 

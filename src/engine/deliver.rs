@@ -1,0 +1,375 @@
+//! A job's outputs: opened as temp files before the first row, finished after the last, and
+//! published at commit — linked into place locally, or uploaded to an SFTP server.
+//!
+//! Every temp file is noted in the store before it exists, so crash recovery can remove what
+//! an interrupted job left. Publishing is idempotent: a crash in the middle of it is finished
+//! by `recover` from the same rows.
+
+use std::path::{Path, PathBuf};
+
+use crate::output::atomic::{self, FinishedFile};
+use crate::output::file::{rejects_path, FileSink};
+use crate::output::template::{safe_component, NameContext, NameTemplate};
+use crate::output::{self};
+use crate::profile::{OutputSpec, SftpOutputSpec};
+use crate::sftp::with_backoff;
+use crate::store::OutputRow;
+use crate::transform::MappedRecord;
+
+use super::arrival::Arrival;
+use super::event::Event;
+use super::job::JobContext;
+use super::login::Login;
+use super::EngineError;
+
+/// The `{seq}` counter of a profile's rejects report (outputs use their index).
+const REJECTS_SEQ: usize = usize::MAX >> 1;
+/// Upload attempts (each a fresh connection) before a publish gives up for this run.
+const UPLOAD_ATTEMPTS: u32 = 4;
+
+/// An output being written.
+pub(super) struct Sink {
+    /// Position in the profile's `[[output]]` list.
+    pub index: usize,
+    /// Where it is published: a local path, or `sftp://user@host:port/remote/path`.
+    pub target: String,
+    /// The local path the temp file is written beside (the target itself for file outputs).
+    pub local: PathBuf,
+    pub file: FileSink,
+}
+
+/// A completed temp file waiting to be published.
+pub(super) struct Finished {
+    /// Position in the profile's `[[output]]` list; `None` for the rejects report.
+    pub index: Option<usize>,
+    /// Where it is published (see [`Sink::target`]).
+    pub target: String,
+    pub file: FinishedFile,
+    pub rows: u64,
+}
+
+/// The opened outputs of a job and where its rejects report would go.
+pub(super) struct Outputs {
+    pub sinks: Vec<Sink>,
+    pub rejects_at: PathBuf,
+}
+
+impl Outputs {
+    /// Writes one record to every output.
+    pub fn write(&mut self, rec: &MappedRecord) -> Result<(), EngineError> {
+        for sink in &mut self.sinks {
+            sink.file
+                .write(rec)
+                .map_err(|e| EngineError::io(format!("writing {}", sink.local.display()), e))?;
+        }
+        Ok(())
+    }
+
+    /// Completes every temp file.
+    pub fn finish(self) -> Result<Vec<Finished>, EngineError> {
+        let mut done = Vec::new();
+        for sink in self.sinks {
+            let rows = sink.file.rows();
+            let file = sink
+                .file
+                .finish()
+                .map_err(|e| EngineError::io(format!("finishing {}", sink.local.display()), e))?;
+            done.push(Finished {
+                index: Some(sink.index),
+                target: sink.target,
+                file,
+                rows,
+            });
+        }
+        Ok(done)
+    }
+
+    /// Deletes every temp file (the job failed).
+    pub fn abandon(self) {
+        abandon(self.sinks);
+    }
+}
+
+impl JobContext<'_> {
+    /// Opens a temp file for every `[[output]]`. The inner error is a reason for the job to
+    /// fail (a path outside the roots, an existing final file, two outputs on one path); what
+    /// was opened is then removed.
+    pub(super) fn open_outputs(
+        &self,
+        job_id: i64,
+        input: &Arrival,
+    ) -> Result<Result<Outputs, String>, EngineError> {
+        let mut sinks = Vec::new();
+        match self.open_sinks(job_id, input, &mut sinks) {
+            Ok(Ok(rejects_at)) => Ok(Ok(Outputs { sinks, rejects_at })),
+            Ok(Err(message)) => {
+                abandon(sinks);
+                Ok(Err(message))
+            }
+            Err(e) => {
+                abandon(sinks);
+                Err(e)
+            }
+        }
+    }
+
+    fn open_sinks(
+        &self,
+        job_id: i64,
+        input: &Arrival,
+        sinks: &mut Vec<Sink>,
+    ) -> Result<Result<PathBuf, String>, EngineError> {
+        let now = chrono::Local::now();
+        let ctx = |seq| NameContext {
+            profile: &self.profile.name,
+            date: now,
+            seq,
+            source_name: &input.name,
+        };
+        for (i, out) in self.profile.outputs.iter().enumerate() {
+            let (spec, path_template) = match out {
+                OutputSpec::File(spec) => (spec, &spec.path),
+                OutputSpec::Sftp(sftp) => (&sftp.file, &sftp.file.path),
+            };
+            let seq = self.seq_for(path_template, i)?;
+            let (target, local) = match out {
+                OutputSpec::File(_) => {
+                    match output::resolve_path(path_template, self.settings, &ctx(seq)) {
+                        Ok(p) => (p.display().to_string(), p),
+                        Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
+                    }
+                }
+                OutputSpec::Sftp(sftp) => {
+                    let remote = match remote_path(path_template, &ctx(seq)) {
+                        Ok(r) => r,
+                        Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
+                    };
+                    let name = remote.rsplit('/').next().unwrap_or_default();
+                    let local = self
+                        .settings
+                        .state_dir
+                        .join("outgoing")
+                        .join(&self.profile.name)
+                        .join(format!("job{job_id}-{i}-{}", safe_component(name)));
+                    (sftp_target(sftp, self, &remote), local)
+                }
+            };
+            if let Err(e) = free_for_output(&target, &local, sinks) {
+                return Ok(Err(e));
+            }
+            let tag = format!("job{job_id}-{i}");
+            // Noted before it exists, so a crash can never leave an unknown temp file.
+            self.store
+                .note_temp(job_id, &atomic::temp_path(&local, &tag))?;
+            let file = FileSink::create(spec, &local, self.plan.fields(), &tag)
+                .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
+            sinks.push(Sink {
+                index: i,
+                target,
+                local,
+                file,
+            });
+        }
+        let first_local = sinks
+            .iter()
+            .find(|s| s.target == s.local.display().to_string());
+        let rejects_at = match (&self.profile.validation.rejects_path, first_local) {
+            (Some(template), _) => {
+                let seq = self.seq_for(template, REJECTS_SEQ)?;
+                match output::resolve_path(template, self.settings, &ctx(seq)) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(format!("validation.rejects_path: {e}"))),
+                }
+            }
+            (None, Some(first)) => rejects_path(&first.local),
+            (None, None) => self
+                .settings
+                .state_dir
+                .join("rejects")
+                .join(&self.profile.name)
+                .join(format!(
+                    "job{job_id}-{}.rejects.csv",
+                    safe_component(&input.name)
+                )),
+        };
+        let target = rejects_at.display().to_string();
+        Ok(free_for_output(&target, &rejects_at, sinks).map(|()| rejects_at))
+    }
+
+    /// The next `{seq}` for output `index` when `template` uses it (0 otherwise).
+    fn seq_for(&self, template: &str, index: usize) -> Result<u64, EngineError> {
+        Ok(match NameTemplate::parse(template) {
+            Ok(t) if t.uses_seq() => self.store.next_seq(&self.profile.name, index)?,
+            _ => 0,
+        })
+    }
+}
+
+fn abandon(sinks: Vec<Sink>) {
+    for sink in sinks {
+        sink.file.abandon();
+    }
+}
+
+/// The remote path an SFTP output's template renders to: absolute, no `..`.
+fn remote_path(template: &str, ctx: &NameContext<'_>) -> Result<String, String> {
+    let rendered = NameTemplate::parse(template)?.render(ctx);
+    if !rendered.starts_with('/') || rendered.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "remote path {rendered:?} must be absolute and without `..`"
+        ));
+    }
+    Ok(rendered)
+}
+
+/// `sftp://user@host:port/remote/path`: how an SFTP output is named in the store and audit.
+fn sftp_target(spec: &SftpOutputSpec, ctx: &JobContext<'_>, remote: &str) -> String {
+    format!(
+        "{}{remote}",
+        Login::new(&spec.connection, ctx.settings).label()
+    )
+}
+
+/// Refuses a target that exists already or that another output of this job writes.
+fn free_for_output(target: &str, local: &Path, sinks: &[Sink]) -> Result<(), String> {
+    if sinks.iter().any(|s| s.target == target || s.local == local) {
+        return Err(format!(
+            "two outputs of this job would write {target}; give them different paths"
+        ));
+    }
+    if local.exists() {
+        return Err(format!(
+            "{} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
+            local.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Publishes every recorded output of a committing job that is not published yet, marking
+/// each in the store, and returns every target. Used by a normal commit and by crash recovery.
+pub fn publish_outputs(
+    ctx: &JobContext<'_>,
+    job_id: i64,
+    rows: &[OutputRow],
+) -> Result<Vec<String>, EngineError> {
+    let mut published = Vec::new();
+    for row in rows {
+        if !row.published {
+            let sftp = row
+                .output_index
+                .and_then(|i| ctx.profile.outputs.get(i))
+                .and_then(|o| match o {
+                    OutputSpec::Sftp(s) => Some(s),
+                    OutputSpec::File(_) => None,
+                });
+            match sftp {
+                Some(spec) => upload(ctx, spec, row)?,
+                None => atomic::publish(Path::new(&row.temp_path), Path::new(&row.final_path))
+                    .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?,
+            }
+            ctx.store.mark_published(job_id, &row.final_path)?;
+            emit_published(ctx, job_id, row)?;
+        }
+        published.push(row.final_path.clone());
+    }
+    Ok(published)
+}
+
+/// Uploads a finished temp file to its SFTP target (temp name, size check, rename), retrying
+/// transient failures, then removes the local copy.
+fn upload(ctx: &JobContext<'_>, spec: &SftpOutputSpec, row: &OutputRow) -> Result<(), EngineError> {
+    let login = Login::new(&spec.connection, ctx.settings);
+    let remote = row
+        .final_path
+        .strip_prefix(&login.label())
+        .unwrap_or(&row.final_path)
+        .to_string();
+    let local = Path::new(&row.temp_path);
+    if !local.exists() {
+        // A crash after the upload and before it was marked: the rename already happened.
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
+    let transfer = runtime
+        .block_on(with_backoff(
+            UPLOAD_ATTEMPTS,
+            std::time::Duration::from_millis(500),
+            std::time::Duration::from_secs(10),
+            || async {
+                let client = login.connect().await?;
+                let sent = client.upload(local, &remote).await;
+                let _ = client.close().await;
+                sent
+            },
+        ))
+        .map_err(|e| EngineError::Profile {
+            profile: ctx.profile.name.clone(),
+            message: format!("uploading {}: {e}", row.final_path),
+        })?;
+    if transfer.sha256 != row.sha256 || transfer.bytes != row.bytes {
+        return Err(EngineError::Profile {
+            profile: ctx.profile.name.clone(),
+            message: format!(
+                "uploading {}: the file changed on disk before upload",
+                row.final_path
+            ),
+        });
+    }
+    std::fs::remove_file(local)
+        .map_err(|e| EngineError::io(format!("removing {}", local.display()), e))
+}
+
+fn emit_published(ctx: &JobContext<'_>, job_id: i64, row: &OutputRow) -> Result<(), EngineError> {
+    let fields = ctx.plan.fields();
+    let (names, pii): (Vec<&str>, Vec<&str>) = match row.output_index {
+        Some(_) => (
+            fields.iter().map(|f| f.name.as_str()).collect(),
+            fields
+                .iter()
+                .filter(|f| f.pii)
+                .map(|f| f.name.as_str())
+                .collect(),
+        ),
+        None => (
+            vec!["file", "sheet", "row", "column", "field", "reason"],
+            Vec::new(),
+        ),
+    };
+    Event::OutputPublished {
+        job_id,
+        path: &row.final_path,
+        rows: row.rows,
+        bytes: row.bytes,
+        sha256: &row.sha256,
+        fields: names,
+        pii_fields: pii,
+    }
+    .emit(ctx.store, &ctx.profile.name)
+    .map_err(EngineError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn remote_paths_must_be_absolute() {
+        let ctx = NameContext {
+            profile: "p",
+            date: chrono::Local.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            seq: 3,
+            source_name: "../x.csv",
+        };
+        assert_eq!(
+            remote_path("/in/{seq}_{source_stem}.csv", &ctx).unwrap(),
+            "/in/3__._x.csv"
+        );
+        assert!(remote_path("in/x.csv", &ctx).is_err());
+        assert!(remote_path("/in/../etc/x", &ctx).is_err());
+    }
+}
