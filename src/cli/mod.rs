@@ -8,6 +8,7 @@ mod audit;
 mod check;
 mod demo;
 mod jobs;
+mod known_hosts;
 mod preview;
 mod run;
 pub mod table;
@@ -92,6 +93,26 @@ pub enum Command {
     },
     /// A self-contained tour on the bundled fixtures, in var/demo.
     Demo,
+    /// Trust SSH host keys (an explicit operator step; unknown keys are always refused).
+    KnownHosts {
+        #[command(subcommand)]
+        action: KnownHostsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KnownHostsAction {
+    /// Show a server's host key fingerprint and, once confirmed, add it to known_hosts.
+    Add {
+        /// HOST or HOST:PORT.
+        target: String,
+        /// The known_hosts file (default: the one the profiles use for this host).
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Add without asking if, and only if, the server offers this fingerprint.
+        #[arg(long, value_name = "SHA256:...")]
+        fingerprint: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +176,14 @@ pub fn main() -> ExitCode {
             limit,
         } => audit::run(config, action.is_some(), json, csv, limit),
         Command::Demo => demo::run(),
+        Command::KnownHosts {
+            action:
+                KnownHostsAction::Add {
+                    target,
+                    file,
+                    fingerprint,
+                },
+        } => known_hosts::add(config, &target, file.as_deref(), fingerprint.as_deref()),
     };
     exit.into()
 }
