@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::sshd::{KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
 use hrbridge::secret::{Secret, SecretRef};
 use hrbridge::settings::{Settings, SettingsFile};
-use hrbridge::sftp::{known_hosts, Auth, Connection, SftpClient, SftpError};
+use hrbridge::sftp::{known_hosts, with_backoff, Auth, Connection, SftpClient, SftpError};
 use sha2::{Digest, Sha256};
 
 /// A secret as the engine gets one: through a `${env:NAME}` reference.
@@ -39,14 +39,33 @@ async fn connect(
     auth: Auth,
     known_hosts: &Path,
 ) -> Result<SftpClient, SftpError> {
+    connect_to(sshd.port, user, auth, known_hosts).await
+}
+
+async fn connect_to(
+    port: u16,
+    user: &str,
+    auth: Auth,
+    known_hosts: &Path,
+) -> Result<SftpClient, SftpError> {
+    connect_with(port, user, auth, known_hosts, Duration::from_secs(10)).await
+}
+
+async fn connect_with(
+    port: u16,
+    user: &str,
+    auth: Auth,
+    known_hosts: &Path,
+    timeout: Duration,
+) -> Result<SftpClient, SftpError> {
     SftpClient::connect(Connection {
         host: "127.0.0.1",
-        port: sshd.port,
+        port,
         user,
         auth,
         known_hosts,
-        connect_timeout: Duration::from_secs(10),
-        timeout: Duration::from_secs(10),
+        connect_timeout: timeout,
+        timeout,
     })
     .await
 }
@@ -346,6 +365,7 @@ async fn server_killed_mid_download_then_fetched_after_restart() {
     let Some(mut sshd) = TestSshd::start() else {
         return;
     };
+    let (port, user) = (sshd.port, sshd.user.clone());
     let dir = sshd.served("kill");
     let data = content(50 * 1024 * 1024, 4);
     let remote = dir.join("big.csv");
@@ -377,10 +397,27 @@ async fn server_killed_mid_download_then_fetched_after_restart() {
         .unwrap_err();
     assert!(err.is_transient(), "a dead server is worth retrying: {err}");
     assert!(!local.exists(), "partial download left behind");
-    sshd.restart();
-    let client = connect(&sshd, &sshd.user, key(user_key), &kh)
+    let refused = connect(&sshd, &sshd.user, key(user_key.clone()), &kh)
         .await
+        .err()
         .unwrap();
+    assert!(matches!(refused, SftpError::Connect { .. }), "{refused}");
+    assert!(refused.is_transient());
+    // the server comes back while the client is backing off
+    let restarter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        sshd.restart();
+        sshd
+    });
+    let client = with_backoff(
+        20,
+        Duration::from_millis(50),
+        Duration::from_millis(400),
+        || connect_to(port, &user, key(user_key.clone()), &kh),
+    )
+    .await
+    .unwrap();
+    let _sshd = restarter.join().unwrap();
     let t = client
         .download(remote.to_str().unwrap(), &local, size)
         .await
@@ -426,6 +463,59 @@ async fn ten_thousand_entries_and_hostile_names_are_listed_as_sent() {
         .find(|e| e.name == "..hidden\nname")
         .expect("names come back as sent");
     assert!(hrbridge::source::names::check_name(&hostile.name).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_server_times_out_instead_of_hanging() {
+    // a port that accepts but never speaks SSH
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let kh = dir.path().join("known_hosts");
+    let started = Instant::now();
+    let err = connect_with(port, "nobody", key(kh.clone()), &kh, Duration::from_secs(1))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, SftpError::Timeout { .. }), "{err}");
+    assert!(err.is_transient());
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // a real server whose connection freezes in the middle of a transfer
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let served = sshd.served("hang");
+    let size = 30 * 1024 * 1024;
+    fs::write(served.join("big.csv"), content(size, 6)).unwrap();
+    let client = connect_with(
+        sshd.port,
+        &sshd.user,
+        key(sshd.user_key(KeyKind::Ed25519, None)),
+        &sshd.known_hosts(),
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    let local = dir.path().join("big.part");
+    let remote = served.join("big.csv").to_str().unwrap().to_string();
+    let local_c = local.clone();
+    let download =
+        tokio::spawn(async move { client.download(&remote, &local_c, size as u64).await });
+    while fs::metadata(&local).map(|m| m.len()).unwrap_or(0) < 1024 * 1024 {
+        assert!(!download.is_finished(), "download ended before the freeze");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    sshd.freeze_connections();
+    let frozen_at = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(20), download)
+        .await
+        .expect("request timeout fired")
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, SftpError::Timeout { .. }), "{err}");
+    assert!(frozen_at.elapsed() < Duration::from_secs(10));
+    assert!(!local.exists());
 }
 
 /// Throughput of a 200 MB download over loopback: hrbridge's tuned client, russh + russh-sftp

@@ -144,6 +144,22 @@ impl TestSshd {
         let _ = child.wait();
     }
 
+    /// Freezes (SIGSTOP) every connection sshd is serving: sockets stay open but nothing
+    /// answers, as with a hung server. [`TestSshd::stop`] still kills them.
+    pub fn freeze_connections(&self) {
+        let Some(child) = self.child.as_ref() else {
+            return;
+        };
+        let list: Vec<String> = descendants(child.id()).iter().map(u32::to_string).collect();
+        assert!(!list.is_empty(), "no connection to freeze");
+        let status = Command::new("kill")
+            .arg("-STOP")
+            .args(&list)
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -STOP failed");
+    }
+
     /// Starts sshd again on the same port with the same keys.
     pub fn restart(&mut self) {
         self.stop();
