@@ -555,6 +555,12 @@ async fn throughput_200mb() {
         .await
         .unwrap();
     report("hrbridge (64 x 255 KiB in flight)", t0.elapsed());
+    let t0 = Instant::now();
+    client
+        .upload(&local, dir.join("up.bin").to_str().unwrap())
+        .await
+        .unwrap();
+    report("hrbridge upload (64 writes in flight)", t0.elapsed());
 
     for (label, concurrent) in [
         ("russh + russh-sftp defaults (16 in flight)", 16),
