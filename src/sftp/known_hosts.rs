@@ -68,7 +68,8 @@ fn entries_for(known_hosts: &Path, host: &str, port: u16) -> io::Result<Vec<Entr
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let name = lookup_name(host, port);
+    // OpenSSH lowercases host names before matching or hashing them
+    let name = lookup_name(&host.to_ascii_lowercase(), port);
     Ok(text
         .lines()
         .filter_map(parse_line)
@@ -129,7 +130,7 @@ pub fn append(known_hosts: &Path, host: &str, port: u16, key: &PublicKey) -> io:
     let line = format!(
         "{}{} {}\n",
         if needs_newline { "\n" } else { "" },
-        lookup_name(host, port),
+        lookup_name(&host.to_ascii_lowercase(), port),
         blob.trim_end()
     );
     file.write_all(line.as_bytes())?;
@@ -203,10 +204,7 @@ fn hosts_match(patterns: &str, name: &str) -> bool {
 fn pattern_matches(pattern: &str, name: &str) -> bool {
     match pattern.strip_prefix("|1|") {
         Some(hashed) => hashed_matches(hashed, name),
-        None => wildcard_matches(
-            pattern.to_ascii_lowercase().as_bytes(),
-            name.to_ascii_lowercase().as_bytes(),
-        ),
+        None => wildcard_matches(pattern.to_ascii_lowercase().as_bytes(), name.as_bytes()),
     }
 }
 
@@ -320,6 +318,13 @@ mod tests {
             verify(&path, "127.0.0.1", 2222, &key(ED_B)).unwrap(),
             HostKeyVerdict::Changed { .. }
         ));
+        // `ssh-keygen -H` of "sftp.example.com ED_A": names are matched in lowercase
+        let text = format!("|1|y3eVDjBiVchXU4zDxCC49vzEpYE=|AFkE6UePA0I1rsaVX4Mup8OQoTE= {ED_A}\n");
+        let (_d, path) = file(&text);
+        assert_eq!(
+            verify(&path, "SFTP.Example.com", 22, &key(ED_A)).unwrap(),
+            HostKeyVerdict::Known
+        );
     }
 
     #[test]
