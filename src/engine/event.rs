@@ -25,6 +25,8 @@ pub enum Event<'a> {
         name: &'a str,
         sha256: &'a str,
         size: u64,
+        /// Where the input came from (`dir:...`, `sftp://user@host:port/path`).
+        source: &'a str,
     },
     /// An output file reached its final name.
     OutputPublished {
@@ -102,9 +104,13 @@ impl Event<'_> {
                 json!({ "name": format!("{name:?}"), "sha256": sha256, "previous_job": previous_job })
             }
             Event::JobStarted {
-                name, sha256, size, ..
+                name,
+                sha256,
+                size,
+                source,
+                ..
             } => {
-                json!({ "name": format!("{name:?}"), "sha256": sha256, "size": size })
+                json!({ "name": format!("{name:?}"), "sha256": sha256, "size": size, "source": source })
             }
             Event::OutputPublished {
                 path,

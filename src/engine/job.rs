@@ -125,6 +125,7 @@ impl JobContext<'_> {
             name: &input.name,
             sha256: &staged.sha256,
             size: staged.size,
+            source: &input.source_label,
         })?;
         match self.read_and_write(job_id, input)? {
             Ok(written) => self.commit(job_id, input, written),
