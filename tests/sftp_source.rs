@@ -72,6 +72,14 @@ fn key_login(sshd: &TestSshd) -> String {
     )
 }
 
+/// A served folder holding `a.csv` and a workspace polling it with the harness user's key.
+fn serving(sshd: &TestSshd, folder: &str, after: &str) -> (PathBuf, Workspace) {
+    let served = sshd.served(folder);
+    fs::write(served.join("a.csv"), EXPORT).unwrap();
+    let ws = workspace(sshd, &served, &key_login(sshd), &sshd.known_hosts(), after);
+    (served, ws)
+}
+
 fn run_once(ws: &Workspace) -> Output {
     ws.run(&["run", "--once"])
 }
@@ -85,15 +93,7 @@ fn fetches_with_a_key_keeps_the_remote_file_and_never_fetches_it_twice() {
     let Some(sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("keep");
-    fs::write(served.join("a.csv"), EXPORT).unwrap();
-    let ws = workspace(
-        &sshd,
-        &served,
-        &key_login(&sshd),
-        &sshd.known_hosts(),
-        "keep",
-    );
+    let (served, ws) = serving(&sshd, "keep", "keep");
     let out = run_once(&ws);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     let jobs = ws.jobs();
@@ -125,15 +125,7 @@ fn after_delete_and_move_run_once_the_job_is_committed() {
     let Some(sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("del");
-    fs::write(served.join("a.csv"), EXPORT).unwrap();
-    let ws = workspace(
-        &sshd,
-        &served,
-        &key_login(&sshd),
-        &sshd.known_hosts(),
-        "delete",
-    );
+    let (served, ws) = serving(&sshd, "del", "delete");
     assert!(run_once(&ws).status.success());
     assert!(!served.join("a.csv").exists(), "after = delete");
     assert!(ws.path().join("outbox/a.csv").exists());

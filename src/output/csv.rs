@@ -59,16 +59,7 @@ mod tests {
     use super::*;
     use crate::record::Position;
 
-    fn fields(names: &[&str]) -> Vec<FieldInfo> {
-        names
-            .iter()
-            .map(|n| FieldInfo {
-                name: n.to_string(),
-                pii: false,
-                key: false,
-            })
-            .collect()
-    }
+    use crate::output::test_fields as fields;
 
     fn encode(values: Vec<Value>, neutralize: bool) -> String {
         let mut enc =

@@ -113,16 +113,7 @@ mod tests {
     use crate::record::Position;
     use crate::transform::Value;
 
-    fn fields(names: &[&str]) -> Vec<FieldInfo> {
-        names
-            .iter()
-            .map(|n| FieldInfo {
-                name: n.to_string(),
-                pii: false,
-                key: false,
-            })
-            .collect()
-    }
+    use crate::output::test_fields as fields;
 
     #[test]
     fn dotted_names_nest_and_types_survive() {

@@ -126,3 +126,16 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     }
     problems
 }
+
+/// Plain (not PII, not key) field infos for the encoders' tests.
+#[cfg(test)]
+pub(crate) fn test_fields(names: &[&str]) -> Vec<FieldInfo> {
+    names
+        .iter()
+        .map(|n| FieldInfo {
+            name: n.to_string(),
+            pii: false,
+            key: false,
+        })
+        .collect()
+}
