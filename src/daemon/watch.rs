@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use globset::GlobMatcher;
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch, Notify};
 
@@ -95,7 +95,8 @@ impl InboxWatcher {
 }
 
 /// The profiles one notify report concerns. Reads (opening, reading, closing without
-/// writing) never do: the daemon's own passes read the inbox files. An error or an
+/// writing) and names leaving the folder never do: the daemon's own passes read inbox files
+/// and move them to the archive, and a file going away makes nothing ready. An error or an
 /// overflowed event queue concerns every profile, which then rescans.
 fn concerned(inboxes: &[Inbox], res: notify::Result<notify::Event>) -> BTreeSet<usize> {
     let event = match res {
@@ -108,14 +109,18 @@ fn concerned(inboxes: &[Inbox], res: notify::Result<notify::Event>) -> BTreeSet<
     if event.need_rescan() {
         return inboxes.iter().map(|i| i.profile).collect();
     }
-    if let EventKind::Access(kind) = event.kind {
-        if kind != AccessKind::Close(AccessMode::Write) {
-            return BTreeSet::new();
+    let arrived: &[PathBuf] = match event.kind {
+        EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write) => &[],
+        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => &[],
+        // (from, to): only the new name can be a file to take.
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+            event.paths.get(1..).unwrap_or_default()
         }
-    }
+        _ => &event.paths,
+    };
     inboxes
         .iter()
-        .filter(|i| event.paths.iter().any(|p| i.wants(p)))
+        .filter(|i| arrived.iter().any(|p| i.wants(p)))
         .map(|i| i.profile)
         .collect()
 }
@@ -261,6 +266,35 @@ mod tests {
         assert!(!inbox.wants(&dir.join("other.csv")));
         assert!(!inbox.wants(&dir.join(".done")));
         assert!(!inbox.wants(Path::new("/srv/inbox/other/hires_1.csv")));
+    }
+
+    #[test]
+    fn files_leaving_the_inbox_are_not_events_but_arriving_ones_are() {
+        let dir = PathBuf::from("/in");
+        let inboxes = [Inbox {
+            profile: 0,
+            dir: dir.clone(),
+            pattern: matcher("*.csv").unwrap(),
+            done_marker: None,
+        }];
+        let ev = |kind, paths: Vec<PathBuf>| {
+            let mut e = notify::Event::new(kind);
+            e.paths = paths;
+            Ok(e)
+        };
+        let (inside, outside) = (dir.join("a.csv"), PathBuf::from("/archive/a.csv"));
+        let removed = EventKind::Remove(notify::event::RemoveKind::File);
+        assert!(concerned(&inboxes, ev(removed, vec![inside.clone()])).is_empty());
+        let moved_away = EventKind::Modify(ModifyKind::Name(RenameMode::From));
+        assert!(concerned(&inboxes, ev(moved_away, vec![inside.clone()])).is_empty());
+        let both = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        assert!(concerned(&inboxes, ev(both, vec![inside.clone(), outside.clone()])).is_empty());
+        assert_eq!(
+            concerned(&inboxes, ev(both, vec![outside, inside.clone()])).len(),
+            1
+        );
+        let moved_in = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        assert_eq!(concerned(&inboxes, ev(moved_in, vec![inside])).len(), 1);
     }
 
     #[test]
