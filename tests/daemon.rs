@@ -114,3 +114,37 @@ fn processes_both_inboxes_then_stops_cleanly_on_sigterm() {
     let once = ws.run(&["run", "--once"]);
     assert!(once.status.success(), "{}", stderr(&once));
 }
+
+#[test]
+fn sigterm_during_a_job_finishes_that_file_and_starts_no_other() {
+    const ROWS: usize = 300_000;
+    let ws = Workspace::new();
+    ws.profile("hires", &profile("hires"));
+    let mut export = String::from("ID,Dept\n");
+    for i in 0..ROWS {
+        export.push_str(&format!("E{i},Dept{}\n", i % 7));
+    }
+    for n in 1..=3 {
+        ws.drop_file("hires", &format!("hires_{n}.csv"), export.as_bytes());
+    }
+    let daemon = Daemon::start(ws.path());
+    wait_until("a job to be running", Duration::from_secs(20), || {
+        ws.jobs()
+            .iter()
+            .any(|j| j["status"] == "running")
+            .then_some(())
+    });
+    let status = daemon.terminate(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+
+    let jobs = ws.jobs();
+    let left = ws.files_under("inbox/hires");
+    assert!(!jobs.is_empty() && !left.is_empty(), "{jobs:?} {left:?}");
+    assert_eq!(jobs.len() + left.len(), 3, "{jobs:?} {left:?}");
+    for job in &jobs {
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["counts"]["written"].as_u64(), Some(ROWS as u64));
+    }
+    let verify = ws.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", stderr(&verify));
+}

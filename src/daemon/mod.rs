@@ -107,7 +107,7 @@ async fn serve(
     triggers: Vec<Trigger>,
     stop: StopFlag,
 ) -> Result<DaemonReport, EngineError> {
-    let signals = stop_on_signals(stop.clone())?;
+    let mut signals = stop_on_signals(stop.clone())?;
     let (shutdown_tx, shutdown) = channel::channel(false);
     let shared = Arc::new(Shared {
         settings: settings.clone(),
@@ -144,7 +144,6 @@ async fn serve(
 
     // Until a signal (or the caller) stops us, re-try watches on inbox folders that did not
     // exist yet.
-    let mut signals = signals;
     loop {
         tokio::select! {
             _ = &mut signals => break,
