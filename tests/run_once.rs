@@ -258,7 +258,7 @@ fn unknown_profile_and_daemon_mode_are_usage_errors() {
             .code(),
         Some(2)
     );
-    assert_eq!(ws.run(&["run"]).status.code(), Some(2));
+    assert_eq!(ws.run(&["run", "--profile", "nope"]).status.code(), Some(2));
     assert_eq!(ws.run(&["frobnicate"]).status.code(), Some(2));
 }
 

@@ -1,17 +1,16 @@
-//! `hrbridge run --once`: one pass over the waiting files, then a summary.
+//! `hrbridge run`: the daemon (watch, schedules, polls) until SIGINT/SIGTERM, or with
+//! `--once` one pass over the waiting files, then a summary.
 
 use std::path::Path;
 
 use super::table::TextTable;
 use super::{load_all, open_store, Exit};
+use crate::daemon;
 use crate::engine::runner::{run_once, RunSummary};
+use crate::engine::{EngineError, StopFlag};
 use crate::store::JobStatus;
 
 pub fn run(config: Option<&Path>, once: bool, only: &[String]) -> Exit {
-    if !once {
-        eprintln!("error: the long-running daemon is not available yet; use `hrbridge run --once` (from cron or a systemd timer)");
-        return Exit::Usage;
-    }
     let (settings, mut profiles) = match load_all(config) {
         Ok(x) => x,
         Err(e) => return e,
@@ -25,6 +24,18 @@ pub fn run(config: Option<&Path>, once: bool, only: &[String]) -> Exit {
             return Exit::Usage;
         }
         profiles.retain(|p| only.contains(&p.name));
+    }
+    if !once {
+        return match daemon::run(&settings, profiles, StopFlag::new()) {
+            Ok(_) => Exit::Ok,
+            Err(e) => {
+                eprintln!("error: {e}");
+                match e {
+                    EngineError::Profile { .. } => Exit::Usage,
+                    _ => Exit::Failed,
+                }
+            }
+        };
     }
     let store = match open_store(&settings) {
         Ok(s) => s,

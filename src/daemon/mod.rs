@@ -1,1 +1,385 @@
-//! The long-running daemon: watches, schedules and polls, and stops cleanly on a signal.
+//! The long-running daemon (`hrbridge run` without `--once`): watches, schedules and polls,
+//! and stops cleanly on a signal.
+//!
+//! Each profile gets one task that waits for its [`schedule::Trigger`] (file events through
+//! [`watch`], a rescan or poll interval, or a cron schedule), then runs one engine pass on a
+//! blocking thread with its own store connection. Because a profile's passes all come from
+//! its one task, a profile never runs twice at once; wake-ups that arrive during a pass leave
+//! a single permit, so they cause exactly one follow-up pass. Files still settling are looked
+//! at again once their settle time has passed. A failing pass is logged and the daemon goes
+//! on: one broken profile does not stop the others.
+//!
+//! SIGINT or SIGTERM (or [`StopFlag::stop`] from an embedding program) stop new passes; a
+//! pass in hand finishes the file it is on (the engine checks the flag between files), then
+//! [`run`] returns.
+
+pub mod schedule;
+pub mod watch;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch as channel, Notify};
+
+use crate::engine::runner::{lock_state, run_pass, RunSummary};
+use crate::engine::{EngineError, StopFlag};
+use crate::profile::{Profile, SourceSpec};
+use crate::settings::Settings;
+use crate::source::dir::{matcher, DEFAULT_SETTLE};
+use crate::store::{JobStatus, Store};
+use schedule::{LastPass, Trigger};
+use watch::{Debouncer, Inbox, InboxWatcher};
+
+/// Longest single sleep: timers are re-evaluated at least this often, so a cron schedule
+/// follows wall-clock changes and a missing inbox folder is watched soon after it appears.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// How often an embedding program's [`StopFlag::stop`] is noticed.
+const STOP_CHECK: Duration = Duration::from_millis(200);
+
+/// What the daemon did before it stopped.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DaemonReport {
+    /// Passes run, over every profile.
+    pub passes: u64,
+    /// Jobs run (every status).
+    pub jobs: u64,
+    /// Jobs that failed.
+    pub failed_jobs: u64,
+    /// Passes that ended in an error of the machinery (logged, then the daemon went on).
+    pub pass_errors: u64,
+}
+
+impl DaemonReport {
+    fn add(&mut self, other: &DaemonReport) {
+        self.passes += other.passes;
+        self.jobs += other.jobs;
+        self.failed_jobs += other.failed_jobs;
+        self.pass_errors += other.pass_errors;
+    }
+}
+
+/// What every profile task shares.
+struct Shared {
+    settings: Settings,
+    stop: StopFlag,
+    /// Turns true once the daemon is stopping.
+    shutdown: channel::Receiver<bool>,
+    /// When the daemon started (the anchor of cron schedules before their first pass).
+    since: DateTime<Utc>,
+}
+
+/// Runs every profile until SIGINT/SIGTERM or `stop`, holding the state folder's lock the
+/// whole time. Fails before running anything when the lock is held by another process, a
+/// profile's schedule keys are wrong, or the signal handlers or runtime cannot be set up.
+pub fn run(
+    settings: &Settings,
+    profiles: Vec<Profile>,
+    stop: StopFlag,
+) -> Result<DaemonReport, EngineError> {
+    let _lock = lock_state(settings)?;
+    let mut triggers = Vec::with_capacity(profiles.len());
+    for profile in &profiles {
+        let trigger = Trigger::of(profile).map_err(|problems| EngineError::Profile {
+            profile: profile.name.clone(),
+            message: problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+        triggers.push(trigger);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hrbridge-daemon")
+        .build()
+        .map_err(|e| EngineError::io("starting the daemon's runtime".into(), e))?;
+    runtime.block_on(serve(settings, profiles, triggers, stop))
+}
+
+/// The daemon inside its runtime.
+async fn serve(
+    settings: &Settings,
+    profiles: Vec<Profile>,
+    triggers: Vec<Trigger>,
+    stop: StopFlag,
+) -> Result<DaemonReport, EngineError> {
+    let mut signals = stop_on_signals(stop.clone())?;
+    let (shutdown_tx, shutdown) = channel::channel(false);
+    let shared = Arc::new(Shared {
+        settings: settings.clone(),
+        stop: stop.clone(),
+        shutdown,
+        since: Utc::now(),
+    });
+
+    let wakes: Vec<Arc<Notify>> = profiles.iter().map(|_| Arc::new(Notify::new())).collect();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let mut watcher = InboxWatcher::new(inboxes(settings, &profiles, &triggers), event_tx)
+        .map_err(|e| EngineError::io("starting the file watcher".into(), io_error(e)))?;
+    warn_unwatched(&mut watcher);
+    let forwarder = tokio::spawn(watch::forward(
+        event_rx,
+        Debouncer::new(watch::QUIET, watch::MAX_DELAY),
+        wakes.clone(),
+        shared.shutdown.clone(),
+    ));
+
+    let tasks: Vec<_> = profiles
+        .into_iter()
+        .zip(triggers)
+        .zip(wakes)
+        .map(|((profile, trigger), wake)| {
+            tokio::spawn(profile_loop(shared.clone(), profile, trigger, wake))
+        })
+        .collect();
+    tracing::info!(
+        profiles = tasks.len(),
+        state_dir = %settings.state_dir.display(),
+        "daemon started"
+    );
+
+    // Until a signal (or the caller) stops us, re-try watches on inbox folders that did not
+    // exist yet.
+    loop {
+        tokio::select! {
+            _ = &mut signals => break,
+            () = tokio::time::sleep(MAX_SLEEP) => warn_unwatched(&mut watcher),
+        }
+    }
+    tracing::info!("stopping: no new passes; finishing the file in hand");
+    // Every receiver is alive in `shared`, so sending cannot fail.
+    let _ = shutdown_tx.send(true);
+    let mut report = DaemonReport::default();
+    for task in tasks {
+        match task.await {
+            Ok(tally) => report.add(&tally),
+            Err(e) => tracing::error!(error = %e, "a profile task ended abnormally"),
+        }
+    }
+    drop(watcher);
+    let _ = forwarder.await;
+    tracing::info!(
+        passes = report.passes,
+        jobs = report.jobs,
+        failed_jobs = report.failed_jobs,
+        pass_errors = report.pass_errors,
+        "daemon stopped"
+    );
+    Ok(report)
+}
+
+/// A task that completes (after setting `stop`) on the first SIGINT or SIGTERM, or once
+/// `stop` is set by someone else.
+fn stop_on_signals(stop: StopFlag) -> Result<tokio::task::JoinHandle<()>, EngineError> {
+    let handler = |kind, name| {
+        signal(kind).map_err(|e| EngineError::io(format!("installing the {name} handler"), e))
+    };
+    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
+    Ok(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(STOP_CHECK);
+        loop {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = int.recv() => tracing::info!("SIGINT received"),
+                _ = tick.tick() => {
+                    if !stop.is_stopped() {
+                        continue;
+                    }
+                }
+            }
+            stop.stop();
+            return;
+        }
+    }))
+}
+
+/// The inbox folders of the profiles that react to file events.
+fn inboxes(settings: &Settings, profiles: &[Profile], triggers: &[Trigger]) -> Vec<Inbox> {
+    profiles
+        .iter()
+        .zip(triggers)
+        .enumerate()
+        .filter(|(_, (_, t))| t.watches_inbox())
+        .filter_map(|(i, (p, _))| match &p.source {
+            SourceSpec::Dir(spec) => match matcher(&spec.pattern) {
+                Ok(pattern) => Some(Inbox {
+                    profile: i,
+                    dir: settings.resolve_path(&spec.path),
+                    pattern,
+                    done_marker: spec.done_marker.clone(),
+                }),
+                Err(e) => {
+                    // `check` refuses such a profile; its passes report it too.
+                    tracing::warn!(profile = %p.name, error = %e, "inbox not watched");
+                    None
+                }
+            },
+            SourceSpec::Sftp(_) => None,
+        })
+        .collect()
+}
+
+/// Adds missing watches; a folder that cannot be watched is still rescanned every `poll`.
+fn warn_unwatched(watcher: &mut InboxWatcher) {
+    for (dir, e) in watcher.watch_missing() {
+        tracing::warn!(
+            inbox = %dir.display(),
+            error = %e,
+            "cannot watch inbox folder; relying on the periodic rescan"
+        );
+    }
+}
+
+fn io_error(e: notify::Error) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// One profile's life in the daemon: wait for a trigger, run a pass, repeat until shutdown.
+async fn profile_loop(
+    shared: Arc<Shared>,
+    profile: Profile,
+    trigger: Trigger,
+    wake: Arc<Notify>,
+) -> DaemonReport {
+    let profile = Arc::new(profile);
+    let settle = recheck_after(&profile);
+    let mut shutdown = shared.shutdown.clone();
+    let mut tally = DaemonReport::default();
+    let mut last: Option<LastPass> = None;
+    let mut recheck: Option<Instant> = None;
+    loop {
+        // Wait for the first of: a timed pass, a settle re-check, a file event, shutdown.
+        loop {
+            let timed = trigger.due_in(last.as_ref(), shared.since, Utc::now());
+            let settling = recheck.map(|at| at.saturating_duration_since(Instant::now()));
+            let due = match (timed, settling) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b).unwrap_or(MAX_SLEEP),
+            };
+            if due.is_zero() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|&s| s) => return tally,
+                () = wake.notified() => break,
+                () = tokio::time::sleep(due.min(MAX_SLEEP)) => {}
+            }
+        }
+        if shared.stop.is_stopped() {
+            return tally;
+        }
+        let started = Utc::now();
+        let summary = pass(&shared, &profile).await;
+        last = Some(LastPass {
+            started,
+            ended: Instant::now(),
+        });
+        tally.passes += 1;
+        recheck = match summary {
+            Some(summary) => {
+                tally.jobs += summary.jobs.len() as u64;
+                tally.failed_jobs += count(&summary, JobStatus::Failed) as u64;
+                settle
+                    .filter(|_| !summary.waiting.is_empty())
+                    .map(|after| Instant::now() + after)
+            }
+            None => {
+                tally.pass_errors += 1;
+                None
+            }
+        };
+    }
+}
+
+/// Runs one pass of `profile` on a blocking thread and logs what it did; `None` when it
+/// failed (logged).
+async fn pass(shared: &Arc<Shared>, profile: &Arc<Profile>) -> Option<RunSummary> {
+    let (sh, pr) = (shared.clone(), profile.clone());
+    let outcome = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&sh.settings.state_dir)?;
+        let mut summary = RunSummary::default();
+        run_pass(&sh.settings, &pr, &store, &sh.stop, &mut summary)?;
+        Ok::<_, EngineError>(summary)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(summary)) => {
+            log_pass(&profile.name, &summary);
+            Some(summary)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(profile = %profile.name, error = %e, "pass failed; will try again");
+            None
+        }
+        Err(e) => {
+            tracing::error!(profile = %profile.name, error = %e, "pass ended abnormally; will try again");
+            None
+        }
+    }
+}
+
+/// One info line per pass that did something (debug otherwise), a warning per failed job.
+fn log_pass(profile: &str, summary: &RunSummary) {
+    for job in summary
+        .jobs
+        .iter()
+        .filter(|j| j.status == JobStatus::Failed)
+    {
+        tracing::warn!(
+            profile,
+            job = job.job_id,
+            file = %job.file,
+            error = job.error.as_deref().unwrap_or(""),
+            "job failed"
+        );
+    }
+    for (_, name, reason) in &summary.refused {
+        tracing::warn!(profile, file = %name, reason = %reason, "inbox entry refused");
+    }
+    if summary.jobs.is_empty() && summary.refused.is_empty() && summary.recovered == 0 {
+        tracing::debug!(
+            profile,
+            waiting = summary.waiting.len(),
+            "pass done, nothing ready"
+        );
+        return;
+    }
+    tracing::info!(
+        profile,
+        jobs = summary.jobs.len(),
+        succeeded = count(summary, JobStatus::Succeeded),
+        partial = count(summary, JobStatus::Partial),
+        failed = count(summary, JobStatus::Failed),
+        duplicate = count(summary, JobStatus::Duplicate),
+        rows_read = summary.jobs.iter().map(|j| j.counts.read).sum::<u64>(),
+        rows_written = summary.jobs.iter().map(|j| j.counts.written).sum::<u64>(),
+        waiting = summary.waiting.len(),
+        refused = summary.refused.len(),
+        recovered = summary.recovered,
+        "pass done"
+    );
+}
+
+/// Jobs of the pass that ended in `status`.
+fn count(summary: &RunSummary, status: JobStatus) -> usize {
+    summary.jobs.iter().filter(|j| j.status == status).count()
+}
+
+/// How long after a pass that left files still being written they are looked at again:
+/// the settle time of a folder source that waits for files to settle (a done marker, or an
+/// SFTP source's second listing, is waited for by events and polls instead).
+fn recheck_after(profile: &Profile) -> Option<Duration> {
+    match &profile.source {
+        SourceSpec::Dir(spec) if spec.done_marker.is_none() => {
+            Some(spec.settle.map_or(DEFAULT_SETTLE, |d| d.0))
+        }
+        SourceSpec::Dir(_) => None,
+        SourceSpec::Sftp(spec) => spec.settle.map(|d| d.0),
+    }
+}
