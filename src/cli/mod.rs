@@ -153,7 +153,10 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
-    init_logging(cli.log_format, cli.verbose);
+    // A headless daemon's log is its only voice: it logs each pass; one-shot commands print
+    // their results and log only warnings unless asked.
+    let daemon = matches!(cli.command, Command::Run { once: false, .. });
+    init_logging(cli.log_format, cli.verbose + u8::from(daemon));
     let config = cli.config.as_deref();
     let exit = match cli.command {
         Command::Check => check::run(config),
@@ -198,6 +201,7 @@ fn init_logging(format: LogFormat, verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -103,14 +103,16 @@ pub fn run_pass(
     }
 }
 
-/// Records an input that is not taken: audited, and listed in the summary.
+/// Records an input that is not taken: listed in the summary, audited the first time.
 pub(super) fn refuse(
     ctx: &JobContext<'_>,
     name: &str,
     reason: &str,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
-    Event::FileRefused { name, reason }.emit(ctx.store, &ctx.profile.name)?;
+    if ctx.store.note_refusal(&ctx.profile.name, name, reason)? {
+        Event::FileRefused { name, reason }.emit(ctx.store, &ctx.profile.name)?;
+    }
     summary.refused.push((
         ctx.profile.name.clone(),
         name.to_string(),

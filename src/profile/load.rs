@@ -211,6 +211,7 @@ const PROFILE_KEYS: &[&str] = &[
     "name",
     "description",
     "schedule",
+    "timezone",
     "source",
     "format",
     "sample_header",
@@ -240,7 +241,7 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Par
     for (key, value) in root.iter() {
         let name: &str = key.get_ref().as_ref();
         let result = match key.get_ref().as_ref() {
-            "name" | "description" | "schedule" => de::<String>(value),
+            "name" | "description" | "schedule" | "timezone" => de::<String>(value),
             "sample_header" => de::<Vec<String>>(value),
             "source" => tagged(value, source_variant, SourceSpec::deserialize),
             "format" => de::<FormatSpec>(value),

@@ -84,6 +84,14 @@ CREATE TABLE remote_files (
 ) STRICT;
 CREATE INDEX remote_files_by_job ON remote_files (job_id);
 
+CREATE TABLE refusals (
+    profile   TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    first_at  TEXT NOT NULL,
+    PRIMARY KEY (profile, name, reason)
+) STRICT;
+
 CREATE TABLE sequences (
     profile       TEXT    NOT NULL,
     output_index  INTEGER NOT NULL CHECK (output_index >= 0),

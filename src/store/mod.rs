@@ -13,6 +13,7 @@ mod files;
 mod jobs;
 mod migrations;
 mod outputs;
+mod refusals;
 mod rejections;
 mod remote;
 mod sequences;
