@@ -153,3 +153,24 @@ fn parse_errors_and_semantic_errors_are_reported_together() {
         "jobs does not read profiles"
     );
 }
+
+#[test]
+fn schedules_and_time_zones_are_checked() {
+    let ws = Workspace::new();
+    let profile = |schedule: &str, tz: &str| {
+        format!(
+            "schedule = \"{schedule}\"\ntimezone = \"{tz}\"\n[source]\ntype = \"dir\"\npath = \"inbox/s\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/s.csv\"\n"
+        )
+    };
+    ws.profile("s", &profile("*/15 * * * *", "Europe/Berlin"));
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    ws.profile("s", &profile("every tuesday", "Mars/Olympus"));
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("s.toml:1:12") && err.contains("s.toml:2:12"),
+        "{err}"
+    );
+}

@@ -4,6 +4,8 @@
 //! of a download, and `known-hosts add`.
 
 mod common;
+#[path = "common/daemon.rs"]
+mod daemon_harness;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -446,4 +448,32 @@ path = "{dir}/{{source_stem}}.csv"
         )),
         "{audit}"
     );
+}
+
+#[test]
+fn the_daemon_polls_an_sftp_source() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let (served, ws) = serving(&sshd, "daemon", "delete");
+    let profile = ws.path().join("profiles/remote.toml");
+    let text = fs::read_to_string(&profile).unwrap();
+    fs::write(
+        &profile,
+        text.replace("after = \"delete\"", "after = \"delete\"\npoll = \"1s\""),
+    )
+    .unwrap();
+    let daemon = daemon_harness::Daemon::start(ws.path());
+    daemon_harness::wait_until("the first file", Duration::from_secs(30), || {
+        ws.path().join("outbox/a.csv").exists().then_some(())
+    });
+    fs::write(served.join("b.csv"), "ID,Name\n9,Barbara\n").unwrap();
+    daemon_harness::wait_until("the second file", Duration::from_secs(30), || {
+        (ws.path().join("outbox/b.csv").exists() && !served.join("b.csv").exists()).then_some(())
+    });
+    let status = daemon.terminate(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    let jobs = ws.jobs();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j["status"] == "succeeded"));
 }
