@@ -305,13 +305,10 @@ fn hostile_remote_names_are_refused_and_the_rest_is_fetched() {
     let jobs = ws.jobs();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0]["file_name"], "good.csv");
-    // Refused once per version, not on every poll.
-    let again = run_once(&ws);
-    assert!(
-        !stdout(&again).contains("control characters"),
-        "{}",
-        stdout(&again)
-    );
+    // Shown on every pass, audited once (a daemon polls every minute).
+    assert!(run_once(&ws).status.success());
+    let audit = stdout(&ws.run(&["audit", "--json"]));
+    assert_eq!(audit.matches("\"file.refused\"").count(), 1, "{audit}");
 }
 
 #[test]
@@ -476,4 +473,161 @@ fn the_daemon_polls_an_sftp_source() {
     let jobs = ws.jobs();
     assert_eq!(jobs.len(), 2, "{jobs:?}");
     assert!(jobs.iter().all(|j| j["status"] == "succeeded"));
+}
+
+/// Sets a file's mtime (whole seconds, as SFTP reports it).
+fn set_mtime(path: &Path, secs: u64) {
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+#[test]
+fn a_move_target_that_exists_does_not_wedge_the_source() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let served = sshd.served("mv2");
+    let done = sshd.served("mv2-done");
+    fs::write(done.join("a.csv"), "yesterday's export\n").unwrap();
+    fs::write(served.join("a.csv"), EXPORT).unwrap();
+    let after = format!("move:{}", done.display());
+    let ws = workspace(
+        &sshd,
+        &served,
+        &key_login(&sshd),
+        &sshd.known_hosts(),
+        &after,
+    );
+    assert!(run_once(&ws).status.success());
+    assert!(!served.join("a.csv").exists());
+    assert_eq!(
+        fs::read_to_string(done.join("a.csv")).unwrap(),
+        "yesterday's export\n"
+    );
+    let job = ws.jobs()[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        fs::read_to_string(done.join(format!("a.csv.job{job}"))).unwrap(),
+        EXPORT
+    );
+    fs::write(served.join("b.csv"), "ID,Name\n5,Barbara\n").unwrap();
+    assert!(run_once(&ws).status.success());
+    assert_eq!(job_count(&ws), 2);
+}
+
+#[test]
+fn a_move_into_a_missing_folder_is_an_error_and_the_file_stays() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let (served, ws) = serving(&sshd, "mv3", "move:/nonexistent/hrbridge-done");
+    let out = run_once(&ws);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("after action for \"a.csv\""),
+        "{}",
+        stdout(&out)
+    );
+    assert!(served.join("a.csv").exists());
+    let audit = stdout(&ws.run(&["audit", "--json"]));
+    assert!(
+        !audit.contains("remote.settled"),
+        "a move that did not happen was audited"
+    );
+    // It is retried, not fetched again.
+    assert_eq!(run_once(&ws).status.code(), Some(1));
+    assert_eq!(job_count(&ws), 1);
+}
+
+#[test]
+fn the_same_content_under_two_names_is_one_delivery_and_one_duplicate() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let (served, ws) = serving(&sshd, "twins", "delete");
+    fs::write(served.join("b.csv"), EXPORT).unwrap();
+    let out = run_once(&ws);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let statuses: Vec<String> = ws
+        .jobs()
+        .iter()
+        .map(|j| j["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["duplicate", "succeeded"]);
+    assert!(!served.join("a.csv").exists() && !served.join("b.csv").exists());
+    assert_eq!(ws.files_under("var/archive/remote").len(), 2);
+}
+
+#[test]
+fn a_new_upload_is_never_deleted_unprocessed_and_a_same_size_reupload_is_fetched() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let (served, ws) = serving(&sshd, "reup", "delete");
+    set_mtime(&served.join("a.csv"), 1_700_000_000);
+    assert!(run_once(&ws).status.success());
+    assert!(!served.join("a.csv").exists());
+    // Corrected export, same length and mtime (`put -p`, `rsync -t`).
+    // (The output name repeats per input name: the earlier output was taken downstream.)
+    fs::remove_file(ws.path().join("outbox/a.csv")).unwrap();
+    let corrected = EXPORT.replace("Ada", "Ida");
+    fs::write(served.join("a.csv"), &corrected).unwrap();
+    set_mtime(&served.join("a.csv"), 1_700_000_000);
+    let out = run_once(&ws);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(job_count(&ws), 2);
+    fs::remove_file(ws.path().join("outbox/a.csv")).unwrap();
+    // A crash after the commit left the old version's delete pending; meanwhile the export
+    // was uploaded again with new content: the new file is processed, not deleted.
+    let db = rusqlite::Connection::open(ws.path().join("var/hrbridge.db")).unwrap();
+    db.execute(
+        "INSERT INTO remote_files (profile, name, size, mtime, state, observed_ms, job_id)
+         VALUES ('remote', 'a.csv', 3, 1, 'delivered', 0, NULL)",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    fs::write(served.join("a.csv"), EXPORT.replace("Ada", "Ana")).unwrap();
+    let out = run_once(&ws);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let jobs = ws.jobs();
+    assert_eq!(jobs.len(), 3, "{jobs:?}");
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert!(fs::read_to_string(ws.path().join("outbox/a.csv"))
+        .unwrap()
+        .contains("Ana"));
+}
+
+#[test]
+fn an_unreadable_file_does_not_hold_up_the_others() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    if !sshd.ensure_password_user() {
+        return;
+    }
+    let served = sshd.served("perm");
+    fs::write(served.join("a.csv"), EXPORT).unwrap();
+    fs::set_permissions(
+        served.join("a.csv"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    fs::write(served.join("b.csv"), "ID,Name\n5,Barbara\n").unwrap();
+    let login = format!("user = \"{PASSWORD_USER}\"\npassword = \"${{env:HRB_TEST_SFTP_PW2}}\"");
+    let ws = workspace(&sshd, &served, &login, &sshd.known_hosts(), "keep");
+    let out = ws
+        .cmd(&["run", "--once"])
+        .env("HRB_TEST_SFTP_PW2", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("a.csv"), "{}", stdout(&out));
+    let jobs = ws.jobs();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["file_name"], "b.csv");
 }

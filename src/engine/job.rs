@@ -89,6 +89,16 @@ impl JobContext<'_> {
             &input.source_label,
         )?;
         let job_id = self.store.start_job(self.name(), file.id, &input.name)?;
+        if let Origin::Remote { size, mtime } = input.origin {
+            // Linked now, so crash recovery can settle the remote file of this job.
+            self.store.remote_set(
+                self.name(),
+                &input.name,
+                (size, mtime),
+                RemoteState::Seen,
+                Some(job_id),
+            )?;
+        }
 
         if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
             let note = format!(

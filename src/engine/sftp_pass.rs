@@ -1,10 +1,14 @@
-//! A pass over an SFTP source: list the remote folder, take the versions that stayed unchanged
-//! for `settle`, fetch them into staging, run their jobs, then run `after` actions.
+//! A pass over an SFTP source: list the remote folder, settle the `after` actions of earlier
+//! deliveries, take the versions that stayed unchanged for `settle`, and fetch and process
+//! them one by one; then run the `after` actions of this pass's deliveries.
 //!
-//! What was listed, fetched and delivered lives in the store (`remote_files`), so a restart
-//! neither fetches a delivered file again nor misses one, and an `after` action (delete, move)
-//! runs only for versions whose job is committed — on this pass or, after a crash, the next.
+//! What was listed and delivered lives in the store (`remote_files`), so a restart neither
+//! fetches a delivered file again nor misses one. An `after` action runs only for a version
+//! whose job is committed and only while the server still shows that version (a newer upload
+//! under the same name resets the row first, so it is never deleted or moved unprocessed). One
+//! file that cannot be fetched or settled does not hold up the others.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::profile::{AfterAction, SftpSourceSpec};
@@ -23,6 +27,8 @@ use super::{EngineError, StopFlag};
 
 /// Used when a profile gives no `settle` for an SFTP source.
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(10);
+/// The name (before the process id) of a download in progress in staging.
+const PART_PREFIX: &str = ".download-";
 
 /// Runs one pass; see the module doc.
 pub(super) fn sftp_pass(
@@ -31,63 +37,6 @@ pub(super) fn sftp_pass(
     stop: &StopFlag,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
-    let login = Login::new(&spec.connection, ctx.settings);
-    let arrivals = runtime.block_on(fetch_ready(ctx, spec, &login, summary))?;
-    for input in &arrivals {
-        if stop.is_stopped() {
-            break;
-        }
-        summary.jobs.push(ctx.process(input)?);
-    }
-    if !ctx.store.remote_pending(&ctx.profile.name)?.is_empty() {
-        runtime.block_on(async {
-            let client = login.connect().await.map_err(|e| sftp_error(ctx, e))?;
-            let done = after_actions(ctx, spec, &client).await;
-            let _ = client.close().await;
-            done
-        })?;
-    }
-    Ok(())
-}
-
-/// Connects, finishes earlier `after` actions, lists, waits out `settle`, and fetches every
-/// stable version that has not been processed.
-async fn fetch_ready(
-    ctx: &JobContext<'_>,
-    spec: &SftpSourceSpec,
-    login: &Login<'_>,
-    summary: &mut RunSummary,
-) -> Result<Vec<Arrival>, EngineError> {
-    let client = login.connect().await.map_err(|e| sftp_error(ctx, e))?;
-    let result = fetch_with(ctx, spec, login, &client, summary).await;
-    let _ = client.close().await;
-    result
-}
-
-async fn fetch_with(
-    ctx: &JobContext<'_>,
-    spec: &SftpSourceSpec,
-    login: &Login<'_>,
-    client: &SftpClient,
-    summary: &mut RunSummary,
-) -> Result<Vec<Arrival>, EngineError> {
-    after_actions(ctx, spec, client).await?;
-    let settle = spec.settle.map_or(DEFAULT_SETTLE, |d| d.0);
-    let mut listing = observe(ctx, spec, client, summary).await?;
-    let wait = listing
-        .iter()
-        .filter(|(_, row)| row.state == RemoteState::Seen)
-        .map(|(_, row)| remaining(row, settle))
-        .max()
-        .unwrap_or(Duration::ZERO);
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-        listing = observe(ctx, spec, client, summary).await?;
-    }
     let staging_dir = ctx
         .settings
         .state_dir
@@ -95,62 +44,123 @@ async fn fetch_with(
         .join(&ctx.profile.name);
     std::fs::create_dir_all(&staging_dir)
         .map_err(|e| EngineError::io(format!("creating {}", staging_dir.display()), e))?;
+    remove_stale_parts(&staging_dir);
+    // One worker, and jobs run with `block_in_place`: the SSH session keeps being served while
+    // a job maps and writes.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
+    let login = Login::new(&spec.connection, ctx.settings);
+    runtime.block_on(async {
+        let client = login.connect().await.map_err(|e| sftp_error(ctx, e))?;
+        let result = pass_with(ctx, spec, &login, &client, stop, summary).await;
+        let _ = client.close().await;
+        result
+    })
+}
+
+async fn pass_with(
+    ctx: &JobContext<'_>,
+    spec: &SftpSourceSpec,
+    login: &Login<'_>,
+    client: &SftpClient,
+    stop: &StopFlag,
+    summary: &mut RunSummary,
+) -> Result<(), EngineError> {
+    let settle = spec.settle.map_or(DEFAULT_SETTLE, |d| d.0);
+    let mut listing = observe(ctx, spec, client, summary).await?;
+    after_actions(ctx, spec, client, &listing, summary).await?;
+    let wait = listing
+        .iter()
+        .filter(|(_, row)| row.state == RemoteState::Seen)
+        .map(|(_, row)| remaining(row, settle))
+        .max()
+        .unwrap_or(Duration::ZERO);
+    if !wait.is_zero() {
+        if !sleep_unless_stopped(wait, stop).await {
+            return Ok(());
+        }
+        listing = observe(ctx, spec, client, summary).await?;
+    }
+    let staging_dir = ctx
+        .settings
+        .state_dir
+        .join("staging")
+        .join(&ctx.profile.name);
     let label = format!("{}{}", login.label(), spec.path);
-    let mut arrivals = Vec::new();
-    for (entry, row) in listing {
+    for (entry, row) in &listing {
         if row.state != RemoteState::Seen {
             continue;
         }
-        if !remaining(&row, settle).is_zero() {
+        if !remaining(row, settle).is_zero() {
             summary
                 .waiting
                 .push((ctx.profile.name.clone(), entry.name.clone()));
             continue;
         }
+        if stop.is_stopped() {
+            break;
+        }
         let remote = remote_path(&spec.path, &entry.name);
-        let part = staging_dir.join(format!(".download-{}", std::process::id()));
-        match client.download(&remote, &part, entry.size).await {
-            Ok(transfer) => {
-                let path = staging_path(&staging_dir, &transfer.sha256);
-                std::fs::rename(&part, &path)
-                    .map_err(|e| EngineError::io(format!("staging {:?}", entry.name), e))?;
-                arrivals.push(Arrival {
-                    name: entry.name.clone(),
-                    staged: Staged {
-                        path,
-                        sha256: transfer.sha256,
-                        size: transfer.bytes,
-                    },
-                    origin: Origin::Remote {
-                        size: row.size,
-                        mtime: row.mtime,
-                    },
-                    source_label: label.clone(),
-                });
-            }
-            // The file changed while it was read: it is fetched once it is stable again.
+        let part = staging_dir.join(format!("{PART_PREFIX}{}", std::process::id()));
+        let transfer = match client.download(&remote, &part, entry.size).await {
+            Ok(t) => t,
+            // Changed while read: fetched once it is stable again.
             Err(e @ SftpError::SizeMismatch { .. }) => {
                 tracing::warn!(profile = %ctx.profile.name, file = ?entry.name, error = %e, "fetch postponed");
                 summary
                     .waiting
                     .push((ctx.profile.name.clone(), entry.name.clone()));
+                continue;
             }
-            // The server went away: what was fetched is processed, the rest waits for the
-            // next pass (nothing partial was kept: the client removes its part file).
+            // The server went away: the rest waits for the next pass (the part file is gone).
             Err(e) if e.is_transient() => {
                 summary
                     .errors
                     .push((ctx.profile.name.clone(), e.to_string()));
                 break;
             }
-            Err(e) => return Err(sftp_error(ctx, e)),
-        }
+            // This file cannot be read (permissions, vanished): the others go on.
+            Err(e) => {
+                summary
+                    .errors
+                    .push((ctx.profile.name.clone(), e.to_string()));
+                continue;
+            }
+        };
+        let path = staging_path(&staging_dir, &transfer.sha256);
+        std::fs::rename(&part, &path)
+            .map_err(|e| EngineError::io(format!("staging {:?}", entry.name), e))?;
+        let input = Arrival {
+            name: entry.name.clone(),
+            staged: Staged {
+                path,
+                sha256: transfer.sha256,
+                size: transfer.bytes,
+            },
+            origin: Origin::Remote {
+                size: row.size,
+                mtime: row.mtime,
+            },
+            source_label: label.clone(),
+        };
+        // Processed before the next download: two files with the same content never share
+        // one staged copy.
+        let report = tokio::task::block_in_place(|| ctx.process(&input))?;
+        summary.jobs.push(report);
     }
-    Ok(arrivals)
+    if !ctx.store.remote_pending(&ctx.profile.name)?.is_empty() {
+        let fresh = observe(ctx, spec, client, summary).await?;
+        after_actions(ctx, spec, client, &fresh, summary).await?;
+    }
+    Ok(())
 }
 
-/// Lists the folder and records every candidate version in the store. Entries that are not
-/// regular files are skipped; hostile names are refused once per version.
+/// Lists the folder and records every candidate version in the store (one transaction);
+/// forgets names no longer listed. Entries that are not regular files are skipped; hostile
+/// names are refused (audited once).
 async fn observe(
     ctx: &JobContext<'_>,
     spec: &SftpSourceSpec,
@@ -166,26 +176,26 @@ async fn observe(
         .await
         .map_err(|e| sftp_error(ctx, e))?;
     let now = now_ms();
+    let wanted: Vec<RemoteEntry> = entries
+        .into_iter()
+        .filter(|e| e.is_file && !e.name.starts_with('.') && glob.is_match(&e.name))
+        .collect();
+    let rows = ctx.store.batch(|store| {
+        let listed: HashSet<&str> = wanted.iter().map(|e| e.name.as_str()).collect();
+        store.remote_prune(&ctx.profile.name, &listed)?;
+        wanted
+            .iter()
+            .map(|e| {
+                let size = e.size.min(i64::MAX as u64);
+                let mtime = i64::try_from(e.mtime).unwrap_or(i64::MAX);
+                store.remote_observe(&ctx.profile.name, &e.name, size, mtime, now)
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     let mut listing = Vec::new();
-    for entry in entries {
-        if !entry.is_file || entry.name.starts_with('.') || !glob.is_match(&entry.name) {
-            continue;
-        }
-        let mtime = i64::try_from(entry.mtime).unwrap_or(i64::MAX);
-        let row =
-            ctx.store
-                .remote_observe(&ctx.profile.name, &entry.name, entry.size, mtime, now)?;
+    for (entry, row) in wanted.into_iter().zip(rows) {
         if let Err(reason) = check_name(&entry.name) {
-            if row.state == RemoteState::Seen {
-                refuse(ctx, &format!("{:?}", entry.name), &reason, summary)?;
-                ctx.store.remote_set(
-                    &ctx.profile.name,
-                    &entry.name,
-                    (row.size, row.mtime),
-                    RemoteState::Failed,
-                    None,
-                )?;
-            }
+            refuse(ctx, &format!("{:?}", entry.name), &reason, summary)?;
             continue;
         }
         listing.push((entry, row));
@@ -193,32 +203,53 @@ async fn observe(
     Ok(listing)
 }
 
-/// Runs the `after` action of every delivered version of this profile.
+/// Runs the `after` action of every delivered version that `listing` still shows unchanged
+/// (a version gone from the server needs nothing more). A failing action is reported and
+/// retried on the next pass; it never stops the others or the fetching.
 async fn after_actions(
     ctx: &JobContext<'_>,
     spec: &SftpSourceSpec,
     client: &SftpClient,
+    listing: &[(RemoteEntry, RemoteRow)],
+    summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
+    let shown: HashMap<&str, &RemoteRow> =
+        listing.iter().map(|(e, r)| (e.name.as_str(), r)).collect();
     for row in ctx.store.remote_pending(&ctx.profile.name)? {
+        let version = (row.size, row.mtime);
+        let current = shown.get(row.name.as_str()).map(|r| (r.size, r.mtime));
+        if current != Some(version) {
+            ctx.store
+                .remote_forget(&ctx.profile.name, &row.name, version)?;
+            continue;
+        }
         let remote = remote_path(&spec.path, &row.name);
         let done = match &spec.after {
             AfterAction::Keep => Ok(()),
             AfterAction::Delete => client.remove(&remote).await,
-            AfterAction::Move(dir) => client.rename(&remote, &remote_path(dir, &row.name)).await,
+            AfterAction::Move(dir) => move_aside(client, &remote, dir, &row).await,
         };
-        match done {
-            Ok(()) => {}
-            // Already gone (a crash after the action, or an operator): nothing left to do.
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(sftp_error(ctx, e)),
+        if let Err(e) = done {
+            summary.errors.push((
+                ctx.profile.name.clone(),
+                format!("after action for {:?}: {e}", row.name),
+            ));
+            continue;
         }
-        ctx.store.remote_set(
-            &ctx.profile.name,
-            &row.name,
-            (row.size, row.mtime),
-            RemoteState::Finished,
-            None,
-        )?;
+        match spec.after {
+            // Kept: remembered as done, so it is not fetched again.
+            AfterAction::Keep => ctx.store.remote_set(
+                &ctx.profile.name,
+                &row.name,
+                version,
+                RemoteState::Finished,
+                None,
+            )?,
+            // Gone from the folder: a later upload under this name is a new file.
+            _ => ctx
+                .store
+                .remote_forget(&ctx.profile.name, &row.name, version)?,
+        }
         if let Some(job_id) = row.job_id {
             Event::RemoteSettled {
                 job_id,
@@ -229,6 +260,51 @@ async fn after_actions(
         }
     }
     Ok(())
+}
+
+/// Renames `remote` into `dir`; when that name is taken there (servers refuse to rename over
+/// a file), under `<name>.job<id>` instead.
+async fn move_aside(
+    client: &SftpClient,
+    remote: &str,
+    dir: &str,
+    row: &RemoteRow,
+) -> Result<(), SftpError> {
+    let target = remote_path(dir, &row.name);
+    match client.rename(remote, &target).await {
+        Err(e) if !e.is_transient() && client.size(&target).await.is_ok() => {
+            let job = row.job_id.unwrap_or_default();
+            client.rename(remote, &format!("{target}.job{job}")).await
+        }
+        other => other,
+    }
+}
+
+/// Sleeps for `wait`, waking early when a stop is asked for; `false` if it was.
+async fn sleep_unless_stopped(wait: Duration, stop: &StopFlag) -> bool {
+    let step = Duration::from_millis(200);
+    let mut left = wait;
+    while !left.is_zero() {
+        if stop.is_stopped() {
+            return false;
+        }
+        let now = left.min(step);
+        tokio::time::sleep(now).await;
+        left = left.saturating_sub(now);
+    }
+    !stop.is_stopped()
+}
+
+/// Removes downloads a killed process left in staging (one pass per profile runs at a time).
+fn remove_stale_parts(staging_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(staging_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(PART_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn after_label(after: &AfterAction) -> String {
@@ -269,9 +345,7 @@ mod tests {
 
     #[test]
     fn remote_paths_join_once() {
-        use std::path::Path;
         assert_eq!(remote_path("/exports/", "a.csv"), "/exports/a.csv");
         assert_eq!(remote_path("/exports", "a.csv"), "/exports/a.csv");
-        assert!(Path::new(&remote_path("/x", "y")).is_absolute());
     }
 }

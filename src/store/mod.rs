@@ -257,6 +257,15 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Runs `f` as one transaction (one disk sync instead of one per statement): for the many
+    /// small writes of a listing. `f` must not start a transaction of its own.
+    pub fn batch<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let tx = self.write_tx()?;
+        let out = f(self)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// A transaction that holds the write lock from its first statement, so a read followed by
     /// a write inside it never meets a concurrent writer in between.
     fn write_tx(&self) -> Result<Transaction<'_>> {

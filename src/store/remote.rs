@@ -119,6 +119,43 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the version `size`/`mtime` of `name` (deleted or moved away on the server), so a
+    /// later upload under that name is a new file even if it has the same size and mtime.
+    pub fn remote_forget(
+        &self,
+        profile: &str,
+        name: &str,
+        (size, mtime): (u64, i64),
+    ) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM remote_files WHERE profile = ?1 AND name = ?2 AND size = ?3 AND mtime = ?4",
+            params![profile, name, size, mtime],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets every file of `profile` that a complete listing no longer shows (except those
+    /// whose `after` action is still pending), so a name that comes back is a new file.
+    pub fn remote_prune(
+        &self,
+        profile: &str,
+        listed: &std::collections::HashSet<&str>,
+    ) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM remote_files WHERE profile = ?1 AND state <> 'delivered'")?;
+        let names: Vec<String> = stmt
+            .query_map(params![profile], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for name in names.iter().filter(|n| !listed.contains(n.as_str())) {
+            self.conn.execute(
+                "DELETE FROM remote_files WHERE profile = ?1 AND name = ?2",
+                params![profile, name],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Versions of `profile` whose `after` action is pending.
     pub fn remote_pending(&self, profile: &str) -> Result<Vec<RemoteRow>> {
         let mut stmt = self.conn.prepare(&format!(
