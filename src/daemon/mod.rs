@@ -173,7 +173,7 @@ async fn serve(
 }
 
 /// A task that completes (after setting `stop`) on the first SIGINT or SIGTERM, or once
-/// `stop` is set by someone else.
+/// `stop` is set by someone else; a second signal exits at once.
 fn stop_on_signals(stop: StopFlag) -> Result<tokio::task::JoinHandle<()>, EngineError> {
     let handler = |kind, name| {
         signal(kind).map_err(|e| EngineError::io(format!("installing the {name} handler"), e))
@@ -193,6 +193,15 @@ fn stop_on_signals(stop: StopFlag) -> Result<tokio::task::JoinHandle<()>, Engine
                 }
             }
             stop.stop();
+            // A second signal means "now": unfinished jobs are recovered on the next start.
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                tracing::warn!("second signal: exiting at once; the job in hand is recovered on the next start");
+                std::process::exit(130);
+            });
             return;
         }
     }))

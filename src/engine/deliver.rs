@@ -294,14 +294,17 @@ fn upload(ctx: &JobContext<'_>, spec: &SftpOutputSpec, row: &OutputRow) -> Resul
         .enable_all()
         .build()
         .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
-    let transfer = runtime
+    // The bytes are checked against the sha256 recorded at commit before the rename.
+    runtime
         .block_on(with_backoff(
             UPLOAD_ATTEMPTS,
             std::time::Duration::from_millis(500),
             std::time::Duration::from_secs(10),
             || async {
                 let client = login.connect().await?;
-                let sent = client.upload(local, &remote).await;
+                let sent = client
+                    .upload_verified(local, &remote, Some(&row.sha256))
+                    .await;
                 let _ = client.close().await;
                 sent
             },
@@ -310,15 +313,6 @@ fn upload(ctx: &JobContext<'_>, spec: &SftpOutputSpec, row: &OutputRow) -> Resul
             profile: ctx.profile.name.clone(),
             message: format!("uploading {}: {e}", row.final_path),
         })?;
-    if transfer.sha256 != row.sha256 || transfer.bytes != row.bytes {
-        return Err(EngineError::Profile {
-            profile: ctx.profile.name.clone(),
-            message: format!(
-                "uploading {}: the file changed on disk before upload",
-                row.final_path
-            ),
-        });
-    }
     std::fs::remove_file(local)
         .map_err(|e| EngineError::io(format!("removing {}", local.display()), e))
 }

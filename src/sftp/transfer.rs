@@ -142,11 +142,22 @@ impl SftpClient {
     /// removal and the rename, readers briefly see no file at `remote`, and a crash exactly
     /// there leaves the new content under the part name; the file is never seen half-written.
     pub async fn upload(&self, local: &Path, remote: &str) -> Result<Transfer, SftpError> {
+        self.upload_verified(local, remote, None).await
+    }
+
+    /// [`upload`](Self::upload) that renames into place only if the bytes sent have the
+    /// `expected` sha256 (the file recorded at commit): a changed local file is never published.
+    pub async fn upload_verified(
+        &self,
+        local: &Path,
+        remote: &str,
+        expected: Option<&str>,
+    ) -> Result<Transfer, SftpError> {
         let part = part_name(remote).ok_or_else(|| SftpError::Protocol {
             what: format!("uploading to {remote}"),
             reason: "the remote path does not end in a file name".into(),
         })?;
-        let result = self.upload_to(local, remote, &part).await;
+        let result = self.upload_to(local, remote, &part, expected).await;
         if result.is_err() {
             // best effort: the part name is ours and may hold a partial upload
             let _ = self.remove(&part).await;
@@ -159,6 +170,7 @@ impl SftpClient {
         local: &Path,
         remote: &str,
         part: &str,
+        expected: Option<&str>,
     ) -> Result<Transfer, SftpError> {
         let mut input = tokio::fs::File::open(local)
             .await
@@ -201,6 +213,13 @@ impl SftpClient {
                 got: on_server,
             });
         }
+        let sha256 = hex::encode(hash.finalize());
+        if expected.is_some_and(|want| want != sha256) {
+            return Err(SftpError::Protocol {
+                what: format!("uploading {}", local.display()),
+                reason: "the local file is not the one recorded at commit (sha256 differs)".into(),
+            });
+        }
         if let Err(first) = self.rename(part, remote).await {
             match first {
                 SftpError::Remote { .. } if self.size(remote).await.is_ok() => {
@@ -210,10 +229,7 @@ impl SftpClient {
                 other => return Err(other),
             }
         }
-        Ok(Transfer {
-            bytes,
-            sha256: hex::encode(hash.finalize()),
-        })
+        Ok(Transfer { bytes, sha256 })
     }
 
     /// Maps an error from russh-sftp's file stream (which wraps its errors in `io::Error`).
