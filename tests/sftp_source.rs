@@ -132,17 +132,8 @@ fn after_delete_and_move_run_once_the_job_is_committed() {
     assert!(!served.join("a.csv").exists(), "after = delete");
     assert!(ws.path().join("outbox/a.csv").exists());
 
-    let served = sshd.served("mv");
     let done = sshd.served("mv-done");
-    fs::write(served.join("a.csv"), EXPORT).unwrap();
-    let after = format!("move:{}", done.display());
-    let ws = workspace(
-        &sshd,
-        &served,
-        &key_login(&sshd),
-        &sshd.known_hosts(),
-        &after,
-    );
+    let (served, ws) = serving(&sshd, "mv", &format!("move:{}", done.display()));
     assert!(run_once(&ws).status.success());
     assert!(!served.join("a.csv").exists());
     assert_eq!(fs::read_to_string(done.join("a.csv")).unwrap(), EXPORT);
@@ -491,18 +482,9 @@ fn a_move_target_that_exists_does_not_wedge_the_source() {
     let Some(sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("mv2");
     let done = sshd.served("mv2-done");
     fs::write(done.join("a.csv"), "yesterday's export\n").unwrap();
-    fs::write(served.join("a.csv"), EXPORT).unwrap();
-    let after = format!("move:{}", done.display());
-    let ws = workspace(
-        &sshd,
-        &served,
-        &key_login(&sshd),
-        &sshd.known_hosts(),
-        &after,
-    );
+    let (served, ws) = serving(&sshd, "mv2", &format!("move:{}", done.display()));
     assert!(run_once(&ws).status.success());
     assert!(!served.join("a.csv").exists());
     assert_eq!(

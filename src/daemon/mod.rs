@@ -82,14 +82,8 @@ pub fn run(
     let _lock = lock_state(settings)?;
     let mut triggers = Vec::with_capacity(profiles.len());
     for profile in &profiles {
-        let trigger = Trigger::of(profile).map_err(|problems| EngineError::Profile {
-            profile: profile.name.clone(),
-            message: problems
-                .iter()
-                .map(|p| format!("{}: {}", p.at, p.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        })?;
+        let trigger = Trigger::of(profile)
+            .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
         triggers.push(trigger);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

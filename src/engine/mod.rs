@@ -42,6 +42,18 @@ impl EngineError {
     pub fn io(context: String, source: io::Error) -> EngineError {
         EngineError::Io { context, source }
     }
+
+    /// A profile that cannot run, with its problems (`field[2].from: ...; schedule: ...`).
+    pub fn problems(profile: &str, problems: &[crate::profile::Problem]) -> EngineError {
+        EngineError::Profile {
+            profile: profile.to_string(),
+            message: problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
 }
 
 /// Asks running passes to stop taking new files (SIGINT/SIGTERM in the daemon). A pass checks

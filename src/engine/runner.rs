@@ -81,15 +81,8 @@ pub fn run_pass(
     stop: &StopFlag,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
-    let plan =
-        MappingPlan::compile(profile, settings).map_err(|problems| EngineError::Profile {
-            profile: profile.name.clone(),
-            message: problems
-                .iter()
-                .map(|p| format!("{}: {}", p.at, p.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        })?;
+    let plan = MappingPlan::compile(profile, settings)
+        .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
     let ctx = JobContext {
         settings,
         profile,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
 use super::footer::{Footer, Item, Line, Trailer};
-use super::header::column_names;
+use super::header::names_of;
 use super::limits::{check_cell_sizes, check_file_size, max_line_bytes, LineLimit};
 use super::{ReadError, Table};
 use crate::profile::FormatSpec;
@@ -86,10 +86,7 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
     };
 
     let header_line = find_header(&mut lines, spec.header_row)?;
-    let header = column_names(
-        header_line.fields.iter().map(String::as_str),
-        &header_line.pos,
-    )?;
+    let header = names_of(&header_line)?;
 
     let joiner = char::from(delimiter).to_string();
     let trailer = spec

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use calamine::{DataType, ExcelDateTime, Ods, Reader, Xls, Xlsx};
 
 use super::footer::{Footer, Item, Line, Trailer};
-use super::header::{column_label, column_names};
+use super::header::{column_label, names_of};
 use super::limits::{check_cell_sizes, check_file_size};
 use super::zip_guard::{self, ZipKind};
 use super::{ReadError, Severity, Table};
@@ -85,10 +85,7 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
         done: false,
     };
     let header_line = find_header(&mut lines, spec.header_row)?;
-    let header = column_names(
-        header_line.fields.iter().map(String::as_str),
-        &header_line.pos,
-    )?;
+    let header = names_of(&header_line)?;
     lines.header = header.clone();
     let footer = Footer::new(lines, spec.skip_footer, trailer, header_line.pos);
     let width = Width {

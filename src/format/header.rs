@@ -8,6 +8,11 @@ use std::collections::HashMap;
 use super::ReadError;
 use crate::record::Position;
 
+/// The column names of a header line (see [`column_names`]).
+pub fn names_of(line: &super::footer::Line) -> Result<Vec<String>, ReadError> {
+    column_names(line.fields.iter().map(String::as_str), &line.pos)
+}
+
 /// Checks the raw header cells found at `pos` and returns the trimmed column names.
 pub fn column_names<'a>(
     cells: impl IntoIterator<Item = &'a str>,
