@@ -3,6 +3,8 @@
 //! exactly once — outputs published, job succeeded, input archived, nothing processed twice.
 
 mod common;
+#[path = "common/daemon.rs"]
+mod daemon_harness;
 
 use std::fs;
 
@@ -22,15 +24,12 @@ type = "file"
 path = "outbox/p.csv"
 "#;
 
-#[test]
-fn a_committing_job_is_rolled_forward_once() {
-    let ws = Workspace::new();
-    ws.profile("p", PROFILE);
+/// The state a process leaves when it dies between `begin_commit` and the publish: a job in
+/// `committing` with its complete temp output, its staged input, and the inbox file.
+fn committing_job(ws: &Workspace) -> (std::path::PathBuf, std::path::PathBuf) {
     let export = b"ID\n1\n2\n";
     let input = ws.drop_file("p", "x.csv", export);
     let sha = sha256_of(&input).unwrap();
-
-    // The state a process leaves when it dies between `begin_commit` and the publish.
     let state = ws.path().join("var");
     let store = Store::open(&state).unwrap();
     let file = store
@@ -66,7 +65,15 @@ fn a_committing_job_is_rolled_forward_once() {
             }],
         )
         .unwrap();
-    drop(store);
+    (input, temp)
+}
+
+#[test]
+fn a_committing_job_is_rolled_forward_once() {
+    let ws = Workspace::new();
+    ws.profile("p", PROFILE);
+    let (input, temp) = committing_job(&ws);
+    let outbox = ws.path().join("outbox");
 
     let out = ws.run(&["run", "--once"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -88,4 +95,22 @@ fn a_committing_job_is_rolled_forward_once() {
     let audit = common::stdout(&ws.run(&["audit", "--json"]));
     assert!(audit.contains("job.recovered") && audit.contains("output.published"));
     assert!(ws.run(&["audit", "verify"]).status.success());
+}
+
+#[test]
+fn the_daemon_recovers_at_start_even_for_a_profile_that_runs_once_a_year() {
+    let ws = Workspace::new();
+    ws.profile("p", &format!("schedule = \"0 0 1 1 *\"\n{PROFILE}"));
+    let (_input, temp) = committing_job(&ws);
+    let daemon = daemon_harness::Daemon::start(ws.path());
+    daemon_harness::wait_until(
+        "the recovered output",
+        std::time::Duration::from_secs(20),
+        || ws.path().join("outbox/p.csv").exists().then_some(()),
+    );
+    assert!(daemon
+        .terminate(std::time::Duration::from_secs(20))
+        .success());
+    assert!(!temp.exists());
+    assert_eq!(ws.jobs()[0]["status"], "succeeded");
 }

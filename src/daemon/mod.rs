@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch as channel, Notify};
 
-use crate::engine::runner::{lock_state, run_pass, RunSummary};
+use crate::engine::runner::{lock_state, recover_all, run_pass, RunSummary};
 use crate::engine::{EngineError, StopFlag};
 use crate::profile::{Profile, SourceSpec};
 use crate::settings::Settings;
@@ -86,6 +86,12 @@ pub fn run(
             .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
         triggers.push(trigger);
     }
+    let store = Store::open(&settings.state_dir)?;
+    let recovered = recover_all(settings, &profiles, &store)?;
+    if recovered > 0 {
+        tracing::info!(recovered, "unfinished jobs of an earlier run recovered");
+    }
+    drop(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hrbridge-daemon")

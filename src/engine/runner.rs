@@ -71,6 +71,28 @@ pub fn run_once(
     Ok(summary)
 }
 
+/// Recovers what an earlier process left unfinished for every profile (the daemon does this
+/// at start, so a profile that runs only on a schedule is not left waiting for its first
+/// fire); returns how many jobs were recovered.
+pub fn recover_all(
+    settings: &Settings,
+    profiles: &[Profile],
+    store: &Store,
+) -> Result<usize, EngineError> {
+    let mut recovered = 0;
+    for profile in profiles {
+        let plan = MappingPlan::compile(profile, settings)
+            .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
+        recovered += recover(&JobContext {
+            settings,
+            profile,
+            plan: &plan,
+            store,
+        })?;
+    }
+    Ok(recovered)
+}
+
 /// One pass over one profile's source, adding what it did to `summary`: recovers that
 /// profile's unfinished jobs, then processes every ready file. The caller holds the state lock
 /// and makes sure a profile never runs two passes at once.
