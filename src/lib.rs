@@ -6,14 +6,14 @@
 //! |---------------|------|
 //! | [`settings`]  | `hrbridge.toml`: profile folder, state folder, allowed output roots |
 //! | [`profile`]   | the profile language: serde model, located loading, semantic checks |
-//! | [`source`]    | finding input files (inbox folders): stability, safe names, staging with sha256 |
+//! | [`source`]    | local inbox folders: stability, safe names, staging with sha256 |
 //! | [`format`]    | readers (CSV with encodings, spreadsheets with caps) yielding positioned records |
 //! | [`record`]    | the positioned raw record every stage passes along |
 //! | [`transform`] | mapping rules, filters and validation: raw record → record or rejection |
 //! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files) and name templates |
 //! | [`sftp`]      | SSH/SFTP client: verified host keys (known_hosts), listings, pipelined transfers |
 //! | [`daemon`]    | `run` without `--once`: folder watches, cron schedules, polls, clean shutdown |
-//! | [`engine`]    | the life of one job (read → map → write → commit → archive) and a run pass |
+//! | [`engine`]    | one job (read → map → write → commit → keep), delivery (files, SFTP uploads), passes over inboxes and SFTP folders, crash recovery |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |

@@ -48,7 +48,7 @@ pub enum LogFormat {
 pub enum Command {
     /// Validate hrbridge.toml and every profile; report all problems.
     Check,
-    /// Process the files waiting in the inboxes.
+    /// Run as a daemon (watches, polls, schedules); with --once, one pass over what is waiting.
     Run {
         /// One pass over what is waiting, then exit.
         #[arg(long)]
