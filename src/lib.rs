@@ -14,6 +14,7 @@
 //! | [`sftp`]      | SSH/SFTP client: verified host keys (known_hosts), listings, pipelined transfers |
 //! | [`daemon`]    | `run` without `--once`: folder watches, cron schedules, polls, clean shutdown |
 //! | [`engine`]    | one job (read → map → write → commit → keep), delivery (files, SFTP uploads), passes over inboxes and SFTP folders, crash recovery |
+//! | [`notify`]    | `[[notify]]` webhooks: signed JSON summaries of finished jobs |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
@@ -24,6 +25,7 @@ pub mod daemon;
 pub mod engine;
 pub mod format;
 pub mod mask;
+pub mod notify;
 pub mod output;
 pub mod profile;
 pub mod record;

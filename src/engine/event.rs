@@ -53,6 +53,8 @@ pub enum Event<'a> {
     JobRecovered { job_id: i64, action: &'a str },
     /// The input was moved out of the inbox into the state folder.
     InputKept { job_id: i64, to: &'a str },
+    /// A `[[notify]]` webhook could not be reached.
+    NotifyFailed { job_id: i64, message: &'a str },
     /// The `after` action of a fetched remote file ran (keep, delete or move).
     RemoteSettled {
         job_id: i64,
@@ -73,6 +75,7 @@ impl Event<'_> {
             Event::JobRecovered { .. } => "job.recovered",
             Event::InputKept { .. } => "input.kept",
             Event::RemoteSettled { .. } => "remote.settled",
+            Event::NotifyFailed { .. } => "notify.failed",
         }
     }
 
@@ -86,7 +89,8 @@ impl Event<'_> {
             | Event::JobFailed { job_id, .. }
             | Event::JobRecovered { job_id, .. }
             | Event::InputKept { job_id, .. }
-            | Event::RemoteSettled { job_id, .. } => Some(*job_id),
+            | Event::RemoteSettled { job_id, .. }
+            | Event::NotifyFailed { job_id, .. } => Some(*job_id),
         }
     }
 
@@ -130,6 +134,7 @@ impl Event<'_> {
             Event::JobFailed { counts, error, .. } => json!({ "counts": counts, "error": error }),
             Event::JobRecovered { action, .. } => json!({ "action": action }),
             Event::InputKept { to, .. } => json!({ "to": to }),
+            Event::NotifyFailed { message, .. } => json!({ "error": message }),
             Event::RemoteSettled { name, action, .. } => {
                 json!({ "name": format!("{name:?}"), "action": action })
             }
@@ -140,7 +145,7 @@ impl Event<'_> {
     pub fn emit(&self, store: &Store, profile: &str) -> Result<(), StoreError> {
         let detail = self.detail();
         match self {
-            Event::JobFailed { .. } | Event::FileRefused { .. } => {
+            Event::JobFailed { .. } | Event::FileRefused { .. } | Event::NotifyFailed { .. } => {
                 tracing::warn!(event = self.kind(), profile, job = self.job_id(), %detail)
             }
             _ => tracing::info!(event = self.kind(), profile, job = self.job_id(), %detail),

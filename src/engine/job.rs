@@ -77,8 +77,20 @@ impl JobContext<'_> {
             .map_err(EngineError::from)
     }
 
-    /// Processes one staged input to its end.
+    /// Processes one staged input to its end, then sends the profile's notifications (a
+    /// notification that fails is audited; it never changes the job).
     pub fn process(&self, input: &Arrival) -> Result<JobReport, EngineError> {
+        let report = self.run_job(input)?;
+        for message in crate::notify::send(self.settings, self.profile, &report) {
+            self.emit(Event::NotifyFailed {
+                job_id: report.job_id,
+                message: &message,
+            })?;
+        }
+        Ok(report)
+    }
+
+    fn run_job(&self, input: &Arrival) -> Result<JobReport, EngineError> {
         let state_dir = &self.settings.state_dir;
         let staged = &input.staged;
         let file = self.store.upsert_file(

@@ -23,6 +23,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     // Checks whose rules live with the module that applies them.
     problems.extend(crate::source::check(profile));
     problems.extend(crate::daemon::schedule::check(profile));
+    problems.extend(crate::notify::check(profile));
     problems.extend(crate::format::check::check(&profile.format));
     problems.extend(crate::output::check(profile, settings));
     // The mapping plan also checks the columns it reads against `sample_header`.

@@ -19,8 +19,8 @@ use toml::Spanned;
 use super::check::check;
 use super::diagnostic::Diagnostic;
 use super::model::{
-    DirSourceSpec, FieldSpec, FileOutputSpec, FilterSpec, FormatSpec, OutputSpec, Profile,
-    SftpOutputSpec, SftpSourceSpec, SourceSpec, ValidationSpec,
+    DirSourceSpec, FieldSpec, FileOutputSpec, FilterSpec, FormatSpec, NotifySpec, OutputSpec,
+    Profile, SftpOutputSpec, SftpSourceSpec, SourceSpec, ValidationSpec, WebhookSpec,
 };
 use super::problem::{KeyPath, Seg};
 use crate::settings::{absolutize, Settings, SettingsFile};
@@ -219,6 +219,7 @@ const PROFILE_KEYS: &[&str] = &[
     "filter",
     "validation",
     "output",
+    "notify",
 ];
 
 const REQUIRED_SOURCE_HELP: &str =
@@ -246,7 +247,7 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Par
             "source" => tagged(value, source_variant, SourceSpec::deserialize),
             "format" => de::<FormatSpec>(value),
             "validation" => de::<ValidationSpec>(value),
-            "field" | "filter" | "output" => {
+            "field" | "filter" | "output" | "notify" => {
                 let Some(items) = array_of_tables(shown, text, key, value, &mut diags) else {
                     continue;
                 };
@@ -254,6 +255,7 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Par
                     let result = match key.get_ref().as_ref() {
                         "field" => de::<FieldSpec>(item),
                         "filter" => de::<FilterSpec>(item),
+                        "notify" => tagged(item, notify_variant, NotifySpec::deserialize),
                         _ => tagged(item, output_variant, OutputSpec::deserialize),
                     };
                     if let Err(f) = result {
@@ -344,6 +346,9 @@ fn stand_in(section: &str, i: usize) -> toml::Value {
         "source" => "type = \"dir\"\npath = \".\"".to_string(),
         "field" => format!("name = \"\u{1}unchecked field {i}\"\ndefault = \"-\""),
         "filter" => "column = \"\u{1}\"\nis_empty = true".to_string(),
+        "notify" => {
+            "type = \"webhook\"\nurl = \"https://localhost/\"\nsecret = \"${env:X}\"".to_string()
+        }
         _ => "type = \"file\"\npath = \"unchecked.csv\"".to_string(),
     };
     toml::Value::Table(toml::from_str(&text).unwrap_or_default())
@@ -444,6 +449,14 @@ fn output_variant(tag: &str, rest: ValueDeserializer<'_>) -> Variant {
     match tag {
         "file" => Some(FileOutputSpec::deserialize(rest).map(drop)),
         "sftp" => Some(SftpOutputSpec::deserialize(rest).map(drop)),
+        _ => None,
+    }
+}
+
+/// The `[[notify]]` variants, deserialized directly so that errors inside keep their spans.
+fn notify_variant(tag: &str, rest: ValueDeserializer<'_>) -> Variant {
+    match tag {
+        "webhook" => Some(WebhookSpec::deserialize(rest).map(drop)),
         _ => None,
     }
 }

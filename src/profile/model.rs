@@ -53,6 +53,44 @@ pub struct Profile {
     /// Destinations for the mapped records.
     #[serde(rename = "output", default)]
     pub outputs: Vec<OutputSpec>,
+    /// Who hears about finished jobs.
+    #[serde(rename = "notify", default)]
+    pub notify: Vec<NotifySpec>,
+}
+
+/// `[[notify]]`: a message when a job ends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum NotifySpec {
+    /// A JSON job summary POSTed to a URL, signed with HMAC-SHA256.
+    Webhook(WebhookSpec),
+}
+
+/// `[[notify]] type = "webhook"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// Where the summary is POSTed; `https://` unless the host is loopback or
+    /// `allow_plain_http = true`.
+    pub url: String,
+    /// HMAC-SHA256 key for the `X-Hrbridge-Signature` header, as `"${secret:NAME}"` or
+    /// `"${env:NAME}"`.
+    pub secret: SecretRef,
+    /// Job statuses that are sent (default: succeeded, partial, failed).
+    #[serde(default = "default_notify_on")]
+    pub on: Vec<String>,
+    /// Plain HTTP to a host other than loopback, stated in so many words.
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// Time allowed for one attempt (default `"10s"`).
+    #[serde(default)]
+    pub timeout: Option<DurationStr>,
+}
+
+fn default_notify_on() -> Vec<String> {
+    ["succeeded", "partial", "failed"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// `[source]`: where export files are picked up.

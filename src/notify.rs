@@ -1,0 +1,192 @@
+//! Job notifications: `[[notify]] type = "webhook"` POSTs a JSON summary of each finished job,
+//! signed with HMAC-SHA256, so an HR operations channel or a ticketing system hears about
+//! failures without anyone watching the logs.
+//!
+//! The summary carries names, counts, statuses and output targets — never cell values. The
+//! signature header is `X-Hrbridge-Signature: sha256=<hex HMAC of the body>`. A notification
+//! that cannot be delivered (after a few attempts) is logged and audited; it never changes the
+//! job's outcome.
+
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::engine::job::JobReport;
+use crate::profile::{KeyPath, NotifySpec, Problem, Profile, WebhookSpec};
+use crate::settings::Settings;
+
+/// Attempts per notification.
+const ATTEMPTS: u32 = 3;
+/// Used when a webhook gives no `timeout`.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Statuses a webhook may ask for.
+const STATUSES: &[&str] = &["succeeded", "partial", "failed", "duplicate"];
+
+/// Semantic checks of a profile's `[[notify]]` entries.
+pub fn check(profile: &Profile) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, n) in profile.notify.iter().enumerate() {
+        let NotifySpec::Webhook(hook) = n;
+        let at = KeyPath::root().key("notify").index(i);
+        if let Err(e) = url_allowed(&hook.url, hook.allow_plain_http) {
+            problems.push(Problem::new(at.clone().key("url"), e));
+        }
+        for (j, status) in hook.on.iter().enumerate() {
+            if !STATUSES.contains(&status.as_str()) {
+                problems.push(Problem::new(
+                    at.clone().key("on").index(j),
+                    format!(
+                        "unknown job status {status:?} (known: {})",
+                        STATUSES.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Refuses plain `http://` except to loopback, unless `allow_plain_http` says so.
+pub fn url_allowed(url: &str, allow_plain_http: bool) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if allow_plain_http => Ok(parsed),
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host == "localhost"
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(parsed)
+            } else {
+                Err("plain http:// is only allowed to loopback; use https:// or set allow_plain_http = true".into())
+            }
+        }
+        other => Err(format!("unsupported URL scheme {other:?}")),
+    }
+}
+
+/// The JSON summary of a finished job.
+pub fn summary(report: &JobReport) -> serde_json::Value {
+    json!({
+        "event": "job.finished",
+        "profile": report.profile,
+        "job_id": report.job_id,
+        "file": report.file,
+        "status": report.status.as_str(),
+        "counts": report.counts,
+        "outputs": report.outputs,
+        "error": report.error,
+    })
+}
+
+/// `sha256=<hex>` of `body` under `key`.
+pub fn signature(key: &[u8], body: &[u8]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Sends the summary of `report` to every webhook of `profile` that wants its status.
+/// Returns one message per webhook that could not be reached (no secrets in them).
+pub fn send(settings: &Settings, profile: &Profile, report: &JobReport) -> Vec<String> {
+    let wanted: Vec<&WebhookSpec> = profile
+        .notify
+        .iter()
+        .map(|NotifySpec::Webhook(h)| h)
+        .filter(|h| h.on.iter().any(|s| s == report.status.as_str()))
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let body = summary(report).to_string();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return vec![format!("notifications: {e}")],
+    };
+    let mut failures = Vec::new();
+    for hook in wanted {
+        if let Err(e) = runtime.block_on(deliver(settings, hook, &body)) {
+            failures.push(format!("webhook {}: {e}", redact(&hook.url)));
+        }
+    }
+    failures
+}
+
+async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<(), String> {
+    let url = url_allowed(&hook.url, hook.allow_plain_http)?;
+    let key = hook.secret.resolve(settings)?;
+    let signature = signature(key.expose().as_bytes(), body.as_bytes());
+    let client = reqwest::Client::builder()
+        .timeout(hook.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut last = String::new();
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+        }
+        let sent = client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .header("x-hrbridge-event", "job.finished")
+            .header("x-hrbridge-signature", &signature)
+            .body(body.to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) if r.status().is_client_error() => {
+                return Err(format!("answered {}", r.status()))
+            }
+            Ok(r) => last = format!("answered {}", r.status()),
+            Err(e) => last = e.without_url().to_string(),
+        }
+    }
+    Err(last)
+}
+
+/// The URL without its query (which may hold a token) for messages.
+fn redact(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(url_allowed("https://hooks.example.com/x", false).is_ok());
+        assert!(url_allowed("http://127.0.0.1:8080/x", false).is_ok());
+        assert!(url_allowed("http://localhost/x", false).is_ok());
+        assert!(url_allowed("http://[::1]/x", false).is_ok());
+        assert!(url_allowed("http://hooks.example.com/x", false).is_err());
+        assert!(url_allowed("http://hooks.example.com/x", true).is_ok());
+        assert!(url_allowed("ftp://x/y", true).is_err());
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn messages_do_not_carry_query_tokens() {
+        assert_eq!(redact("https://h/x?token=abc"), "https://h/x");
+    }
+}

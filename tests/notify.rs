@@ -1,0 +1,138 @@
+//! `[[notify]] type = "webhook"`: a signed JSON summary reaches a real HTTP listener on loopback
+//! after each job; an unreachable hook is audited and never changes the job.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use common::{stderr, stdout, Workspace};
+use hmac::{Hmac, KeyInit, Mac};
+
+/// A one-route HTTP/1.1 listener that answers every request with `status` and hands each
+/// request's (headers, body) to the test.
+fn listener(status: u16) -> (u16, mpsc::Receiver<(String, String)>) {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in server.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line.to_ascii_lowercase());
+            }
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = tx.send((head, String::from_utf8(body).unwrap()));
+        }
+    });
+    (port, rx)
+}
+
+fn workspace(port: u16) -> Workspace {
+    let ws = Workspace::new();
+    ws.profile(
+        "p",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/p"
+[[field]]
+name = "id"
+from = "ID"
+type = "integer"
+[validation]
+max_reject_ratio = 0.5
+[[output]]
+type = "file"
+path = "outbox/p_{{seq}}.csv"
+[[notify]]
+type = "webhook"
+url = "http://127.0.0.1:{port}/hooks/hrbridge"
+secret = "${{env:HRB_TEST_HOOK_KEY}}"
+"#
+        ),
+    );
+    ws
+}
+
+#[test]
+fn a_signed_summary_is_posted_after_the_job() {
+    let (port, requests) = listener(200);
+    let ws = workspace(port);
+    ws.drop_file("p", "a.csv", b"ID\n1\nx\n3\n");
+    let out = ws
+        .cmd(&["run", "--once"])
+        .env("HRB_TEST_HOOK_KEY", "k3y")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let (head, body) = requests.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(head.starts_with("post /hooks/hrbridge "), "{head}");
+    let summary: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(summary["status"], "partial");
+    assert_eq!(summary["file"], "a.csv");
+    assert_eq!(summary["counts"]["rejected"], 1);
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"k3y").unwrap();
+    mac.update(body.as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert!(
+        head.contains(&format!("x-hrbridge-signature: {expected}")),
+        "{head}"
+    );
+    assert!(!body.contains("k3y"));
+}
+
+#[test]
+fn an_unreachable_hook_is_audited_and_the_job_stands() {
+    let (port, requests) = listener(503);
+    let ws = workspace(port);
+    ws.drop_file("p", "a.csv", b"ID\n1\n");
+    let out = ws
+        .cmd(&["run", "--once"])
+        .env("HRB_TEST_HOOK_KEY", "k3y")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(requests.iter().take(3).count(), 3, "three attempts");
+    assert_eq!(ws.jobs()[0]["status"], "succeeded");
+    let audit = stdout(&ws.run(&["audit", "--json"]));
+    assert!(
+        audit.contains("notify.failed") && audit.contains("503"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused_by_check() {
+    let ws = workspace(1);
+    let profile = ws.path().join("profiles/p.toml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(&profile, text.replace("127.0.0.1:1", "hooks.example.com")).unwrap();
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("only allowed to loopback"),
+        "{}",
+        stderr(&out)
+    );
+}
