@@ -613,3 +613,34 @@ fn an_unreadable_file_does_not_hold_up_the_others() {
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0]["file_name"], "b.csv");
 }
+
+#[test]
+fn an_sftp_source_can_deliver_to_an_sftp_output() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let (served, ws) = serving(&sshd, "relay-in", "delete");
+    let out_dir = sshd.served("relay-out");
+    let key = sshd.dir.path().join("id_ed25519");
+    let profile = ws.path().join("profiles/remote.toml");
+    let text = fs::read_to_string(&profile).unwrap();
+    fs::write(
+        &profile,
+        format!(
+            "{text}\n[[output]]\ntype = \"sftp\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\nprivate_key = \"{}\"\nknown_hosts = \"{}\"\npath = \"{}/{{source_stem}}.csv\"\n",
+            sshd.port,
+            sshd.user,
+            key.display(),
+            sshd.known_hosts().display(),
+            out_dir.display()
+        ),
+    )
+    .unwrap();
+    let out = run_once(&ws);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        fs::read_to_string(out_dir.join("a.csv")).unwrap(),
+        "id,name\n1,Ada\n2,Grace\n3,Edsger\n"
+    );
+    assert!(!served.join("a.csv").exists());
+}
