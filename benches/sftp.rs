@@ -7,12 +7,11 @@
 mod sshd;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hrbridge::sftp::{Auth, Connection, SftpClient};
 use sha2::{Digest, Sha256};
-use sshd::{KeyKind, TestSshd};
+use sshd::{connect_with, content, key, KeyKind, TestSshd};
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -21,44 +20,6 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(throughput_200mb());
-}
-
-fn key(path: PathBuf) -> Auth {
-    Auth::Key {
-        path,
-        passphrase: None,
-    }
-}
-
-async fn connect(
-    sshd: &TestSshd,
-    user: &str,
-    auth: Auth,
-    known_hosts: &Path,
-) -> Result<SftpClient, hrbridge::sftp::SftpError> {
-    SftpClient::connect(Connection {
-        host: "127.0.0.1",
-        port: sshd.port,
-        user,
-        auth,
-        known_hosts,
-        connect_timeout: Duration::from_secs(10),
-        timeout: Duration::from_secs(30),
-    })
-    .await
-}
-
-/// Pseudo-random bytes that do not compress.
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Throughput of a 200 MB download over loopback: hrbridge's tuned client, russh + russh-sftp
@@ -88,9 +49,15 @@ async fn throughput_200mb() {
         )
     };
 
-    let client = connect(&sshd, &sshd.user, key(user_key.clone()), &kh)
-        .await
-        .unwrap();
+    let client = connect_with(
+        sshd.port,
+        &sshd.user,
+        key(user_key.clone()),
+        &kh,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let t0 = Instant::now();
     client
         .download(remote.to_str().unwrap(), &local, size as u64)

@@ -8,10 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::sshd::{KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
+use common::sshd::{connect_with, content, key, KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
 use hrbridge::secret::{Secret, SecretRef};
 use hrbridge::settings::{Settings, SettingsFile};
-use hrbridge::sftp::{known_hosts, with_backoff, Auth, Connection, SftpClient, SftpError};
+use hrbridge::sftp::{known_hosts, with_backoff, Auth, SftpClient, SftpError};
 use sha2::{Digest, Sha256};
 
 /// A secret as the engine gets one: through a `${env:NAME}` reference.
@@ -24,13 +24,6 @@ fn env_secret(name: &str, value: &str) -> Secret {
         .unwrap()
         .resolve(&settings)
         .unwrap()
-}
-
-fn key(path: PathBuf) -> Auth {
-    Auth::Key {
-        path,
-        passphrase: None,
-    }
 }
 
 async fn connect(
@@ -51,40 +44,8 @@ async fn connect_to(
     connect_with(port, user, auth, known_hosts, Duration::from_secs(10)).await
 }
 
-async fn connect_with(
-    port: u16,
-    user: &str,
-    auth: Auth,
-    known_hosts: &Path,
-    timeout: Duration,
-) -> Result<SftpClient, SftpError> {
-    SftpClient::connect(Connection {
-        host: "127.0.0.1",
-        port,
-        user,
-        auth,
-        known_hosts,
-        connect_timeout: timeout,
-        timeout,
-    })
-    .await
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// Deterministic, incompressible-looking content of `len` bytes.
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn fingerprint_of(pub_line: &str) -> String {

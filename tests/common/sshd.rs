@@ -378,3 +378,44 @@ fn descendants(root: u32) -> Vec<u32> {
     found.retain(|p| *p != root);
     found
 }
+
+/// Key login with an unencrypted key file.
+pub fn key(path: PathBuf) -> hrbridge::sftp::Auth {
+    hrbridge::sftp::Auth::Key {
+        path,
+        passphrase: None,
+    }
+}
+
+/// Logs in to a server on 127.0.0.1 with hrbridge's client.
+pub async fn connect_with(
+    port: u16,
+    user: &str,
+    auth: hrbridge::sftp::Auth,
+    known_hosts: &Path,
+    timeout: Duration,
+) -> Result<hrbridge::sftp::SftpClient, hrbridge::sftp::SftpError> {
+    hrbridge::sftp::SftpClient::connect(hrbridge::sftp::Connection {
+        host: "127.0.0.1",
+        port,
+        user,
+        auth,
+        known_hosts,
+        connect_timeout: timeout,
+        timeout,
+    })
+    .await
+}
+
+/// Deterministic, incompressible-looking content of `len` bytes.
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
