@@ -226,7 +226,11 @@ async fn after_actions(
         let remote = remote_path(&spec.path, &row.name);
         let done = match &spec.after {
             AfterAction::Keep => Ok(()),
-            AfterAction::Delete => client.remove(&remote).await,
+            // Gone since the listing (an operator, another consumer): nothing left to delete.
+            AfterAction::Delete => match client.remove(&remote).await {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            },
             AfterAction::Move(dir) => move_aside(client, &remote, dir, &row).await,
         };
         if let Err(e) = done {
