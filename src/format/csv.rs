@@ -10,12 +10,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
-use super::footer::{Footer, Item, Line, Trailer};
+use super::footer::{Item, Line, Trailer};
 use super::header::names_of;
-use super::limits::{check_cell_sizes, check_file_size, max_line_bytes, LineLimit};
+use super::limits::{check_file_size, max_line_bytes, LineLimit};
+use super::shape::{table, Ragged};
 use super::{ReadError, Table};
 use crate::profile::FormatSpec;
-use crate::record::{Position, RawRecord};
+use crate::record::Position;
 
 /// The `delimiter` value that sniffs among [`SNIFF_CANDIDATES`].
 pub const AUTO: &str = "auto";
@@ -95,15 +96,14 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
         .map(|t| Trailer::new(t, &joiner))
         .transpose()
         .map_err(|reason| file_err(0, format!("trailer: {reason}")))?;
-    let footer = Footer::new(lines, spec.skip_footer, trailer, header_line.pos);
-    let width = Width {
-        header: header.clone(),
-        max_cell_bytes: spec.limits.max_cell_bytes,
-    };
-    Ok(Table {
+    Ok(table(
+        lines,
         header,
-        records: Box::new(footer.map(move |item| width.check(item?))),
-    })
+        header_line.pos,
+        trailer,
+        spec,
+        Ragged::Reject,
+    ))
 }
 
 /// The header: the first non-blank record starting on or after line `header_row`.
@@ -186,30 +186,6 @@ fn csv_kind(kind: &::csv::ErrorKind) -> &'static str {
         ::csv::ErrorKind::Utf8 { .. } => "text is not valid UTF-8",
         ::csv::ErrorKind::UnequalLengths { .. } => "rows of unequal length",
         _ => "malformed input",
-    }
-}
-
-/// The row checks that need the header: field count and cell size.
-struct Width {
-    header: Vec<String>,
-    max_cell_bytes: usize,
-}
-
-impl Width {
-    fn check(&self, line: Line) -> Result<RawRecord, ReadError> {
-        let (n, want) = (line.fields.len(), self.header.len());
-        if n != want {
-            return Err(ReadError::row(
-                line.pos,
-                None,
-                format!("row has {n} fields, header has {want}"),
-            ));
-        }
-        check_cell_sizes(&line.fields, &self.header, self.max_cell_bytes, &line.pos)?;
-        Ok(RawRecord {
-            pos: line.pos,
-            values: line.fields,
-        })
     }
 }
 
@@ -319,21 +295,7 @@ mod tests {
         out.iter().map(|(r, s)| (*r, s.as_str())).collect()
     }
 
-    fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-        let mut out = if big_endian {
-            vec![0xFE, 0xFF]
-        } else {
-            vec![0xFF, 0xFE]
-        };
-        for unit in text.encode_utf16() {
-            if big_endian {
-                out.extend_from_slice(&unit.to_be_bytes());
-            } else {
-                out.extend_from_slice(&unit.to_le_bytes());
-            }
-        }
-        out
-    }
+    use crate::format::encoding::tests::utf16;
 
     #[test]
     fn delimiters_parse() {

@@ -265,7 +265,7 @@ impl<R: Read> Read for DecodingReader<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn decode(bytes: &[u8], label: &str) -> Result<String, DecodeError> {
@@ -278,7 +278,8 @@ mod tests {
         }
     }
 
-    fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    /// `text` as UTF-16 with its byte-order mark (also used by the CSV reader's tests).
+    pub(crate) fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
         let mut out = if big_endian {
             vec![0xFE, 0xFF]
         } else {

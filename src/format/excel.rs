@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 
 use calamine::{DataType, ExcelDateTime, Ods, Reader, Xls, Xlsx};
 
-use super::footer::{Footer, Item, Line, Trailer};
+use super::footer::{Item, Line, Trailer};
 use super::header::{column_label, names_of};
-use super::limits::{check_cell_sizes, check_file_size};
+use super::limits::check_file_size;
+use super::shape::{table, Ragged};
 use super::zip_guard::{self, ZipKind};
 use super::{ReadError, Severity, Table};
 use crate::profile::{FormatSpec, Limits, SheetRef};
-use crate::record::{Position, RawRecord};
+use crate::record::Position;
 
 /// Rows in flight between the worker and the reader.
 const CHANNEL_ROWS: usize = 256;
@@ -87,15 +88,14 @@ pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, Rea
     let header_line = find_header(&mut lines, spec.header_row)?;
     let header = names_of(&header_line)?;
     lines.header = header.clone();
-    let footer = Footer::new(lines, spec.skip_footer, trailer, header_line.pos);
-    let width = Width {
-        header: header.clone(),
-        max_cell_bytes: spec.limits.max_cell_bytes,
-    };
-    Ok(Table {
+    Ok(table(
+        lines,
         header,
-        records: Box::new(footer.map(move |item| width.check(item?))),
-    })
+        header_line.pos,
+        trailer,
+        spec,
+        Ragged::Pad,
+    ))
 }
 
 /// Tells the container from its first bytes; zip containers are measured on the way.
@@ -265,31 +265,6 @@ impl Iterator for SheetLines {
             }
         }
         None
-    }
-}
-
-/// The row checks that need the header: padding, cells beyond it, cell size.
-struct Width {
-    header: Vec<String>,
-    max_cell_bytes: usize,
-}
-
-impl Width {
-    fn check(&self, mut line: Line) -> Result<RawRecord, ReadError> {
-        let want = self.header.len();
-        if let Some(extra) = line.fields.iter().skip(want).position(|f| !f.is_empty()) {
-            return Err(ReadError::row(
-                line.pos,
-                Some(column_label(&self.header, want + extra)),
-                format!("cell beyond the header's {want} columns is not empty"),
-            ));
-        }
-        line.fields.resize(want, String::new());
-        check_cell_sizes(&line.fields, &self.header, self.max_cell_bytes, &line.pos)?;
-        Ok(RawRecord {
-            pos: line.pos,
-            values: line.fields,
-        })
     }
 }
 
@@ -628,7 +603,7 @@ mod tests {
         f
     }
 
-    type Outcome = Result<RawRecord, ReadError>;
+    type Outcome = Result<crate::record::RawRecord, ReadError>;
 
     fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Vec<Outcome>), ReadError> {
         let f = write(bytes);

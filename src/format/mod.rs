@@ -7,10 +7,10 @@
 //! header, duplicate column names, undecodable bytes, trailer count mismatch, a zip bomb) is
 //! [`Severity::File`]: the whole file fails before anything is delivered.
 //!
-//! `csv` and `excel` are the readers; `encoding` decodes text strictly; `header` and `footer`
-//! hold the header, `skip_footer` and `trailer` rules both readers share; `limits` and
-//! `zip_guard` apply the resource caps; `check` validates `[format]` settings with the
-//! readers' own parsing functions.
+//! `csv` and `excel` are the readers; `encoding` decodes text strictly; `header`, `footer` and
+//! `shape` hold the rules both readers share (header names; `skip_footer` and `trailer`; a
+//! row's cells against the header); `limits` and `zip_guard` apply the resource caps; `check`
+//! validates `[format]` settings with the readers' own parsing functions.
 
 pub mod check;
 pub mod csv;
@@ -19,6 +19,7 @@ pub mod excel;
 mod footer;
 mod header;
 mod limits;
+mod shape;
 mod zip_guard;
 
 use std::fmt;

@@ -52,20 +52,8 @@ pub fn stage(cand: &Candidate, staging_dir: &Path) -> io::Result<Staged> {
         .truncate(true)
         .mode(0o600)
         .open(&temp)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = input.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
-        size += n as u64;
-    }
+    let (sha256, size) = copy_hashing(&mut input, &mut out)?;
     out.sync_all()?;
-    let sha256 = hex::encode(hasher.finalize());
     let path = staging_path(staging_dir, &sha256);
     fs::rename(&temp, &path)?;
     Ok(Staged { path, sha256, size })
@@ -73,15 +61,22 @@ pub fn stage(cand: &Candidate, staging_dir: &Path) -> io::Result<Staged> {
 
 /// sha256 of a file's content, streamed.
 pub fn sha256_of(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
+    Ok(copy_hashing(&mut File::open(path)?, &mut io::sink())?.0)
+}
+
+/// Copies `input` to `out`, returning the sha256 (hex) and length of what was copied.
+fn copy_hashing(input: &mut impl Read, out: &mut impl Write) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = input.read(&mut buf)?;
         if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
+            return Ok((hex::encode(hasher.finalize()), size));
         }
         hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        size += n as u64;
     }
 }
 

@@ -106,19 +106,20 @@ impl JobStatus {
         }
     }
 
+    /// Every status.
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Running,
+        JobStatus::Committing,
+        JobStatus::Succeeded,
+        JobStatus::Partial,
+        JobStatus::Failed,
+        JobStatus::Duplicate,
+        JobStatus::Interrupted,
+    ];
+
     /// The status named `s` (as [`JobStatus::as_str`] spells it), if any.
     pub fn parse(s: &str) -> Option<JobStatus> {
-        [
-            JobStatus::Running,
-            JobStatus::Committing,
-            JobStatus::Succeeded,
-            JobStatus::Partial,
-            JobStatus::Failed,
-            JobStatus::Duplicate,
-            JobStatus::Interrupted,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        JobStatus::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// Whether the job reached its end (nothing more happens to it).
@@ -406,15 +407,7 @@ mod tests {
 
     #[test]
     fn status_names_round_trip() {
-        for st in [
-            JobStatus::Running,
-            JobStatus::Committing,
-            JobStatus::Succeeded,
-            JobStatus::Partial,
-            JobStatus::Failed,
-            JobStatus::Duplicate,
-            JobStatus::Interrupted,
-        ] {
+        for st in JobStatus::ALL {
             assert_eq!(JobStatus::parse(st.as_str()), Some(st));
         }
         assert_eq!(JobStatus::parse("done"), None);
