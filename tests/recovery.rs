@@ -48,6 +48,7 @@ fn committing_job(ws: &Workspace) -> (std::path::PathBuf, std::path::PathBuf) {
         filtered: 0,
         rejected: 0,
         written: 2,
+        failed: 0,
     };
     store
         .begin_commit(

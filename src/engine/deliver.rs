@@ -16,6 +16,7 @@ use crate::sftp::with_backoff;
 use crate::store::OutputRow;
 use crate::transform::MappedRecord;
 
+use super::api_delivery;
 use super::arrival::Arrival;
 use super::event::Event;
 use super::job::JobContext;
@@ -127,42 +128,42 @@ impl JobContext<'_> {
             source_name: &input.name,
         };
         for (i, out) in self.profile.outputs.iter().enumerate() {
-            let (spec, path_template) = match out {
-                OutputSpec::File(spec) => (spec, &spec.path),
-                OutputSpec::Sftp(sftp) => (&sftp.file, &sftp.file.path),
-            };
-            let seq = self.seq_for(path_template, i)?;
-            let (target, local) = match out {
-                OutputSpec::File(_) => {
-                    match output::resolve_path(path_template, self.settings, &ctx(seq)) {
-                        Ok(p) => (p.display().to_string(), p),
+            let tag = format!("job{job_id}-{i}");
+            let (target, local, file_spec) = match out {
+                OutputSpec::File(spec) => {
+                    let seq = self.seq_for(&spec.path, i)?;
+                    match output::resolve_path(&spec.path, self.settings, &ctx(seq)) {
+                        Ok(p) => (p.display().to_string(), p, Some(spec)),
                         Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
                     }
                 }
                 OutputSpec::Sftp(sftp) => {
-                    let remote = match remote_path(path_template, &ctx(seq)) {
+                    let seq = self.seq_for(&sftp.file.path, i)?;
+                    let remote = match remote_path(&sftp.file.path, &ctx(seq)) {
                         Ok(r) => r,
                         Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
                     };
                     let name = remote.rsplit('/').next().unwrap_or_default();
-                    let local = self
-                        .settings
-                        .state_dir
-                        .join("outgoing")
-                        .join(&self.profile.name)
-                        .join(format!("job{job_id}-{i}-{}", safe_component(name)));
-                    (sftp_target(sftp, self, &remote), local)
+                    let local = self.outgoing(&format!("{tag}-{}", safe_component(name)));
+                    (sftp_target(sftp, self, &remote), local, Some(&sftp.file))
                 }
+                OutputSpec::Http(_) | OutputSpec::Scim(_) => (
+                    crate::output::api::target_label(out).unwrap_or_default(),
+                    self.outgoing(&format!("{tag}.spool")),
+                    None,
+                ),
             };
             if let Err(e) = free_for_output(&target, &local, sinks) {
                 return Ok(Err(e));
             }
-            let tag = format!("job{job_id}-{i}");
             // Noted before it exists, so a crash can never leave an unknown temp file.
             self.store
                 .note_temp(job_id, &atomic::temp_path(&local, &tag))?;
-            let file = FileSink::create(spec, &local, self.plan.fields(), &tag)
-                .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
+            let file = match file_spec {
+                Some(spec) => FileSink::create(spec, &local, self.plan.fields(), &tag),
+                None => FileSink::spool(&local, &tag),
+            }
+            .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
             sinks.push(Sink {
                 index: i,
                 target,
@@ -194,6 +195,15 @@ impl JobContext<'_> {
         };
         let target = rejects_at.display().to_string();
         Ok(free_for_output(&target, &rejects_at, sinks).map(|()| rejects_at))
+    }
+
+    /// A file in this profile's folder for outputs on their way out (SFTP uploads, API spools).
+    fn outgoing(&self, name: &str) -> PathBuf {
+        self.settings
+            .state_dir
+            .join("outgoing")
+            .join(&self.profile.name)
+            .join(name)
     }
 
     /// The next `{seq}` for output `index` when `template` uses it (0 otherwise).
@@ -247,7 +257,9 @@ fn free_for_output(target: &str, local: &Path, sinks: &[Sink]) -> Result<(), Str
 }
 
 /// Publishes every recorded output of a committing job that is not published yet, marking
-/// each in the store, and returns every target. Used by a normal commit and by crash recovery.
+/// each in the store, and returns every target. Used by a normal commit, by crash recovery and
+/// by `retry`. An API output is published by sending its spool's unsettled rows; its spool is
+/// kept while any row of the job stands failed, for `retry`.
 pub fn publish_outputs(
     ctx: &JobContext<'_>,
     job_id: i64,
@@ -256,17 +268,23 @@ pub fn publish_outputs(
     let mut published = Vec::new();
     for row in rows {
         if !row.published {
-            let sftp = row
-                .output_index
-                .and_then(|i| ctx.profile.outputs.get(i))
-                .and_then(|o| match o {
-                    OutputSpec::Sftp(s) => Some(s),
-                    OutputSpec::File(_) => None,
-                });
-            match sftp {
-                Some(spec) => upload(ctx, spec, row)?,
-                None => atomic::publish(Path::new(&row.temp_path), Path::new(&row.final_path))
-                    .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?,
+            let spec = row.output_index.and_then(|i| ctx.profile.outputs.get(i));
+            match spec {
+                Some(OutputSpec::Sftp(spec)) => upload(ctx, spec, row)?,
+                Some(api @ (OutputSpec::Http(_) | OutputSpec::Scim(_))) => {
+                    let tally = api_delivery::deliver(ctx, job_id, row, api)?;
+                    ctx.store.mark_published(job_id, &row.final_path)?;
+                    if ctx.store.ledger_failed_rows(job_id)? == 0 {
+                        remove_spool(&row.temp_path)?;
+                    }
+                    emit_delivered(ctx, job_id, row, &tally)?;
+                    published.push(row.final_path.clone());
+                    continue;
+                }
+                Some(OutputSpec::File(_)) | None => {
+                    atomic::publish(Path::new(&row.temp_path), Path::new(&row.final_path))
+                        .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?
+                }
             }
             ctx.store.mark_published(job_id, &row.final_path)?;
             emit_published(ctx, job_id, row)?;
@@ -274,6 +292,15 @@ pub fn publish_outputs(
         published.push(row.final_path.clone());
     }
     Ok(published)
+}
+
+/// Removes a fully delivered spool (gone already after a crash is fine).
+fn remove_spool(path: &str) -> Result<(), EngineError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(EngineError::io(format!("removing the spool {path}"), e)),
+    }
 }
 
 /// Uploads a finished temp file to its SFTP target (temp name, size check, rename), retrying
@@ -317,17 +344,22 @@ fn upload(ctx: &JobContext<'_>, spec: &SftpOutputSpec, row: &OutputRow) -> Resul
         .map_err(|e| EngineError::io(format!("removing {}", local.display()), e))
 }
 
-fn emit_published(ctx: &JobContext<'_>, job_id: i64, row: &OutputRow) -> Result<(), EngineError> {
+/// The names of the profile's fields, and those of them that are PII.
+fn field_names<'a>(ctx: &'a JobContext<'_>) -> (Vec<&'a str>, Vec<&'a str>) {
     let fields = ctx.plan.fields();
-    let (names, pii): (Vec<&str>, Vec<&str>) = match row.output_index {
-        Some(_) => (
-            fields.iter().map(|f| f.name.as_str()).collect(),
-            fields
-                .iter()
-                .filter(|f| f.pii)
-                .map(|f| f.name.as_str())
-                .collect(),
-        ),
+    (
+        fields.iter().map(|f| f.name.as_str()).collect(),
+        fields
+            .iter()
+            .filter(|f| f.pii)
+            .map(|f| f.name.as_str())
+            .collect(),
+    )
+}
+
+fn emit_published(ctx: &JobContext<'_>, job_id: i64, row: &OutputRow) -> Result<(), EngineError> {
+    let (names, pii) = match row.output_index {
+        Some(_) => field_names(ctx),
         None => (
             vec!["file", "sheet", "row", "column", "field", "reason"],
             Vec::new(),
@@ -341,6 +373,25 @@ fn emit_published(ctx: &JobContext<'_>, job_id: i64, row: &OutputRow) -> Result<
         sha256: &row.sha256,
         fields: names,
         pii_fields: pii,
+    }
+    .emit(ctx.store, &ctx.profile.name)
+    .map_err(EngineError::from)
+}
+
+fn emit_delivered(
+    ctx: &JobContext<'_>,
+    job_id: i64,
+    row: &OutputRow,
+    tally: &api_delivery::Tally,
+) -> Result<(), EngineError> {
+    let (fields, pii_fields) = field_names(ctx);
+    Event::OutputDelivered {
+        job_id,
+        target: &row.final_path,
+        delivered: tally.delivered,
+        failed: tally.failed,
+        fields,
+        pii_fields,
     }
     .emit(ctx.store, &ctx.profile.name)
     .map_err(EngineError::from)

@@ -38,6 +38,17 @@ pub enum Event<'a> {
         fields: Vec<&'a str>,
         pii_fields: Vec<&'a str>,
     },
+    /// An API output's records were sent: how many arrived and how many failed (this run).
+    OutputDelivered {
+        job_id: i64,
+        target: &'a str,
+        delivered: u64,
+        failed: u64,
+        fields: Vec<&'a str>,
+        pii_fields: Vec<&'a str>,
+    },
+    /// `hrbridge retry`: the failed rows of a finished job are sent again.
+    JobRetried { job_id: i64, rows: u64 },
     JobFinished {
         job_id: i64,
         status: &'a str,
@@ -70,6 +81,8 @@ impl Event<'_> {
             Event::FileDuplicate { .. } => "file.duplicate",
             Event::JobStarted { .. } => "job.started",
             Event::OutputPublished { .. } => "output.published",
+            Event::OutputDelivered { .. } => "output.delivered",
+            Event::JobRetried { .. } => "job.retried",
             Event::JobFinished { .. } => "job.finished",
             Event::JobFailed { .. } => "job.failed",
             Event::JobRecovered { .. } => "job.recovered",
@@ -85,6 +98,8 @@ impl Event<'_> {
             Event::FileDuplicate { job_id, .. }
             | Event::JobStarted { job_id, .. }
             | Event::OutputPublished { job_id, .. }
+            | Event::OutputDelivered { job_id, .. }
+            | Event::JobRetried { job_id, .. }
             | Event::JobFinished { job_id, .. }
             | Event::JobFailed { job_id, .. }
             | Event::JobRecovered { job_id, .. }
@@ -128,6 +143,18 @@ impl Event<'_> {
                 "path": path, "rows": rows, "bytes": bytes, "sha256": sha256,
                 "fields": fields, "pii_fields": pii_fields,
             }),
+            Event::OutputDelivered {
+                target,
+                delivered,
+                failed,
+                fields,
+                pii_fields,
+                ..
+            } => json!({
+                "target": target, "delivered": delivered, "failed": failed,
+                "fields": fields, "pii_fields": pii_fields,
+            }),
+            Event::JobRetried { rows, .. } => json!({ "rows": rows }),
             Event::JobFinished { status, counts, .. } => {
                 json!({ "status": status, "counts": counts })
             }

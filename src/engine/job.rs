@@ -305,24 +305,59 @@ impl JobContext<'_> {
             .collect();
         self.store.begin_commit(job_id, counts, &rows)?;
         let outputs = publish_outputs(self, job_id, &rows)?;
-        let status = if counts.rejected > 0 {
-            JobStatus::Partial
-        } else {
-            JobStatus::Succeeded
-        };
-        self.store.finish_job(job_id, status, counts, None)?;
-        self.emit(Event::JobFinished {
-            job_id,
-            status: status.as_str(),
-            counts,
-        })?;
+        let (status, counts, error) = self.settle(job_id, counts)?;
         let kept_at = self.keep_input(
             job_id,
             input,
             &archive::archive_dir(&self.settings.state_dir, self.name()),
             true,
         )?;
-        Ok(self.report(job_id, input, status, counts, outputs, kept_at, None))
+        Ok(self.report(job_id, input, status, counts, outputs, kept_at, error))
+    }
+
+    /// Ends a job whose outputs are all published: `succeeded`, `partial` (rows rejected, or
+    /// rows an API output could not deliver) or `failed` (no row reached every output).
+    /// Returns the final status, counts and error.
+    pub(super) fn settle(
+        &self,
+        job_id: i64,
+        mut counts: Counts,
+    ) -> Result<(JobStatus, Counts, Option<String>), EngineError> {
+        counts.failed = self.store.ledger_failed_rows(job_id)?;
+        let (status, error) = if counts.failed > 0 && counts.failed >= counts.written {
+            let first = self.store.ledger_failures(job_id, 1)?;
+            let why = first
+                .first()
+                .map(|f| format!("; first, row {}: {}", f.row, f.reason))
+                .unwrap_or_default();
+            (
+                JobStatus::Failed,
+                Some(format!(
+                    "none of the {} rows could be delivered{why} (`hrbridge retry {job_id}` sends them again)",
+                    counts.written
+                )),
+            )
+        } else if counts.failed > 0 {
+            (
+                JobStatus::Partial,
+                Some(format!(
+                    "{} of {} rows could not be delivered (`hrbridge jobs --job {job_id}` lists them; `hrbridge retry {job_id}` sends them again)",
+                    counts.failed, counts.written
+                )),
+            )
+        } else if counts.rejected > 0 {
+            (JobStatus::Partial, None)
+        } else {
+            (JobStatus::Succeeded, None)
+        };
+        self.store
+            .finish_job(job_id, status, counts, error.as_deref())?;
+        self.emit(Event::JobFinished {
+            job_id,
+            status: status.as_str(),
+            counts,
+        })?;
+        Ok((status, counts, error))
     }
 
     fn fail(

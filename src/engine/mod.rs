@@ -1,9 +1,11 @@
 //! The engine: runs jobs for profiles and keeps the store consistent across crashes.
 //!
-//! `job` is the life of one file, `runner` one pass over every profile's inbox, `recover`
+//! `job` is the life of one file, `deliver` its outputs (`api_delivery` for API outputs),
+//! `runner` one pass over every profile's inbox, `recover`
 //! the clean-up of what a killed process left behind, `archive` where inputs go afterwards,
 //! and `event` the typed events that are both logged and audited.
 
+mod api_delivery;
 pub mod archive;
 pub mod arrival;
 pub mod deliver;

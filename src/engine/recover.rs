@@ -62,12 +62,7 @@ fn interrupted(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
 fn roll_forward(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
     let outputs = ctx.store.job_outputs(job.id)?;
     publish_outputs(ctx, job.id, &outputs)?;
-    let status = if job.counts.rejected > 0 {
-        JobStatus::Partial
-    } else {
-        JobStatus::Succeeded
-    };
-    ctx.store.finish_job(job.id, status, job.counts, None)?;
+    ctx.settle(job.id, job.counts)?;
     Event::JobRecovered {
         job_id: job.id,
         action: "committing: outputs published after a crash",

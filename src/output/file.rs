@@ -1,4 +1,5 @@
-//! `[[output]] type = "file"`: mapped records written atomically as CSV or JSON Lines.
+//! `[[output]] type = "file"`: mapped records written atomically as CSV or JSON Lines — and
+//! the spool of an API output, which is written the same way before it is sent.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use crate::transform::{FieldInfo, MappedRecord};
 enum Encoder {
     Csv(Box<CsvEncoder<AtomicFile>>),
     Jsonl(Box<JsonlEncoder<AtomicFile>>),
+    Spool(AtomicFile),
 }
 
 /// An output file being written.
@@ -43,11 +45,20 @@ impl FileSink {
         Ok(FileSink { encoder, rows: 0 })
     }
 
+    /// Opens the temp file of an API output's spool (see `api::spool`).
+    pub fn spool(final_path: &Path, tag: &str) -> io::Result<FileSink> {
+        Ok(FileSink {
+            encoder: Encoder::Spool(AtomicFile::create(final_path, tag)?),
+            rows: 0,
+        })
+    }
+
     /// Writes one record.
     pub fn write(&mut self, rec: &MappedRecord) -> io::Result<()> {
         match &mut self.encoder {
             Encoder::Csv(e) => e.write(rec)?,
             Encoder::Jsonl(e) => e.write(rec)?,
+            Encoder::Spool(f) => super::api::spool::write(f, rec)?,
         }
         self.rows += 1;
         Ok(())
@@ -74,6 +85,7 @@ impl FileSink {
         match self.encoder {
             Encoder::Csv(e) => e.into_inner(),
             Encoder::Jsonl(e) => Ok(e.into_inner()),
+            Encoder::Spool(f) => Ok(f),
         }
     }
 }

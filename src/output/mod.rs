@@ -1,10 +1,11 @@
 //! Destinations for mapped records.
 //!
-//! Today: files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear
-//! complete or not at all) and the rejects report beside them. `template.rs` renders output
-//! names; `check` validates a profile's outputs, including that every path stays inside the
-//! settings' output roots.
+//! Files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear complete or
+//! not at all) and the rejects report beside them; APIs (`api/`: REST and SCIM). `template.rs`
+//! renders output names; `check` validates a profile's outputs, including that every path
+//! stays inside the settings' output roots.
 
+pub mod api;
 pub mod atomic;
 pub mod csv;
 pub mod file;
@@ -100,6 +101,10 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
                     problems.push(Problem::new(at.clone().key("path"), e));
                 }
                 &sftp.file
+            }
+            OutputSpec::Http(_) | OutputSpec::Scim(_) => {
+                problems.extend(api::check::check(output, &at, &fields));
+                continue;
             }
         };
         if let Some((_, first)) = seen.iter().find(|(p, _)| *p == spec.path) {

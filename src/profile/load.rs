@@ -19,8 +19,9 @@ use toml::Spanned;
 use super::check::check;
 use super::diagnostic::Diagnostic;
 use super::model::{
-    DirSourceSpec, FieldSpec, FileOutputSpec, FilterSpec, FormatSpec, NotifySpec, OutputSpec,
-    Profile, SftpOutputSpec, SftpSourceSpec, SourceSpec, ValidationSpec, WebhookSpec,
+    DirSourceSpec, FieldSpec, FileOutputSpec, FilterSpec, FormatSpec, HttpOutputSpec, NotifySpec,
+    OutputSpec, Profile, ScimOutputSpec, SftpOutputSpec, SftpSourceSpec, SourceSpec,
+    ValidationSpec, WebhookSpec,
 };
 use super::problem::{KeyPath, Seg};
 use crate::settings::{absolutize, Settings, SettingsFile};
@@ -449,6 +450,8 @@ fn output_variant(tag: &str, rest: ValueDeserializer<'_>) -> Variant {
     match tag {
         "file" => Some(FileOutputSpec::deserialize(rest).map(drop)),
         "sftp" => Some(SftpOutputSpec::deserialize(rest).map(drop)),
+        "http" => Some(HttpOutputSpec::deserialize(rest).map(drop)),
+        "scim" => Some(ScimOutputSpec::deserialize(rest).map(drop)),
         _ => None,
     }
 }

@@ -1,9 +1,10 @@
 //! The profile language: what one integration reads, how it maps rows and where it delivers.
 //!
-//! `model` holds the serde structs (the user-facing contract), `load` reads TOML with located
-//! errors, `check` runs the semantic checks, and `diagnostic` renders a problem with its file,
-//! line, column and the offending text underlined.
+//! `model` holds the serde structs (the user-facing contract; `api` those of the API outputs),
+//! `load` reads TOML with located errors, `check` runs the semantic checks, and `diagnostic`
+//! renders a problem with its file, line, column and the offending text underlined.
 
+pub mod api;
 pub mod braces;
 pub mod check;
 pub mod diagnostic;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use super::api::*;
 use super::duration::DurationStr;
 use crate::secret::SecretRef;
 
@@ -176,18 +177,28 @@ where
     D: serde::Deserializer<'de>,
     T: serde::de::DeserializeOwned,
 {
+    split_keys(d, CONNECTION_KEYS)
+}
+
+/// Splits a table into the entries named in `keys` and the rest, deserializing each part
+/// strictly (so a typo in either part is still an unknown key).
+pub(super) fn split_keys<'de, D, C, T>(d: D, keys: &[&str]) -> Result<(C, T), D::Error>
+where
+    D: serde::Deserializer<'de>,
+    C: serde::de::DeserializeOwned,
+    T: serde::de::DeserializeOwned,
+{
     use serde::de::Error;
     let mut rest = toml::Table::deserialize(d)?;
-    let mut connection = toml::Table::new();
-    for key in CONNECTION_KEYS {
+    let mut picked = toml::Table::new();
+    for key in keys {
         if let Some(v) = rest.remove(*key) {
-            connection.insert((*key).to_string(), v);
+            picked.insert((*key).to_string(), v);
         }
     }
-    let connection = SftpConnectionSpec::deserialize(toml::Value::Table(connection))
-        .map_err(D::Error::custom)?;
+    let picked = C::deserialize(toml::Value::Table(picked)).map_err(D::Error::custom)?;
     let rest = T::deserialize(toml::Value::Table(rest)).map_err(D::Error::custom)?;
-    Ok((connection, rest))
+    Ok((picked, rest))
 }
 
 /// `[source] type = "sftp"`: the connection keys plus these.
@@ -560,6 +571,10 @@ pub enum OutputSpec {
     File(FileOutputSpec),
     /// A file uploaded to an SFTP server (temp name, size check, rename).
     Sftp(SftpOutputSpec),
+    /// Each record (or batch) sent as a REST request.
+    Http(HttpOutputSpec),
+    /// Users created, updated or deactivated at a SCIM 2.0 service.
+    Scim(ScimOutputSpec),
 }
 
 /// `[[output]] type = "sftp"`: the keys of a file output (`path` is the remote path template)

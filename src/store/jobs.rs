@@ -14,7 +14,8 @@ macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT j.id, j.profile, j.file_id, j.input_name, j.status, j.read_rows, j.filtered_rows,
-                    j.rejected_rows, j.written_rows, j.started_at, j.finished_at, j.error
+                    j.rejected_rows, j.written_rows, j.started_at, j.finished_at, j.error,
+                    j.failed_rows
              FROM jobs j JOIN files f ON f.id = j.file_id ",
             $tail
         )
@@ -35,6 +36,7 @@ pub(super) fn job_row(row: &Row<'_>) -> rusqlite::Result<JobRow> {
             filtered: row.get(6)?,
             rejected: row.get(7)?,
             written: row.get(8)?,
+            failed: row.get(12)?,
         },
         started_at: row.get(9)?,
         finished_at: row.get(10)?,
@@ -200,7 +202,7 @@ fn set_status(
 ) -> Result<()> {
     tx.execute(
         "UPDATE jobs SET status = ?2, read_rows = ?3, filtered_rows = ?4, rejected_rows = ?5,
-                         written_rows = ?6, finished_at = ?7, error = ?8
+                         written_rows = ?6, finished_at = ?7, error = ?8, failed_rows = ?9
          WHERE id = ?1",
         params![
             job_id,
@@ -210,7 +212,8 @@ fn set_status(
             counts.rejected,
             counts.written,
             finished_at,
-            error
+            error,
+            counts.failed
         ],
     )?;
     Ok(())
@@ -253,6 +256,7 @@ mod tests {
             filtered: 2,
             rejected: 1,
             written: 7,
+            failed: 0,
         };
         let outs = [output(Some(0), "a.csv"), output(None, "a.rejects.csv")];
         store.begin_commit(job, counts, &outs).unwrap();

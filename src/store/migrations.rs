@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -129,6 +129,33 @@ CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
 BEGIN
     SELECT RAISE(ABORT, 'the audit head cannot be deleted');
 END;
+"#;
+
+/// Version 2: API delivery — the per-row delivery ledger, the id map, failed row counts.
+const V2: &str = r#"
+ALTER TABLE jobs ADD COLUMN failed_rows INTEGER NOT NULL DEFAULT 0 CHECK (failed_rows >= 0);
+
+CREATE TABLE deliveries (
+    job_id        INTEGER NOT NULL REFERENCES jobs (id),
+    output_index  INTEGER NOT NULL CHECK (output_index >= 0),
+    line          INTEGER NOT NULL CHECK (line >= 0),
+    row           INTEGER NOT NULL CHECK (row >= 0),
+    state         TEXT    NOT NULL CHECK (state IN ('sending', 'delivered', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    status        INTEGER,
+    reason        TEXT,
+    updated_at    TEXT    NOT NULL,
+    PRIMARY KEY (job_id, output_index, line)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX deliveries_by_state ON deliveries (job_id, state);
+
+CREATE TABLE id_map (
+    map         TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (map, key)
+) STRICT;
 "#;
 
 /// The schema version this binary writes.

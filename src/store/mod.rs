@@ -6,11 +6,14 @@
 //!
 //! The methods live next to the tables they own: `files.rs` (inputs and dedup), `jobs.rs` (the
 //! job status machine), `rejections.rs`, `outputs.rs` (the publish ledger), `sequences.rs` (the
-//! `{seq}` counters) and `audit.rs`.
+//! `{seq}` counters), `ledger.rs` (what each row of an API output came to), `idmap.rs` (ids
+//! that APIs gave records) and `audit.rs`.
 
 pub mod audit;
 mod files;
+mod idmap;
 mod jobs;
+mod ledger;
 mod migrations;
 mod outputs;
 mod refusals;
@@ -20,6 +23,7 @@ mod sequences;
 mod temps;
 
 pub use audit::{AuditEvent, AuditRow, AuditVerdict};
+pub use ledger::{DeliveryFailure, DeliveryState, LedgerEntry};
 pub use remote::{RemoteRow, RemoteState};
 
 use std::path::Path;
@@ -139,6 +143,8 @@ pub struct Counts {
     pub rejected: u64,
     /// Rows written to every output.
     pub written: u64,
+    /// Rows an API output could not deliver (permanently, or after every retry).
+    pub failed: u64,
 }
 
 /// A file as the store knows it.

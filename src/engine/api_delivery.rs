@@ -1,0 +1,314 @@
+//! Publishing an API output: sending the records of its spool, each exactly once in effect.
+//!
+//! Rows already settled in the delivery ledger are skipped; the others are grouped into items
+//! (one record, or a batch), each with an `Idempotency-Key` derived from the spool's hash, the
+//! output and the first line — the same after a crash, a restart or a `retry`. Workers (the
+//! output's `concurrency`) send items; the ledger is written by this thread, which owns the
+//! store, in small transactions as outcomes arrive: `sending` before an item's answer is known,
+//! `delivered` or `failed` after.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::output::api::client::ApiClient;
+use crate::output::api::rest::RestDeliverer;
+use crate::output::api::scim::ScimDeliverer;
+use crate::output::api::spool::{self, SpoolRecord};
+use crate::output::api::{Deliverer, Item, Outcome};
+use crate::profile::OutputSpec;
+use crate::store::{DeliveryState, LedgerEntry, OutputRow};
+use crate::transform::FieldInfo;
+
+use super::job::JobContext;
+use super::EngineError;
+
+/// What sending one output's spool came to in this run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+/// What a worker reports to the ledger writer.
+enum Report {
+    Sending(Vec<(u64, u64)>),
+    Done(Item, Outcome),
+}
+
+/// Sends the unsettled records of API output `row` of job `job_id`.
+pub(super) fn deliver(
+    ctx: &JobContext<'_>,
+    job_id: i64,
+    row: &OutputRow,
+    spec: &OutputSpec,
+) -> Result<Tally, EngineError> {
+    let index = row.output_index.unwrap_or_default();
+    let fail = |message: String| EngineError::Profile {
+        profile: ctx.profile.name.clone(),
+        message: format!("output {}: {message}", index + 1),
+    };
+    let records = spool::read(std::path::Path::new(&row.temp_path))
+        .map_err(|e| EngineError::io(format!("reading the spool of job {job_id}"), e))?;
+    let fields = ctx.plan.fields();
+    let (connection, batch_size, id_map) = match spec {
+        OutputSpec::Http(h) => (
+            &h.connection,
+            h.http.batch_size.max(1),
+            h.http.id_map.as_ref(),
+        ),
+        OutputSpec::Scim(s) => (&s.connection, 1, s.scim.id_map.as_ref()),
+        OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(Tally::default()),
+    };
+    let map = id_map.unwrap_or(&ctx.profile.name).clone();
+    let settled = ctx.store.ledger_settled(job_id, index)?;
+    let mut items = VecDeque::new();
+    for chunk in records.chunks(batch_size) {
+        if chunk.iter().all(|r| settled.binary_search(&r.line).is_ok()) {
+            continue;
+        }
+        let first = &chunk[0];
+        let known_id = match id_key(first, fields) {
+            Some(key) => ctx.store.id_lookup(&map, &key)?,
+            None => None,
+        };
+        items.push_back(Item {
+            records: chunk.to_vec(),
+            idempotency_key: idempotency_key(&ctx.profile.name, &row.sha256, index, first.line),
+            known_id,
+        });
+    }
+    if items.is_empty() {
+        return Ok(Tally::default());
+    }
+    let client = ApiClient::new(connection, ctx.settings).map_err(fail)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::io("starting the HTTP runtime".into(), e))?;
+    let workers = connection.concurrency().max(1);
+    let writer = LedgerWriter {
+        ctx,
+        job_id,
+        index,
+        map: &map,
+        fields,
+    };
+    match spec {
+        OutputSpec::Http(h) => {
+            let deliverer = RestDeliverer::new(client, &h.http, fields).map_err(fail)?;
+            runtime.block_on(run(Arc::new(deliverer), items, workers, writer))
+        }
+        OutputSpec::Scim(s) => {
+            let deliverer = ScimDeliverer::new(client, &s.scim, fields).map_err(fail)?;
+            runtime.block_on(run(Arc::new(deliverer), items, workers, writer))
+        }
+        OutputSpec::File(_) | OutputSpec::Sftp(_) => Ok(Tally::default()),
+    }
+}
+
+/// Runs `workers` tasks over `items` and writes their reports to the ledger.
+async fn run<D: Deliverer>(
+    deliverer: Arc<D>,
+    items: VecDeque<Item>,
+    workers: usize,
+    writer: LedgerWriter<'_, '_>,
+) -> Result<Tally, EngineError> {
+    let queue = Arc::new(Mutex::new(items));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for _ in 0..workers {
+        let (queue, tx, deliverer) = (queue.clone(), tx.clone(), deliverer.clone());
+        tokio::spawn(async move {
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(item) = next else { break };
+                let lines = item.records.iter().map(|r| (r.line, r.row)).collect();
+                if tx.send(Report::Sending(lines)).is_err() {
+                    break;
+                }
+                let outcome = deliverer.deliver(&item).await;
+                if tx.send(Report::Done(item, outcome)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut tally = Tally::default();
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+            if batch.len() >= 512 {
+                break;
+            }
+        }
+        writer.write(&batch, &mut tally)?;
+    }
+    Ok(tally)
+}
+
+/// Turns worker reports into ledger entries and id map updates.
+struct LedgerWriter<'c, 'a> {
+    ctx: &'c JobContext<'a>,
+    job_id: i64,
+    index: usize,
+    map: &'c str,
+    fields: &'c [FieldInfo],
+}
+
+impl LedgerWriter<'_, '_> {
+    fn write(&self, reports: &[Report], tally: &mut Tally) -> Result<(), EngineError> {
+        let mut entries = Vec::new();
+        let entry = |line, row, state, attempts, status, reason| LedgerEntry {
+            output_index: self.index,
+            line,
+            row,
+            state,
+            attempts,
+            status,
+            reason,
+        };
+        let store = self.ctx.store;
+        for report in reports {
+            match report {
+                Report::Sending(lines) => {
+                    for &(line, row) in lines {
+                        entries.push(entry(line, row, DeliveryState::Sending, 0, None, None));
+                    }
+                }
+                Report::Done(item, outcome) => {
+                    let (state, attempts, status, reason) = match outcome {
+                        Outcome::Delivered {
+                            status,
+                            attempts,
+                            captured_id,
+                            note,
+                        } => {
+                            if let (Some(id), Some(key)) = (
+                                captured_id,
+                                item.records.first().and_then(|r| id_key(r, self.fields)),
+                            ) {
+                                store.id_keep(self.map, &key, id)?;
+                            }
+                            tally.delivered += item.records.len() as u64;
+                            (
+                                DeliveryState::Delivered,
+                                *attempts,
+                                Some(*status),
+                                note.clone(),
+                            )
+                        }
+                        Outcome::Failed {
+                            status,
+                            attempts,
+                            reason,
+                        } => {
+                            tally.failed += item.records.len() as u64;
+                            (
+                                DeliveryState::Failed,
+                                *attempts,
+                                *status,
+                                Some(reason.clone()),
+                            )
+                        }
+                    };
+                    for r in &item.records {
+                        entries.push(entry(
+                            r.line,
+                            r.row,
+                            state,
+                            attempts,
+                            status,
+                            reason.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        store.ledger_write(self.job_id, &entries)?;
+        Ok(())
+    }
+}
+
+/// The `Idempotency-Key` of the item starting at `line`: the same for the same records of the
+/// same file through the same profile and output, whenever they are sent.
+fn idempotency_key(profile: &str, spool_sha256: &str, index: usize, line: u64) -> String {
+    let mut h = Sha256::new();
+    for part in [profile, spool_sha256, &index.to_string(), &line.to_string()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    format!("hrb-{}", &hex::encode(h.finalize())[..32])
+}
+
+/// The record's key in the id map: its `key` fields' values (a hash of them when any key
+/// field is PII, so the store never holds the value). `None` without key fields or values.
+pub fn id_key(rec: &SpoolRecord, fields: &[FieldInfo]) -> Option<String> {
+    let parts: Vec<String> = fields
+        .iter()
+        .zip(&rec.values)
+        .filter(|(f, _)| f.key)
+        .map(|(_, v)| crate::output::api::template::text_of(v))
+        .collect();
+    if parts.is_empty() || parts.iter().all(String::is_empty) {
+        return None;
+    }
+    let joined = parts.join("\u{1f}");
+    if fields.iter().any(|f| f.key && f.pii) {
+        Some(format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(joined.as_bytes()))
+        ))
+    } else {
+        Some(joined)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable_and_distinct() {
+        let a = idempotency_key("p", "ab", 0, 7);
+        assert_eq!(a, idempotency_key("p", "ab", 0, 7));
+        assert_eq!(a.len(), 36);
+        for other in [
+            idempotency_key("q", "ab", 0, 7),
+            idempotency_key("p", "ac", 0, 7),
+            idempotency_key("p", "ab", 1, 7),
+            idempotency_key("p", "ab", 0, 8),
+        ] {
+            assert_ne!(a, other);
+        }
+    }
+
+    #[test]
+    fn id_keys_hide_pii_keys() {
+        let rec = SpoolRecord {
+            line: 0,
+            row: 2,
+            sheet: None,
+            values: vec!["E1".into(), "123-45-6789".into()],
+        };
+        let field = |name: &str, key, pii| FieldInfo {
+            name: name.into(),
+            pii,
+            key,
+        };
+        let plain = [field("id", true, false), field("ssn", false, true)];
+        assert_eq!(id_key(&rec, &plain).as_deref(), Some("E1"));
+        let secret = [field("id", false, false), field("ssn", true, true)];
+        let hidden = id_key(&rec, &secret).unwrap();
+        assert!(
+            hidden.starts_with("sha256:") && !hidden.contains("6789"),
+            "{hidden}"
+        );
+        let none = [field("id", false, false), field("ssn", false, true)];
+        assert_eq!(id_key(&rec, &none), None);
+    }
+}

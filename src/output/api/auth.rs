@@ -1,0 +1,336 @@
+//! How requests of an API output authenticate: OAuth 2.0 client credentials, a static bearer
+//! token, an API key header, or HTTP Basic — every secret resolved from `${env:...}` or
+//! `${secret:...}` and carried only in sensitive header values.
+//!
+//! An OAuth2 token is cached until shortly before it expires. The cache lock is held while a
+//! token is fetched, so concurrent workers wait for one fetch instead of each making their
+//! own; a 401 invalidates the token it was sent with (once). A token endpoint that refuses
+//! the client for good is remembered, so the rows of the run fail fast with its reason.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+use super::retry::{is_transient, RetryPolicy};
+use crate::profile::{AuthSpec, ClientCredentials, OAuth2Spec};
+use crate::secret::SecretRef;
+use crate::settings::Settings;
+
+/// Used when a token answer has no `expires_in`.
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// A header to add to a request, and which token generation it carries.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub name: HeaderName,
+    pub value: HeaderValue,
+    generation: u64,
+}
+
+/// Why no credential could be had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthFailure {
+    pub message: String,
+    /// Worth another attempt (the token endpoint was unreachable or overloaded).
+    pub transient: bool,
+    pub attempts: u32,
+}
+
+/// The authentication of one API output.
+#[derive(Debug)]
+pub enum Auth {
+    None,
+    Static(Credential),
+    OAuth2(Box<OAuth2>),
+}
+
+impl Auth {
+    /// Resolves `spec`'s secrets. The error names the missing secret, never a value.
+    pub fn new(
+        spec: Option<&AuthSpec>,
+        http: &reqwest::Client,
+        retry: RetryPolicy,
+        settings: &Settings,
+    ) -> Result<Auth, String> {
+        let secret = |r: &SecretRef| r.resolve(settings).map_err(|e| e.to_string());
+        let fixed = |name: HeaderName, value: String| -> Result<Auth, String> {
+            let mut value = HeaderValue::try_from(value)
+                .map_err(|_| format!("the {name} header value is not valid in HTTP"))?;
+            value.set_sensitive(true);
+            Ok(Auth::Static(Credential {
+                name,
+                value,
+                generation: 0,
+            }))
+        };
+        match spec {
+            None => Ok(Auth::None),
+            Some(AuthSpec::Bearer(b)) => fixed(
+                AUTHORIZATION,
+                format!("Bearer {}", secret(&b.token)?.expose()),
+            ),
+            Some(AuthSpec::ApiKey(k)) => {
+                let name = HeaderName::try_from(k.header.as_str())
+                    .map_err(|_| format!("{:?} is not a valid header name", k.header))?;
+                fixed(name, secret(&k.key)?.expose().to_string())
+            }
+            Some(AuthSpec::Basic(b)) => fixed(
+                AUTHORIZATION,
+                basic(&b.username, secret(&b.password)?.expose()),
+            ),
+            Some(AuthSpec::Oauth2(o)) => Ok(Auth::OAuth2(Box::new(OAuth2::new(
+                o,
+                secret(&o.client_secret)?.expose(),
+                http.clone(),
+                retry,
+            )?))),
+        }
+    }
+
+    /// The header to send, fetching a token first if need be.
+    pub async fn credential(&self) -> Result<Option<Credential>, AuthFailure> {
+        match self {
+            Auth::None => Ok(None),
+            Auth::Static(c) => Ok(Some(c.clone())),
+            Auth::OAuth2(o) => o.credential().await.map(Some),
+        }
+    }
+
+    /// Whether a 401 can be answered by fetching a new token.
+    pub fn refreshable(&self) -> bool {
+        matches!(self, Auth::OAuth2(_))
+    }
+
+    /// Forgets the token `used` was built from, if it is still the cached one.
+    pub async fn invalidate(&self, used: &Credential) {
+        if let Auth::OAuth2(o) = self {
+            let mut cache = o.cache.lock().await;
+            if cache
+                .token
+                .as_ref()
+                .is_some_and(|t| t.credential.generation == used.generation)
+            {
+                cache.token = None;
+            }
+        }
+    }
+}
+
+/// `Basic base64(user:password)`.
+fn basic(user: &str, password: &str) -> String {
+    let pair = Zeroizing::new(format!("{user}:{password}"));
+    format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()))
+}
+
+/// OAuth 2.0 client credentials with a cached token.
+pub struct OAuth2 {
+    http: reqwest::Client,
+    token_url: reqwest::Url,
+    /// The form body of a token request (it holds the secret when credentials go in the body).
+    form: Zeroizing<String>,
+    /// `Authorization: Basic` when credentials go in a header.
+    basic: Option<HeaderValue>,
+    retry: RetryPolicy,
+    cache: Mutex<Cache>,
+}
+
+impl std::fmt::Debug for OAuth2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth2")
+            .field("token_url", &self.token_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    token: Option<Token>,
+    generation: u64,
+    /// A refusal by the token endpoint that another attempt will not change.
+    refused: Option<String>,
+}
+
+struct Token {
+    credential: Credential,
+    refresh_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: Zeroizing<String>,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct TokenError {
+    error: String,
+}
+
+impl OAuth2 {
+    fn new(
+        spec: &OAuth2Spec,
+        secret: &str,
+        http: reqwest::Client,
+        retry: RetryPolicy,
+    ) -> Result<OAuth2, String> {
+        let token_url = reqwest::Url::parse(&spec.token_url)
+            .map_err(|e| format!("token_url is not a URL: {e}"))?;
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials");
+        if let Some(scope) = &spec.scope {
+            form.append_pair("scope", scope);
+        }
+        if let Some(audience) = &spec.audience {
+            form.append_pair("audience", audience);
+        }
+        let basic = match spec.credentials {
+            ClientCredentials::Body => {
+                form.append_pair("client_id", &spec.client_id);
+                form.append_pair("client_secret", secret);
+                None
+            }
+            ClientCredentials::Basic => {
+                // RFC 6749 §2.3.1: both parts are form-encoded before the Basic encoding.
+                let enc =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let mut value = HeaderValue::try_from(basic(&enc(&spec.client_id), &enc(secret)))
+                    .map_err(|_| {
+                    "the client credentials are not valid in an HTTP header".to_string()
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
+        Ok(OAuth2 {
+            http,
+            token_url,
+            form: Zeroizing::new(form.finish()),
+            basic,
+            retry,
+            cache: Mutex::new(Cache::default()),
+        })
+    }
+
+    async fn credential(&self) -> Result<Credential, AuthFailure> {
+        // Held across the fetch: one fetch serves every worker waiting here.
+        let mut cache = self.cache.lock().await;
+        if let Some(message) = &cache.refused {
+            return Err(AuthFailure {
+                message: message.clone(),
+                transient: false,
+                attempts: 0,
+            });
+        }
+        if let Some(token) = &cache.token {
+            if Instant::now() < token.refresh_at {
+                return Ok(token.credential.clone());
+            }
+        }
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.fetch().await {
+                Ok((value, lifetime)) => {
+                    cache.generation += 1;
+                    let margin = (lifetime / 10).min(Duration::from_secs(60));
+                    let credential = Credential {
+                        name: AUTHORIZATION,
+                        value,
+                        generation: cache.generation,
+                    };
+                    cache.token = Some(Token {
+                        credential: credential.clone(),
+                        refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                    });
+                    return Ok(credential);
+                }
+                Err(mut failure) => {
+                    failure.attempts = attempts;
+                    if !failure.transient {
+                        cache.refused = Some(failure.message.clone());
+                        return Err(failure);
+                    }
+                    if attempts >= self.retry.max_attempts {
+                        return Err(failure);
+                    }
+                    tokio::time::sleep(self.retry.delay(attempts, None)).await;
+                }
+            }
+        }
+    }
+
+    /// One token request: the header value and how long it lives.
+    async fn fetch(&self) -> Result<(HeaderValue, Duration), AuthFailure> {
+        let fail = |message: String, transient: bool| AuthFailure {
+            message,
+            transient,
+            attempts: 0,
+        };
+        let mut request = self
+            .http
+            .post(self.token_url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(self.form.to_string());
+        if let Some(basic) = &self.basic {
+            request = request.header(AUTHORIZATION, basic.clone());
+        }
+        let answer = request.send().await.map_err(|e| {
+            fail(
+                format!("token endpoint: {}", super::client::transport_reason(&e)),
+                true,
+            )
+        })?;
+        let status = answer.status().as_u16();
+        let body = answer.bytes().await.map_err(|e| {
+            fail(
+                format!("token endpoint: {}", super::client::transport_reason(&e)),
+                true,
+            )
+        })?;
+        if !(200..300).contains(&status) {
+            // The OAuth error code (RFC 6749 §5.2) says why without echoing anything secret.
+            let code = serde_json::from_slice::<TokenError>(&body)
+                .map(|e| format!(" ({})", e.error.chars().take(60).collect::<String>()))
+                .unwrap_or_default();
+            return Err(fail(
+                format!("token endpoint answered HTTP {status}{code}"),
+                is_transient(status),
+            ));
+        }
+        let token: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+            fail(
+                "token endpoint answered without an access_token".into(),
+                false,
+            )
+        })?;
+        if let Some(kind) = &token.token_type {
+            if !kind.eq_ignore_ascii_case("bearer") {
+                return Err(fail(
+                    format!(
+                        "token endpoint issued a {kind:?} token; only Bearer tokens are supported"
+                    ),
+                    false,
+                ));
+            }
+        }
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.access_token.as_str()))
+            .map_err(|_| {
+                fail(
+                    "token endpoint issued a token that is not valid in a header".into(),
+                    false,
+                )
+            })?;
+        value.set_sensitive(true);
+        let lifetime = token
+            .expires_in
+            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
+        Ok((value, lifetime))
+    }
+}

@@ -1,0 +1,120 @@
+//! Semantic checks of `http` and `scim` outputs: rules serde cannot express, each reported at
+//! the key it is about.
+
+use crate::notify::url_allowed;
+use crate::profile::{ApiConnectionSpec, AuthSpec, KeyPath, OutputSpec, Problem};
+use crate::transform::FieldInfo;
+
+use super::template::{BodyPlan, UrlTemplate};
+
+/// The most workers one output may have.
+const MAX_CONCURRENCY: usize = 64;
+
+/// Every problem of API output `out` at `at`.
+pub fn check(out: &OutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut problem = |key: &str, message: String| {
+        problems.push(Problem::new(at.clone().key(key), message));
+    };
+    let has_key = fields.iter().any(|f| f.key);
+    match out {
+        OutputSpec::Http(h) => {
+            check_connection(&h.connection, &mut problem);
+            let keys = &h.http;
+            if let Err(e) = url_allowed(&keys.url, h.connection.allow_plain_http) {
+                problem("url", e);
+            }
+            match UrlTemplate::compile(&keys.url, fields) {
+                Err(e) => problem("url", e),
+                Ok(t) if t.uses_id() && !has_key => problem(
+                    "url",
+                    "{id} needs a field with key = true to look the id up by".into(),
+                ),
+                Ok(_) => {}
+            }
+            if let Err(e) = BodyPlan::compile(keys.body.as_ref(), fields) {
+                problem("body", e);
+            }
+            if keys.batch_size == 0 {
+                problem("batch_size", "batch_size must be at least 1".into());
+            }
+            if keys.batch_wrapper.is_some() && keys.batch_size <= 1 {
+                problem(
+                    "batch_wrapper",
+                    "batch_wrapper only applies with batch_size above 1".into(),
+                );
+            }
+            for (key, pointer) in [
+                ("capture_id", &keys.capture_id),
+                ("success", &keys.success.present),
+                ("success", &keys.success.absent),
+            ] {
+                if pointer.as_deref().is_some_and(|p| !p.starts_with('/')) {
+                    problem(key, "a JSON pointer starts with `/`, e.g. \"/id\"".into());
+                }
+            }
+            if keys.capture_id.is_some() && (keys.batch_size > 1 || !has_key) {
+                problem(
+                    "capture_id",
+                    "capture_id needs batch_size = 1 and a field with key = true".into(),
+                );
+            }
+            if let Some(bad) = keys
+                .success
+                .status
+                .iter()
+                .find(|s| !(100..600).contains(*s))
+            {
+                problem("success", format!("{bad} is not an HTTP status code"));
+            }
+        }
+        OutputSpec::Scim(s) => {
+            check_connection(&s.connection, &mut problem);
+            if let Err(e) = url_allowed(&s.scim.base_url, s.connection.allow_plain_http) {
+                problem("base_url", e);
+            }
+            let attribute = s.scim.match_on.attribute();
+            if !fields.iter().any(|f| f.name == attribute) {
+                problem(
+                    "match",
+                    format!(
+                        "users are matched by {attribute}, so a field must be named {attribute:?}"
+                    ),
+                );
+            }
+            if let Some(op) = &s.scim.operation_field {
+                if !fields.iter().any(|f| &f.name == op) {
+                    problem(
+                        "operation_field",
+                        format!("{op:?} is not a field of this profile"),
+                    );
+                }
+            }
+        }
+        OutputSpec::File(_) | OutputSpec::Sftp(_) => {}
+    }
+    problems
+}
+
+fn check_connection(c: &ApiConnectionSpec, problem: &mut impl FnMut(&str, String)) {
+    if let Some(AuthSpec::Oauth2(o)) = &c.auth {
+        if let Err(e) = url_allowed(&o.token_url, c.allow_plain_http) {
+            problem("auth", format!("token_url: {e}"));
+        }
+    }
+    if !(1..=MAX_CONCURRENCY).contains(&c.concurrency()) {
+        problem(
+            "concurrency",
+            format!("concurrency must be between 1 and {MAX_CONCURRENCY}"),
+        );
+    }
+    if c.max_attempts == Some(0) {
+        problem("max_attempts", "max_attempts must be at least 1".into());
+    }
+    if c.burst == Some(0) {
+        problem("burst", "burst must be at least 1".into());
+    }
+    if c.backoff() > c.backoff_max() {
+        problem("backoff", "backoff must not exceed backoff_max".into());
+    }
+}

@@ -1,0 +1,145 @@
+//! API outputs: records delivered as HTTP requests — `http` (REST) and `scim` (SCIM 2.0).
+//!
+//! During a job, an API output's records are spooled to a temp file (`spool.rs`) like any
+//! other output; publishing it at commit means sending them. This module holds how one item
+//! (a record, or a batch for bulk APIs) is delivered: the request mechanics shared by both
+//! kinds — auth (`auth.rs`), rate limit (`ratelimit.rs`), retries (`retry.rs`, `client.rs`) —
+//! and how records become requests (`template.rs`, `rest.rs`, `scim.rs`). The engine's
+//! `api_delivery` runs the workers and keeps the per-row ledger that makes delivery
+//! effectively once.
+
+pub mod auth;
+pub mod check;
+pub mod client;
+pub mod ratelimit;
+pub mod rest;
+pub mod retry;
+pub mod scim;
+pub mod spool;
+pub mod template;
+
+use std::future::Future;
+
+use crate::mask::mask;
+use crate::profile::OutputSpec;
+use crate::transform::FieldInfo;
+use spool::SpoolRecord;
+
+/// The most of an answer's body kept in a failure reason.
+const REASON_BODY_CHARS: usize = 300;
+
+/// One unit of delivery: a record, or the records of one batch.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub records: Vec<SpoolRecord>,
+    /// Stable for the same records of the same file: sent as `Idempotency-Key`.
+    pub idempotency_key: String,
+    /// The id the id map holds for the (first) record's key, if any.
+    pub known_id: Option<String>,
+}
+
+/// How an item ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered {
+        status: u16,
+        attempts: u32,
+        /// An id to keep in the id map for the record's key.
+        captured_id: Option<String>,
+        /// What was done, when it was not the plain request (e.g. "already inactive").
+        note: Option<String>,
+    },
+    Failed {
+        status: Option<u16>,
+        attempts: u32,
+        /// Why, with the answer's body truncated and PII values masked.
+        reason: String,
+    },
+}
+
+/// Delivers items of one output; shared by the workers.
+pub trait Deliverer: Send + Sync + 'static {
+    /// Sends `item` (with its retries) and says how it ended.
+    fn deliver(&self, item: &Item) -> impl Future<Output = Outcome> + Send;
+}
+
+/// How an API output is named in the store, the audit trail and reports:
+/// `POST https://host/path/{field}` or `SCIM https://host/scim/v2` (templates unrendered, so
+/// no field value appears). `None` for other outputs.
+pub fn target_label(out: &OutputSpec) -> Option<String> {
+    match out {
+        OutputSpec::Http(h) => Some(format!("{} {}", h.http.method.as_str(), h.http.url)),
+        OutputSpec::Scim(s) => Some(format!("SCIM {}", s.scim.base_url)),
+        OutputSpec::File(_) | OutputSpec::Sftp(_) => None,
+    }
+}
+
+/// A failure reason for an answer: its status and body, cut to a few hundred characters,
+/// with the PII values of the item's records masked (APIs like to echo what they refuse).
+pub fn failure_reason(prefix: &str, body: &[u8], item: &Item, fields: &[FieldInfo]) -> String {
+    let mut text: String = String::from_utf8_lossy(body)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    for rec in &item.records {
+        for (value, field) in rec.values.iter().zip(fields) {
+            let value = template::text_of(value);
+            if field.pii && !value.is_empty() {
+                text = text.replace(&value, &mask(&value));
+            }
+        }
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return prefix.to_string();
+    }
+    let mut cut: String = text.chars().take(REASON_BODY_CHARS).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    format!("{prefix}: {cut}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_mask_pii_values_and_are_cut_short() {
+        let fields = vec![
+            FieldInfo {
+                name: "ssn".into(),
+                pii: true,
+                key: false,
+            },
+            FieldInfo {
+                name: "id".into(),
+                pii: false,
+                key: true,
+            },
+        ];
+        let item = Item {
+            records: vec![SpoolRecord {
+                line: 0,
+                row: 2,
+                sheet: None,
+                values: vec!["123-45-6789".into(), "E1".into()],
+            }],
+            idempotency_key: "k".into(),
+            known_id: None,
+        };
+        let body = br#"{"error":"ssn 123-45-6789 of E1 is taken"}"#;
+        let reason = failure_reason("HTTP 422", body, &item, &fields);
+        assert!(!reason.contains("6789"), "{reason}");
+        assert!(reason.starts_with("HTTP 422: "), "{reason}");
+        assert!(reason.contains("E1"), "{reason}");
+        let long = "x".repeat(5000);
+        assert!(
+            failure_reason("HTTP 500", long.as_bytes(), &item, &fields)
+                .chars()
+                .count()
+                < 320
+        );
+        assert_eq!(failure_reason("HTTP 500", b"", &item, &fields), "HTTP 500");
+    }
+}

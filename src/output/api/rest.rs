@@ -1,0 +1,183 @@
+//! `[[output]] type = "http"`: each record (or batch) becomes one REST request; the answer is
+//! judged by the output's `success` rules and may give an id for the id map.
+
+use reqwest::Method;
+
+use super::client::{ApiClient, Call};
+use super::template::{BodyPlan, UrlTemplate};
+use super::{failure_reason, Deliverer, Item, Outcome};
+use crate::profile::{HttpKeys, HttpMethod, SuccessSpec};
+use crate::transform::FieldInfo;
+
+/// Sends the items of one `http` output.
+#[derive(Debug)]
+pub struct RestDeliverer {
+    client: ApiClient,
+    keys: HttpKeys,
+    url: UrlTemplate,
+    body: BodyPlan,
+    fields: Vec<FieldInfo>,
+}
+
+impl RestDeliverer {
+    /// A deliverer for `client` and the output's own keys.
+    pub fn new(
+        client: ApiClient,
+        keys: &HttpKeys,
+        fields: &[FieldInfo],
+    ) -> Result<RestDeliverer, String> {
+        Ok(RestDeliverer {
+            client,
+            keys: keys.clone(),
+            url: UrlTemplate::compile(&keys.url, fields)?,
+            body: BodyPlan::compile(keys.body.as_ref(), fields)?,
+            fields: fields.to_vec(),
+        })
+    }
+
+    fn request(&self, item: &Item) -> Result<Call, String> {
+        let first = item
+            .records
+            .first()
+            .ok_or_else(|| "an empty batch".to_string())?;
+        let url = self.url.render(first, item.known_id.as_deref())?;
+        let body = if self.keys.method == HttpMethod::Delete {
+            None
+        } else {
+            let value = if self.keys.batch_size > 1 {
+                let array = serde_json::Value::Array(
+                    item.records.iter().map(|r| self.body.render(r)).collect(),
+                );
+                match &self.keys.batch_wrapper {
+                    Some(key) => serde_json::json!({ key.as_str(): array }),
+                    None => array,
+                }
+            } else {
+                self.body.render(first)
+            };
+            Some((value.to_string().into_bytes(), "application/json"))
+        };
+        let method = match self.keys.method {
+            HttpMethod::Post => Method::POST,
+            HttpMethod::Put => Method::PUT,
+            HttpMethod::Patch => Method::PATCH,
+            HttpMethod::Delete => Method::DELETE,
+        };
+        Ok(Call {
+            method,
+            url,
+            body,
+            idempotency_key: Some(item.idempotency_key.clone()),
+        })
+    }
+}
+
+impl Deliverer for RestDeliverer {
+    async fn deliver(&self, item: &Item) -> Outcome {
+        let call = match self.request(item) {
+            Ok(c) => c,
+            Err(reason) => {
+                return Outcome::Failed {
+                    status: None,
+                    attempts: 0,
+                    reason,
+                }
+            }
+        };
+        let answer = match self.client.call(&call).await {
+            Ok(a) => a,
+            Err(gave_up) => {
+                return Outcome::Failed {
+                    status: gave_up.status,
+                    attempts: gave_up.attempts,
+                    reason: failure_reason(&gave_up.reason, &gave_up.body, item, &self.fields),
+                }
+            }
+        };
+        let prefix = format!("HTTP {}", answer.status);
+        match judge(&self.keys.success, answer.status, &answer.body) {
+            Ok(json) => Outcome::Delivered {
+                status: answer.status,
+                attempts: answer.attempts,
+                captured_id: self
+                    .keys
+                    .capture_id
+                    .as_deref()
+                    .and_then(|p| json.as_ref()?.pointer(p))
+                    .map(super::template::text_of)
+                    .filter(|id| !id.is_empty()),
+                note: None,
+            },
+            Err(rule) => Outcome::Failed {
+                status: Some(answer.status),
+                attempts: answer.attempts,
+                reason: failure_reason(
+                    &format!("{prefix}{rule}"),
+                    &answer.body,
+                    item,
+                    &self.fields,
+                ),
+            },
+        }
+    }
+}
+
+/// Applies the success rules to an answer: the parsed JSON body (if it is JSON) on success,
+/// or what the answer broke (empty when only the status is wrong).
+pub fn judge(
+    rules: &SuccessSpec,
+    status: u16,
+    body: &[u8],
+) -> Result<Option<serde_json::Value>, String> {
+    let status_ok = if rules.status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        rules.status.contains(&status)
+    };
+    if !status_ok {
+        return Err(String::new());
+    }
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let at = |p: &str| json.as_ref().and_then(|j| j.pointer(p)).is_some();
+    if let Some(p) = &rules.present {
+        if !at(p) {
+            return Err(format!(" without {p} in the answer"));
+        }
+    }
+    if let Some(p) = &rules.absent {
+        if at(p) {
+            return Err(format!(" with {p} in the answer"));
+        }
+    }
+    Ok(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_rules_check_status_and_pointers() {
+        let default = SuccessSpec::default();
+        assert!(judge(&default, 201, b"{}").is_ok());
+        assert!(judge(&default, 302, b"").is_err());
+        let strict = SuccessSpec {
+            status: vec![200],
+            present: Some("/id".into()),
+            absent: Some("/error".into()),
+        };
+        assert_eq!(
+            judge(&strict, 200, br#"{"id": 7}"#).unwrap(),
+            Some(serde_json::json!({"id": 7}))
+        );
+        assert_eq!(
+            judge(&strict, 200, br#"{"id": 7, "error": "dup"}"#).unwrap_err(),
+            " with /error in the answer"
+        );
+        assert_eq!(
+            judge(&strict, 200, b"not json").unwrap_err(),
+            " without /id in the answer"
+        );
+        assert!(judge(&strict, 201, br#"{"id": 7}"#).is_err());
+    }
+}

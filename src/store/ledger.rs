@@ -1,0 +1,181 @@
+//! The delivery ledger: what each row of a job's API output came to — `sending` (a request
+//! went out, no final answer yet), `delivered`, or `failed` (permanently, or after every
+//! retry). A row with no entry, or one left `sending` by a crash, is sent again (with the same
+//! `Idempotency-Key`); `delivered` and `failed` rows are settled and skipped.
+//!
+//! Entries are written in batches by the one thread that owns the store; a crash can lose the
+//! last batch, which only means a few rows are sent again under the same key.
+
+use rusqlite::params;
+
+use super::{now, Result, Store};
+
+/// The state of one row of one API output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Sending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Sending => "sending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+/// One ledger write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub output_index: usize,
+    /// Line of the output's spool (the record's number in the job, from 0).
+    pub line: u64,
+    /// Row of the input file.
+    pub row: u64,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub status: Option<u16>,
+    /// Why it failed (masked, truncated) or what was done instead of the plain request.
+    pub reason: Option<String>,
+}
+
+/// A row that could not be delivered, as `jobs --job` and the dashboard show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryFailure {
+    pub output_index: usize,
+    pub row: u64,
+    pub attempts: u32,
+    pub status: Option<u16>,
+    pub reason: String,
+}
+
+impl Store {
+    /// Writes `entries` of job `job_id` in one transaction (an entry replaces the row's last).
+    pub fn ledger_write(&self, job_id: i64, entries: &[LedgerEntry]) -> Result<()> {
+        self.batch(|store| {
+            let mut stmt = store.conn.prepare_cached(
+                "INSERT INTO deliveries (job_id, output_index, line, row, state, attempts, status,
+                                         reason, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (job_id, output_index, line) DO UPDATE SET
+                     state = excluded.state, attempts = deliveries.attempts + excluded.attempts,
+                     status = excluded.status, reason = excluded.reason,
+                     updated_at = excluded.updated_at",
+            )?;
+            let at = now();
+            for e in entries {
+                stmt.execute(params![
+                    job_id,
+                    e.output_index,
+                    e.line,
+                    e.row,
+                    e.state.as_str(),
+                    e.attempts,
+                    e.status,
+                    e.reason,
+                    at
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The spool lines of output `output_index` of job `job_id` that are settled (delivered or
+    /// failed), sorted.
+    pub fn ledger_settled(&self, job_id: i64, output_index: usize) -> Result<Vec<u64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT line FROM deliveries
+             WHERE job_id = ?1 AND output_index = ?2 AND state IN ('delivered', 'failed')
+             ORDER BY line",
+        )?;
+        let lines = stmt.query_map(params![job_id, output_index], |r| r.get(0))?;
+        Ok(lines.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many records of job `job_id` failed in at least one output.
+    pub fn ledger_failed_rows(&self, job_id: i64) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(DISTINCT line) FROM deliveries WHERE job_id = ?1 AND state = 'failed'",
+            params![job_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The failed rows of job `job_id`, by output and row, at most `limit`.
+    pub fn ledger_failures(&self, job_id: i64, limit: usize) -> Result<Vec<DeliveryFailure>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT output_index, row, attempts, status, reason FROM deliveries
+             WHERE job_id = ?1 AND state = 'failed' ORDER BY output_index, line LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![job_id, limit], |r| {
+            Ok(DeliveryFailure {
+                output_index: r.get(0)?,
+                row: r.get(1)?,
+                attempts: r.get(2)?,
+                status: r.get(3)?,
+                reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::temp_store;
+
+    fn entry(line: u64, state: DeliveryState) -> LedgerEntry {
+        LedgerEntry {
+            output_index: 0,
+            line,
+            row: line + 2,
+            state,
+            attempts: 1,
+            status: Some(500),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn entries_settle_rows_and_count_attempts() {
+        let (_dir, store) = temp_store();
+        let file = store.upsert_file("p", "in.csv", "aa", 1, "dir:x").unwrap();
+        let job = store.start_job("p", file.id, "in.csv").unwrap();
+        store
+            .ledger_write(
+                job,
+                &[
+                    entry(0, DeliveryState::Sending),
+                    entry(1, DeliveryState::Sending),
+                    entry(2, DeliveryState::Delivered),
+                ],
+            )
+            .unwrap();
+        assert_eq!(store.ledger_settled(job, 0).unwrap(), [2]);
+        let failed = LedgerEntry {
+            attempts: 3,
+            status: Some(422),
+            reason: Some("HTTP 422: bad".into()),
+            ..entry(1, DeliveryState::Failed)
+        };
+        store.ledger_write(job, &[failed]).unwrap();
+        assert_eq!(store.ledger_settled(job, 0).unwrap(), [1, 2]);
+        assert_eq!(store.ledger_settled(job, 1).unwrap(), Vec::<u64>::new());
+        assert_eq!(store.ledger_failed_rows(job).unwrap(), 1);
+        assert_eq!(
+            store.ledger_failures(job, 10).unwrap(),
+            [DeliveryFailure {
+                output_index: 0,
+                row: 3,
+                attempts: 4,
+                status: Some(422),
+                reason: "HTTP 422: bad".into()
+            }]
+        );
+    }
+}
