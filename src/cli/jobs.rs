@@ -25,8 +25,8 @@ fn list(
         return Ok(Exit::Ok);
     }
     let mut t = TextTable::new([
-        "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "started",
-        "error",
+        "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "failed",
+        "started", "error",
     ]);
     for j in &jobs {
         t.push([
@@ -38,6 +38,7 @@ fn list(
             j.counts.filtered.to_string(),
             j.counts.rejected.to_string(),
             j.counts.written.to_string(),
+            j.counts.failed.to_string(),
             j.started_at.clone(),
             j.error.clone().unwrap_or_default(),
         ]);
@@ -57,13 +58,16 @@ fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::err
     };
     let outputs = store.job_outputs(id)?;
     let rejections = store.job_rejections(id, 1000)?;
+    let failures = store.ledger_failures(id, 1000)?;
     if json {
-        let doc = serde_json::json!({ "job": job, "outputs": outputs, "rejections": rejections });
+        let doc = serde_json::json!({
+            "job": job, "outputs": outputs, "rejections": rejections, "delivery_failures": failures,
+        });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(Exit::Ok);
     }
     println!(
-        "job {} · {} · {:?} · {}\nread {}, filtered {}, rejected {}, written {}\nstarted {}, finished {}",
+        "job {} · {} · {:?} · {}\nread {}, filtered {}, rejected {}, written {}, failed {}\nstarted {}, finished {}",
         job.id,
         job.profile,
         job.file_name,
@@ -72,6 +76,7 @@ fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::err
         job.counts.filtered,
         job.counts.rejected,
         job.counts.written,
+        job.counts.failed,
         job.started_at,
         job.finished_at.as_deref().unwrap_or("-")
     );
@@ -96,6 +101,20 @@ fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::err
             ]);
         }
         print!("\n{}", t.render());
+    }
+    if !failures.is_empty() {
+        let mut t =
+            TextTable::new(["output", "row", "attempts", "status", "reason"]).max_width(100);
+        for f in &failures {
+            t.push([
+                (f.output_index + 1).to_string(),
+                f.row.to_string(),
+                f.attempts.to_string(),
+                f.status.map(|s| s.to_string()).unwrap_or_default(),
+                f.reason.clone(),
+            ]);
+        }
+        print!("\ndelivery failures:\n{}", t.render());
     }
     Ok(Exit::Ok)
 }

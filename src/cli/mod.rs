@@ -10,6 +10,7 @@ mod demo;
 mod jobs;
 mod known_hosts;
 mod preview;
+mod retry;
 mod run;
 pub mod table;
 
@@ -78,6 +79,11 @@ pub enum Command {
         /// Show one job with its outputs and rejected rows.
         #[arg(long, value_name = "ID")]
         job: Option<i64>,
+    },
+    /// Send again the rows a job's API outputs could not deliver (only those).
+    Retry {
+        /// The job, as `hrbridge jobs` lists it.
+        job: i64,
     },
     /// The audit trail.
     Audit {
@@ -172,6 +178,7 @@ pub fn main() -> ExitCode {
             limit,
             job,
         } => jobs::run(config, json, csv, limit, job),
+        Command::Retry { job } => retry::run(config, job),
         Command::Audit {
             action,
             json,

@@ -75,7 +75,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
         out.push_str("no files ready\n");
     } else {
         let mut t = TextTable::new([
-            "job", "profile", "file", "status", "read", "filtered", "rejected", "written",
+            "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "failed",
         ]);
         for j in &summary.jobs {
             t.push([
@@ -87,6 +87,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
                 j.counts.filtered.to_string(),
                 j.counts.rejected.to_string(),
                 j.counts.written.to_string(),
+                j.counts.failed.to_string(),
             ]);
         }
         out.push_str(&t.render());

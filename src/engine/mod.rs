@@ -1,9 +1,9 @@
 //! The engine: runs jobs for profiles and keeps the store consistent across crashes.
 //!
 //! `job` is the life of one file, `deliver` its outputs (`api_delivery` for API outputs),
-//! `runner` one pass over every profile's inbox, `recover`
-//! the clean-up of what a killed process left behind, `archive` where inputs go afterwards,
-//! and `event` the typed events that are both logged and audited.
+//! `runner` one pass over every profile's inbox, `recover` the clean-up of what a killed
+//! process left behind, `retry` the re-sending of failed API rows, `archive` where inputs go
+//! afterwards, and `event` the typed events that are both logged and audited.
 
 mod api_delivery;
 pub mod archive;
@@ -13,6 +13,7 @@ pub mod event;
 pub mod job;
 pub mod login;
 pub mod recover;
+pub mod retry;
 pub mod runner;
 mod sftp_pass;
 

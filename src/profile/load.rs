@@ -754,7 +754,13 @@ path = "outbox/hris.csv"
         let text = MINIMAL.replace("type = \"file\"", "type = \"ftp\"");
         let (_, e) = errors(&text);
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].starts_with("error: unknown variant `ftp`, expected `file`"));
+        assert!(
+            e[0].starts_with(
+                "error: unknown variant `ftp`, expected one of `file`, `sftp`, `http`, `scim`"
+            ),
+            "{}",
+            e[0]
+        );
         assert!(
             e[0].ends_with("8 | type = \"ftp\"\n  |        ^^^^^"),
             "{}",

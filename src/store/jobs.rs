@@ -163,6 +163,45 @@ impl Store {
         Ok(())
     }
 
+    /// `hrbridge retry`: moves a `partial` or `failed` job back to `committing` so that its
+    /// failed API rows are sent again, and returns how many rows that is. In one transaction:
+    /// the failed ledger entries are cleared and the outputs they belong to marked unpublished.
+    /// A job without failed rows is refused (nothing to retry).
+    pub fn reopen_for_retry(&self, job_id: i64) -> Result<u64> {
+        let tx = self.write_tx()?;
+        expect_status(
+            &tx,
+            job_id,
+            &[JobStatus::Partial, JobStatus::Failed],
+            JobStatus::Committing,
+        )?;
+        let rows: u64 = tx.query_row(
+            "SELECT count(DISTINCT line) FROM deliveries WHERE job_id = ?1 AND state = 'failed'",
+            params![job_id],
+            |r| r.get(0),
+        )?;
+        if rows == 0 {
+            return Err(StoreError::NotFound(format!(
+                "failed delivery of job {job_id} (nothing to retry)"
+            )));
+        }
+        tx.execute(
+            "UPDATE outputs SET published = 0 WHERE job_id = ?1 AND output_index IN
+                (SELECT output_index FROM deliveries WHERE job_id = ?1 AND state = 'failed')",
+            params![job_id],
+        )?;
+        tx.execute(
+            "DELETE FROM deliveries WHERE job_id = ?1 AND state = 'failed'",
+            params![job_id],
+        )?;
+        tx.execute(
+            "UPDATE jobs SET status = ?2, finished_at = NULL, error = NULL WHERE id = ?1",
+            params![job_id, JobStatus::Committing.as_str()],
+        )?;
+        tx.commit()?;
+        Ok(rows)
+    }
+
     /// Job `id`, if it exists.
     pub fn job(&self, id: i64) -> Result<Option<JobRow>> {
         let job = self

@@ -1,0 +1,81 @@
+//! `hrbridge retry JOB`: sends again the rows a finished job's API outputs could not deliver,
+//! and only those.
+//!
+//! The job goes back to `committing` (its failed ledger entries cleared, in one transaction)
+//! and is published again from its kept spool: rows already delivered are settled in the
+//! ledger and skipped, so a retry never repeats a delivery. A crash during a retry is rolled
+//! forward by `recover` like any commit.
+
+use std::path::Path;
+
+use crate::store::{JobStatus, StoreError};
+
+use super::deliver::publish_outputs;
+use super::event::Event;
+use super::job::JobContext;
+use super::EngineError;
+
+/// What a retry came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryReport {
+    /// Rows that were sent again.
+    pub rows: u64,
+    pub status: JobStatus,
+    /// Rows still failed afterwards.
+    pub failed: u64,
+    pub error: Option<String>,
+}
+
+/// Retries job `job_id` of `ctx`'s profile. The caller holds the state lock.
+pub fn retry(ctx: &JobContext<'_>, job_id: i64) -> Result<RetryReport, EngineError> {
+    let refuse = |message: String| EngineError::Profile {
+        profile: ctx.profile.name.clone(),
+        message,
+    };
+    let job = ctx
+        .store
+        .job(job_id)?
+        .ok_or_else(|| refuse(format!("there is no job {job_id}")))?;
+    let outputs = ctx.store.job_outputs(job_id)?;
+    let failing: Vec<usize> = ctx
+        .store
+        .ledger_failures(job_id, usize::MAX >> 1)?
+        .iter()
+        .map(|f| f.output_index)
+        .collect();
+    for out in outputs
+        .iter()
+        .filter(|o| o.output_index.is_some_and(|i| failing.contains(&i)))
+    {
+        if !Path::new(&out.temp_path).exists() {
+            return Err(refuse(format!(
+                "job {job_id}: the spool of {} is gone, so its rows cannot be sent again",
+                out.final_path
+            )));
+        }
+    }
+    let rows = match ctx.store.reopen_for_retry(job_id) {
+        Ok(rows) => rows,
+        Err(StoreError::NotFound(_)) => {
+            return Err(refuse(format!(
+                "job {job_id} has no failed rows to send again"
+            )))
+        }
+        Err(StoreError::BadTransition { from, .. }) => {
+            return Err(refuse(format!(
+                "job {job_id} is {from}; only partial or failed jobs can be retried"
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Event::JobRetried { job_id, rows }.emit(ctx.store, &ctx.profile.name)?;
+    let outputs = ctx.store.job_outputs(job_id)?;
+    publish_outputs(ctx, job_id, &outputs)?;
+    let (status, counts, error) = ctx.settle(job_id, job.counts)?;
+    Ok(RetryReport {
+        rows,
+        status,
+        failed: counts.failed,
+        error,
+    })
+}
