@@ -1,0 +1,295 @@
+//! `[[output]] type = "http"` end to end: `hrbridge run --once` delivers a real export to the
+//! stand-in HR API (a real HTTP server on loopback) through OAuth2, a rate limit and injected
+//! faults, and the server's own record shows every row applied exactly once — also after the
+//! process is SIGKILLed mid-delivery and started again.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use common::{stderr, stdout, Workspace};
+use hrbridge::standin::{Config, Faults, StandinApi};
+
+const SECRET_ENV: &str = "HRIS_CLIENT_SECRET";
+
+/// `n` hires; row `i` has key `E{i}` and a PII SSN.
+fn hires(n: usize, ssn: impl Fn(usize) -> String) -> String {
+    let mut csv = String::from("Employee ID,First,Last,SSN\n");
+    for i in 1..=n {
+        writeln!(csv, "E{i:05},First{i},Last{i},{}", ssn(i)).unwrap();
+    }
+    csv
+}
+
+/// A workspace whose profile `hris` delivers to `api` with `extra` output keys.
+fn workspace(api: &StandinApi, extra: &str) -> Workspace {
+    let ws = Workspace::new();
+    let base = api.base_url();
+    ws.profile(
+        "hris",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/hris"
+
+[[field]]
+name = "employee_id"
+from = "Employee ID"
+key = true
+required = true
+
+[[field]]
+name = "name.first"
+from = "First"
+
+[[field]]
+name = "name.last"
+from = "Last"
+
+[[field]]
+name = "ssn"
+from = "SSN"
+pii = true
+
+[[output]]
+type = "http"
+url = "{base}/api/v1/employees"
+capture_id = "/id"
+backoff = "5ms"
+backoff_max = "200ms"
+max_attempts = 10
+auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{env:{SECRET_ENV}}}" }}
+{extra}
+"#
+        ),
+    );
+    ws
+}
+
+fn run_once(ws: &Workspace, secret: &str) -> std::process::Output {
+    ws.cmd(&["run", "--once"])
+        .env(SECRET_ENV, secret)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+/// Every one of `n` keys applied exactly once.
+fn assert_each_applied_once(api: &StandinApi, n: usize) {
+    let record = api.record();
+    assert_eq!(record.employees.len(), n, "keys at the server");
+    let twice: Vec<_> = record
+        .employees
+        .iter()
+        .filter(|(_, e)| e.applied != 1)
+        .map(|(k, e)| (k.clone(), e.applied))
+        .collect();
+    assert!(twice.is_empty(), "applied more than once: {twice:?}");
+}
+
+#[test]
+fn ten_thousand_rows_through_faults_arrive_exactly_once_within_the_rate_limit() {
+    let api = StandinApi::start(Config {
+        token_ttl: Duration::from_secs(2),
+        rate_limit: Some(2000),
+        faults: Faults {
+            error_500: 0.10,
+            throttle_429: 0.05,
+            retry_after_secs: 1,
+            drop_after_processing: 0.02,
+            slow: 0.02,
+            slow_for: Duration::from_millis(300),
+            seed: 7,
+        },
+        ..Config::default()
+    })
+    .unwrap();
+    let ws = workspace(&api, "rate_limit = \"2000/s\"\nconcurrency = 32\ntimeout = \"5s\"");
+    ws.drop_file("hris", "hires.csv", hires(10_000, |i| format!("900-00-{i:04}")).as_bytes());
+
+    let out = run_once(&ws, "demo-secret");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+
+    assert_each_applied_once(&api, 10_000);
+    let record = api.record();
+    assert_eq!(record.throttled_by_limit, 0, "429s caused by our rate");
+    assert!(record.max_in_any_second <= 2000, "{} in one second", record.max_in_any_second);
+    assert!(record.tokens_issued >= 2, "the 2 s token was never refreshed");
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "succeeded", "{jobs:?}");
+    assert_eq!(jobs[0]["counts"]["written"], 10_000);
+    assert_eq!(jobs[0]["counts"]["failed"], 0);
+    // The spool is removed once every row is delivered.
+    assert_eq!(ws.files_under("var/outgoing"), Vec::<String>::new());
+}
+
+#[test]
+fn a_killed_delivery_resumes_and_sends_only_what_was_not_confirmed() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = workspace(&api, "rate_limit = \"1000/s\"\nconcurrency = 8");
+    ws.drop_file("hris", "hires.csv", hires(10_000, |i| format!("900-00-{i:04}")).as_bytes());
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hrbridge"))
+        .current_dir(ws.path())
+        .args(["run", "--once"])
+        .env(SECRET_ENV, "demo-secret")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.record().employees.len() < 3000 {
+        assert!(Instant::now() < deadline, "delivery never got going");
+        assert!(child.try_wait().unwrap().is_none(), "finished before the kill");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = api.record().employees.len();
+    assert!(before < 10_000, "the kill came too late");
+
+    let out = run_once(&ws, "demo-secret");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("recovered 1 unfinished job"), "{}", stdout(&out));
+    assert_each_applied_once(&api, 10_000);
+    let record = api.record();
+    // Rows resent after the kill carried the key they were first sent with, so the server
+    // replayed its answer instead of applying them again; everything else was sent once.
+    let posts = record
+        .requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with("/api/v1/employees"))
+        .count();
+    assert!(posts >= 10_000 && posts < 10_000 + 200, "{posts} POSTs");
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "succeeded", "{jobs:?}");
+}
+
+#[test]
+fn permanent_failures_are_listed_and_retry_sends_only_them() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = workspace(&api, "");
+    // The stand-in refuses any record carrying REJECT-ME with a 422.
+    let csv = hires(20, |i| if i % 10 == 3 { "REJECT-ME".into() } else { format!("900-00-{i:04}") });
+    ws.drop_file("hris", "hires.csv", csv.as_bytes());
+
+    let out = run_once(&ws, "demo-secret");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let jobs = ws.jobs();
+    let id = jobs[0]["id"].as_i64().unwrap();
+    assert_eq!(jobs[0]["status"], "partial");
+    assert_eq!(jobs[0]["counts"]["failed"], 2);
+    let detail = ws.job(id);
+    let failures = detail["delivery_failures"].as_array().unwrap();
+    let rows: Vec<i64> = failures.iter().map(|f| f["row"].as_i64().unwrap()).collect();
+    assert_eq!(rows, [4, 14], "{failures:?}");
+    assert_eq!(failures[0]["status"], 422);
+    let reason = failures[0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("HTTP 422"), "{reason}");
+    assert!(!reason.contains("REJECT-ME"), "PII echoed: {reason}");
+    assert_eq!(api.record().employees.len(), 18);
+
+    // Nothing changed at the API: the retry fails the same two rows and sends nothing else.
+    let sent_before = api.record().requests.len();
+    let out = ws.cmd(&["retry", &id.to_string()]).env(SECRET_ENV, "demo-secret").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("sent 2 row(s) again"), "{}", stdout(&out));
+    let posts_after: Vec<_> = api.record().requests[sent_before..]
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/employees"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(posts_after, [422, 422]);
+    let all_applied_once = api.record().employees.values().all(|e| e.applied == 1);
+    assert!(all_applied_once);
+
+    let out = ws.cmd(&["retry", "999"]).env(SECRET_ENV, "demo-secret").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no job 999"), "{}", stderr(&out));
+}
+
+#[test]
+fn secrets_tokens_and_pii_never_reach_logs_store_or_audit() {
+    let api = StandinApi::start(Config {
+        client_secret: "canary-client-secret-7f3a".into(),
+        faults: Faults {
+            error_500: 0.2,
+            seed: 3,
+            ..Faults::default()
+        },
+        ..Config::default()
+    })
+    .unwrap();
+    let ws = workspace(&api, "");
+    let ssn = "987-65-4329";
+    let csv = hires(30, |i| if i == 7 { ssn.into() } else { format!("900-00-{i:04}") });
+    ws.drop_file("hris", "hires.csv", csv.as_bytes());
+
+    let run = ws
+        .cmd(&["-vv", "run", "--once"])
+        .env(SECRET_ENV, "canary-client-secret-7f3a")
+        .env("HRBRIDGE_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(api.record().employees.len(), 30);
+    let tokens = api.record().tokens;
+    assert!(!tokens.is_empty());
+
+    let mut seen = stdout(&run) + &stderr(&run);
+    for args in [&["jobs", "--json"][..], &["audit", "--json"], &["jobs", "--job", "1"]] {
+        let out = ws.run(args);
+        seen += &stdout(&out);
+        seen += &stderr(&out);
+    }
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(ws.path().join("var")).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("hrbridge.db") {
+            stored.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(seen.contains("DEBUG"), "not a debug-level run");
+    for canary in [ssn, "canary-client-secret-7f3a"]
+        .into_iter()
+        .chain(tokens.iter().map(String::as_str))
+    {
+        assert!(!seen.contains(canary), "{canary} in output or logs");
+        assert!(!stored.contains(canary), "{canary} in the store");
+    }
+}
+
+#[test]
+fn check_refuses_plain_http_to_a_remote_host_and_bad_api_keys() {
+    let ws = Workspace::new();
+    ws.profile(
+        "p",
+        r#"
+[source]
+type = "dir"
+path = "inbox/p"
+[[field]]
+name = "id"
+from = "ID"
+[[output]]
+type = "http"
+url = "http://hris.example.com/api/{nope}"
+batch_size = 0
+capture_id = "id"
+rate_limit = "20/fortnight"
+"#,
+    );
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for expected in [
+        "plain http:// is only allowed to loopback",
+        "{nope} is not a field",
+        "batch_size must be at least 1",
+        "20/fortnight",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}
