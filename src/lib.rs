@@ -15,6 +15,7 @@
 //! | [`daemon`]    | `run` without `--once`: folder watches, cron schedules, polls, clean shutdown |
 //! | [`engine`]    | one job (read → map → write → commit → keep), delivery (files, SFTP uploads), passes over inboxes and SFTP folders, crash recovery |
 //! | [`notify`]    | `[[notify]]` webhooks: signed JSON summaries of finished jobs |
+//! | [`standin`]   | a stand-in HR API (OAuth2, REST, SCIM) on loopback for the demo, tests and benchmarks |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
@@ -33,5 +34,6 @@ pub mod secret;
 pub mod settings;
 pub mod sftp;
 pub mod source;
+pub mod standin;
 pub mod store;
 pub mod transform;
