@@ -163,6 +163,7 @@ struct LedgerWriter<'c, 'a> {
 impl LedgerWriter<'_, '_> {
     fn write(&self, reports: &[Report], tally: &mut Tally) -> Result<(), EngineError> {
         let mut entries = Vec::new();
+        let mut ids = Vec::new();
         let entry = |line, row, state, attempts, status, reason| LedgerEntry {
             output_index: self.index,
             line,
@@ -192,7 +193,7 @@ impl LedgerWriter<'_, '_> {
                                 captured_id,
                                 item.records.first().and_then(|r| id_key(r, self.fields)),
                             ) {
-                                store.id_keep(self.map, &key, id)?;
+                                ids.push((self.map, key, id.clone()));
                             }
                             tally.delivered += item.records.len() as u64;
                             (
@@ -229,7 +230,7 @@ impl LedgerWriter<'_, '_> {
                 }
             }
         }
-        store.ledger_write(self.job_id, &entries)?;
+        store.ledger_write(self.job_id, &entries, &ids)?;
         Ok(())
     }
 }

@@ -274,6 +274,7 @@ impl State {
             employees: self.employees.by_key().clone(),
             users: self.users.all().to_vec(),
             tokens_issued: self.tokens.issued(),
+            tokens: self.tokens.all(),
             max_in_any_second: self.window.max_in_any_second(),
             throttled_by_limit: self.window.throttled(),
             unauthorized: self.log.unauthorized(),

@@ -69,6 +69,13 @@ impl Tokens {
         self.issued
     }
 
+    /// Every token issued so far (for tests that check no token leaks anywhere).
+    pub(super) fn all(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.expiry.keys().cloned().collect();
+        all.sort();
+        all
+    }
+
     /// Whether `headers` carry a bearer token that is issued and unexpired at `now`.
     pub(super) fn check(&self, headers: &HeaderMap, now: Instant) -> Result<(), BearerProblem> {
         let token = headers

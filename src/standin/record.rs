@@ -30,6 +30,8 @@ pub struct Record {
     pub users: Vec<ScimUser>,
     /// Access tokens the token endpoint issued.
     pub tokens_issued: u32,
+    /// The access tokens issued, sorted.
+    pub tokens: Vec<String>,
     /// Most REST+SCIM requests (token requests excluded) that arrived within any sliding
     /// one-second window `[t, t + 1s)` starting at an arrival `t`.
     pub max_in_any_second: u32,

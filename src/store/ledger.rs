@@ -54,9 +54,18 @@ pub struct DeliveryFailure {
 }
 
 impl Store {
-    /// Writes `entries` of job `job_id` in one transaction (an entry replaces the row's last).
-    pub fn ledger_write(&self, job_id: i64, entries: &[LedgerEntry]) -> Result<()> {
+    /// Writes `entries` of job `job_id` (an entry replaces the row's last) and keeps `ids` in
+    /// the id map (`(map, key, id)`), all in one transaction.
+    pub fn ledger_write(
+        &self,
+        job_id: i64,
+        entries: &[LedgerEntry],
+        ids: &[(&str, String, String)],
+    ) -> Result<()> {
         self.batch(|store| {
+            for (map, key, id) in ids {
+                store.id_keep(map, key, id)?;
+            }
             let mut stmt = store.conn.prepare_cached(
                 "INSERT INTO deliveries (job_id, output_index, line, row, state, attempts, status,
                                          reason, updated_at)
@@ -154,16 +163,21 @@ mod tests {
                     entry(1, DeliveryState::Sending),
                     entry(2, DeliveryState::Delivered),
                 ],
+                &[("hris", "E3".into(), "1003".into())],
             )
             .unwrap();
         assert_eq!(store.ledger_settled(job, 0).unwrap(), [2]);
+        assert_eq!(
+            store.id_lookup("hris", "E3").unwrap().as_deref(),
+            Some("1003")
+        );
         let failed = LedgerEntry {
             attempts: 3,
             status: Some(422),
             reason: Some("HTTP 422: bad".into()),
             ..entry(1, DeliveryState::Failed)
         };
-        store.ledger_write(job, &[failed]).unwrap();
+        store.ledger_write(job, &[failed], &[]).unwrap();
         assert_eq!(store.ledger_settled(job, 0).unwrap(), [1, 2]);
         assert_eq!(store.ledger_settled(job, 1).unwrap(), Vec::<u64>::new());
         assert_eq!(store.ledger_failed_rows(job).unwrap(), 1);
