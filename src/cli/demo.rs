@@ -3,7 +3,9 @@
 //! Builds a fresh workspace in `var/demo` (profiles, lookup tables, and the fixtures dropped
 //! into the inboxes — `fixtures/` itself is never touched), runs every profile once, drops one
 //! export a second time to show duplicate detection, verifies the audit trail and prints what
-//! happened and where the outputs are.
+//! happened and where the outputs are. Profiles with API outputs deliver to a stand-in HR API
+//! the demo starts on loopback (`standin`): the bundled profiles name it as [`DEMO_API`],
+//! which the copy in the workspace points at the real port.
 
 use std::fs;
 use std::io;
@@ -14,10 +16,15 @@ use super::run::{exit_for, render_summary};
 use super::{print_diagnostics, Exit};
 use crate::engine::runner::run_once;
 use crate::profile::{load, SourceSpec};
+use crate::standin::{self, StandinApi};
 use crate::store::{AuditVerdict, Store};
 
 /// Where the workspace is built, relative to the working directory.
 const WORKSPACE: &str = "var/demo";
+/// The API address the bundled profiles use for the demo's stand-in API.
+const DEMO_API: &str = "http://127.0.0.1:8765";
+/// The secret (in the workspace's state folder) holding the stand-in's OAuth2 client secret.
+const DEMO_SECRET: &str = "hris_client_secret";
 
 pub fn run() -> Exit {
     match tour() {
@@ -41,6 +48,8 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     // Files dropped an hour ago count as settled, so the tour does not wait.
     let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
     copy_tree(&bundle.join("profiles"), &ws.join("profiles"), None)?;
+    let api = StandinApi::start(standin::Config::default())?;
+    point_profiles_at(&ws.join("profiles"), &api.base_url())?;
     copy_tree(&bundle.join("tables"), &ws.join("tables"), None)?;
     copy_tree(
         &bundle.join("fixtures/inbox"),
@@ -68,6 +77,10 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         }
     };
     let store = Store::open(&settings.state_dir)?;
+    write_secret(
+        &settings.state_dir,
+        &standin::Config::default().client_secret,
+    )?;
     println!(
         "hrbridge demo: {} integrations, workspace {}\n",
         profiles.len(),
@@ -111,6 +124,15 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         print!("{}", render_summary(&second));
     }
 
+    let record = api.record();
+    println!(
+        "\n== stand-in API at {}\n\nreceived {} requests: {} employees created over REST (OAuth2 tokens issued: {}), {} SCIM users",
+        api.base_url(),
+        record.requests.len(),
+        record.employees.len(),
+        record.tokens_issued,
+        record.users.len()
+    );
     println!("\n== audit trail\n");
     match store.verify_audit()? {
         AuditVerdict::Intact { events, head } => println!("intact: {events} events, head {head}"),
@@ -128,6 +150,35 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         settings.state_dir.display()
     );
     Ok(exit_for(&first))
+}
+
+/// Rewrites the demo API address in the workspace's profiles to the stand-in's real one.
+fn point_profiles_at(dir: &Path, base_url: &str) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let text = fs::read_to_string(&path)?;
+        if text.contains(DEMO_API) {
+            fs::write(&path, text.replace(DEMO_API, base_url))?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores the stand-in's client secret where `${secret:hris_client_secret}` finds it (0600).
+fn write_secret(state_dir: &Path, value: &str) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = state_dir.join("secrets");
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.join(DEMO_SECRET))?
+        .write_all(value.as_bytes())
 }
 
 /// `offers_1.csv` → `offers_1_again.csv`: a new name that still matches the usual patterns.
