@@ -687,6 +687,450 @@ impl Exchange<'_> {
             None if kind.is_some() => &[],
             None => &answer.body,
         };
-        self.failed(failure_reason(&prefix, body, self.item, &self.d.fields))
+        Outcome::Failed {
+            status: Some(answer.status),
+            attempts: self.attempts,
+            reason: failure_reason(&prefix, body, self.item, &self.d.fields),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::output::test_fields;
+    use crate::profile::ApiConnectionSpec;
+    use crate::settings::{Settings, SettingsFile};
+
+    fn rec(values: Value) -> SpoolRecord {
+        SpoolRecord {
+            line: 0,
+            row: 2,
+            sheet: None,
+            values: values.as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn filter_values_are_escaped_as_string_literals() {
+        assert_eq!(filter_literal("E1"), r#""E1""#);
+        assert_eq!(filter_literal(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(filter_literal("a\nb\u{7f}"), r#""a\u000ab\u007f""#);
+    }
+
+    #[test]
+    fn the_plan_nests_types_and_extends() {
+        let fields = test_fields(&[
+            "externalId",
+            "name.givenName",
+            "name.familyName",
+            "emails.work",
+            "emails.home",
+            "phoneNumbers.mobile",
+            "enterprise.employeeNumber",
+            "enterprise.manager.value",
+            "op",
+            "active",
+        ]);
+        let plan = ResourcePlan::compile(&fields, Some("op")).unwrap();
+        let attrs = plan
+            .render(
+                &rec(json!([
+                    "E1", "Ada", null, null, "ada@home", "+1 555", "E1", "M7", "upsert", "yes"
+                ])),
+                &fields,
+            )
+            .unwrap();
+        assert_eq!(
+            Value::Object(attrs.clone()),
+            json!({
+                "externalId": "E1",
+                "name": {"givenName": "Ada"},
+                "emails": [{"type": "home", "value": "ada@home", "primary": true}],
+                "phoneNumbers": [{"type": "mobile", "value": "+1 555", "primary": true}],
+                "active": true,
+                ENTERPRISE_SCHEMA: {"employeeNumber": "E1", "manager": {"value": "M7"}},
+            })
+        );
+        assert_eq!(schemas_of(&attrs), json!([CORE_SCHEMA, ENTERPRISE_SCHEMA]));
+        let bare = plan
+            .render(
+                &rec(json!([
+                    "E2", null, null, "w@x", "h@x", null, null, null, "skip", null
+                ])),
+                &fields,
+            )
+            .unwrap();
+        assert_eq!(
+            Value::Object(bare.clone()),
+            json!({"externalId": "E2", "emails": [
+                {"type": "work", "value": "w@x", "primary": true},
+                {"type": "home", "value": "h@x"}
+            ]})
+        );
+        assert_eq!(schemas_of(&bare), json!([CORE_SCHEMA]));
+    }
+
+    #[test]
+    fn names_that_make_no_scim_attribute_are_refused() {
+        for (names, culprit) in [
+            (&["name", "name.givenName"][..], "name.givenName"),
+            (&["userName", "username"][..], "username"),
+            (&["emails"][..], "emails"),
+            (&["emails.work.value"][..], "emails.work.value"),
+            (&["enterprise"][..], "enterprise"),
+            (&["id"][..], "id"),
+            (&["a..b"][..], "a..b"),
+        ] {
+            let err = ResourcePlan::compile(&test_fields(names), None).unwrap_err();
+            assert!(err.contains(&format!("{culprit:?}")), "{names:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_non_boolean_active_fails_the_row_masked() {
+        let mut fields = test_fields(&["userName", "active"]);
+        fields[1].pii = true;
+        let plan = ResourcePlan::compile(&fields, None).unwrap();
+        let err = plan
+            .render(&rec(json!(["ada", "maybe"])), &fields)
+            .unwrap_err();
+        assert!(err.contains("[pii: 5 chars]"), "{err}");
+        let off = plan.render(&rec(json!(["ada", "FALSE"])), &fields).unwrap();
+        assert_eq!(off.get("active"), Some(&Value::Bool(false)));
+    }
+
+    #[test]
+    fn operations_parse_case_insensitively() {
+        assert_eq!(Operation::parse("Upsert"), Some(Operation::Upsert));
+        assert_eq!(
+            Operation::parse(" DEACTIVATE "),
+            Some(Operation::Deactivate)
+        );
+        assert_eq!(Operation::parse("delete"), Some(Operation::Delete));
+        assert_eq!(Operation::parse("skip"), Some(Operation::Skip));
+        assert_eq!(Operation::parse("remove"), None);
+        assert_eq!(Operation::parse(""), None);
+    }
+
+    /// One request as the canned server saw it.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        /// `METHOD /path?query`.
+        line: String,
+        body: String,
+        idempotency_key: bool,
+        content_type: Option<String>,
+    }
+
+    /// A server at `{base}` that answers each request with the next of `answers` (then stops
+    /// listening), and the requests it saw.
+    fn serve(answers: Vec<(u16, Value)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}/scim/v2", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let (mut length, mut key, mut content_type) = (0, false, None);
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    let header = header.trim_end();
+                    if header.is_empty() {
+                        break;
+                    }
+                    let (name, value) = header.split_once(':').unwrap();
+                    match name.to_ascii_lowercase().as_str() {
+                        "content-length" => length = value.trim().parse().unwrap(),
+                        "idempotency-key" => key = true,
+                        "content-type" => content_type = Some(value.trim().to_string()),
+                        _ => {}
+                    }
+                }
+                let mut request_body = vec![0; length];
+                reader.read_exact(&mut request_body).unwrap();
+                let words: Vec<&str> = request_line.split(' ').collect();
+                log.lock().unwrap().push(Seen {
+                    line: format!("{} {}", words[0], words[1]),
+                    body: String::from_utf8(request_body).unwrap(),
+                    idempotency_key: key,
+                    content_type,
+                });
+                let text = if body.is_null() {
+                    String::new()
+                } else {
+                    body.to_string()
+                };
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: {SCIM_JSON}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                )
+                .unwrap();
+            }
+        });
+        (base, seen)
+    }
+
+    fn deliverer(base: &str, keys: &str, fields: &[FieldInfo]) -> ScimDeliverer {
+        let settings = Settings::resolve(None, std::env::temp_dir(), SettingsFile::default());
+        let spec: ApiConnectionSpec =
+            toml::from_str("max_attempts = 2\nbackoff = \"1ms\"").unwrap();
+        let client = ApiClient::new(&spec, &settings).unwrap();
+        let keys: ScimKeys = toml::from_str(&format!("base_url = \"{base}\"\n{keys}")).unwrap();
+        ScimDeliverer::new(client, &keys, fields).unwrap()
+    }
+
+    fn item(values: Value, known_id: Option<&str>) -> Item {
+        Item {
+            records: vec![rec(values)],
+            idempotency_key: "key-1".into(),
+            known_id: known_id.map(str::to_string),
+        }
+    }
+
+    fn list(ids: &[&str]) -> Value {
+        let users: Vec<Value> = ids.iter().map(|id| json!({"id": id})).collect();
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+               "totalResults": ids.len(), "Resources": users})
+    }
+
+    fn lines(seen: &Mutex<Vec<Seen>>) -> Vec<String> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.line.clone())
+            .collect()
+    }
+
+    const LOOKUP_E1: &str = "GET /scim/v2/Users?filter=externalId+eq+%22E1%22";
+
+    fn delivered(status: u16, attempts: u32, id: Option<&str>, note: Option<&str>) -> Outcome {
+        Outcome::Delivered {
+            status,
+            attempts,
+            captured_id: id.map(str::to_string),
+            note: note.map(str::to_string),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_not_found_is_created_with_its_idempotency_key() {
+        let (base, seen) = serve(vec![(200, list(&[])), (201, json!({"id": "u1"}))]);
+        let fields = test_fields(&["externalId", "name.givenName"]);
+        let d = deliverer(&base, "", &fields);
+        let outcome = d.deliver(&item(json!(["E1", "Ada"]), None)).await;
+        assert_eq!(outcome, delivered(201, 2, Some("u1"), None));
+        assert_eq!(lines(&seen), [LOOKUP_E1, "POST /scim/v2/Users"]);
+        let post = seen.lock().unwrap()[1].clone();
+        assert!(post.idempotency_key);
+        assert_eq!(post.content_type.as_deref(), Some(SCIM_JSON));
+        assert_eq!(
+            serde_json::from_str::<Value>(&post.body).unwrap(),
+            json!({"schemas": [CORE_SCHEMA], "externalId": "E1", "name": {"givenName": "Ada"}})
+        );
+        assert!(!seen.lock().unwrap()[0].idempotency_key);
+    }
+
+    #[tokio::test]
+    async fn a_user_found_is_patched_or_put() {
+        let fields = test_fields(&["externalId", "name.givenName"]);
+        let (base, seen) = serve(vec![(200, list(&["u7"])), (200, json!({"id": "u7"}))]);
+        let outcome = deliverer(&base, "", &fields)
+            .deliver(&item(json!(["E1", "Ada"]), None))
+            .await;
+        assert_eq!(outcome, delivered(200, 2, Some("u7"), None));
+        assert_eq!(lines(&seen), [LOOKUP_E1, "PATCH /scim/v2/Users/u7"]);
+        let patch = seen.lock().unwrap()[1].clone();
+        assert!(!patch.idempotency_key);
+        assert_eq!(
+            serde_json::from_str::<Value>(&patch.body).unwrap(),
+            json!({"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace",
+                "value": {"externalId": "E1", "name": {"givenName": "Ada"}}}]})
+        );
+
+        let (base, seen) = serve(vec![(200, json!({"id": "u 8"}))]);
+        let outcome = deliverer(&base, "update = \"put\"", &fields)
+            .deliver(&item(json!(["E1", "Ada"]), Some("u 8")))
+            .await;
+        assert_eq!(outcome, delivered(200, 1, Some("u 8"), None));
+        assert_eq!(lines(&seen), ["PUT /scim/v2/Users/u%208"]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&seen.lock().unwrap()[0].body).unwrap(),
+            json!({"schemas": [CORE_SCHEMA], "id": "u 8", "externalId": "E1",
+                   "name": {"givenName": "Ada"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_conflict_on_create_looks_up_again_and_updates() {
+        let conflict = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                              "status": "409", "scimType": "uniqueness", "detail": "exists"});
+        let (base, seen) = serve(vec![
+            (200, list(&[])),
+            (409, conflict),
+            (200, list(&["u9"])),
+            (200, json!({})),
+        ]);
+        let d = deliverer(&base, "", &test_fields(&["externalId"]));
+        let outcome = d.deliver(&item(json!(["E1"]), None)).await;
+        assert_eq!(outcome, delivered(200, 4, Some("u9"), None));
+        assert_eq!(
+            lines(&seen),
+            [
+                LOOKUP_E1,
+                "POST /scim/v2/Users",
+                LOOKUP_E1,
+                "PATCH /scim/v2/Users/u9"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_conflict_nobody_can_find_fails_with_the_scim_error_masked() {
+        let conflict = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "409", "scimType": "uniqueness", "detail": "userName ada@corp is taken"});
+        let (base, seen) = serve(vec![(200, list(&[])), (409, conflict), (200, list(&[]))]);
+        let mut fields = test_fields(&["externalId", "userName"]);
+        fields[1].pii = true;
+        let d = deliverer(&base, "", &fields);
+        let outcome = d.deliver(&item(json!(["E1", "ada@corp"]), None)).await;
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                status: Some(409),
+                attempts: 3,
+                reason: "HTTP 409 (uniqueness): userName [pii: 8 chars] is taken".into()
+            }
+        );
+        assert_eq!(lines(&seen).len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_stale_known_id_falls_back_to_the_lookup() {
+        let (base, seen) = serve(vec![
+            (404, json!({"status": "404", "detail": "no such user"})),
+            (200, list(&["u5"])),
+            (200, json!({})),
+        ]);
+        let d = deliverer(&base, "", &test_fields(&["externalId"]));
+        let outcome = d.deliver(&item(json!(["E1"]), Some("old"))).await;
+        assert_eq!(outcome, delivered(200, 3, Some("u5"), None));
+        assert_eq!(
+            lines(&seen),
+            [
+                "PATCH /scim/v2/Users/old",
+                LOOKUP_E1,
+                "PATCH /scim/v2/Users/u5"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn deactivate_patches_active_and_tolerates_a_missing_user() {
+        let fields = test_fields(&["externalId", "op", "name.givenName"]);
+        let keys = "operation_field = \"op\"";
+        let (base, seen) = serve(vec![(200, json!({}))]);
+        let outcome = deliverer(&base, keys, &fields)
+            .deliver(&item(json!(["E1", "Deactivate", "Ada"]), Some("u3")))
+            .await;
+        assert_eq!(outcome, delivered(200, 1, Some("u3"), None));
+        assert_eq!(lines(&seen), ["PATCH /scim/v2/Users/u3"]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&seen.lock().unwrap()[0].body).unwrap(),
+            json!({"schemas": [PATCH_SCHEMA],
+                   "Operations": [{"op": "replace", "path": "active", "value": false}]})
+        );
+
+        let (base, seen) = serve(vec![(200, list(&[]))]);
+        let outcome = deliverer(&base, keys, &fields)
+            .deliver(&item(json!(["E1", "deactivate", null]), None))
+            .await;
+        let note = Some("not found; nothing to deactivate");
+        assert_eq!(outcome, delivered(200, 1, None, note));
+        assert_eq!(lines(&seen), [LOOKUP_E1]);
+    }
+
+    #[tokio::test]
+    async fn delete_needs_allow_delete_and_a_gone_user_is_fine() {
+        let fields = test_fields(&["externalId", "op"]);
+        let (base, seen) = serve(vec![(404, Value::Null), (200, list(&[]))]);
+        let d = deliverer(
+            &base,
+            "operation_field = \"op\"\nallow_delete = true",
+            &fields,
+        );
+        let outcome = d.deliver(&item(json!(["E1", "delete"]), Some("u4"))).await;
+        assert_eq!(outcome, delivered(200, 2, None, Some("already gone")));
+        assert_eq!(lines(&seen), ["DELETE /scim/v2/Users/u4", LOOKUP_E1]);
+
+        let d = deliverer(
+            "http://127.0.0.1:9/scim",
+            "operation_field = \"op\"",
+            &fields,
+        );
+        let outcome = d.deliver(&item(json!(["E1", "delete"]), Some("u4"))).await;
+        assert!(
+            matches!(&outcome, Outcome::Failed { attempts: 0, reason, .. } if reason.contains("allow_delete")),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn skip_and_unknown_operations_make_no_request() {
+        let mut fields = test_fields(&["externalId", "op"]);
+        let d = deliverer(
+            "http://127.0.0.1:9/scim",
+            "operation_field = \"op\"",
+            &fields,
+        );
+        let skipped = d.deliver(&item(json!(["E1", "SKIP"]), None)).await;
+        assert_eq!(skipped, delivered(0, 0, None, Some("skipped")));
+        let Outcome::Failed { reason, .. } = d.deliver(&item(json!(["E1", "fire"]), None)).await
+        else {
+            panic!("an unknown operation was delivered");
+        };
+        assert!(
+            reason.contains("\"fire\"") && reason.contains("upsert, deactivate"),
+            "{reason}"
+        );
+        fields[1].pii = true;
+        let d = deliverer(
+            "http://127.0.0.1:9/scim",
+            "operation_field = \"op\"",
+            &fields,
+        );
+        let Outcome::Failed { reason, .. } = d.deliver(&item(json!(["E1", "fire"]), None)).await
+        else {
+            panic!("an unknown operation was delivered");
+        };
+        assert!(
+            !reason.contains("fire") && reason.contains("[pii: 4 chars]"),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn several_matches_fail_the_row() {
+        let (base, _seen) = serve(vec![(200, list(&["a", "b"]))]);
+        let d = deliverer(&base, "match = \"userName\"", &test_fields(&["userName"]));
+        let outcome = d.deliver(&item(json!(["ada"]), None)).await;
+        assert!(
+            matches!(&outcome, Outcome::Failed { status: Some(200), attempts: 1, reason } if reason.starts_with("2 users match userName")),
+            "{outcome:?}"
+        );
     }
 }
