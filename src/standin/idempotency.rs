@@ -236,6 +236,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_retry_racing_its_slow_original_applies_once() {
+        let faults = Faults {
+            slow: 0.5,
+            slow_for: std::time::Duration::from_millis(300),
+            ..Faults::default()
+        };
+        let faults = seed_where(&faults, |rolls| rolls[0].slow && !rolls[1].slow);
+        let api = TestApi::start(Config {
+            faults,
+            ..Config::default()
+        });
+        let token = api.token().await;
+        let body = r#"{"employee_id":"9"}"#;
+        let original = api.post_employee(&token, Some("row-9"), body);
+        let retry = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            api.post_employee(&token, Some("row-9"), body).await
+        };
+        let (original, retry) = tokio::join!(original, retry);
+        assert_eq!(
+            (original.status().as_u16(), retry.status().as_u16()),
+            (201, 201)
+        );
+        assert!(retry.headers().get("idempotent-replayed").is_none());
+        assert_eq!(original.headers()["idempotent-replayed"], "true");
+        assert_eq!(api.record().employees["9"].applied, 1);
+    }
+
+    #[tokio::test]
     async fn injected_errors_are_not_stored() {
         let api = TestApi::start(Config {
             faults: Faults {

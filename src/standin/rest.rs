@@ -347,6 +347,16 @@ mod tests {
             rejected.json::<Value>().await.unwrap(),
             json!({"error": "validation failed", "detail": "field title rejected"})
         );
+        let as_text = api
+            .http
+            .post(format!("{}/api/v1/employees", api.base_url()))
+            .bearer_auth(&token)
+            .header("Content-Type", "text/plain")
+            .body(r#"{"employee_id": "6"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(as_text.status(), 415);
         let record = api.record();
         assert_eq!(record.employees.len(), 1);
         let employee = &record.employees["42"];
@@ -357,7 +367,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    // Started and stopped inside a multi-threaded runtime too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bulk_applies_all_or_nothing() {
         let api = TestApi::start(Config::default());
         let token = api.token().await;
