@@ -3,9 +3,9 @@
 //! `hrbridge demo` delivers to it, integration tests inject faults into it and then judge the
 //! client by the server's own [`Record`], and the benchmark measures throughput and rate-limit
 //! compliance against it. It is a real HTTP server (axum on its own tokio runtime, bound to
-//! `127.0.0.1:0`) speaking OAuth2 client credentials ([`oauth`]), a small REST employee API
-//! ([`rest`]) and SCIM 2.0 users ([`scim`]), with idempotency keys ([`idempotency`]), a sliding
-//! one-second rate limit ([`window`]) and seeded fault injection ([`faults`]).
+//! `127.0.0.1:0`) speaking OAuth2 client credentials (`oauth.rs`), a small REST employee API
+//! (`rest.rs`) and SCIM 2.0 users (`scim.rs`), with idempotency keys (`idempotency.rs`), a sliding
+//! one-second rate limit (`window.rs`) and seeded fault injection (`faults.rs`).
 //!
 //! Nothing here logs request bodies or headers: they carry PII and secrets.
 //!
