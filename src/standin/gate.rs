@@ -11,7 +11,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::conn::ConnCut;
 use super::idempotency;
@@ -36,12 +36,16 @@ pub(super) async fn gate(
     };
     if !allowed {
         return retry_after(
-            surface.error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded"),
+            surface
+                .error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded")
+                .into_response(),
             1,
         );
     }
     if let Err(problem) = bearer {
-        let mut response = surface.error(StatusCode::UNAUTHORIZED, problem.detail());
+        let mut response = surface
+            .error(StatusCode::UNAUTHORIZED, problem.detail())
+            .into_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(problem.challenge()),
@@ -53,10 +57,14 @@ pub(super) async fn gate(
         tokio::time::sleep(faults.slow_for).await;
     }
     let mut response = if roll.error_500 {
-        surface.error(StatusCode::INTERNAL_SERVER_ERROR, "injected fault")
+        surface
+            .error(StatusCode::INTERNAL_SERVER_ERROR, "injected fault")
+            .into_response()
     } else if roll.throttle_429 {
         retry_after(
-            surface.error(StatusCode::TOO_MANY_REQUESTS, "injected throttle"),
+            surface
+                .error(StatusCode::TOO_MANY_REQUESTS, "injected throttle")
+                .into_response(),
             faults.retry_after_secs,
         )
     } else {

@@ -13,7 +13,7 @@ use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::reply::Surface;
@@ -79,17 +79,21 @@ pub(super) async fn process(
         return next.run(request).await;
     };
     let Some(key) = valid_key(key) else {
-        return surface.error(
-            StatusCode::BAD_REQUEST,
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        );
+        return surface
+            .error(
+                StatusCode::BAD_REQUEST,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .into_response();
     };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
-        return surface.error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request body unreadable or too large",
-        );
+        return surface
+            .error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body unreadable or too large",
+            )
+            .into_response();
     };
     let body_sha256: [u8; 32] = Sha256::digest(&bytes).into();
     let scope = (parts.method.clone(), parts.uri.path().to_string(), key);
@@ -99,10 +103,12 @@ pub(super) async fn process(
         Lookup::New => {}
         Lookup::Replay(stored) => return replay(*stored),
         Lookup::Conflict => {
-            return surface.error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency key reused with a different body",
-            )
+            return surface
+                .error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency key reused with a different body",
+                )
+                .into_response()
         }
     }
     let response = next
@@ -113,10 +119,12 @@ pub(super) async fn process(
     }
     let (answer, answer_body) = response.into_parts();
     let Ok(answer_bytes) = to_bytes(answer_body, usize::MAX).await else {
-        return surface.error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "answer could not be buffered",
-        );
+        return surface
+            .error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "answer could not be buffered",
+            )
+            .into_response();
     };
     let stored = Stored {
         body_sha256,
@@ -225,6 +233,35 @@ mod tests {
             .map(|r| (r.status, r.idempotency_key.as_deref()))
             .collect();
         assert_eq!(keyed, [(0, Some("row-7")), (201, Some("row-7"))]);
+    }
+
+    #[tokio::test]
+    async fn a_retry_racing_its_slow_original_applies_once() {
+        let faults = Faults {
+            slow: 0.5,
+            slow_for: std::time::Duration::from_millis(300),
+            ..Faults::default()
+        };
+        let faults = seed_where(&faults, |rolls| rolls[0].slow && !rolls[1].slow);
+        let api = TestApi::start(Config {
+            faults,
+            ..Config::default()
+        });
+        let token = api.token().await;
+        let body = r#"{"employee_id":"9"}"#;
+        let original = api.post_employee(&token, Some("row-9"), body);
+        let retry = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            api.post_employee(&token, Some("row-9"), body).await
+        };
+        let (original, retry) = tokio::join!(original, retry);
+        assert_eq!(
+            (original.status().as_u16(), retry.status().as_u16()),
+            (201, 201)
+        );
+        assert!(retry.headers().get("idempotent-replayed").is_none());
+        assert_eq!(original.headers()["idempotent-replayed"], "true");
+        assert_eq!(api.record().employees["9"].applied, 1);
     }
 
     #[tokio::test]

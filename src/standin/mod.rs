@@ -3,9 +3,9 @@
 //! `hrbridge demo` delivers to it, integration tests inject faults into it and then judge the
 //! client by the server's own [`Record`], and the benchmark measures throughput and rate-limit
 //! compliance against it. It is a real HTTP server (axum on its own tokio runtime, bound to
-//! `127.0.0.1:0`) speaking OAuth2 client credentials ([`oauth`]), a small REST employee API
-//! ([`rest`]) and SCIM 2.0 users ([`scim`]), with idempotency keys ([`idempotency`]), a sliding
-//! one-second rate limit ([`window`]) and seeded fault injection ([`faults`]).
+//! `127.0.0.1:0`) speaking OAuth2 client credentials (`oauth.rs`), a small REST employee API
+//! (`rest.rs`) and SCIM 2.0 users (`scim.rs`), with idempotency keys (`idempotency.rs`), a sliding
+//! one-second rate limit (`window.rs`) and seeded fault injection (`faults.rs`).
 //!
 //! Nothing here logs request bodies or headers: they carry PII and secrets.
 //!
@@ -105,23 +105,34 @@ impl StandinApi {
         std_listener.set_nonblocking(true)?;
         let port = std_listener.local_addr()?.port();
         let shared = Arc::new(Shared::new(config, format!("http://127.0.0.1:{port}")));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let listener = {
-            let _entered = runtime.enter();
-            conn::CuttableListener::from_std(std_listener)?
-        };
         let app = router(Arc::clone(&shared));
         let (shutdown, stop_signal) = oneshot::channel::<()>();
+        let (ready, started) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        // The runtime is built, used and dropped on the server thread only: dropping a runtime
+        // inside the caller's async context would panic.
         let thread = std::thread::Builder::new()
             .name(format!("standin-{port}"))
-            .spawn(move || serve(runtime, listener, app, stop_signal))?;
-        Ok(StandinApi {
+            .spawn(move || match runtime_for(std_listener) {
+                Ok((runtime, listener)) => {
+                    let _ = ready.send(Ok(()));
+                    serve(runtime, listener, app, stop_signal);
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })?;
+        let outcome = started.recv().unwrap_or_else(|_| {
+            Err(std::io::Error::other(
+                "stand-in server thread ended before serving",
+            ))
+        });
+        let api = StandinApi {
             shared,
             shutdown: Some(shutdown),
             thread: Some(thread),
-        })
+        };
+        // On failure, dropping `api` joins the thread that already ended.
+        outcome.map(|()| api)
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -155,6 +166,20 @@ impl Drop for StandinApi {
     fn drop(&mut self) {
         self.shut_down();
     }
+}
+
+/// The server's own runtime, and `listener` registered with it.
+fn runtime_for(
+    listener: std::net::TcpListener,
+) -> std::io::Result<(tokio::runtime::Runtime, conn::CuttableListener)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let listener = {
+        let _entered = runtime.enter();
+        conn::CuttableListener::from_std(listener)?
+    };
+    Ok((runtime, listener))
 }
 
 /// Runs the server until `stop_signal`, then lets connections finish for [`SHUTDOWN_GRACE`].

@@ -57,7 +57,8 @@ pub struct Request {
     /// Arrival time since the server started.
     pub at: Duration,
     /// Whether the credentials were accepted: the bearer token for REST/SCIM, the client
-    /// credentials for the token endpoint.
+    /// credentials for the token endpoint; false when the request was refused before they were
+    /// checked (rate limit) or the client left before its answer was ready.
     pub authorization_ok: bool,
 }
 

@@ -6,7 +6,7 @@
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 /// Content type of SCIM requests and responses.
@@ -30,16 +30,16 @@ impl Surface {
     }
 
     /// An error with a human `detail`, in this API's error shape.
-    pub(super) fn error(self, status: StatusCode, detail: &str) -> Response {
+    pub(super) fn error(self, status: StatusCode, detail: &str) -> Refusal {
         match self {
-            Surface::Rest => json(status, &json!({ "error": detail })),
-            Surface::Scim => scim_error(status, None, detail),
+            Surface::Rest => Refusal::rest(status, json!({ "error": detail })),
+            Surface::Scim => Refusal::scim(status, None, detail),
         }
     }
 
     /// The JSON body of a POST/PUT/PATCH: a JSON content type (`application/json`,
     /// `application/scim+json` or any `+json`) and well-formed JSON, else the error to send.
-    pub(super) fn body(self, headers: &HeaderMap, bytes: &[u8]) -> Result<Value, Response> {
+    pub(super) fn body(self, headers: &HeaderMap, bytes: &[u8]) -> Result<Value, Refusal> {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -50,16 +50,14 @@ impl Surface {
                 "expected a JSON content type (application/json or application/scim+json)",
             ));
         }
-        serde_json::from_slice(bytes).map_err(|e| match self {
-            Surface::Rest => json(
-                StatusCode::BAD_REQUEST,
-                &json!({ "error": format!("invalid JSON: {e}") }),
-            ),
-            Surface::Scim => scim_error(
-                StatusCode::BAD_REQUEST,
-                Some("invalidSyntax"),
-                &format!("invalid JSON: {e}"),
-            ),
+        serde_json::from_slice(bytes).map_err(|e| {
+            let detail = format!("invalid JSON: {e}");
+            match self {
+                Surface::Rest => Refusal::rest(StatusCode::BAD_REQUEST, json!({ "error": detail })),
+                Surface::Scim => {
+                    Refusal::scim(StatusCode::BAD_REQUEST, Some("invalidSyntax"), &detail)
+                }
+            }
         })
     }
 }
@@ -85,17 +83,50 @@ pub(super) fn scim(status: StatusCode, value: &Value) -> Response {
     with_body(status, SCIM_JSON, value)
 }
 
-/// A SCIM Error response (RFC 7644 §3.12), with `scimType` when one applies.
-pub(super) fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
-    let mut body = json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-        "status": status.as_u16().to_string(),
-        "detail": detail,
-    });
-    if let (Some(kind), Some(object)) = (scim_type, body.as_object_mut()) {
-        object.insert("scimType".to_string(), Value::from(kind));
+/// An error answer, small enough to travel in a `Result` until it is rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Refusal {
+    pub(super) status: StatusCode,
+    /// The JSON error body.
+    pub(super) body: Value,
+    surface: Surface,
+}
+
+impl Refusal {
+    /// A REST error with its JSON body.
+    pub(super) fn rest(status: StatusCode, body: Value) -> Refusal {
+        Refusal {
+            status,
+            body,
+            surface: Surface::Rest,
+        }
     }
-    scim(status, &body)
+
+    /// A SCIM Error (RFC 7644 §3.12), with `scimType` when one applies.
+    pub(super) fn scim(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Refusal {
+        let mut body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": status.as_u16().to_string(),
+            "detail": detail,
+        });
+        if let (Some(kind), Some(object)) = (scim_type, body.as_object_mut()) {
+            object.insert("scimType".to_string(), Value::from(kind));
+        }
+        Refusal {
+            status,
+            body,
+            surface: Surface::Scim,
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self.surface {
+            Surface::Rest => json(self.status, &self.body),
+            Surface::Scim => scim(self.status, &self.body),
+        }
+    }
 }
 
 /// An empty response, e.g. 204 after a SCIM delete.

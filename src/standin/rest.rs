@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::reply::{self, Surface};
+use super::reply::{self, Refusal, Surface};
 use super::Shared;
 
 /// The value that makes a body fail validation.
@@ -72,26 +72,20 @@ impl Employees {
     }
 }
 
-/// A refused body: status and JSON error body.
-type Refusal = (StatusCode, Value);
-
 /// `POST /api/v1/employees`.
 pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let value = match Surface::Rest.body(&headers, &body) {
-        Ok(value) => value,
-        Err(response) => return response,
-    };
+) -> Result<Response, Refusal> {
+    let value = Surface::Rest.body(&headers, &body)?;
     let key_field = &shared.config.key_field;
-    let key = match keyed(&value, key_field) {
-        Ok(key) => key,
-        Err((status, error)) => return reply::json(status, &error),
-    };
+    let key = keyed(&value, key_field)?;
     let id = shared.lock().employees.apply(key.clone(), value);
-    reply::json(StatusCode::CREATED, &json!({ "id": id, key_field: key }))
+    Ok(reply::json(
+        StatusCode::CREATED,
+        &json!({ "id": id, key_field: key }),
+    ))
 }
 
 /// `POST /api/v1/employees/bulk`: a JSON array or `{"employees": [...]}`; all or nothing.
@@ -99,32 +93,34 @@ pub(super) async fn bulk(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let value = match Surface::Rest.body(&headers, &body) {
-        Ok(value) => value,
-        Err(response) => return response,
+) -> Result<Response, Refusal> {
+    let not_a_batch = || {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON array or {\"employees\": [...]}",
+        )
     };
-    let elements = match value {
+    let elements = match Surface::Rest.body(&headers, &body)? {
         Value::Array(elements) => elements,
         Value::Object(mut object) => match object.remove("employees") {
             Some(Value::Array(elements)) => elements,
-            _ => return not_a_batch(),
+            _ => return Err(not_a_batch()),
         },
-        _ => return not_a_batch(),
+        _ => return Err(not_a_batch()),
     };
     let key_field = &shared.config.key_field;
-    let mut keys = Vec::with_capacity(elements.len());
-    for (index, element) in elements.iter().enumerate() {
-        match keyed(element, key_field) {
-            Ok(key) => keys.push(key),
-            Err((status, mut error)) => {
-                if let Some(object) = error.as_object_mut() {
+    let keys = elements
+        .iter()
+        .enumerate()
+        .map(|(index, element)| {
+            keyed(element, key_field).map_err(|mut refused| {
+                if let Some(object) = refused.body.as_object_mut() {
                     object.insert("index".to_string(), Value::from(index));
                 }
-                return reply::json(status, &error);
-            }
-        }
-    }
+                refused
+            })
+        })
+        .collect::<Result<Vec<String>, Refusal>>()?;
     let results: Vec<Value> = {
         let mut state = shared.lock();
         keys.into_iter()
@@ -135,14 +131,7 @@ pub(super) async fn bulk(
             })
             .collect()
     };
-    reply::json(StatusCode::OK, &json!({ "results": results }))
-}
-
-fn not_a_batch() -> Response {
-    reply::json(
-        StatusCode::BAD_REQUEST,
-        &json!({ "error": "expected a JSON array or {\"employees\": [...]}" }),
-    )
+    Ok(reply::json(StatusCode::OK, &json!({ "results": results })))
 }
 
 /// `PUT /api/v1/employees/{id}`: the body replaces the record.
@@ -151,7 +140,7 @@ pub(super) async fn replace(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     update(&shared, &id, &headers, &body, |_, new| new)
 }
 
@@ -161,7 +150,7 @@ pub(super) async fn patch(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     update(&shared, &id, &headers, &body, |old, patch| {
         let mut merged = old.clone();
         merge_patch(&mut merged, patch);
@@ -176,44 +165,37 @@ fn update(
     headers: &HeaderMap,
     bytes: &[u8],
     combine: impl FnOnce(&Value, Value) -> Value,
-) -> Response {
-    let value = match Surface::Rest.body(headers, bytes) {
-        Ok(value) => value,
-        Err(response) => return response,
-    };
-    if let Err((status, error)) = valid_object(&value) {
-        return reply::json(status, &error);
-    }
+) -> Result<Response, Refusal> {
+    let value = Surface::Rest.body(headers, bytes)?;
+    valid_object(&value)?;
     let key_field = &shared.config.key_field;
     let mut state = shared.lock();
-    let Some((key, employee)) = state.employees.by_id(id) else {
-        return reply::json(
-            StatusCode::NOT_FOUND,
-            &json!({ "error": format!("no employee {id}") }),
-        );
-    };
+    let (key, employee) = state
+        .employees
+        .by_id(id)
+        .ok_or_else(|| refusal(StatusCode::NOT_FOUND, &format!("no employee {id}")))?;
     let new_body = combine(&employee.body, value);
-    if matches!(key_of(&new_body, key_field), Ok(Some(k)) if k != *key) {
-        return reply::json(
+    if key_of(&new_body, key_field)?.is_some_and(|k| k != *key) {
+        return Err(refusal(
             StatusCode::BAD_REQUEST,
-            &json!({ "error": format!("{key_field} does not match employee {id}") }),
-        );
+            &format!("{key_field} does not match employee {id}"),
+        ));
     }
     employee.body = new_body;
     employee.applied = employee.applied.saturating_add(1);
-    reply::json(StatusCode::OK, &json!({ "id": id }))
+    Ok(reply::json(StatusCode::OK, &json!({ "id": id })))
+}
+
+/// A REST error `{"error": message}`.
+fn refusal(status: StatusCode, message: &str) -> Refusal {
+    Refusal::rest(status, json!({ "error": message }))
 }
 
 /// The key of a body that may be created: a valid object with its key field.
 fn keyed(value: &Value, key_field: &str) -> Result<String, Refusal> {
     valid_object(value)?;
-    match key_of(value, key_field)? {
-        Some(key) => Ok(key),
-        None => Err((
-            StatusCode::BAD_REQUEST,
-            json!({ "error": format!("missing {key_field}") }),
-        )),
-    }
+    key_of(value, key_field)?
+        .ok_or_else(|| refusal(StatusCode::BAD_REQUEST, &format!("missing {key_field}")))
 }
 
 /// The key field as a string: a non-empty string or a number; `None` when absent or empty.
@@ -223,9 +205,9 @@ fn key_of(value: &Value, key_field: &str) -> Result<Option<String>, Refusal> {
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err((
+        Some(_) => Err(refusal(
             StatusCode::BAD_REQUEST,
-            json!({ "error": format!("{key_field} must be a string or a number") }),
+            &format!("{key_field} must be a string or a number"),
         )),
     }
 }
@@ -233,13 +215,10 @@ fn key_of(value: &Value, key_field: &str) -> Result<Option<String>, Refusal> {
 /// A JSON object without any `REJECT-ME` value.
 fn valid_object(value: &Value) -> Result<(), Refusal> {
     if !value.is_object() {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            json!({ "error": "expected a JSON object" }),
-        ));
+        return Err(refusal(StatusCode::BAD_REQUEST, "expected a JSON object"));
     }
     match rejected_field(value, "") {
-        Some(field) => Err((
+        Some(field) => Err(Refusal::rest(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({ "error": "validation failed", "detail": format!("field {field} rejected") }),
         )),
@@ -368,6 +347,16 @@ mod tests {
             rejected.json::<Value>().await.unwrap(),
             json!({"error": "validation failed", "detail": "field title rejected"})
         );
+        let as_text = api
+            .http
+            .post(format!("{}/api/v1/employees", api.base_url()))
+            .bearer_auth(&token)
+            .header("Content-Type", "text/plain")
+            .body(r#"{"employee_id": "6"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(as_text.status(), 415);
         let record = api.record();
         assert_eq!(record.employees.len(), 1);
         let employee = &record.employees["42"];
@@ -378,7 +367,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    // Started and stopped inside a multi-threaded runtime too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bulk_applies_all_or_nothing() {
         let api = TestApi::start(Config::default());
         let token = api.token().await;

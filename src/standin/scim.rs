@@ -19,7 +19,7 @@ use chrono::{SecondsFormat, Utc};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use super::reply::{self, Surface};
+use super::reply::{self, Refusal, Surface};
 use super::scim_filter::{same_user_name, Filter};
 use super::scim_patch;
 use super::Shared;
@@ -75,7 +75,7 @@ impl Users {
         at: Option<usize>,
         mut resource: Map<String, Value>,
         base_url: &str,
-    ) -> Result<Value, Response> {
+    ) -> Result<Value, Refusal> {
         let checked = check(&mut resource)?;
         let clash = self.all.iter().enumerate().find_map(|(i, u)| {
             if u.deleted || Some(i) == at {
@@ -89,7 +89,7 @@ impl Users {
             }
         });
         if let Some(detail) = clash {
-            return Err(reply::scim_error(
+            return Err(Refusal::scim(
                 StatusCode::CONFLICT,
                 Some("uniqueness"),
                 detail,
@@ -130,14 +130,14 @@ impl Users {
 
 /// Checks the attributes the server relies on, drops client-sent `id`/`meta` (read-only) and
 /// defaults `active` to true.
-fn check(resource: &mut Map<String, Value>) -> Result<Checked, Response> {
+fn check(resource: &mut Map<String, Value>) -> Result<Checked, Refusal> {
     let invalid =
-        |detail: &str| reply::scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), detail);
+        |detail: &str| Refusal::scim(StatusCode::BAD_REQUEST, Some("invalidValue"), detail);
     let has_user_schema = get_ci(resource, "schemas")
         .and_then(Value::as_array)
         .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(USER_SCHEMA)));
     if !has_user_schema {
-        return Err(reply::scim_error(
+        return Err(Refusal::scim(
             StatusCode::BAD_REQUEST,
             Some("invalidSyntax"),
             "schemas must contain urn:ietf:params:scim:schemas:core:2.0:User",
@@ -208,15 +208,15 @@ fn new_id() -> String {
     )
 }
 
-fn not_found() -> Response {
-    reply::scim_error(StatusCode::NOT_FOUND, None, "no such user")
+fn not_found() -> Refusal {
+    Refusal::scim(StatusCode::NOT_FOUND, None, "no such user")
 }
 
 /// The body as a JSON object, or the SCIM error to answer.
-fn object_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, Response> {
+fn object_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, Refusal> {
     match Surface::Scim.body(headers, bytes)? {
         Value::Object(object) => Ok(object),
-        _ => Err(reply::scim_error(
+        _ => Err(Refusal::scim(
             StatusCode::BAD_REQUEST,
             Some("invalidSyntax"),
             "expected a JSON object",
@@ -228,21 +228,19 @@ fn object_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, 
 pub(super) async fn list(
     State(shared): State<Arc<Shared>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Response {
-    let Ok(Query(query)) = query else {
-        return reply::scim_error(
+) -> Result<Response, Refusal> {
+    let Query(query) = query.map_err(|_| {
+        Refusal::scim(
             StatusCode::BAD_REQUEST,
             Some("invalidSyntax"),
             "malformed query string",
-        );
-    };
-    let filter = match query.get("filter").map(|f| Filter::parse(f)) {
-        None => None,
-        Some(Ok(filter)) => Some(filter),
-        Some(Err(detail)) => {
-            return reply::scim_error(StatusCode::BAD_REQUEST, Some("invalidFilter"), &detail)
-        }
-    };
+        )
+    })?;
+    let filter = query
+        .get("filter")
+        .map(|f| Filter::parse(f))
+        .transpose()
+        .map_err(|detail| Refusal::scim(StatusCode::BAD_REQUEST, Some("invalidFilter"), &detail))?;
     let found: Vec<Value> = shared
         .lock()
         .users
@@ -251,7 +249,7 @@ pub(super) async fn list(
         .filter(|u| !u.deleted && filter.as_ref().is_none_or(|f| f.matches(u)))
         .map(|u| u.resource.clone())
         .collect();
-    reply::scim(
+    Ok(reply::scim(
         StatusCode::OK,
         &json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
@@ -260,7 +258,7 @@ pub(super) async fn list(
             "itemsPerPage": found.len(),
             "Resources": found,
         }),
-    )
+    ))
 }
 
 /// `POST /scim/v2/Users`.
@@ -268,35 +266,32 @@ pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let resource = match object_body(&headers, &body) {
-        Ok(resource) => resource,
-        Err(response) => return response,
-    };
-    let saved = shared.lock().users.save(None, resource, &shared.base_url);
-    match saved {
-        Ok(stored) => {
-            let mut response = reply::scim(StatusCode::CREATED, &stored);
-            let location = stored
-                .pointer("/meta/location")
-                .and_then(Value::as_str)
-                .and_then(|l| HeaderValue::from_str(l).ok());
-            if let Some(location) = location {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            response
-        }
-        Err(response) => response,
+) -> Result<Response, Refusal> {
+    let resource = object_body(&headers, &body)?;
+    let stored = shared.lock().users.save(None, resource, &shared.base_url)?;
+    let mut response = reply::scim(StatusCode::CREATED, &stored);
+    let location = stored
+        .pointer("/meta/location")
+        .and_then(Value::as_str)
+        .and_then(|l| HeaderValue::from_str(l).ok());
+    if let Some(location) = location {
+        response.headers_mut().insert(header::LOCATION, location);
     }
+    Ok(response)
 }
 
 /// `GET /scim/v2/Users/{id}`.
-pub(super) async fn fetch(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+pub(super) async fn fetch(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
     let state = shared.lock();
-    match state.users.live(&id).and_then(|i| state.users.all.get(i)) {
-        Some(user) => reply::scim(StatusCode::OK, &user.resource),
-        None => not_found(),
-    }
+    let user = state
+        .users
+        .live(&id)
+        .and_then(|i| state.users.all.get(i))
+        .ok_or_else(not_found)?;
+    Ok(reply::scim(StatusCode::OK, &user.resource))
 }
 
 /// `PUT /scim/v2/Users/{id}`: the body replaces the user's attributes (id and meta kept).
@@ -305,11 +300,8 @@ pub(super) async fn replace(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let resource = match object_body(&headers, &body) {
-        Ok(resource) => resource,
-        Err(response) => return response,
-    };
+) -> Result<Response, Refusal> {
+    let resource = object_body(&headers, &body)?;
     update(&shared, &id, |_| Ok(resource))
 }
 
@@ -319,14 +311,11 @@ pub(super) async fn patch(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let request = match Surface::Scim.body(&headers, &body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+) -> Result<Response, Refusal> {
+    let request = Surface::Scim.body(&headers, &body)?;
     update(&shared, &id, |current| {
         scim_patch::apply(current, &request)
-            .map_err(|e| reply::scim_error(StatusCode::BAD_REQUEST, Some(e.scim_type), &e.detail))
+            .map_err(|e| Refusal::scim(StatusCode::BAD_REQUEST, Some(e.scim_type), &e.detail))
     })
 }
 
@@ -334,40 +323,35 @@ pub(super) async fn patch(
 fn update(
     shared: &Shared,
     id: &str,
-    change: impl FnOnce(&Map<String, Value>) -> Result<Map<String, Value>, Response>,
-) -> Response {
+    change: impl FnOnce(&Map<String, Value>) -> Result<Map<String, Value>, Refusal>,
+) -> Result<Response, Refusal> {
     let mut state = shared.lock();
     let users = &mut state.users;
-    let Some(at) = users.live(id) else {
-        return not_found();
-    };
+    let at = users.live(id).ok_or_else(not_found)?;
     let empty = Map::new();
     let current = users
         .all
         .get(at)
         .and_then(|u| u.resource.as_object())
         .unwrap_or(&empty);
-    let changed = match change(current) {
-        Ok(changed) => changed,
-        Err(response) => return response,
-    };
-    match users.save(Some(at), changed, &shared.base_url) {
-        Ok(stored) => reply::scim(StatusCode::OK, &stored),
-        Err(response) => response,
-    }
+    let changed = change(current)?;
+    let stored = users.save(Some(at), changed, &shared.base_url)?;
+    Ok(reply::scim(StatusCode::OK, &stored))
 }
 
 /// `DELETE /scim/v2/Users/{id}`: 204, and the user is marked deleted.
-pub(super) async fn delete(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+pub(super) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
     let mut state = shared.lock();
     let users = &mut state.users;
-    match users.live(&id).and_then(|i| users.all.get_mut(i)) {
-        Some(user) => {
-            user.deleted = true;
-            reply::empty(StatusCode::NO_CONTENT)
-        }
-        None => not_found(),
-    }
+    let user = users
+        .live(&id)
+        .and_then(|i| users.all.get_mut(i))
+        .ok_or_else(not_found)?;
+    user.deleted = true;
+    Ok(reply::empty(StatusCode::NO_CONTENT))
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ impl Window {
             Some(start) => self.arrivals.len() - self.arrivals.partition_point(|t| *t <= start),
             None => self.arrivals.len(),
         };
-        let allowed = u32::try_from(in_window).map_or(false, |n| n <= limit);
+        let allowed = u32::try_from(in_window).is_ok_and(|n| n <= limit);
         if !allowed {
             self.throttled = self.throttled.saturating_add(1);
         }
