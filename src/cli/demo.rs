@@ -125,13 +125,15 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     }
 
     let record = api.record();
+    let active = record.users.iter().filter(|u| u.active).count();
     println!(
-        "\n== stand-in API at {}\n\nreceived {} requests: {} employees created over REST (OAuth2 tokens issued: {}), {} SCIM users",
+        "\n== stand-in API at {}\n\nreceived {} requests with {} OAuth2 token(s): {} employees created over REST; {} SCIM users provisioned ({active} active, {} deactivated)",
         api.base_url(),
         record.requests.len(),
-        record.employees.len(),
         record.tokens_issued,
-        record.users.len()
+        record.employees.len(),
+        record.users.len(),
+        record.users.len() - active
     );
     println!("\n== audit trail\n");
     match store.verify_audit()? {

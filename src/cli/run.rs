@@ -93,7 +93,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
         out.push_str(&t.render());
         for j in &summary.jobs {
             for o in &j.outputs {
-                out.push_str(&format!("  job {} wrote {o}\n", j.job_id));
+                out.push_str(&format!("  job {} delivered to {o}\n", j.job_id));
             }
             if let Some(e) = &j.error {
                 out.push_str(&format!("  job {} {}: {e}\n", j.job_id, j.status.as_str()));
