@@ -4,14 +4,14 @@
 //! process is SIGKILLed mid-delivery and started again.
 
 mod common;
+#[path = "common/daemon.rs"]
+mod daemon;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout, Workspace};
 use hrbridge::standin::{Config, Faults, StandinApi};
-
-const SECRET_ENV: &str = "HRIS_CLIENT_SECRET";
 
 /// `n` hires; row `i` has key `E{i}` and a PII SSN.
 fn hires(n: usize, ssn: impl Fn(usize) -> String) -> String {
@@ -22,9 +22,18 @@ fn hires(n: usize, ssn: impl Fn(usize) -> String) -> String {
     csv
 }
 
-/// A workspace whose profile `hris` delivers to `api` with `extra` output keys.
-fn workspace(api: &StandinApi, extra: &str) -> Workspace {
+/// A workspace whose profile `hris` delivers to `api` with `extra` output keys; the OAuth2
+/// client secret is `secret`, kept as `${secret:hris}` in the state folder.
+fn workspace(api: &StandinApi, extra: &str, secret: &str) -> Workspace {
     let ws = Workspace::new();
+    let secrets = ws.path().join("var/secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("hris"), secret).unwrap();
+    std::fs::set_permissions(
+        secrets.join("hris"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let base = api.base_url();
     ws.profile(
         "hris",
@@ -60,7 +69,7 @@ capture_id = "/id"
 backoff = "5ms"
 backoff_max = "200ms"
 max_attempts = 10
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{env:{SECRET_ENV}}}" }}
+auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
 {extra}
 "#
         ),
@@ -68,9 +77,8 @@ auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbrid
     ws
 }
 
-fn run_once(ws: &Workspace, secret: &str) -> std::process::Output {
+fn run_once(ws: &Workspace) -> std::process::Output {
     ws.cmd(&["run", "--once"])
-        .env(SECRET_ENV, secret)
         .timeout(Duration::from_secs(300))
         .output()
         .unwrap()
@@ -109,6 +117,7 @@ fn ten_thousand_rows_through_faults_arrive_exactly_once_within_the_rate_limit() 
     let ws = workspace(
         &api,
         "rate_limit = \"2000/s\"\nconcurrency = 32\ntimeout = \"5s\"",
+        "demo-secret",
     );
     ws.drop_file(
         "hris",
@@ -116,7 +125,7 @@ fn ten_thousand_rows_through_faults_arrive_exactly_once_within_the_rate_limit() 
         hires(10_000, |i| format!("900-00-{i:04}")).as_bytes(),
     );
 
-    let out = run_once(&ws, "demo-secret");
+    let out = run_once(&ws);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 
     assert_each_applied_once(&api, 10_000);
@@ -142,7 +151,11 @@ fn ten_thousand_rows_through_faults_arrive_exactly_once_within_the_rate_limit() 
 #[test]
 fn a_killed_delivery_resumes_and_sends_only_what_was_not_confirmed() {
     let api = StandinApi::start(Config::default()).unwrap();
-    let ws = workspace(&api, "rate_limit = \"1000/s\"\nconcurrency = 8");
+    let ws = workspace(
+        &api,
+        "rate_limit = \"1000/s\"\nconcurrency = 8",
+        "demo-secret",
+    );
     ws.drop_file(
         "hris",
         "hires.csv",
@@ -152,7 +165,6 @@ fn a_killed_delivery_resumes_and_sends_only_what_was_not_confirmed() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hrbridge"))
         .current_dir(ws.path())
         .args(["run", "--once"])
-        .env(SECRET_ENV, "demo-secret")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -171,7 +183,7 @@ fn a_killed_delivery_resumes_and_sends_only_what_was_not_confirmed() {
     let before = api.record().employees.len();
     assert!(before < 10_000, "the kill came too late");
 
-    let out = run_once(&ws, "demo-secret");
+    let out = run_once(&ws);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(
         stdout(&out).contains("recovered 1 unfinished job"),
@@ -193,9 +205,39 @@ fn a_killed_delivery_resumes_and_sends_only_what_was_not_confirmed() {
 }
 
 #[test]
+fn sigterm_stops_sending_and_the_next_start_sends_the_rest() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = workspace(&api, "rate_limit = \"200/s\"", "demo-secret");
+    ws.drop_file(
+        "hris",
+        "hires.csv",
+        hires(2_000, |i| format!("900-00-{i:04}")).as_bytes(),
+    );
+    let d = daemon::Daemon::start(ws.path());
+    daemon::wait_until("delivery to start", Duration::from_secs(30), || {
+        let started = api.record().employees.len() >= 100;
+        if !started && d.log().contains("ERROR") {
+            panic!("{}", d.log());
+        }
+        started.then_some(())
+    });
+    // 2,000 rows at 200/s take 10 s; SIGTERM must not wait for them.
+    let status = d.terminate(Duration::from_secs(5));
+    assert!(status.success(), "{status}");
+    let sent = api.record().employees.len();
+    assert!(sent < 2_000, "everything was sent before the stop");
+    assert_eq!(ws.jobs()[0]["status"], "committing");
+
+    let out = run_once(&ws);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_each_applied_once(&api, 2_000);
+    assert_eq!(ws.jobs()[0]["status"], "succeeded");
+}
+
+#[test]
 fn permanent_failures_are_listed_and_retry_sends_only_them() {
     let api = StandinApi::start(Config::default()).unwrap();
-    let ws = workspace(&api, "");
+    let ws = workspace(&api, "", "demo-secret");
     // The stand-in refuses any record carrying REJECT-ME with a 422.
     let csv = hires(20, |i| {
         if i % 10 == 3 {
@@ -206,7 +248,7 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
     });
     ws.drop_file("hris", "hires.csv", csv.as_bytes());
 
-    let out = run_once(&ws, "demo-secret");
+    let out = run_once(&ws);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -233,11 +275,7 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
 
     // Nothing changed at the API: the retry fails the same two rows and sends nothing else.
     let sent_before = api.record().requests.len();
-    let out = ws
-        .cmd(&["retry", &id.to_string()])
-        .env(SECRET_ENV, "demo-secret")
-        .output()
-        .unwrap();
+    let out = ws.cmd(&["retry", &id.to_string()]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -259,11 +297,7 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
     let all_applied_once = api.record().employees.values().all(|e| e.applied == 1);
     assert!(all_applied_once);
 
-    let out = ws
-        .cmd(&["retry", "999"])
-        .env(SECRET_ENV, "demo-secret")
-        .output()
-        .unwrap();
+    let out = ws.cmd(&["retry", "999"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no job 999"), "{}", stderr(&out));
 }
@@ -280,7 +314,7 @@ fn secrets_tokens_and_pii_never_reach_logs_store_or_audit() {
         ..Config::default()
     })
     .unwrap();
-    let ws = workspace(&api, "");
+    let ws = workspace(&api, "", "canary-client-secret-7f3a");
     let ssn = "987-65-4329";
     let csv = hires(30, |i| {
         if i == 7 {
@@ -293,7 +327,6 @@ fn secrets_tokens_and_pii_never_reach_logs_store_or_audit() {
 
     let run = ws
         .cmd(&["-vv", "run", "--once"])
-        .env(SECRET_ENV, "canary-client-secret-7f3a")
         .env("HRBRIDGE_LOG", "debug")
         .output()
         .unwrap();

@@ -25,11 +25,20 @@ fn the_demo_runs_every_integration() {
         "hris-to-benefits",
         "hris-to-lms",
         "hris-to-iam",
+        "hris-to-idp",
         "survey-to-hris",
     ] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
     assert!(text.contains("duplicate"), "{text}");
+    // The API profiles delivered to the demo's stand-in: 22 accepted offers over REST, the
+    // roster's users over SCIM (pre-hires skipped, leavers deactivated or never created).
+    assert!(text.contains("22 employees created over REST"), "{text}");
+    assert!(text.contains("SCIM users provisioned"), "{text}");
+    assert!(
+        text.contains("delivered to SCIM http://127.0.0.1:"),
+        "{text}"
+    );
     assert!(text.contains("intact:"), "{text}");
     assert!(!text.contains(" failed "), "{text}");
 

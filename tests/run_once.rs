@@ -88,10 +88,15 @@ fn maps_filters_rejects_and_archives() {
     assert_eq!(job["counts"]["written"], 2);
     let csv = stdout(&ws.run(&["jobs", "--csv"]));
     assert!(
-        csv.starts_with("job,profile,file,status,read,filtered,rejected,written,failed,started,error\n"),
+        csv.starts_with(
+            "job,profile,file,status,read,filtered,rejected,written,failed,started,error\n"
+        ),
         "{csv}"
     );
-    assert!(csv.contains(",hires,hires_1.csv,partial,5,1,2,2,0,"), "{csv}");
+    assert!(
+        csv.contains(",hires,hires_1.csv,partial,5,1,2,2,0,"),
+        "{csv}"
+    );
 
     let output = ws.path().join("outbox/hris/hires_1.csv");
     let text = fs::read_to_string(&output).unwrap();

@@ -6,6 +6,7 @@ use super::{load_all, open_store, Exit};
 use crate::engine::job::JobContext;
 use crate::engine::retry::retry;
 use crate::engine::runner::lock_state;
+use crate::engine::StopFlag;
 use crate::store::JobStatus;
 use crate::transform::MappingPlan;
 
@@ -53,6 +54,7 @@ pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
                 profile,
                 plan: &plan,
                 store: &store,
+                stop: &StopFlag::new(),
             },
             job_id,
         )

@@ -87,7 +87,7 @@ pub fn run(
         triggers.push(trigger);
     }
     let store = Store::open(&settings.state_dir)?;
-    let recovered = recover_all(settings, &profiles, &store)?;
+    let recovered = recover_all(settings, &profiles, &store, &stop)?;
     if recovered > 0 {
         tracing::info!(recovered, "unfinished jobs of an earlier run recovered");
     }

@@ -121,8 +121,12 @@ async fn run<D: Deliverer>(
     let (tx, mut rx) = mpsc::unbounded_channel();
     for _ in 0..workers {
         let (queue, tx, deliverer) = (queue.clone(), tx.clone(), deliverer.clone());
+        let stop = writer.ctx.stop.clone();
         tokio::spawn(async move {
             loop {
+                if stop.is_stopped() {
+                    break;
+                }
                 let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                 let Some(item) = next else { break };
                 let lines = item.records.iter().map(|r| (r.line, r.row)).collect();
@@ -147,6 +151,12 @@ async fn run<D: Deliverer>(
             }
         }
         writer.write(&batch, &mut tally)?;
+    }
+    if queue.lock().map_or(true, |q| !q.is_empty()) {
+        return Err(EngineError::Stopped {
+            profile: writer.ctx.profile.name.clone(),
+            job_id: writer.job_id,
+        });
     }
     Ok(tally)
 }

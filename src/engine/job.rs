@@ -35,6 +35,9 @@ pub struct JobContext<'a> {
     pub profile: &'a Profile,
     pub plan: &'a MappingPlan,
     pub store: &'a Store,
+    /// Set when hrbridge is stopping: an API delivery then sends no new rows (the job stays
+    /// `committing` and resumes on the next start).
+    pub stop: &'a super::StopFlag,
 }
 
 /// The result of one job, for summaries.

@@ -39,6 +39,10 @@ pub enum EngineError {
     Locked(String),
     #[error("profile {profile}: {message}")]
     Profile { profile: String, message: String },
+    /// hrbridge was asked to stop while a job's API rows were being sent; the job stays
+    /// `committing` and the rest is sent on the next start.
+    #[error("profile {profile}: stopped while job {job_id} was delivering; the rest is sent on the next start")]
+    Stopped { profile: String, job_id: i64 },
 }
 
 impl EngineError {

@@ -78,6 +78,7 @@ pub fn recover_all(
     settings: &Settings,
     profiles: &[Profile],
     store: &Store,
+    stop: &StopFlag,
 ) -> Result<usize, EngineError> {
     let mut recovered = 0;
     for profile in profiles {
@@ -88,6 +89,7 @@ pub fn recover_all(
             profile,
             plan: &plan,
             store,
+            stop,
         })?;
     }
     Ok(recovered)
@@ -110,6 +112,7 @@ pub fn run_pass(
         profile,
         plan: &plan,
         store,
+        stop,
     };
     summary.recovered += recover(&ctx)?;
     match &profile.source {
