@@ -125,7 +125,9 @@ fn ten_thousand_rows_through_faults_arrive_exactly_once_within_the_rate_limit() 
         hires(10_000, |i| format!("900-00-{i:04}")).as_bytes(),
     );
 
+    let started = Instant::now();
     let out = run_once(&ws);
+    let took = started.elapsed().as_secs_f64();
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 
     assert_each_applied_once(&api, 10_000);
@@ -232,6 +234,110 @@ fn sigterm_stops_sending_and_the_next_start_sends_the_rest() {
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert_each_applied_once(&api, 2_000);
     assert_eq!(ws.jobs()[0]["status"], "succeeded");
+}
+
+#[test]
+fn bulk_batches_and_a_later_profile_updates_by_captured_id() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    // Profile `hris` creates employees one by one and keeps their ids (capture_id = "/id").
+    let ws = workspace(&api, "", "demo-secret");
+    ws.drop_file(
+        "hris",
+        "hires.csv",
+        hires(5, |i| format!("900-00-{i:04}")).as_bytes(),
+    );
+    let out = run_once(&ws);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+
+    // Profile `moves` PATCHes those employees at /employees/{id}, reading the same id map.
+    let base = api.base_url();
+    ws.profile(
+        "moves",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/moves"
+[[field]]
+name = "employee_id"
+from = "Employee ID"
+key = true
+[[field]]
+name = "department"
+from = "Department"
+[[output]]
+type = "http"
+method = "PATCH"
+url = "{base}/api/v1/employees/{{id}}"
+id_map = "hris"
+success = {{ status = [200], present = "/id" }}
+auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
+"#
+        ),
+    );
+    ws.drop_file(
+        "moves",
+        "moves.csv",
+        b"Employee ID,Department\nE00002,Finance\nE00004,Legal\nE00099,Nowhere\n",
+    );
+    let out = ws.run(&["run", "--once", "--profile", "moves"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let record = api.record();
+    assert_eq!(record.employees["E00002"].body["department"], "Finance");
+    assert_eq!(record.employees["E00004"].body["department"], "Legal");
+    // Created once, then patched once; the others untouched.
+    assert_eq!(record.employees["E00002"].applied, 2);
+    assert_eq!(record.employees["E00001"].applied, 1);
+    let job = &ws.jobs()[0];
+    assert_eq!(job["status"], "partial", "{job}");
+    let detail = ws.job(job["id"].as_i64().unwrap());
+    let reason = detail["delivery_failures"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("no id is known"), "{reason}");
+
+    // Profile `bulk` sends 45 records as batches of 20 wrapped in {"employees": [...]}.
+    ws.profile(
+        "bulk",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/bulk"
+[[field]]
+name = "employee_id"
+from = "Employee ID"
+key = true
+[[output]]
+type = "http"
+url = "{base}/api/v1/employees/bulk"
+batch_size = 20
+batch_wrapper = "employees"
+auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
+"#
+        ),
+    );
+    let mut csv = String::from("Employee ID\n");
+    for i in 0..45 {
+        writeln!(csv, "B{i:03}").unwrap();
+    }
+    ws.drop_file("bulk", "bulk.csv", csv.as_bytes());
+    let out = ws.run(&["run", "--once", "--profile", "bulk"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let record = api.record();
+    let bulk_posts: Vec<_> = record
+        .requests
+        .iter()
+        .filter(|r| r.path == "/api/v1/employees/bulk")
+        .collect();
+    assert_eq!(bulk_posts.len(), 3, "{bulk_posts:?}");
+    assert!(bulk_posts.iter().all(|r| r.status == 200));
+    assert_eq!(
+        record
+            .employees
+            .keys()
+            .filter(|k| k.starts_with('B'))
+            .count(),
+        45
+    );
 }
 
 #[test]
