@@ -334,3 +334,79 @@ impl OAuth2 {
         Ok((value, lifetime))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Settings, SettingsFile};
+
+    /// Settings whose state folder holds the secret `tok` = `s3cr3t-value`.
+    fn settings() -> (tempfile::TempDir, Settings) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::resolve(None, dir.path().to_path_buf(), SettingsFile::default());
+        let secrets = settings.state_dir.join("secrets");
+        std::fs::create_dir_all(&secrets).unwrap();
+        std::fs::write(secrets.join("tok"), "s3cr3t-value").unwrap();
+        std::fs::set_permissions(secrets.join("tok"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        (dir, settings)
+    }
+
+    fn once() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 1,
+            base: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+        }
+    }
+
+    async fn header_of(auth: &str, settings: &Settings) -> (String, String) {
+        let spec: AuthSpec = toml::from_str(auth).unwrap();
+        let policy = once();
+        let auth = Auth::new(Some(&spec), &reqwest::Client::new(), policy, settings).unwrap();
+        assert!(!format!("{auth:?}").contains("s3cr3t"), "{auth:?}");
+        let c = auth.credential().await.unwrap().unwrap();
+        assert!(c.value.is_sensitive());
+        (c.name.to_string(), c.value.to_str().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn static_credentials_become_sensitive_headers() {
+        let (_dir, settings) = settings();
+        assert_eq!(
+            header_of("type = \"bearer\"\ntoken = \"${secret:tok}\"", &settings).await,
+            ("authorization".into(), "Bearer s3cr3t-value".into())
+        );
+        assert_eq!(
+            header_of(
+                "type = \"api_key\"\nheader = \"X-Token\"\nkey = \"${secret:tok}\"",
+                &settings
+            )
+            .await,
+            ("x-token".into(), "s3cr3t-value".into())
+        );
+        // base64("svc:s3cr3t-value")
+        assert_eq!(
+            header_of(
+                "type = \"basic\"\nusername = \"svc\"\npassword = \"${secret:tok}\"",
+                &settings
+            )
+            .await,
+            (
+                "authorization".into(),
+                "Basic c3ZjOnMzY3IzdC12YWx1ZQ==".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_secret_is_named_without_a_value() {
+        let (_dir, settings) = settings();
+        let spec: AuthSpec =
+            toml::from_str("type = \"bearer\"\ntoken = \"${secret:nope}\"").unwrap();
+        let policy = once();
+        let err = Auth::new(Some(&spec), &reqwest::Client::new(), policy, &settings).unwrap_err();
+        assert!(err.contains("nope"), "{err}");
+    }
+}
