@@ -7,8 +7,8 @@
 //! store, in small transactions as outcomes arrive: `sending` before an item's answer is known,
 //! `delivered` or `failed` after.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::output::api::client::ApiClient;
 use crate::output::api::rest::RestDeliverer;
 use crate::output::api::scim::ScimDeliverer;
-use crate::output::api::spool::{self, SpoolRecord};
+use crate::output::api::spool::{SpoolReader, SpoolRecord};
 use crate::output::api::{Deliverer, Item, Outcome};
 use crate::profile::OutputSpec;
 use crate::store::{DeliveryState, LedgerEntry, OutputRow};
@@ -50,8 +50,6 @@ pub(super) fn deliver(
         profile: ctx.profile.name.clone(),
         message: format!("output {}: {message}", index + 1),
     };
-    let records = spool::read(std::path::Path::new(&row.temp_path))
-        .map_err(|e| EngineError::io(format!("reading the spool of job {job_id}"), e))?;
     let fields = ctx.plan.fields();
     let (connection, batch_size, id_map) = match spec {
         OutputSpec::Http(h) => (
@@ -63,26 +61,20 @@ pub(super) fn deliver(
         OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(Tally::default()),
     };
     let map = id_map.unwrap_or(&ctx.profile.name).clone();
-    let settled = ctx.store.ledger_settled(job_id, index)?;
-    let mut items = VecDeque::new();
-    for chunk in records.chunks(batch_size) {
-        if chunk.iter().all(|r| settled.binary_search(&r.line).is_ok()) {
-            continue;
-        }
-        let first = &chunk[0];
-        let known_id = match id_key(first, fields) {
-            Some(key) => ctx.store.id_lookup(&map, &key)?,
-            None => None,
-        };
-        items.push_back(Item {
-            records: chunk.to_vec(),
-            idempotency_key: idempotency_key(&ctx.profile.name, &row.sha256, index, first.line),
-            known_id,
-        });
-    }
-    if items.is_empty() {
+    let mut feeder = Feeder {
+        ctx,
+        records: SpoolReader::open(Path::new(&row.temp_path))
+            .map_err(|e| EngineError::io(format!("reading the spool of job {job_id}"), e))?,
+        settled: ctx.store.ledger_settled(job_id, index)?,
+        batch_size,
+        map: &map,
+        spool_sha256: &row.sha256,
+        index,
+    };
+    // Nothing left to send (a recovery after the last row): no client, no secrets needed.
+    let Some(first) = feeder.next_item()? else {
         return Ok(Tally::default());
-    }
+    };
     let client = ApiClient::new(connection, ctx.settings).map_err(fail)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -100,34 +92,86 @@ pub(super) fn deliver(
     match spec {
         OutputSpec::Http(h) => {
             let deliverer = RestDeliverer::new(client, &h.http, fields).map_err(fail)?;
-            runtime.block_on(run(Arc::new(deliverer), items, workers, writer))
+            runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
         }
         OutputSpec::Scim(s) => {
             let deliverer = ScimDeliverer::new(client, &s.scim, fields).map_err(fail)?;
-            runtime.block_on(run(Arc::new(deliverer), items, workers, writer))
+            runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
         }
         OutputSpec::File(_) | OutputSpec::Sftp(_) => Ok(Tally::default()),
     }
 }
 
-/// Runs `workers` tasks over `items` and writes their reports to the ledger.
+/// Reads the spool and hands out the items still to send, one batch of lines at a time, so
+/// memory stays small whatever the file size.
+struct Feeder<'c, 'a> {
+    ctx: &'c JobContext<'a>,
+    records: SpoolReader,
+    /// Lines settled in the ledger, sorted.
+    settled: Vec<u64>,
+    batch_size: usize,
+    map: &'c str,
+    spool_sha256: &'c str,
+    index: usize,
+}
+
+impl Feeder<'_, '_> {
+    /// The next item with a line not yet settled, or `None` at the end of the spool.
+    fn next_item(&mut self) -> Result<Option<Item>, EngineError> {
+        loop {
+            let mut chunk = Vec::with_capacity(self.batch_size);
+            for rec in self.records.by_ref().take(self.batch_size) {
+                chunk.push(rec.map_err(|e| EngineError::io("reading a spool".into(), e))?);
+            }
+            let Some(first) = chunk.first() else {
+                return Ok(None);
+            };
+            if chunk
+                .iter()
+                .all(|r| self.settled.binary_search(&r.line).is_ok())
+            {
+                continue;
+            }
+            let known_id = match id_key(first, self.ctx.plan.fields()) {
+                Some(key) => self.ctx.store.id_lookup(self.map, &key)?,
+                None => None,
+            };
+            let idempotency_key = idempotency_key(
+                &self.ctx.profile.name,
+                self.spool_sha256,
+                self.index,
+                first.line,
+            );
+            return Ok(Some(Item {
+                records: chunk,
+                idempotency_key,
+                known_id,
+            }));
+        }
+    }
+}
+
+/// Runs `workers` tasks over `first` and the feeder's items, writing their reports to the
+/// ledger as they come; the feeder is read only as fast as the workers take items.
 async fn run<D: Deliverer>(
     deliverer: Arc<D>,
-    items: VecDeque<Item>,
+    first: Item,
+    mut feeder: Feeder<'_, '_>,
     workers: usize,
     writer: LedgerWriter<'_, '_>,
 ) -> Result<Tally, EngineError> {
-    let queue = Arc::new(Mutex::new(items));
+    let (item_tx, item_rx) = mpsc::channel::<Item>(workers * 2);
+    let item_rx = Arc::new(tokio::sync::Mutex::new(item_rx));
     let (tx, mut rx) = mpsc::unbounded_channel();
     for _ in 0..workers {
-        let (queue, tx, deliverer) = (queue.clone(), tx.clone(), deliverer.clone());
+        let (items, tx, deliverer) = (item_rx.clone(), tx.clone(), deliverer.clone());
         let stop = writer.ctx.stop.clone();
         tokio::spawn(async move {
             loop {
                 if stop.is_stopped() {
                     break;
                 }
-                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let next = items.lock().await.recv().await;
                 let Some(item) = next else { break };
                 let lines = item.records.iter().map(|r| (r.line, r.row)).collect();
                 if tx.send(Report::Sending(lines)).is_err() {
@@ -141,18 +185,40 @@ async fn run<D: Deliverer>(
         });
     }
     drop(tx);
+    let mut pending = Some(first);
+    let mut feeding = Some(item_tx);
     let mut tally = Tally::default();
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batch.push(more);
-            if batch.len() >= 512 {
-                break;
+    loop {
+        tokio::select! {
+            permit = async { feeding.clone()?.reserve_owned().await.ok() }, if feeding.is_some() => {
+                let next = match pending.take() {
+                    Some(item) => Some(item),
+                    None => feeder.next_item()?,
+                };
+                match (permit, next) {
+                    (Some(permit), Some(item)) => {
+                        permit.send(item);
+                    }
+                    // The spool is done (or the workers are gone): closing the channel lets
+                    // the workers finish once it is empty.
+                    _ => feeding = None,
+                }
+            }
+            report = rx.recv() => {
+                let Some(first) = report else { break };
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                    if batch.len() >= 512 {
+                        break;
+                    }
+                }
+                writer.write(&batch, &mut tally)?;
             }
         }
-        writer.write(&batch, &mut tally)?;
     }
-    if queue.lock().map_or(true, |q| !q.is_empty()) {
+    let unsent = feeding.is_some() || item_rx.lock().await.try_recv().is_ok();
+    if unsent {
         return Err(EngineError::Stopped {
             profile: writer.ctx.profile.name.clone(),
             job_id: writer.job_id,

@@ -39,27 +39,51 @@ pub fn write<W: Write>(out: &mut W, rec: &MappedRecord) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// Reads every record of the spool at `path`. A line that does not parse is an error naming
-/// its line number (the spool is written by hrbridge; it only breaks if edited or damaged).
-pub fn read(path: &Path) -> io::Result<Vec<SpoolRecord>> {
-    let mut records = Vec::new();
-    for (n, line) in BufReader::new(File::open(path)?).lines().enumerate() {
-        let line = line?;
-        let mut rec: SpoolRecord = serde_json::from_str(&line).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "spool {} line {}: damaged ({})",
-                    path.display(),
-                    n + 1,
-                    e.classify_name()
-                ),
-            )
-        })?;
-        rec.line = n as u64;
-        records.push(rec);
+/// Reads a spool's records in order. A line that does not parse is an error naming its line
+/// number (the spool is written by hrbridge; it only breaks if edited or damaged).
+pub struct SpoolReader {
+    lines: std::io::Lines<BufReader<File>>,
+    next: u64,
+    path: std::path::PathBuf,
+}
+
+impl SpoolReader {
+    /// Opens the spool at `path`.
+    pub fn open(path: &Path) -> io::Result<SpoolReader> {
+        Ok(SpoolReader {
+            lines: BufReader::new(File::open(path)?).lines(),
+            next: 0,
+            path: path.to_path_buf(),
+        })
     }
-    Ok(records)
+}
+
+impl Iterator for SpoolReader {
+    type Item = io::Result<SpoolRecord>;
+
+    fn next(&mut self) -> Option<io::Result<SpoolRecord>> {
+        let line = match self.lines.next()? {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        let n = self.next;
+        self.next += 1;
+        Some(
+            serde_json::from_str::<SpoolRecord>(&line)
+                .map(|rec| SpoolRecord { line: n, ..rec })
+                .map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "spool {} line {}: damaged ({})",
+                            self.path.display(),
+                            n + 1,
+                            e.classify_name()
+                        ),
+                    )
+                }),
+        )
+    }
 }
 
 /// The name of a serde_json error class, without the input text it may quote.
@@ -101,7 +125,10 @@ mod tests {
             write(&mut out, &rec).unwrap();
         }
         std::fs::write(&path, &out).unwrap();
-        let back = read(&path).unwrap();
+        let back: Vec<SpoolRecord> = SpoolReader::open(&path)
+            .unwrap()
+            .collect::<io::Result<_>>()
+            .unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!((back[1].line, back[1].row), (1, 5));
         assert_eq!(
@@ -119,7 +146,11 @@ mod tests {
             "{\"row\":1,\"sheet\":null,\"values\":[]}\n123-45-6789\n",
         )
         .unwrap();
-        let err = read(&path).unwrap_err().to_string();
+        let err = SpoolReader::open(&path)
+            .unwrap()
+            .collect::<io::Result<Vec<_>>>()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(!err.contains("6789"), "{err}");
     }
