@@ -7,6 +7,7 @@
 //! store, in small transactions as outcomes arrive: `sending` before an item's answer is known,
 //! `delivered` or `failed` after.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,8 +29,20 @@ use super::EngineError;
 /// What sending one output's spool came to in this run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// Rows the API confirmed.
     pub delivered: u64,
+    /// Rows that failed for good (or after every retry).
     pub failed: u64,
+}
+
+/// The ledger writer's view of a run: the tally, and what is not settled yet.
+#[derive(Debug, Default)]
+struct Progress {
+    tally: Tally,
+    /// First lines of the items a worker took and has not reported on.
+    in_flight: HashSet<u64>,
+    /// Some item was abandoned because hrbridge is stopping.
+    interrupted: bool,
 }
 
 /// What a worker reports to the ledger writer.
@@ -75,7 +88,7 @@ pub(super) fn deliver(
     let Some(first) = feeder.next_item()? else {
         return Ok(Tally::default());
     };
-    let client = ApiClient::new(connection, ctx.settings).map_err(fail)?;
+    let client = ApiClient::new(connection, ctx.settings, ctx.stop.clone()).map_err(fail)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -163,10 +176,11 @@ async fn run<D: Deliverer>(
     let (item_tx, item_rx) = mpsc::channel::<Item>(workers * 2);
     let item_rx = Arc::new(tokio::sync::Mutex::new(item_rx));
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut handles = Vec::with_capacity(workers);
     for _ in 0..workers {
         let (items, tx, deliverer) = (item_rx.clone(), tx.clone(), deliverer.clone());
         let stop = writer.ctx.stop.clone();
-        tokio::spawn(async move {
+        handles.push(tokio::spawn(async move {
             loop {
                 if stop.is_stopped() {
                     break;
@@ -182,12 +196,12 @@ async fn run<D: Deliverer>(
                     break;
                 }
             }
-        });
+        }));
     }
     drop(tx);
     let mut pending = Some(first);
     let mut feeding = Some(item_tx);
-    let mut tally = Tally::default();
+    let mut progress = Progress::default();
     loop {
         tokio::select! {
             permit = async { feeding.clone()?.reserve_owned().await.ok() }, if feeding.is_some() => {
@@ -213,18 +227,33 @@ async fn run<D: Deliverer>(
                         break;
                     }
                 }
-                writer.write(&batch, &mut tally)?;
+                writer.write(&batch, &mut progress)?;
             }
         }
     }
+    let mut crashed = false;
+    for handle in handles {
+        crashed |= handle.await.is_err();
+    }
     let unsent = feeding.is_some() || item_rx.lock().await.try_recv().is_ok();
-    if unsent {
+    let profile = writer.ctx.profile.name.clone();
+    if crashed || (!progress.in_flight.is_empty() && !writer.ctx.stop.is_stopped()) {
+        // Never let a row go unreported: the job stays committing and is resumed.
+        return Err(EngineError::Profile {
+            profile,
+            message: format!(
+                "job {}: a delivery worker ended without reporting its rows (a bug); the job stays committing and resumes on the next start",
+                writer.job_id
+            ),
+        });
+    }
+    if unsent || progress.interrupted || !progress.in_flight.is_empty() {
         return Err(EngineError::Stopped {
-            profile: writer.ctx.profile.name.clone(),
+            profile,
             job_id: writer.job_id,
         });
     }
-    Ok(tally)
+    Ok(progress.tally)
 }
 
 /// Turns worker reports into ledger entries and id map updates.
@@ -237,7 +266,7 @@ struct LedgerWriter<'c, 'a> {
 }
 
 impl LedgerWriter<'_, '_> {
-    fn write(&self, reports: &[Report], tally: &mut Tally) -> Result<(), EngineError> {
+    fn write(&self, reports: &[Report], progress: &mut Progress) -> Result<(), EngineError> {
         let mut entries = Vec::new();
         let mut ids = Vec::new();
         let entry = |line, row, state, attempts, status, reason| LedgerEntry {
@@ -253,11 +282,18 @@ impl LedgerWriter<'_, '_> {
         for report in reports {
             match report {
                 Report::Sending(lines) => {
+                    if let Some(&(first, _)) = lines.first() {
+                        progress.in_flight.insert(first);
+                    }
                     for &(line, row) in lines {
                         entries.push(entry(line, row, DeliveryState::Sending, 0, None, None));
                     }
                 }
                 Report::Done(item, outcome) => {
+                    if let Some(first) = item.records.first() {
+                        progress.in_flight.remove(&first.line);
+                    }
+                    let tally = &mut progress.tally;
                     let (state, attempts, status, reason) = match outcome {
                         Outcome::Delivered {
                             status,
@@ -291,6 +327,11 @@ impl LedgerWriter<'_, '_> {
                                 *status,
                                 Some(reason.clone()),
                             )
+                        }
+                        Outcome::Interrupted => {
+                            // Left `sending`: resent under the same key on the next start.
+                            progress.interrupted = true;
+                            continue;
                         }
                     };
                     for r in &item.records {

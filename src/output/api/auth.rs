@@ -20,6 +20,8 @@ use crate::profile::{AuthSpec, ClientCredentials, OAuth2Spec};
 use crate::secret::SecretRef;
 use crate::settings::Settings;
 
+/// The longest `expires_in` believed, in seconds.
+const MAX_TOKEN_LIFETIME: u64 = 86_400;
 /// Used when a token answer has no `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -328,9 +330,11 @@ impl OAuth2 {
                 )
             })?;
         value.set_sensitive(true);
-        let lifetime = token
-            .expires_in
-            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
+        // Trusted up to a day: a token is re-fetched at least that often, and an absurd
+        // `expires_in` cannot overflow the clock.
+        let lifetime = token.expires_in.map_or(DEFAULT_TOKEN_LIFETIME, |s| {
+            Duration::from_secs(s.min(MAX_TOKEN_LIFETIME))
+        });
         Ok((value, lifetime))
     }
 }

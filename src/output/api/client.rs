@@ -13,6 +13,7 @@ use reqwest::{Method, Url};
 use super::auth::Auth;
 use super::ratelimit::RateLimiter;
 use super::retry::{is_transient, retry_after, RetryPolicy};
+use crate::engine::StopFlag;
 use crate::profile::{ApiConnectionSpec, HeaderValueSpec};
 use crate::settings::Settings;
 
@@ -47,6 +48,9 @@ pub struct GaveUp {
     pub body: Vec<u8>,
     pub reason: String,
     pub attempts: u32,
+    /// hrbridge is stopping: the request was abandoned between attempts, not refused. The
+    /// item stays unsettled and is sent again on the next start.
+    pub interrupted: bool,
 }
 
 /// The HTTP client of one API output.
@@ -57,11 +61,20 @@ pub struct ApiClient {
     limiter: Option<RateLimiter>,
     retry: RetryPolicy,
     headers: Vec<(HeaderName, HeaderValue)>,
+    stop: StopFlag,
 }
+
+/// How often a wait between attempts looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(200);
 
 impl ApiClient {
     /// A client for `spec`; the error names a missing secret or a bad header, never a value.
-    pub fn new(spec: &ApiConnectionSpec, settings: &Settings) -> Result<ApiClient, String> {
+    /// Waits between attempts end early once `stop` is set.
+    pub fn new(
+        spec: &ApiConnectionSpec,
+        settings: &Settings,
+        stop: StopFlag,
+    ) -> Result<ApiClient, String> {
         let http = reqwest::Client::builder()
             .connect_timeout(spec.connect_timeout())
             .timeout(spec.timeout())
@@ -102,6 +115,7 @@ impl ApiClient {
             limiter,
             retry,
             headers,
+            stop,
         })
     }
 
@@ -140,6 +154,7 @@ impl ApiClient {
                             body: Vec::new(),
                             reason: failure.message,
                             attempts: attempts.max(failure.attempts),
+                            interrupted: false,
                         });
                     }
                     (None, Vec::new(), failure.message, None)
@@ -151,16 +166,34 @@ impl ApiClient {
                     retry_after,
                 } => (status, body, reason, retry_after),
             };
-            if attempts >= self.retry.max_attempts {
+            let out_of_attempts = attempts >= self.retry.max_attempts;
+            if out_of_attempts || !self.pause(self.retry.delay(attempts, wait)).await {
                 return Err(GaveUp {
                     status: last_status,
                     body: last_body,
-                    reason: format!("{reason}; gave up after {attempts} attempts"),
+                    reason: if out_of_attempts {
+                        format!("{reason}; gave up after {attempts} attempts")
+                    } else {
+                        format!("{reason}; stopped before the next attempt")
+                    },
                     attempts,
+                    interrupted: !out_of_attempts,
                 });
             }
-            tokio::time::sleep(self.retry.delay(attempts, wait)).await;
         }
+    }
+
+    /// Waits `wait`, or less if hrbridge is stopping; false when it stopped.
+    async fn pause(&self, wait: Duration) -> bool {
+        let until = tokio::time::Instant::now() + wait;
+        while !self.stop.is_stopped() {
+            let now = tokio::time::Instant::now();
+            if now >= until {
+                return true;
+            }
+            tokio::time::sleep((until - now).min(STOP_POLL)).await;
+        }
+        false
     }
 
     async fn attempt(&self, call: &Call) -> Attempt {

@@ -55,6 +55,20 @@ pub enum Outcome {
         /// Why, with the answer's body truncated and PII values masked.
         reason: String,
     },
+    /// hrbridge stopped between attempts: nothing is settled; sent again on the next start.
+    Interrupted,
+}
+
+/// The outcome of an item whose request gave up after `attempts` attempts in all.
+pub fn gave_up(g: &client::GaveUp, attempts: u32, item: &Item, fields: &[FieldInfo]) -> Outcome {
+    if g.interrupted {
+        return Outcome::Interrupted;
+    }
+    Outcome::Failed {
+        status: g.status,
+        attempts,
+        reason: failure_reason(&g.reason, &g.body, item, fields),
+    }
 }
 
 /// Delivers items of one output; shared by the workers.

@@ -86,13 +86,7 @@ impl Deliverer for RestDeliverer {
         };
         let answer = match self.client.call(&call).await {
             Ok(a) => a,
-            Err(gave_up) => {
-                return Outcome::Failed {
-                    status: gave_up.status,
-                    attempts: gave_up.attempts,
-                    reason: failure_reason(&gave_up.reason, &gave_up.body, item, &self.fields),
-                }
-            }
+            Err(g) => return super::gave_up(&g, g.attempts, item, &self.fields),
         };
         let prefix = format!("HTTP {}", answer.status);
         match judge(&self.keys.success, answer.status, &answer.body) {

@@ -620,15 +620,9 @@ impl Exchange<'_> {
                 self.status = Some(answer.status);
                 Ok(answer)
             }
-            Err(gave_up) => {
-                self.attempts += gave_up.attempts;
-                self.status = gave_up.status;
-                Err(self.failed(failure_reason(
-                    &gave_up.reason,
-                    &gave_up.body,
-                    self.item,
-                    &self.d.fields,
-                )))
+            Err(g) => {
+                self.attempts += g.attempts;
+                Err(super::gave_up(&g, self.attempts, self.item, &self.d.fields))
             }
         }
     }

@@ -82,10 +82,29 @@ pub struct UrlTemplate {
 }
 
 impl UrlTemplate {
-    /// Compiles `text`; unknown placeholders are errors.
+    /// Compiles `text`; unknown placeholders are errors, and so is a placeholder before the
+    /// path: a cell value must never choose the host that receives the record and the
+    /// credentials.
     pub fn compile(text: &str, fields: &[FieldInfo]) -> Result<UrlTemplate, String> {
+        let parts = Parts::compile(text, fields)?;
+        let fixed: String = parts
+            .0
+            .iter()
+            .map_while(|p| match p {
+                Part::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        let authority_closed = fixed
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.contains(['/', '?']));
+        if parts.0.len() > 1 && !authority_closed {
+            return Err(
+                "placeholders may appear only in the path or query, after scheme://host/".into(),
+            );
+        }
         Ok(UrlTemplate {
-            parts: Parts::compile(text, fields)?,
+            parts,
             fields: fields.to_vec(),
         })
     }
@@ -268,6 +287,14 @@ mod tests {
         let err = t.render(&rec(json!([null, "R&D"])), Some("x")).unwrap_err();
         assert!(err.contains("employee_id is empty"), "{err}");
         assert!(UrlTemplate::compile("https://h/{nope}", &fields).is_err());
+        for host in [
+            "https://{dept}/x",
+            "https://h{dept}.example.com/x",
+            "{dept}",
+        ] {
+            let err = UrlTemplate::compile(host, &fields).unwrap_err();
+            assert!(err.contains("path or query"), "{host}: {err}");
+        }
     }
 
     #[test]
