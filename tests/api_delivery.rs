@@ -410,6 +410,25 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
     let all_applied_once = api.record().employees.values().all(|e| e.applied == 1);
     assert!(all_applied_once);
 
+    // A profile whose fields changed since the rows were spooled cannot send them: values are
+    // kept by position. The job is left as it was.
+    let path = ws.path().join("profiles/hris.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let changed = text.replace(
+        "[[output]]",
+        "[[field]]\nname = \"dept\"\nfrom = \"First\"\n\n[[output]]",
+    );
+    std::fs::write(&path, changed).unwrap();
+    let out = ws.cmd(&["retry", &id.to_string()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("fields changed since its rows were prepared"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ws.job(id)["job"]["status"], "partial");
+    std::fs::write(&path, text).unwrap();
+
     let out = ws.cmd(&["retry", "999"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no job 999"), "{}", stderr(&out));

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::output::api::client::ApiClient;
 use crate::output::api::rest::RestDeliverer;
 use crate::output::api::scim::ScimDeliverer;
-use crate::output::api::spool::{SpoolReader, SpoolRecord};
+use crate::output::api::spool::{SpoolHeader, SpoolReader, SpoolRecord};
 use crate::output::api::{Deliverer, Item, Outcome};
 use crate::profile::OutputSpec;
 use crate::store::{DeliveryState, LedgerEntry, OutputRow};
@@ -74,10 +74,10 @@ pub(super) fn deliver(
         OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(Tally::default()),
     };
     let map = id_map.unwrap_or(&ctx.profile.name).clone();
+    let records = open_spool(ctx, job_id, row, spec)?;
     let mut feeder = Feeder {
         ctx,
-        records: SpoolReader::open(Path::new(&row.temp_path))
-            .map_err(|e| EngineError::io(format!("reading the spool of job {job_id}"), e))?,
+        records,
         settled: ctx.store.ledger_settled(job_id, index)?,
         batch_size,
         map: &map,
@@ -112,6 +112,43 @@ pub(super) fn deliver(
             runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
         }
         OutputSpec::File(_) | OutputSpec::Sftp(_) => Ok(Tally::default()),
+    }
+}
+
+/// Opens the spool of API output `row` of job `job_id`, refusing one that was written for
+/// other fields or another batch size than the profile has now.
+pub(super) fn open_spool(
+    ctx: &JobContext<'_>,
+    job_id: i64,
+    row: &OutputRow,
+    spec: &OutputSpec,
+) -> Result<SpoolReader, EngineError> {
+    let refuse = |why: String| EngineError::Profile {
+        profile: ctx.profile.name.clone(),
+        message: format!("job {job_id}, {}: {why}", row.final_path),
+    };
+    let reader = match SpoolReader::open(Path::new(&row.temp_path)) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(refuse(
+                "its spool is gone, so its rows cannot be sent".into(),
+            ))
+        }
+        Err(e) => {
+            return Err(EngineError::io(
+                format!("reading the spool of job {job_id}"),
+                e,
+            ))
+        }
+    };
+    match reader
+        .header
+        .mismatch(&SpoolHeader::new(spec, ctx.plan.fields()))
+    {
+        Some(why) => Err(refuse(format!(
+            "{why}; restore the profile as it was until this job is delivered"
+        ))),
+        None => Ok(reader),
     }
 }
 

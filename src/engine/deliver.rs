@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::output::api::spool::SpoolHeader;
 use crate::output::atomic::{self, FinishedFile};
 use crate::output::file::{rejects_path, FileSink};
 use crate::output::template::{safe_component, NameContext, NameTemplate};
@@ -161,7 +162,7 @@ impl JobContext<'_> {
                 .note_temp(job_id, &atomic::temp_path(&local, &tag))?;
             let file = match file_spec {
                 Some(spec) => FileSink::create(spec, &local, self.plan.fields(), &tag),
-                None => FileSink::spool(&local, &tag),
+                None => FileSink::spool(&local, &tag, &SpoolHeader::new(out, self.plan.fields())),
             }
             .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
             sinks.push(Sink {

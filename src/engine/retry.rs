@@ -6,10 +6,9 @@
 //! ledger and skipped, so a retry never repeats a delivery. A crash during a retry is rolled
 //! forward by `recover` like any commit.
 
-use std::path::Path;
-
 use crate::store::{JobStatus, StoreError};
 
+use super::api_delivery::open_spool;
 use super::deliver::publish_outputs;
 use super::event::Event;
 use super::job::JobContext;
@@ -36,22 +35,15 @@ pub fn retry(ctx: &JobContext<'_>, job_id: i64) -> Result<RetryReport, EngineErr
         .store
         .job(job_id)?
         .ok_or_else(|| refuse(format!("there is no job {job_id}")))?;
-    let outputs = ctx.store.job_outputs(job_id)?;
-    let failing: Vec<usize> = ctx
-        .store
-        .ledger_failures(job_id, usize::MAX >> 1)?
-        .iter()
-        .map(|f| f.output_index)
-        .collect();
-    for out in outputs
-        .iter()
-        .filter(|o| o.output_index.is_some_and(|i| failing.contains(&i)))
-    {
-        if !Path::new(&out.temp_path).exists() {
-            return Err(refuse(format!(
-                "job {job_id}: the spool of {} is gone, so its rows cannot be sent again",
-                out.final_path
-            )));
+    // Every spool to send from must be there and fit the profile, before the job reopens.
+    let failing = ctx.store.ledger_failed_outputs(job_id)?;
+    for out in ctx.store.job_outputs(job_id)? {
+        let spec = out
+            .output_index
+            .filter(|i| failing.contains(i))
+            .and_then(|i| ctx.profile.outputs.get(i));
+        if let Some(spec) = spec {
+            open_spool(ctx, job_id, &out, spec)?;
         }
     }
     let rows = match ctx.store.reopen_for_retry(job_id) {

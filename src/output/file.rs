@@ -45,10 +45,16 @@ impl FileSink {
         Ok(FileSink { encoder, rows: 0 })
     }
 
-    /// Opens the temp file of an API output's spool (see `api::spool`).
-    pub fn spool(final_path: &Path, tag: &str) -> io::Result<FileSink> {
+    /// Opens the temp file of an API output's spool (see `api::spool`) and writes its header.
+    pub fn spool(
+        final_path: &Path,
+        tag: &str,
+        header: &super::api::spool::SpoolHeader,
+    ) -> io::Result<FileSink> {
+        let mut file = AtomicFile::create(final_path, tag)?;
+        header.write(&mut file)?;
         Ok(FileSink {
-            encoder: Encoder::Spool(AtomicFile::create(final_path, tag)?),
+            encoder: Encoder::Spool(file),
             rows: 0,
         })
     }

@@ -114,6 +114,16 @@ impl Store {
         )?)
     }
 
+    /// The outputs of job `job_id` with failed rows, in order.
+    pub fn ledger_failed_outputs(&self, job_id: i64) -> Result<Vec<usize>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT output_index FROM deliveries
+             WHERE job_id = ?1 AND state = 'failed' ORDER BY output_index",
+        )?;
+        let outputs = stmt.query_map(params![job_id], |r| r.get(0))?;
+        Ok(outputs.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The failed rows of job `job_id`, by output and row, at most `limit`.
     pub fn ledger_failures(&self, job_id: i64, limit: usize) -> Result<Vec<DeliveryFailure>> {
         let mut stmt = self.conn.prepare_cached(
@@ -181,6 +191,7 @@ mod tests {
         assert_eq!(store.ledger_settled(job, 0).unwrap(), [1, 2]);
         assert_eq!(store.ledger_settled(job, 1).unwrap(), Vec::<u64>::new());
         assert_eq!(store.ledger_failed_rows(job).unwrap(), 1);
+        assert_eq!(store.ledger_failed_outputs(job).unwrap(), [0]);
         assert_eq!(
             store.ledger_failures(job, 10).unwrap(),
             [DeliveryFailure {

@@ -2,9 +2,12 @@
 //! file during the job like any other output, and read back when the records are sent (at
 //! commit, after a crash, or by `retry`).
 //!
-//! A line is `{"row":12,"sheet":null,"values":[...]}`: the record's position in the input and
-//! its typed values in field order. The line number (from 0) identifies the record in the
-//! delivery ledger and in its `Idempotency-Key`.
+//! The first line is a header naming the fields and the batch size the records were spooled
+//! for; a record line is `{"row":12,"sheet":null,"values":[...]}`: the record's position in
+//! the input and its typed values in field order. The record's number (from 0, header not
+//! counted) identifies it in the delivery ledger and in its `Idempotency-Key`. A spool is only
+//! sent with the fields and batch size it was written for: values are stored by position, and
+//! batches (and so their keys) follow the batch size.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -12,7 +15,50 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::transform::MappedRecord;
+use crate::profile::OutputSpec;
+use crate::transform::{FieldInfo, MappedRecord};
+
+/// What a spool's records were written for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpoolHeader {
+    /// The profile's field names, in the order of each record's values.
+    pub fields: Vec<String>,
+    /// Records per request.
+    pub batch_size: usize,
+}
+
+impl SpoolHeader {
+    /// The header for API output `out` of a profile with `fields`.
+    pub fn new(out: &OutputSpec, fields: &[FieldInfo]) -> SpoolHeader {
+        SpoolHeader {
+            fields: fields.iter().map(|f| f.name.clone()).collect(),
+            batch_size: match out {
+                OutputSpec::Http(h) => h.http.batch_size.max(1),
+                _ => 1,
+            },
+        }
+    }
+
+    /// Writes the header line.
+    pub fn write<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        serde_json::to_writer(&mut *out, self)?;
+        out.write_all(b"\n")
+    }
+
+    /// Why this spool cannot be sent with `now` (the profile changed since it was written).
+    pub fn mismatch(&self, now: &SpoolHeader) -> Option<String> {
+        if self.fields != now.fields {
+            Some("the profile's fields changed since its rows were prepared".into())
+        } else if self.batch_size != now.batch_size {
+            Some(format!(
+                "its rows were prepared for batch_size {}, and the profile now says {}",
+                self.batch_size, now.batch_size
+            ))
+        } else {
+            None
+        }
+    }
+}
 
 /// One spooled record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,15 +91,28 @@ pub struct SpoolReader {
     lines: std::io::Lines<BufReader<File>>,
     next: u64,
     path: std::path::PathBuf,
+    /// What the records were written for.
+    pub header: SpoolHeader,
 }
 
 impl SpoolReader {
-    /// Opens the spool at `path`.
+    /// Opens the spool at `path` and reads its header.
     pub fn open(path: &Path) -> io::Result<SpoolReader> {
+        let mut lines = BufReader::new(File::open(path)?).lines();
+        let damaged = |why: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("spool {}: {why}", path.display()),
+            )
+        };
+        let first = lines.next().ok_or_else(|| damaged("empty"))??;
+        let header = serde_json::from_str(&first)
+            .map_err(|e| damaged(&format!("damaged header ({})", e.classify_name())))?;
         Ok(SpoolReader {
-            lines: BufReader::new(File::open(path)?).lines(),
+            lines,
             next: 0,
             path: path.to_path_buf(),
+            header,
         })
     }
 }
@@ -75,7 +134,7 @@ impl Iterator for SpoolReader {
                     io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
-                            "spool {} line {}: damaged ({})",
+                            "spool {} record {}: damaged ({})",
                             self.path.display(),
                             n + 1,
                             e.classify_name()
@@ -113,6 +172,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spool");
         let mut out = Vec::new();
+        let header = SpoolHeader {
+            fields: vec!["id".into(), "pay".into(), "note".into()],
+            batch_size: 1,
+        };
+        header.write(&mut out).unwrap();
         for row in [2, 5] {
             let rec = MappedRecord {
                 pos: Position::new("hires.csv".into(), row),
@@ -125,10 +189,9 @@ mod tests {
             write(&mut out, &rec).unwrap();
         }
         std::fs::write(&path, &out).unwrap();
-        let back: Vec<SpoolRecord> = SpoolReader::open(&path)
-            .unwrap()
-            .collect::<io::Result<_>>()
-            .unwrap();
+        let reader = SpoolReader::open(&path).unwrap();
+        assert_eq!(reader.header, header);
+        let back: Vec<SpoolRecord> = reader.collect::<io::Result<_>>().unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!((back[1].line, back[1].row), (1, 5));
         assert_eq!(
@@ -143,7 +206,7 @@ mod tests {
         let path = dir.path().join("spool");
         std::fs::write(
             &path,
-            "{\"row\":1,\"sheet\":null,\"values\":[]}\n123-45-6789\n",
+            "{\"fields\":[],\"batch_size\":1}\n{\"row\":1,\"sheet\":null,\"values\":[]}\n123-45-6789\n",
         )
         .unwrap();
         let err = SpoolReader::open(&path)
@@ -151,7 +214,29 @@ mod tests {
             .collect::<io::Result<Vec<_>>>()
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("record 2"), "{err}");
         assert!(!err.contains("6789"), "{err}");
+    }
+
+    #[test]
+    fn a_changed_profile_is_named() {
+        let then = SpoolHeader {
+            fields: vec!["id".into(), "ssn".into()],
+            batch_size: 10,
+        };
+        assert_eq!(then.mismatch(&then.clone()), None);
+        let reordered = SpoolHeader {
+            fields: vec!["ssn".into(), "id".into()],
+            ..then.clone()
+        };
+        assert!(then
+            .mismatch(&reordered)
+            .unwrap()
+            .contains("fields changed"));
+        let smaller = SpoolHeader {
+            batch_size: 5,
+            ..then.clone()
+        };
+        assert!(then.mismatch(&smaller).unwrap().contains("batch_size 10"));
     }
 }
