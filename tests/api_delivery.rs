@@ -211,6 +211,17 @@ fn a_killed_delivery_resumes_and_sends_only_what_was_not_confirmed() {
     assert!((10_000..10_200).contains(&posts), "{posts} POSTs");
     let jobs = ws.jobs();
     assert_eq!(jobs[0]["status"], "succeeded", "{jobs:?}");
+    // The audit counts every delivered row of the job, not only those of the second run.
+    let audit: serde_json::Value =
+        serde_json::from_slice(&ws.run(&["audit", "--json"]).stdout).unwrap();
+    let delivered = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "output.delivered")
+        .expect("an output.delivered event");
+    assert_eq!(delivered["detail"]["delivered"], 10_000, "{delivered}");
+    assert!(delivered["detail"]["settled_this_run"].as_u64().unwrap() < 10_000);
 }
 
 #[test]

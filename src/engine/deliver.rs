@@ -275,7 +275,8 @@ pub fn publish_outputs(
                 Some(api @ (OutputSpec::Http(_) | OutputSpec::Scim(_))) => {
                     let tally = api_delivery::deliver(ctx, job_id, row, api)?;
                     ctx.store.mark_published(job_id, &row.final_path)?;
-                    if ctx.store.ledger_failed_rows(job_id)? == 0 {
+                    let index = row.output_index.unwrap_or_default();
+                    if ctx.store.ledger_counts(job_id, index)?.1 == 0 {
                         remove_spool(&row.temp_path)?;
                     }
                     emit_delivered(ctx, job_id, row, &tally)?;
@@ -386,11 +387,15 @@ fn emit_delivered(
     tally: &api_delivery::Tally,
 ) -> Result<(), EngineError> {
     let (fields, pii_fields) = field_names(ctx);
+    let (delivered, failed) = ctx
+        .store
+        .ledger_counts(job_id, row.output_index.unwrap_or_default())?;
     Event::OutputDelivered {
         job_id,
         target: &row.final_path,
-        delivered: tally.delivered,
-        failed: tally.failed,
+        delivered,
+        failed,
+        this_run: tally.delivered + tally.failed,
         fields,
         pii_fields,
     }

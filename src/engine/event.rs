@@ -38,12 +38,14 @@ pub enum Event<'a> {
         fields: Vec<&'a str>,
         pii_fields: Vec<&'a str>,
     },
-    /// An API output's records were sent: how many arrived and how many failed (this run).
+    /// An API output's records were sent: how many of the job's rows it has delivered and
+    /// how many failed, in all runs, and how many of those were settled by this run.
     OutputDelivered {
         job_id: i64,
         target: &'a str,
         delivered: u64,
         failed: u64,
+        this_run: u64,
         fields: Vec<&'a str>,
         pii_fields: Vec<&'a str>,
     },
@@ -147,12 +149,13 @@ impl Event<'_> {
                 target,
                 delivered,
                 failed,
+                this_run,
                 fields,
                 pii_fields,
                 ..
             } => json!({
                 "target": target, "delivered": delivered, "failed": failed,
-                "fields": fields, "pii_fields": pii_fields,
+                "settled_this_run": this_run, "fields": fields, "pii_fields": pii_fields,
             }),
             Event::JobRetried { rows, .. } => json!({ "rows": rows }),
             Event::JobFinished { status, counts, .. } => {

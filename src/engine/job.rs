@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::format::{self, ReadError, Severity};
 use crate::output::atomic::{temp_path, FinishedFile};
 use crate::output::rejects::RejectsFile;
-use crate::profile::{Profile, SourceSpec};
+use crate::profile::{OutputSpec, Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
 use crate::transform::{MappingPlan, Rejection, RowOutcome};
@@ -327,25 +327,41 @@ impl JobContext<'_> {
         mut counts: Counts,
     ) -> Result<(JobStatus, Counts, Option<String>), EngineError> {
         counts.failed = self.store.ledger_failed_rows(job_id)?;
-        let (status, error) = if counts.failed > 0 && counts.failed >= counts.written {
+        // Which outputs fell short, and whether any row reached any destination at all (a
+        // published file output carries every row).
+        let mut short = Vec::new();
+        let mut reached = false;
+        for out in self.store.job_outputs(job_id)? {
+            let Some(index) = out.output_index else {
+                continue;
+            };
+            match self.profile.outputs.get(index) {
+                Some(OutputSpec::Http(_) | OutputSpec::Scim(_)) => {
+                    let (delivered, failed) = self.store.ledger_counts(job_id, index)?;
+                    reached |= delivered > 0;
+                    if failed > 0 {
+                        short.push(format!("{failed} to {}", out.final_path));
+                    }
+                }
+                _ => reached = true,
+            }
+        }
+        let (status, error) = if counts.failed > 0 {
             let first = self.store.ledger_failures(job_id, 1)?;
             let why = first
                 .first()
                 .map(|f| format!("; first, row {}: {}", f.row, f.reason))
                 .unwrap_or_default();
+            let status = if reached {
+                JobStatus::Partial
+            } else {
+                JobStatus::Failed
+            };
             (
-                JobStatus::Failed,
+                status,
                 Some(format!(
-                    "none of the {} rows could be delivered{why} (`hrbridge retry {job_id}` sends them again)",
-                    counts.written
-                )),
-            )
-        } else if counts.failed > 0 {
-            (
-                JobStatus::Partial,
-                Some(format!(
-                    "{} of {} rows could not be delivered (`hrbridge jobs --job {job_id}` lists them; `hrbridge retry {job_id}` sends them again)",
-                    counts.failed, counts.written
+                    "rows not delivered: {}{why} (`hrbridge jobs --job {job_id}` lists them; `hrbridge retry {job_id}` sends them again)",
+                    short.join(", ")
                 )),
             )
         } else if counts.rejected > 0 {

@@ -114,6 +114,17 @@ impl Store {
         )?)
     }
 
+    /// How many rows of output `output_index` of job `job_id` are delivered, and how many failed.
+    pub fn ledger_counts(&self, job_id: i64, output_index: usize) -> Result<(u64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FILTER (WHERE state = 'delivered'),
+                    count(*) FILTER (WHERE state = 'failed')
+             FROM deliveries WHERE job_id = ?1 AND output_index = ?2",
+            params![job_id, output_index],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     /// The outputs of job `job_id` with failed rows, in order.
     pub fn ledger_failed_outputs(&self, job_id: i64) -> Result<Vec<usize>> {
         let mut stmt = self.conn.prepare_cached(
@@ -192,6 +203,8 @@ mod tests {
         assert_eq!(store.ledger_settled(job, 1).unwrap(), Vec::<u64>::new());
         assert_eq!(store.ledger_failed_rows(job).unwrap(), 1);
         assert_eq!(store.ledger_failed_outputs(job).unwrap(), [0]);
+        assert_eq!(store.ledger_counts(job, 0).unwrap(), (1, 1));
+        assert_eq!(store.ledger_counts(job, 1).unwrap(), (0, 0));
         assert_eq!(
             store.ledger_failures(job, 10).unwrap(),
             [DeliveryFailure {
