@@ -526,6 +526,9 @@ type = "http"
 url = "http://hris.example.com/api/{nope}"
 batch_size = 0
 capture_id = "id"
+[[output]]
+type = "scim"
+base_url = "https://idp.example.com/scim/v2"
 "#,
     );
     let out = ws.run(&["check"]);
@@ -536,6 +539,8 @@ capture_id = "id"
         "{nope} is not a field",
         "batch_size must be at least 1",
         "a JSON pointer starts with `/`",
+        "already keeps its ids in the id map \"p\"",
+        "a field must be named \"externalId\"",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }

@@ -18,7 +18,7 @@ use crate::output::api::client::ApiClient;
 use crate::output::api::rest::RestDeliverer;
 use crate::output::api::scim::ScimDeliverer;
 use crate::output::api::spool::{SpoolHeader, SpoolReader, SpoolRecord};
-use crate::output::api::{Deliverer, Item, Outcome};
+use crate::output::api::{id_map_name, Deliverer, Item, Outcome};
 use crate::profile::OutputSpec;
 use crate::store::{DeliveryState, LedgerEntry, OutputRow};
 use crate::transform::FieldInfo;
@@ -64,16 +64,14 @@ pub(super) fn deliver(
         message: format!("output {}: {message}", index + 1),
     };
     let fields = ctx.plan.fields();
-    let (connection, batch_size, id_map) = match spec {
-        OutputSpec::Http(h) => (
-            &h.connection,
-            h.http.batch_size.max(1),
-            h.http.id_map.as_ref(),
-        ),
-        OutputSpec::Scim(s) => (&s.connection, 1, s.scim.id_map.as_ref()),
+    let (connection, batch_size) = match spec {
+        OutputSpec::Http(h) => (&h.connection, h.http.batch_size.max(1)),
+        OutputSpec::Scim(s) => (&s.connection, 1),
         OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(Tally::default()),
     };
-    let map = id_map.unwrap_or(&ctx.profile.name).clone();
+    let map = id_map_name(spec, &ctx.profile.name)
+        .unwrap_or(&ctx.profile.name)
+        .to_string();
     let records = open_spool(ctx, job_id, row, spec)?;
     let mut feeder = Feeder {
         ctx,

@@ -86,6 +86,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             ));
         }
     }
+    problems.extend(api::check::shared_id_maps(profile));
     let mut seen: Vec<(&str, usize)> = Vec::new();
     for (i, output) in profile.outputs.iter().enumerate() {
         let at = KeyPath::output(i);

@@ -2,7 +2,7 @@
 //! the key it is about.
 
 use crate::notify::url_allowed;
-use crate::profile::{ApiConnectionSpec, AuthSpec, KeyPath, OutputSpec, Problem};
+use crate::profile::{ApiConnectionSpec, AuthSpec, KeyPath, OutputSpec, Problem, Profile};
 use crate::transform::FieldInfo;
 
 use super::template::{BodyPlan, UrlTemplate};
@@ -92,6 +92,28 @@ pub fn check(out: &OutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Proble
             }
         }
         OutputSpec::File(_) | OutputSpec::Sftp(_) => {}
+    }
+    problems
+}
+
+/// Two API outputs of one profile must not share an id map: the ids one API gives would
+/// address records at the other.
+pub fn shared_id_maps(profile: &Profile) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for (i, out) in profile.outputs.iter().enumerate() {
+        let Some(map) = super::id_map_name(out, &profile.name) else {
+            continue;
+        };
+        if let Some((_, first)) = seen.iter().find(|(m, _)| *m == map) {
+            problems.push(Problem::new(
+                KeyPath::output(i),
+                format!(
+                    "output[{first}] already keeps its ids in the id map {map:?}; give each API output its own `id_map`"
+                ),
+            ));
+        }
+        seen.push((map, i));
     }
     problems
 }

@@ -88,21 +88,47 @@ pub fn target_label(out: &OutputSpec) -> Option<String> {
     }
 }
 
+/// The id map an API output reads and writes: its `id_map`, else the profile's name. `None`
+/// for other outputs.
+pub fn id_map_name<'a>(out: &'a OutputSpec, profile: &'a str) -> Option<&'a str> {
+    let named = match out {
+        OutputSpec::Http(h) => &h.http.id_map,
+        OutputSpec::Scim(s) => &s.scim.id_map,
+        OutputSpec::File(_) | OutputSpec::Sftp(_) => return None,
+    };
+    Some(named.as_deref().unwrap_or(profile))
+}
+
 /// A failure reason for an answer: its status and body, cut to a few hundred characters,
 /// with the PII values of the item's records masked (APIs like to echo what they refuse).
 pub fn failure_reason(prefix: &str, body: &[u8], item: &Item, fields: &[FieldInfo]) -> String {
-    let mut text: String = String::from_utf8_lossy(body)
+    let pii: Vec<String> = item
+        .records
+        .iter()
+        .flat_map(|rec| rec.values.iter().zip(fields))
+        .filter(|(_, f)| f.pii)
+        .map(|(v, _)| template::text_of(v))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let hide = |mut text: String| {
+        for value in &pii {
+            text = text.replace(value.as_str(), &mask(value));
+        }
+        text
+    };
+    // A JSON answer is masked in its decoded strings too, so an echo written with escapes
+    // (`\u00e9`, `\/`) is caught; it is then shown in its compact form.
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut json) => {
+            mask_strings(&mut json, &hide);
+            json.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let text: String = hide(text)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    for rec in &item.records {
-        for (value, field) in rec.values.iter().zip(fields) {
-            let value = template::text_of(value);
-            if field.pii && !value.is_empty() {
-                text = text.replace(&value, &mask(&value));
-            }
-        }
-    }
     let text = text.trim();
     if text.is_empty() {
         return prefix.to_string();
@@ -112,6 +138,22 @@ pub fn failure_reason(prefix: &str, body: &[u8], item: &Item, fields: &[FieldInf
         cut.push('…');
     }
     format!("{prefix}: {cut}")
+}
+
+/// Applies `hide` to every string (and object key) inside `json`.
+fn mask_strings(json: &mut serde_json::Value, hide: &impl Fn(String) -> String) {
+    match json {
+        serde_json::Value::String(s) => *s = hide(std::mem::take(s)),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_strings(v, hide)),
+        serde_json::Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (k, mut v) in entries {
+                mask_strings(&mut v, hide);
+                map.insert(hide(k), v);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +189,9 @@ mod tests {
         assert!(!reason.contains("6789"), "{reason}");
         assert!(reason.starts_with("HTTP 422: "), "{reason}");
         assert!(reason.contains("E1"), "{reason}");
+        let escaped = br#"{"error":"ssn 123\u002d45\u002d6789 refused"}"#;
+        let reason = failure_reason("HTTP 422", escaped, &item, &fields);
+        assert!(!reason.contains("6789"), "{reason}");
         let long = "x".repeat(5000);
         assert!(
             failure_reason("HTTP 500", long.as_bytes(), &item, &fields)

@@ -98,7 +98,8 @@ impl UrlTemplate {
         let authority_closed = fixed
             .split_once("://")
             .is_some_and(|(_, rest)| rest.contains(['/', '?']));
-        if parts.0.len() > 1 && !authority_closed {
+        let has_placeholder = parts.0.iter().any(|p| !matches!(p, Part::Text(_)));
+        if has_placeholder && !authority_closed {
             return Err(
                 "placeholders may appear only in the path or query, after scheme://host/".into(),
             );
