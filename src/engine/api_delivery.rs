@@ -4,8 +4,10 @@
 //! (one record, or a batch), each with an `Idempotency-Key` derived from the spool's hash, the
 //! output and the first line — the same after a crash, a restart or a `retry`. Workers (the
 //! output's `concurrency`) send items; the ledger is written by this thread, which owns the
-//! store, in small transactions as outcomes arrive: `sending` before an item's answer is known,
-//! `delivered` or `failed` after.
+//! store, in small transactions as reports arrive: `sending` when a worker takes an item (the
+//! entry may be committed just after the request went out — harmless, since `sending` counts
+//! as unsettled), `delivered` or `failed` once its answer is final. A row is never settled
+//! without a report: a worker that ends without one keeps the job `committing`.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -25,6 +27,9 @@ use crate::transform::FieldInfo;
 
 use super::job::JobContext;
 use super::EngineError;
+
+/// Items read ahead of the workers (bounded, so memory does not grow with the file).
+const QUEUED_ITEMS: usize = 1024;
 
 /// What sending one output's spool came to in this run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -208,7 +213,8 @@ async fn run<D: Deliverer>(
     workers: usize,
     writer: LedgerWriter<'_, '_>,
 ) -> Result<Tally, EngineError> {
-    let (item_tx, item_rx) = mpsc::channel::<Item>(workers * 2);
+    // Enough items queued that the workers never wait while the ledger is being written.
+    let (item_tx, item_rx) = mpsc::channel::<Item>(QUEUED_ITEMS.max(workers * 2));
     let item_rx = Arc::new(tokio::sync::Mutex::new(item_rx));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut handles = Vec::with_capacity(workers);

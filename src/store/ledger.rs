@@ -1,5 +1,5 @@
-//! The delivery ledger: what each row of a job's API output came to — `sending` (a request
-//! went out, no final answer yet), `delivered`, or `failed` (permanently, or after every
+//! The delivery ledger: what each row of a job's API output came to — `sending` (taken by a
+//! worker, no final answer yet), `delivered`, or `failed` (permanently, or after every
 //! retry). A row with no entry, or one left `sending` by a crash, is sent again (with the same
 //! `Idempotency-Key`); `delivered` and `failed` rows are settled and skipped.
 //!
@@ -13,8 +13,11 @@ use super::{now, Result, Store};
 /// The state of one row of one API output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
+    /// Taken by a worker; no final answer yet (sent again after a crash).
     Sending,
+    /// The API confirmed it.
     Delivered,
+    /// Refused for good, or still failing after every attempt (sent again by `retry`).
     Failed,
 }
 
