@@ -124,7 +124,7 @@ fn the_bundled_profiles_check_clean() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("6 profile(s) checked"),
+        stdout(&out).contains("7 profile(s) checked"),
         "{}",
         stdout(&out)
     );
