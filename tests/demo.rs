@@ -32,9 +32,14 @@ fn the_demo_runs_every_integration() {
     }
     assert!(text.contains("duplicate"), "{text}");
     // The API profiles delivered to the demo's stand-in: 22 accepted offers over REST, the
-    // roster's users over SCIM (pre-hires skipped, leavers deactivated or never created).
+    // roster's users over SCIM.
     assert!(text.contains("22 employees created over REST"), "{text}");
-    assert!(text.contains("SCIM users provisioned"), "{text}");
+    // June's roster creates the users; July's starts the two pre-hires and deactivates the
+    // three leavers (never deletes them).
+    assert!(
+        text.contains("47 SCIM users provisioned (44 active, 3 deactivated)"),
+        "{text}"
+    );
     assert!(
         text.contains("delivered to SCIM http://127.0.0.1:"),
         "{text}"
