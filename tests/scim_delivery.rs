@@ -27,6 +27,7 @@ required = true
 [[field]]
 name = "userName"
 from = "Email"
+pii = true
 
 [[field]]
 name = "name.givenName"
@@ -129,4 +130,28 @@ fn a_user_created_elsewhere_is_found_and_updated_not_duplicated() {
     let users = api.record().users;
     assert_eq!(users.len(), 1, "{users:?}");
     assert_eq!(users[0].resource["name"]["givenName"], "Evelyn");
+}
+
+#[test]
+fn a_uniqueness_conflict_that_no_lookup_explains_fails_the_row_with_the_scim_error() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = workspace(&api);
+    // Two employees with one email: the second POST meets 409 uniqueness on userName, the
+    // lookup by externalId finds nobody to update, so the row fails with the SCIM error.
+    ws.drop_file(
+        "iam",
+        "roster_1.csv",
+        b"Employee,Email,First,Status\nE1,same@example.com,Ann,Active\nE2,same@example.com,Bo,Active\n",
+    );
+    run(&ws);
+    assert_eq!(api.record().users.len(), 1);
+    let job = &ws.jobs()[0];
+    assert_eq!(job["status"], "partial", "{job}");
+    let detail = ws.job(job["id"].as_i64().unwrap());
+    let failure = &detail["delivery_failures"][0];
+    assert_eq!(failure["row"], 3);
+    assert_eq!(failure["status"], 409);
+    let reason = failure["reason"].as_str().unwrap();
+    assert!(reason.starts_with("HTTP 409 (uniqueness)"), "{reason}");
+    assert!(!reason.contains("same@example.com"), "PII in {reason}");
 }
