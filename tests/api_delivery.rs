@@ -149,6 +149,27 @@ fn ten_thousand_rows_through_faults_arrive_exactly_once_within_the_rate_limit() 
         "{} tokens in {took:.1} s",
         record.tokens_issued
     );
+    // Retry-After: 1 is a minimum: after a 429, the same key comes back a second later.
+    let mut last: std::collections::HashMap<&str, (u16, Duration)> = Default::default();
+    let mut retried_after_429 = 0;
+    for r in &record.requests {
+        let Some(key) = r.idempotency_key.as_deref() else {
+            continue;
+        };
+        if let Some((429, at)) = last.get(key) {
+            let gap = r.at - *at;
+            assert!(
+                gap >= Duration::from_millis(990),
+                "{key} retried after {gap:?}"
+            );
+            retried_after_429 += 1;
+        }
+        last.insert(key, (r.status, r.at));
+    }
+    assert!(
+        retried_after_429 > 100,
+        "{retried_after_429} retries after a 429"
+    );
     let jobs = ws.jobs();
     assert_eq!(jobs[0]["status"], "succeeded", "{jobs:?}");
     assert_eq!(jobs[0]["counts"]["written"], 10_000);
