@@ -9,10 +9,13 @@
 //! the server did not apply exactly once per record prints a WARNING line.
 
 use std::fmt::{Display, Write as _};
+#[path = "../tests/common/settled.rs"]
+mod settled;
+
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use hrbridge::standin::{Config, Record, StandinApi};
 
@@ -214,13 +217,7 @@ fn setup(root: &Path, profile: &str, records: usize) {
     }
     let path = root.join("inbox/bench/roster.csv");
     fs::write(&path, csv).unwrap();
-    let past = SystemTime::now() - Duration::from_secs(3600);
-    fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(past)
-        .unwrap();
+    settled::age(&path);
 }
 
 /// Prints the table row of one scenario, and a WARNING when the server did not apply every

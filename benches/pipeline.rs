@@ -5,11 +5,14 @@
 //! `cargo bench --bench pipeline -- 200000` for other sizes. Prints a table; peak RSS is the
 //! child process's VmHWM, sampled until it exits.
 
+#[path = "../tests/common/settled.rs"]
+mod settled;
+
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 const PROFILE: &str = r#"
 description = "benchmark: HRIS roster to payroll"
@@ -218,13 +221,7 @@ fn setup(root: &Path, rows: u64) -> std::path::PathBuf {
     }
     w.flush().unwrap();
     drop(w);
-    let past = SystemTime::now() - Duration::from_secs(3600);
-    fs::File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(past)
-        .unwrap();
+    settled::age(&path);
     path
 }
 

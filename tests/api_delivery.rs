@@ -26,14 +26,7 @@ fn hires(n: usize, ssn: impl Fn(usize) -> String) -> String {
 /// client secret is `secret`, kept as `${secret:hris}` in the state folder.
 fn workspace(api: &StandinApi, extra: &str, secret: &str) -> Workspace {
     let ws = Workspace::new();
-    let secrets = ws.path().join("var/secrets");
-    std::fs::create_dir_all(&secrets).unwrap();
-    std::fs::write(secrets.join("hris"), secret).unwrap();
-    std::fs::set_permissions(
-        secrets.join("hris"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    ws.secret("hris", secret);
     let base = api.base_url();
     ws.profile(
         "hris",

@@ -65,14 +65,7 @@ fn server() -> (String, Arc<AtomicUsize>) {
 fn an_absurd_token_lifetime_still_delivers_every_row() {
     let (base, posts) = server();
     let ws = Workspace::new();
-    let secrets = ws.path().join("var/secrets");
-    std::fs::create_dir_all(&secrets).unwrap();
-    std::fs::write(secrets.join("hris"), "s").unwrap();
-    std::fs::set_permissions(
-        secrets.join("hris"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    ws.secret("hris", "s");
     ws.profile(
         "hris",
         &format!(

@@ -3,12 +3,12 @@
 
 #![allow(dead_code)]
 
+pub mod settled;
 pub mod sshd;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
 
@@ -54,6 +54,16 @@ impl Workspace {
         let src = repo().join(repo_path);
         let name = src.file_name().unwrap();
         fs::copy(&src, self.path().join("profiles").join(name)).unwrap();
+        self
+    }
+
+    /// Stores `value` as the secret `${secret:name}` in the state folder (mode 0600).
+    pub fn secret(&self, name: &str, value: &str) -> &Self {
+        use std::os::unix::fs::PermissionsExt;
+        let secrets = self.path().join("var/secrets");
+        fs::create_dir_all(&secrets).unwrap();
+        fs::write(secrets.join(name), value).unwrap();
+        fs::set_permissions(secrets.join(name), fs::Permissions::from_mode(0o600)).unwrap();
         self
     }
 
@@ -123,16 +133,7 @@ impl Workspace {
     }
 }
 
-/// Sets a file's mtime to an hour ago so the inbox treats it as settled.
-pub fn age(path: &Path) {
-    let past = SystemTime::now() - Duration::from_secs(3600);
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(past)
-        .unwrap();
-}
+pub use settled::age;
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
