@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::output::age::{self, Sealing};
 use crate::output::api::spool::SpoolHeader;
 use crate::output::atomic::{self, FinishedFile};
 use crate::output::file::{rejects_path, FileSink};
@@ -130,7 +131,7 @@ impl JobContext<'_> {
         };
         for (i, out) in self.profile.outputs.iter().enumerate() {
             let tag = format!("job{job_id}-{i}");
-            let (target, local, file_spec) = match out {
+            let (mut target, mut local, file_spec) = match out {
                 OutputSpec::File(spec) => {
                     let seq = self.seq_for(&spec.path, i)?;
                     match output::resolve_path(&spec.path, self.settings, &ctx(seq)) {
@@ -154,6 +155,16 @@ impl JobContext<'_> {
                     None,
                 ),
             };
+            let sealing =
+                match file_spec.map(|s| Sealing::new(&s.encrypt_to, s.armor, self.settings)) {
+                    Some(Err(e)) => return Ok(Err(format!("output {}: {e}", i + 1))),
+                    Some(Ok(s)) => s,
+                    None => None,
+                };
+            if sealing.is_some() {
+                target.push_str(age::SUFFIX);
+                local.as_mut_os_string().push(age::SUFFIX);
+            }
             if let Err(e) = free_for_output(&target, &local, sinks) {
                 return Ok(Err(e));
             }
@@ -161,7 +172,9 @@ impl JobContext<'_> {
             self.store
                 .note_temp(job_id, &atomic::temp_path(&local, &tag))?;
             let file = match file_spec {
-                Some(spec) => FileSink::create(spec, &local, self.plan.fields(), &tag),
+                Some(spec) => {
+                    FileSink::create(spec, &local, self.plan.fields(), &tag, sealing.as_ref())
+                }
                 None => FileSink::spool(&local, &tag, &SpoolHeader::new(out, self.plan.fields())),
             }
             .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;

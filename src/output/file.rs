@@ -4,6 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::age::{OutFile, Sealing, SUFFIX};
 use super::atomic::{AtomicFile, FinishedFile};
 use super::csv::CsvEncoder;
 use super::jsonl::JsonlEncoder;
@@ -11,8 +12,8 @@ use crate::profile::{FileOutputSpec, OutputFormat};
 use crate::transform::{FieldInfo, MappedRecord};
 
 enum Encoder {
-    Csv(Box<CsvEncoder<AtomicFile>>),
-    Jsonl(Box<JsonlEncoder<AtomicFile>>),
+    Csv(Box<CsvEncoder<OutFile>>),
+    Jsonl(Box<JsonlEncoder<OutFile>>),
     Spool(AtomicFile),
 }
 
@@ -23,14 +24,20 @@ pub struct FileSink {
 }
 
 impl FileSink {
-    /// Opens the temp file for `final_path` and writes any header.
+    /// Opens the temp file for `final_path` (encrypting into it when `sealing` is given) and
+    /// writes any header.
     pub fn create(
         spec: &FileOutputSpec,
         final_path: &Path,
         fields: &[FieldInfo],
         tag: &str,
+        sealing: Option<&Sealing>,
     ) -> io::Result<FileSink> {
-        let file = AtomicFile::create(final_path, tag)?;
+        let atomic = AtomicFile::create(final_path, tag)?;
+        let file = match sealing {
+            Some(s) => s.seal(atomic)?,
+            None => OutFile::Plain(atomic),
+        };
         let encoder = match spec.format {
             OutputFormat::Csv => {
                 let delimiter =
@@ -89,8 +96,8 @@ impl FileSink {
 
     fn into_file(self) -> io::Result<AtomicFile> {
         match self.encoder {
-            Encoder::Csv(e) => e.into_inner(),
-            Encoder::Jsonl(e) => Ok(e.into_inner()),
+            Encoder::Csv(e) => e.into_inner()?.into_atomic(),
+            Encoder::Jsonl(e) => e.into_inner().into_atomic(),
             Encoder::Spool(f) => Ok(f),
         }
     }
@@ -110,9 +117,10 @@ pub fn output_delimiter(setting: Option<&str>) -> Result<u8, String> {
     }
 }
 
-/// Where the rejects report of an output file goes: beside it, `<name>.rejects.csv`.
+/// Where the rejects report of an output file goes: beside it, `<name>.rejects.csv` (the name
+/// without `.age` for an encrypted output).
 pub fn rejects_path(final_path: &Path) -> PathBuf {
-    let mut name = final_path.file_name().unwrap_or_default().to_os_string();
-    name.push(".rejects.csv");
-    final_path.with_file_name(name)
+    let name = final_path.file_name().unwrap_or_default().to_string_lossy();
+    let name = name.strip_suffix(SUFFIX).unwrap_or(&name);
+    final_path.with_file_name(format!("{name}.rejects.csv"))
 }

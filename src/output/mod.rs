@@ -1,10 +1,11 @@
 //! Destinations for mapped records.
 //!
 //! Files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear complete or
-//! not at all) and the rejects report beside them; APIs (`api/`: REST and SCIM). `template.rs`
+//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; APIs (`api/`: REST and SCIM). `template.rs`
 //! renders output names; `check` validates a profile's outputs, including that every path
 //! stays inside the settings' output roots.
 
+pub mod age;
 pub mod api;
 pub mod atomic;
 pub mod csv;
@@ -119,6 +120,15 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             problems.push(Problem::new(
                 at.clone().key("path"),
                 "output path must name a file, not a folder",
+            ));
+        }
+        if let Err(e) = age::Sealing::new(&spec.encrypt_to, spec.armor, settings) {
+            problems.push(Problem::new(at.clone().key("encrypt_to"), e));
+        }
+        if spec.armor && spec.encrypt_to.is_empty() {
+            problems.push(Problem::new(
+                at.clone().key("armor"),
+                "armor only applies to encrypted outputs (set encrypt_to)",
             ));
         }
         if let Err(e) = file::output_delimiter(spec.delimiter.as_deref()) {

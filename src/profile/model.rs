@@ -618,6 +618,15 @@ pub struct FileOutputSpec {
     /// CSV only: field delimiter of the output (default `,`).
     #[serde(default)]
     pub delimiter: Option<String>,
+    /// age recipients the file is encrypted to: `age1…` keys, `ssh-ed25519 …` / `ssh-rsa …`
+    /// public keys, or recipients files (one per line, `#` comments). The file's name gets
+    /// `.age` appended, and no plaintext copy is ever written. Omit for a plaintext file.
+    #[serde(default)]
+    pub encrypt_to: Vec<String>,
+    /// With `encrypt_to`: ASCII-armored age (`-----BEGIN AGE ENCRYPTED FILE-----`) instead of
+    /// binary.
+    #[serde(default)]
+    pub armor: bool,
 }
 
 fn default_true() -> bool {
