@@ -8,6 +8,7 @@ mod audit;
 mod check;
 mod demo;
 mod jobs;
+mod keygen;
 mod known_hosts;
 mod preview;
 mod retry;
@@ -99,6 +100,12 @@ pub enum Command {
     },
     /// A self-contained tour on the bundled fixtures, in var/demo.
     Demo,
+    /// Write a new age identity (0600) and print its public recipient.
+    Keygen {
+        /// Where the identity goes (default: keys/hrbridge.key beside hrbridge.toml).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Trust SSH host keys (an explicit operator step; unknown keys are always refused).
     KnownHosts {
         #[command(subcommand)]
@@ -186,6 +193,7 @@ pub fn main() -> ExitCode {
             limit,
         } => audit::run(config, action.is_some(), json, csv, limit),
         Command::Demo => demo::run(),
+        Command::Keygen { output } => keygen::run(config, output.as_deref()),
         Command::KnownHosts {
             action:
                 KnownHostsAction::Add {

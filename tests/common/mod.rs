@@ -135,6 +135,23 @@ impl Workspace {
 
 pub use settled::age;
 
+/// Whether the external program `name` can run. Without it a test skips with a notice,
+/// except under `CI=true`, where that is a failure (CI installs what the tests need).
+pub fn have_tool(name: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is missing: CI must install it (see .ci/run)"
+        );
+        eprintln!("SKIPPED: {name} is not installed");
+    }
+    found
+}
+
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;

@@ -1,0 +1,89 @@
+//! `hrbridge keygen [--output FILE]`: a new age identity for decrypting what partners send,
+//! written private (0600, never over an existing file); its public recipient is printed for
+//! the senders' `encrypt_to` or `age -r`.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+
+use super::{print_diagnostics, Exit};
+use crate::profile::load;
+
+/// Where the identity goes without `--output`, relative to hrbridge.toml's folder.
+const DEFAULT_KEY: &str = "keys/hrbridge.key";
+
+pub fn run(config: Option<&Path>, output: Option<&Path>) -> Exit {
+    let path: PathBuf = match output {
+        Some(p) => p.to_path_buf(),
+        None => match load::load_settings(config) {
+            Ok(settings) => settings.resolve_path(Path::new(DEFAULT_KEY)),
+            Err(d) => {
+                print_diagnostics(&d);
+                return Exit::Usage;
+            }
+        },
+    };
+    match write_identity(&path) {
+        Ok(recipient) => {
+            eprintln!("wrote a new age identity to {} (mode 0600)", path.display());
+            println!("{recipient}");
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            Exit::Failed
+        }
+    }
+}
+
+/// Writes a new identity to `path` in the format of `age-keygen`; returns its recipient.
+fn write_identity(path: &Path) -> std::io::Result<String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let mut file = fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    writeln!(file, "# created: {created}\n# public key: {recipient}")?;
+    writeln!(file, "{}", identity.to_string().expose_secret())?;
+    file.sync_all()?;
+    Ok(recipient)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writes_a_private_identity_once_and_returns_its_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/hrbridge.key");
+        let recipient = write_identity(&path).unwrap();
+        assert!(recipient.starts_with("age1"), "{recipient}");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&format!("# public key: {recipient}")));
+        let identity: age::x25519::Identity = text
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(identity.to_public().to_string(), recipient);
+        let again = write_identity(&path).unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+    }
+}
