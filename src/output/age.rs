@@ -193,7 +193,7 @@ mod tests {
         let identity = age::x25519::Identity::generate();
         let key = identity.to_public().to_string();
         for armor in [false, true] {
-            let sealing = Sealing::new(&[key.clone()], armor, &settings(dir.path()))
+            let sealing = Sealing::new(std::slice::from_ref(&key), armor, &settings(dir.path()))
                 .unwrap()
                 .unwrap();
             let bytes = sealed_bytes(&sealing, dir.path(), b"id,ssn\nE1,123-45-6789\n");
