@@ -19,12 +19,14 @@
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
+//! | [`keys`]      | the installation's own age key, for what hrbridge keeps encrypted at rest |
 //! | [`cli`]       | the command line: argument parsing and one module per command |
 
 pub mod cli;
 pub mod daemon;
 pub mod engine;
 pub mod format;
+pub mod keys;
 pub mod mask;
 pub mod notify;
 pub mod output;

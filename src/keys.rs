@@ -1,0 +1,175 @@
+//! The installation's own age key, so that what hrbridge keeps for itself — staged and archived
+//! inputs, spools, secrets — never sits on disk in plain text.
+//!
+//! The identity lives in `state_dir/keys/installation.key` (folder 0700, file 0600, the format
+//! of `age-keygen`), created on first use. Whoever can read that file can read the state
+//! folder's encrypted files; back it up with the same care as the database.
+
+use std::fs;
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+use age::stream::{StreamReader, StreamWriter};
+
+/// File name of the identity inside `state_dir/keys`.
+const KEY_FILE: &str = "installation.key";
+
+/// The installation's age identity.
+pub struct InstallationKey {
+    identity: age::x25519::Identity,
+}
+
+impl std::fmt::Debug for InstallationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InstallationKey([secret])")
+    }
+}
+
+impl InstallationKey {
+    /// Where the key of `state_dir` lives.
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join("keys").join(KEY_FILE)
+    }
+
+    /// Loads the key of `state_dir`, creating it on first use. A key file readable by others
+    /// is refused (fail closed), as is one that holds no identity.
+    pub fn load_or_create(state_dir: &Path) -> io::Result<InstallationKey> {
+        let path = Self::path(state_dir);
+        if let Some(dir) = path.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        let identity = age::x25519::Identity::generate();
+        match fs::File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                writeln!(
+                    file,
+                    "# hrbridge installation key: keep it private, back it up"
+                )?;
+                writeln!(file, "# public key: {}", identity.to_public())?;
+                writeln!(file, "{}", identity.to_string().expose_secret())?;
+                file.sync_all()?;
+                Ok(InstallationKey { identity })
+            }
+            // Another process created it first, or it exists from an earlier run.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Self::load(&path),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn load(path: &Path) -> io::Result<InstallationKey> {
+        let mode = fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is readable by others (mode {:o}); run chmod 600 on it",
+                    path.display(),
+                    mode & 0o777
+                ),
+            ));
+        }
+        let text = zeroize::Zeroizing::new(fs::read_to_string(path)?);
+        let identity = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .and_then(|l| l.parse().ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} holds no age identity", path.display()),
+                )
+            })?;
+        Ok(InstallationKey { identity })
+    }
+
+    /// The public recipient (`age1…`).
+    pub fn recipient(&self) -> age::x25519::Recipient {
+        self.identity.to_public()
+    }
+
+    /// Starts an age stream (binary) to this installation into `out`; call `finish` on it.
+    pub fn encrypt<W: Write>(&self, out: W) -> io::Result<StreamWriter<W>> {
+        let recipient = self.recipient();
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .map_err(io::Error::other)?
+            .wrap_output(out)
+    }
+
+    /// Opens an age stream encrypted to this installation; it also seeks when `input` does.
+    /// A file that is not age, or not for this key, is an error; a truncated or altered one
+    /// fails while it is read.
+    pub fn decrypt<R: Read + Seek>(&self, input: R) -> io::Result<StreamReader<R>> {
+        decrypt_with(input, std::iter::once(&self.identity as &dyn age::Identity))
+    }
+}
+
+/// Opens an age stream with the first of `identities` that fits.
+pub fn decrypt_with<'a, R: Read>(
+    input: R,
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> io::Result<StreamReader<R>> {
+    age::Decryptor::new(input)
+        .and_then(|d| d.decrypt(identities))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("age: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_private_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = InstallationKey::load_or_create(dir.path()).unwrap();
+        let path = InstallationKey::path(dir.path());
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let again = InstallationKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(key.recipient().to_string(), again.recipient().to_string());
+
+        let mut sealed = Vec::new();
+        let mut w = key.encrypt(&mut sealed).unwrap();
+        w.write_all(b"E1,123-45-6789\n").unwrap();
+        w.finish().unwrap();
+        let mut plain = String::new();
+        again
+            .decrypt(io::Cursor::new(&sealed))
+            .unwrap()
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain, "E1,123-45-6789\n");
+
+        // One flipped byte in the payload: reading fails, nothing wrong is returned.
+        let last = sealed.len() - 3;
+        sealed[last] ^= 1;
+        let mut out = Vec::new();
+        let read = again
+            .decrypt(io::Cursor::new(&sealed))
+            .and_then(|mut r| r.read_to_end(&mut out));
+        assert!(read.is_err());
+        assert_eq!(format!("{key:?}"), "InstallationKey([secret])");
+    }
+
+    #[test]
+    fn a_key_readable_by_others_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        InstallationKey::load_or_create(dir.path()).unwrap();
+        let path = InstallationKey::path(dir.path());
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = InstallationKey::load_or_create(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+}
