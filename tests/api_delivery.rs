@@ -410,6 +410,15 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
     assert!(reason.starts_with("HTTP 422"), "{reason}");
     assert!(!reason.contains("REJECT-ME"), "PII echoed: {reason}");
     assert_eq!(api.record().employees.len(), 18);
+    // The spool is kept for `retry`, encrypted to the installation key: no SSN in it.
+    let kept: Vec<_> = std::fs::read_dir(ws.path().join("var/outgoing/hris"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let spool = std::fs::read(&kept[0]).unwrap();
+    assert!(spool.starts_with(b"age-encryption.org/v1\n"));
+    assert!(!String::from_utf8_lossy(&spool).contains("900-00-0001"));
 
     // Nothing changed at the API: the retry fails the same two rows and sends nothing else.
     let sent_before = api.record().requests.len();

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use crate::keys::InstallationKey;
 use crate::output::api::client::ApiClient;
 use crate::output::api::rest::RestDeliverer;
 use crate::output::api::scim::ScimDeliverer;
@@ -130,7 +131,9 @@ pub(super) fn open_spool(
         profile: ctx.profile.name.clone(),
         message: format!("job {job_id}, {}: {why}", row.final_path),
     };
-    let reader = match SpoolReader::open(Path::new(&row.temp_path)) {
+    let key = InstallationKey::load_or_create(&ctx.settings.state_dir)
+        .map_err(|e| EngineError::io("loading the installation key".into(), e))?;
+    let reader = match SpoolReader::open(Path::new(&row.temp_path), &key) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(refuse(

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::keys::InstallationKey;
 use crate::output::age::{self, Sealing};
 use crate::output::api::spool::SpoolHeader;
 use crate::output::atomic::{self, FinishedFile};
@@ -175,7 +176,16 @@ impl JobContext<'_> {
                 Some(spec) => {
                     FileSink::create(spec, &local, self.plan.fields(), &tag, sealing.as_ref())
                 }
-                None => FileSink::spool(&local, &tag, &SpoolHeader::new(out, self.plan.fields())),
+                None => {
+                    let key = InstallationKey::load_or_create(&self.settings.state_dir)
+                        .map_err(|e| EngineError::io("loading the installation key".into(), e))?;
+                    FileSink::spool(
+                        &local,
+                        &tag,
+                        &SpoolHeader::new(out, self.plan.fields()),
+                        &key,
+                    )
+                }
             }
             .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
             sinks.push(Sink {

@@ -60,6 +60,14 @@ impl Sealing {
         Ok(Some(Sealing { recipients, armor }))
     }
 
+    /// Binary age to this installation's own key (for what hrbridge keeps for itself).
+    pub fn to_installation(key: &crate::keys::InstallationKey) -> Sealing {
+        Sealing {
+            recipients: vec![Box::new(key.recipient())],
+            armor: false,
+        }
+    }
+
     /// Starts encrypting into `file`.
     pub fn seal(&self, file: AtomicFile) -> io::Result<OutFile> {
         let format = if self.armor {

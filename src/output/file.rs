@@ -14,7 +14,7 @@ use crate::transform::{FieldInfo, MappedRecord};
 enum Encoder {
     Csv(Box<CsvEncoder<OutFile>>),
     Jsonl(Box<JsonlEncoder<OutFile>>),
-    Spool(AtomicFile),
+    Spool(OutFile),
 }
 
 /// An output file being written.
@@ -53,12 +53,14 @@ impl FileSink {
     }
 
     /// Opens the temp file of an API output's spool (see `api::spool`) and writes its header.
+    /// The spool holds personal data, so it is encrypted to the installation key.
     pub fn spool(
         final_path: &Path,
         tag: &str,
         header: &super::api::spool::SpoolHeader,
+        key: &crate::keys::InstallationKey,
     ) -> io::Result<FileSink> {
-        let mut file = AtomicFile::create(final_path, tag)?;
+        let mut file = Sealing::to_installation(key).seal(AtomicFile::create(final_path, tag)?)?;
         header.write(&mut file)?;
         Ok(FileSink {
             encoder: Encoder::Spool(file),
@@ -98,7 +100,7 @@ impl FileSink {
         match self.encoder {
             Encoder::Csv(e) => e.into_inner()?.into_atomic(),
             Encoder::Jsonl(e) => e.into_inner().into_atomic(),
-            Encoder::Spool(f) => Ok(f),
+            Encoder::Spool(f) => f.into_atomic(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! file during the job like any other output, and read back when the records are sent (at
 //! commit, after a crash, or by `retry`).
 //!
-//! The first line is a header naming the fields and the batch size the records were spooled
+//! The spool is encrypted to the installation key (it holds the records' personal data). The
+//! first line is a header naming the fields and the batch size the records were spooled
 //! for; a record line is `{"row":12,"sheet":null,"values":[...]}`: the record's position in
 //! the input and its typed values in field order. The record's number (from 0, header not
 //! counted) identifies it in the delivery ledger and in its `Idempotency-Key`. A spool is only
@@ -15,6 +16,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use age::stream::StreamReader;
+
+use crate::keys::InstallationKey;
 use crate::profile::OutputSpec;
 use crate::transform::{FieldInfo, MappedRecord};
 
@@ -88,7 +92,7 @@ pub fn write<W: Write>(out: &mut W, rec: &MappedRecord) -> io::Result<()> {
 /// Reads a spool's records in order. A line that does not parse is an error naming its line
 /// number (the spool is written by hrbridge; it only breaks if edited or damaged).
 pub struct SpoolReader {
-    lines: std::io::Lines<BufReader<File>>,
+    lines: std::io::Lines<BufReader<StreamReader<File>>>,
     next: u64,
     path: std::path::PathBuf,
     /// What the records were written for.
@@ -96,9 +100,9 @@ pub struct SpoolReader {
 }
 
 impl SpoolReader {
-    /// Opens the spool at `path` and reads its header.
-    pub fn open(path: &Path) -> io::Result<SpoolReader> {
-        let mut lines = BufReader::new(File::open(path)?).lines();
+    /// Opens the spool at `path` (encrypted to `key`) and reads its header.
+    pub fn open(path: &Path, key: &InstallationKey) -> io::Result<SpoolReader> {
+        let mut lines = BufReader::new(key.decrypt(File::open(path)?)?).lines();
         let damaged = |why: &str| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -167,6 +171,15 @@ mod tests {
     use crate::record::Position;
     use crate::transform::Value;
 
+    /// Writes `plain` to `path` encrypted to the installation key of `state`.
+    fn write_sealed(state: &Path, path: &Path, plain: &[u8]) -> InstallationKey {
+        let key = InstallationKey::load_or_create(state).unwrap();
+        let mut w = key.encrypt(File::create(path).unwrap()).unwrap();
+        w.write_all(plain).unwrap();
+        w.finish().unwrap();
+        key
+    }
+
     #[test]
     fn records_round_trip_with_their_line_numbers() {
         let dir = tempfile::tempdir().unwrap();
@@ -188,8 +201,13 @@ mod tests {
             };
             write(&mut out, &rec).unwrap();
         }
-        std::fs::write(&path, &out).unwrap();
-        let reader = SpoolReader::open(&path).unwrap();
+        let key = write_sealed(dir.path(), &path, &out);
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&on_disk).contains("E1"),
+            "plaintext spool"
+        );
+        let reader = SpoolReader::open(&path, &key).unwrap();
         assert_eq!(reader.header, header);
         let back: Vec<SpoolRecord> = reader.collect::<io::Result<_>>().unwrap();
         assert_eq!(back.len(), 2);
@@ -204,12 +222,12 @@ mod tests {
     fn a_damaged_line_is_named_without_its_content() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spool");
-        std::fs::write(
+        let key = write_sealed(
+            dir.path(),
             &path,
-            "{\"fields\":[],\"batch_size\":1}\n{\"row\":1,\"sheet\":null,\"values\":[]}\n123-45-6789\n",
-        )
-        .unwrap();
-        let err = SpoolReader::open(&path)
+            b"{\"fields\":[],\"batch_size\":1}\n{\"row\":1,\"sheet\":null,\"values\":[]}\n123-45-6789\n",
+        );
+        let err = SpoolReader::open(&path, &key)
             .unwrap()
             .collect::<io::Result<Vec<_>>>()
             .unwrap_err()
