@@ -1,12 +1,14 @@
 //! Output files that appear at their final name complete or not at all.
 //!
 //! Bytes go to a hidden temp file in the destination folder (mode 0600) while a sha256 is
-//! computed; `finish` flushes and fsyncs it. `publish` then links it to the final name — a hard
+//! computed (both on a writer thread); `finish` flushes and fsyncs it. `publish` then links it to the final name — a hard
 //! link fails instead of overwriting an existing file — removes the temp name and fsyncs the
 //! folder. A crash at any point leaves either nothing or the complete file at the final name.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
+use std::sync::mpsc;
+use std::thread;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -15,11 +17,27 @@ use sha2::{Digest, Sha256};
 /// The prefix of temp files, so a recovery pass can recognise leftovers.
 pub const TEMP_PREFIX: &str = ".hrbridge-tmp-";
 
+/// Bytes handed to the writer thread at a time.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the encoder and the writer thread.
+const IN_FLIGHT: usize = 4;
+
 /// A file being written under a temp name.
+///
+/// The writing and hashing happen on a thread of their own, so that the encoder (and an age
+/// stream, for encrypted outputs) runs beside them on another core.
 pub struct AtomicFile {
-    out: BufWriter<File>,
+    buf: Vec<u8>,
+    /// Full chunks go to the writer thread; `None` once it is closed.
+    tx: Option<mpsc::SyncSender<Vec<u8>>>,
+    writer: Option<thread::JoinHandle<io::Result<Written>>>,
     temp_path: PathBuf,
     final_path: PathBuf,
+}
+
+/// What the writer thread did.
+struct Written {
+    file: File,
     hasher: Sha256,
     bytes: u64,
 }
@@ -42,51 +60,107 @@ impl AtomicFile {
             .ok_or_else(|| io::Error::other("output path has no folder"))?;
         fs::create_dir_all(dir)?;
         let temp_path = temp_path(final_path, tag);
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&temp_path)?;
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let writer = thread::Builder::new()
+            .name("hrbridge-writer".into())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                let mut bytes = 0u64;
+                for chunk in rx {
+                    file.write_all(&chunk)?;
+                    hasher.update(&chunk);
+                    bytes += chunk.len() as u64;
+                }
+                Ok(Written {
+                    file,
+                    hasher,
+                    bytes,
+                })
+            })?;
         Ok(AtomicFile {
-            out: BufWriter::with_capacity(256 * 1024, file),
+            buf: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+            writer: Some(writer),
             temp_path,
             final_path: final_path.to_path_buf(),
-            hasher: Sha256::new(),
-            bytes: 0,
         })
+    }
+
+    /// Hands the buffered bytes to the writer thread. If it has stopped (a write failed), its
+    /// error is returned.
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let sent = self.tx.as_ref().map(|tx| tx.send(chunk).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        match self.join() {
+            Err(e) => Err(e),
+            Ok(_) => Err(io::Error::other("the output writer stopped")),
+        }
+    }
+
+    /// Closes the channel and waits for the writer thread.
+    fn join(&mut self) -> io::Result<Written> {
+        self.tx = None;
+        match self.writer.take() {
+            Some(handle) => handle
+                .join()
+                .map_err(|_| io::Error::other("the output writer crashed"))?,
+            None => Err(io::Error::other("the output writer already stopped")),
+        }
     }
 
     /// Flushes and fsyncs the temp file.
     pub fn finish(mut self) -> io::Result<FinishedFile> {
-        self.out.flush()?;
-        let file = self.out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        self.send()?;
+        let written = self.join()?;
+        written.file.sync_all()?;
         Ok(FinishedFile {
-            temp_path: self.temp_path,
-            final_path: self.final_path,
-            bytes: self.bytes,
-            sha256: hex::encode(self.hasher.finalize()),
+            temp_path: std::mem::take(&mut self.temp_path),
+            final_path: std::mem::take(&mut self.final_path),
+            bytes: written.bytes,
+            sha256: hex::encode(written.hasher.finalize()),
         })
     }
 
     /// Removes the temp file (the job failed).
-    pub fn abandon(self) {
-        let path = self.temp_path.clone();
-        drop(self);
-        let _ = fs::remove_file(path);
+    pub fn abandon(mut self) {
+        let _ = self.join();
+        let _ = fs::remove_file(&self.temp_path);
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // The writer thread ends once the channel closes; never leave it behind.
+        if self.writer.is_some() {
+            let _ = self.join();
+        }
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
+        let room = CHUNK - self.buf.len();
+        let n = buf.len().min(room);
+        self.buf.extend_from_slice(&buf[..n]);
+        if self.buf.len() == CHUNK {
+            self.send()?;
+        }
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.send()
     }
 }
 
