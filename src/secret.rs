@@ -120,7 +120,7 @@ impl SecretRef {
     /// `store` is `None` when the store could not be read.
     pub fn is_set(&self, store: Option<&SecretStore>) -> bool {
         match self {
-            SecretRef::Env(name) => std::env::var_os(name).is_some(),
+            SecretRef::Env(name) => std::env::var(name).is_ok(),
             SecretRef::File(name) => store.is_some_and(|s| s.values.contains_key(name)),
         }
     }
@@ -350,11 +350,16 @@ mod tests {
 
         let again = SecretStore::open(&settings).unwrap();
         assert_eq!(again.names().collect::<Vec<_>>(), ["hris.key-2", "sftp_pw"]);
-        let s = SecretRef::File("sftp_pw".into()).resolve(&settings).unwrap();
+        let s = SecretRef::File("sftp_pw".into())
+            .resolve(&settings)
+            .unwrap();
         assert_eq!(s.expose(), "n3w");
         assert_eq!(format!("{s:?}"), "[secret]");
         let shown = format!("{again:?}");
-        assert!(shown.contains("sftp_pw") && !shown.contains("n3w"), "{shown}");
+        assert!(
+            shown.contains("sftp_pw") && !shown.contains("n3w"),
+            "{shown}"
+        );
 
         let mut store = again;
         assert!(store.remove("sftp_pw").unwrap());
@@ -406,7 +411,10 @@ mod tests {
         let err = SecretRef::Env("HRBRIDGE_TEST_SURELY_UNSET".into())
             .resolve(&settings)
             .unwrap_err();
-        assert!(err.contains("HRBRIDGE_TEST_SURELY_UNSET is not set"), "{err}");
+        assert!(
+            err.contains("HRBRIDGE_TEST_SURELY_UNSET is not set"),
+            "{err}"
+        );
     }
 
     #[test]

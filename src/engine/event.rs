@@ -102,9 +102,9 @@ impl Event<'_> {
 
     fn job_id(&self) -> Option<i64> {
         match self {
-            Event::FileRefused { .. }
-            | Event::SecretSet { .. }
-            | Event::SecretRemoved { .. } => None,
+            Event::FileRefused { .. } | Event::SecretSet { .. } | Event::SecretRemoved { .. } => {
+                None
+            }
             Event::FileDuplicate { job_id, .. }
             | Event::JobStarted { job_id, .. }
             | Event::OutputPublished { job_id, .. }

@@ -115,7 +115,11 @@ pub fn check_secrets(profile: &Profile, secrets: Option<&SecretStore>) -> Vec<Pr
 pub fn secret_refs(profile: &Profile) -> Vec<(KeyPath, &SecretRef)> {
     let mut found = Vec::new();
     if let SourceSpec::Sftp(source) = &profile.source {
-        sftp_refs(&source.connection, KeyPath::root().key("source"), &mut found);
+        sftp_refs(
+            &source.connection,
+            KeyPath::root().key("source"),
+            &mut found,
+        );
     }
     for (i, output) in profile.outputs.iter().enumerate() {
         let at = KeyPath::output(i);
@@ -139,7 +143,10 @@ fn sftp_refs<'p>(
     at: KeyPath,
     found: &mut Vec<(KeyPath, &'p SecretRef)>,
 ) {
-    for (key, r) in [("passphrase", &spec.passphrase), ("password", &spec.password)] {
+    for (key, r) in [
+        ("passphrase", &spec.passphrase),
+        ("password", &spec.password),
+    ] {
         if let Some(r) = r {
             found.push((at.clone().key(key), r));
         }
@@ -320,9 +327,15 @@ mod tests {
         let problems = check_secrets(&profile, Some(&secrets));
         assert_eq!(
             paths(&problems),
-            ["source.passphrase", "output[1].headers.X-Key", "output[2].password"]
+            [
+                "source.passphrase",
+                "output[1].headers.X-Key",
+                "output[2].password"
+            ]
         );
         assert!(problems[0].message.contains("hrbridge secrets set key_pp"));
-        assert!(problems[1].message.contains("HRBRIDGE_TEST_UNSET_KEY is not set"));
+        assert!(problems[1]
+            .message
+            .contains("HRBRIDGE_TEST_UNSET_KEY is not set"));
     }
 }
