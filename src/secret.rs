@@ -1,23 +1,53 @@
-//! Secrets: referenced by profiles, never written in them, never logged.
+//! Secrets: referenced by profiles, never written in them, never logged, never on disk in
+//! plain text.
 //!
 //! A profile names a secret as `"${env:NAME}"` (an environment variable of the hrbridge
-//! process) or `"${secret:NAME}"` (the file `state_dir/secrets/NAME`, which must be private:
-//! mode 0600 or stricter). Inline values are refused when the profile is loaded. A resolved
-//! [`Secret`] prints as `[secret]` in any `Debug` output and is wiped from memory when dropped.
+//! process) or `"${secret:NAME}"` (an entry of the installation's secrets store). Inline values
+//! are refused when the profile is loaded. A resolved [`Secret`] prints as `[secret]` in any
+//! `Debug` output and is wiped from memory when dropped.
+//!
+//! The [`SecretStore`] is one file, `state_dir/secrets.age`: a JSON map of name to value,
+//! encrypted to the installation key ([`crate::keys`]). Every change rewrites it whole under a
+//! temp name (mode 0600, fsynced) that is then renamed over the old one, so a crash leaves the
+//! old store or the new one, never a mix and never plaintext. Reading it never creates the
+//! installation key: without a store, every `${secret:...}` is simply not set.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::os::unix::fs::PermissionsExt;
+use std::fs::{self, File};
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
 
+use crate::keys::InstallationKey;
+use crate::output::atomic::{temp_path, AtomicFile};
 use crate::settings::Settings;
 
 /// Where a secret comes from, as written in a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRef {
+    /// `${env:NAME}`: an environment variable of the hrbridge process.
     Env(String),
+    /// `${secret:NAME}`: an entry of the secrets store (`hrbridge secrets set NAME`).
     File(String),
+}
+
+/// Refuses a secret name outside letters, digits, `_`, `-` and `.` (and not starting with `.`).
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        && !name.starts_with('.');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "secret name {name:?} may only contain letters, digits, `_`, `-` and `.`"
+        ))
+    }
 }
 
 /// A secret value; its `Debug` output never shows it.
@@ -47,16 +77,7 @@ impl std::str::FromStr for SecretRef {
         let (kind, name) = inner
             .split_once(':')
             .ok_or("a secret reference is \"${env:NAME}\" or \"${secret:NAME}\"")?;
-        let valid = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
-            && !name.starts_with('.');
-        if !valid {
-            return Err(format!(
-                "secret name {name:?} may only contain letters, digits, `_`, `-` and `.`"
-            ));
-        }
+        check_name(name)?;
         match kind {
             "env" => Ok(SecretRef::Env(name.to_string())),
             "secret" => Ok(SecretRef::File(name.to_string())),
@@ -84,36 +105,208 @@ impl fmt::Display for SecretRef {
 }
 
 impl SecretRef {
-    /// Reads the secret. Errors name the reference, never the value.
+    /// Reads the secret. Errors name the reference and how to set it, never a value.
     pub fn resolve(&self, settings: &Settings) -> Result<Secret, String> {
+        let found = match self {
+            SecretRef::Env(name) => std::env::var(name).ok().map(|v| Secret(Zeroizing::new(v))),
+            SecretRef::File(name) => SecretStore::open(settings)
+                .map_err(|e| format!("{self}: cannot read the secrets store: {e}"))?
+                .get(name),
+        };
+        found.ok_or_else(|| self.not_set())
+    }
+
+    /// Whether the secret can be resolved, without reading its value out (`hrbridge check`);
+    /// `store` is `None` when the store could not be read.
+    pub fn is_set(&self, store: Option<&SecretStore>) -> bool {
         match self {
-            SecretRef::Env(name) => std::env::var(name)
-                .map(|v| Secret(Zeroizing::new(v)))
-                .map_err(|_| format!("{self}: environment variable {name} is not set")),
+            SecretRef::Env(name) => std::env::var(name).is_ok(),
+            SecretRef::File(name) => store.is_some_and(|s| s.values.contains_key(name)),
+        }
+    }
+
+    /// What to say when the secret is not set: the reference and how to set it.
+    pub fn not_set(&self) -> String {
+        match self {
+            SecretRef::Env(name) => format!("{self}: environment variable {name} is not set"),
             SecretRef::File(name) => {
-                let path = settings.state_dir.join("secrets").join(name);
-                let meta = std::fs::metadata(&path)
-                    .map_err(|e| format!("{self}: cannot read {}: {e}", path.display()))?;
-                if meta.permissions().mode() & 0o077 != 0 {
-                    return Err(format!(
-                        "{self}: {} is readable by others; chmod 600 it",
-                        path.display()
-                    ));
-                }
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{self}: cannot read {}: {e}", path.display()))?;
-                Ok(Secret(Zeroizing::new(
-                    text.trim_end_matches(['\n', '\r']).to_string(),
-                )))
+                format!("{self} is not set: store it with `hrbridge secrets set {name}`")
             }
         }
     }
+}
+
+/// File name of the store inside the state folder.
+const STORE_FILE: &str = "secrets.age";
+
+/// The installation's secrets, decrypted in memory (values wiped on drop).
+pub struct SecretStore {
+    state_dir: PathBuf,
+    /// Loaded when the store exists, or created when it is first written.
+    key: Option<InstallationKey>,
+    values: BTreeMap<String, Zeroizing<String>>,
+}
+
+impl fmt::Debug for SecretStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretStore")
+            .field("names", &self.values.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl SecretStore {
+    /// Where the store of `state_dir` lives.
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join(STORE_FILE)
+    }
+
+    /// Reads the store of `settings` (empty when there is none yet). Creates nothing: a store
+    /// whose installation key is missing, altered or not for this key is an error.
+    pub fn open(settings: &Settings) -> io::Result<SecretStore> {
+        let mut store = SecretStore {
+            state_dir: settings.state_dir.clone(),
+            key: None,
+            values: BTreeMap::new(),
+        };
+        let path = Self::path(&store.state_dir);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(store),
+            Err(e) => return Err(in_file(&path, e)),
+        };
+        let key_path = InstallationKey::path(&store.state_dir);
+        if !key_path.exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "{} is encrypted to the installation key {}, which is missing; restore it \
+                     from a backup",
+                    path.display(),
+                    key_path.display()
+                ),
+            ));
+        }
+        let key = InstallationKey::load_or_create(&store.state_dir)?;
+        let plain = key
+            .decrypt(BufReader::new(file))
+            .map_err(|e| in_file(&path, e))?;
+        // The error says where, never what: a message about the content could quote a value.
+        store.values = serde_json::from_reader(plain).map_err(|e| {
+            if e.is_io() {
+                in_file(&path, e.into())
+            } else {
+                in_file(
+                    &path,
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "not a secrets store (line {}, column {})",
+                            e.line(),
+                            e.column()
+                        ),
+                    ),
+                )
+            }
+        })?;
+        store.key = Some(key);
+        Ok(store)
+    }
+
+    /// The secret `name`, if set.
+    pub fn get(&self, name: &str) -> Option<Secret> {
+        self.values.get(name).map(|v| Secret(v.clone()))
+    }
+
+    /// The names of all secrets, in order; never their values.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
+    /// Sets (or replaces) `name` and writes the store; creates the installation key on first
+    /// use. The name follows the rules of `${secret:NAME}`; an empty value is refused.
+    pub fn set(&mut self, name: &str, value: Zeroizing<String>) -> io::Result<()> {
+        check_name(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        if value.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the value of secret {name} is empty"),
+            ));
+        }
+        let mut values = self.values.clone();
+        values.insert(name.to_string(), value);
+        self.save(values)
+    }
+
+    /// Removes `name` and writes the store; `false` (and nothing written) when it was not set.
+    pub fn remove(&mut self, name: &str) -> io::Result<bool> {
+        if !self.values.contains_key(name) {
+            return Ok(false);
+        }
+        let mut values = self.values.clone();
+        values.remove(name);
+        self.save(values)?;
+        Ok(true)
+    }
+
+    /// Writes `values` as the new store, then keeps them; on failure the old store stays, on
+    /// disk and here.
+    fn save(&mut self, values: BTreeMap<String, Zeroizing<String>>) -> io::Result<()> {
+        let key = match self.key.take() {
+            Some(key) => key,
+            None => InstallationKey::load_or_create(&self.state_dir)?,
+        };
+        let key = self.key.insert(key);
+        let path = Self::path(&self.state_dir);
+        write_sealed(&path, key, &values).map_err(|e| in_file(&path, e))?;
+        self.values = values;
+        Ok(())
+    }
+}
+
+/// Encrypts `values` into a temp file beside `path` (0600, fsynced), renames it over `path`
+/// and fsyncs the folder. The plaintext goes straight into the encryptor.
+fn write_sealed(
+    path: &Path,
+    key: &InstallationKey,
+    values: &BTreeMap<String, Zeroizing<String>>,
+) -> io::Result<()> {
+    const TAG: &str = "store";
+    // A leftover of a crashed write (the caller holds the state folder's lock).
+    let _ = fs::remove_file(temp_path(path, TAG));
+    let mut sealed = key.encrypt(AtomicFile::create(path, TAG)?)?;
+    let written = serde_json::to_writer(&mut sealed, values)
+        .map_err(io::Error::from)
+        .and_then(|()| sealed.finish())
+        .and_then(AtomicFile::finish);
+    let done = match written {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = fs::remove_file(temp_path(path, TAG));
+            return Err(e);
+        }
+    };
+    let renamed = fs::rename(&done.temp_path, path);
+    if renamed.is_err() {
+        let _ = fs::remove_file(&done.temp_path);
+    }
+    renamed?;
+    match path.parent() {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Prefixes an error with the file it concerns.
+fn in_file(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::settings::SettingsFile;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn parses_references_and_refuses_inline_values() {
@@ -138,20 +331,107 @@ mod tests {
         assert!(!err.contains("hunter2"));
     }
 
+    fn settings_in(dir: &Path) -> Settings {
+        Settings::resolve(None, dir.to_path_buf(), SettingsFile::default())
+    }
+
+    fn value(v: &str) -> Zeroizing<String> {
+        Zeroizing::new(v.to_string())
+    }
+
     #[test]
-    fn file_secrets_must_be_private() {
+    fn set_get_remove_round_trip_through_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings::resolve(None, dir.path().to_path_buf(), SettingsFile::default());
-        let secrets = settings.state_dir.join("secrets");
-        std::fs::create_dir_all(&secrets).unwrap();
-        let path = secrets.join("pw");
-        std::fs::write(&path, "s3cret\n").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let r = SecretRef::File("pw".into());
-        assert!(r.resolve(&settings).unwrap_err().contains("chmod 600"));
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let s = r.resolve(&settings).unwrap();
-        assert_eq!(s.expose(), "s3cret");
+        let settings = settings_in(dir.path());
+        let mut store = SecretStore::open(&settings).unwrap();
+        store.set("sftp_pw", value("s3cret")).unwrap();
+        store.set("hris.key-2", value("k2")).unwrap();
+        store.set("sftp_pw", value("n3w")).unwrap();
+
+        let again = SecretStore::open(&settings).unwrap();
+        assert_eq!(again.names().collect::<Vec<_>>(), ["hris.key-2", "sftp_pw"]);
+        let s = SecretRef::File("sftp_pw".into())
+            .resolve(&settings)
+            .unwrap();
+        assert_eq!(s.expose(), "n3w");
         assert_eq!(format!("{s:?}"), "[secret]");
+        let shown = format!("{again:?}");
+        assert!(
+            shown.contains("sftp_pw") && !shown.contains("n3w"),
+            "{shown}"
+        );
+
+        let mut store = again;
+        assert!(store.remove("sftp_pw").unwrap());
+        assert!(!store.remove("sftp_pw").unwrap());
+        let again = SecretStore::open(&settings).unwrap();
+        assert_eq!(again.names().collect::<Vec<_>>(), ["hris.key-2"]);
+        let path = SecretStore::path(&settings.state_dir);
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Only the store and the key: no temp file is left behind.
+        let mut left: Vec<_> = fs::read_dir(&settings.state_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["keys", "secrets.age"]);
+    }
+
+    #[test]
+    fn the_file_holds_no_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_in(dir.path());
+        let mut store = SecretStore::open(&settings).unwrap();
+        store
+            .set("canary_name", value("canary-value-5b1e"))
+            .unwrap();
+        let bytes = fs::read(SecretStore::path(&settings.state_dir)).unwrap();
+        assert!(bytes.starts_with(b"age-encryption.org/v1"));
+        for needle in [&b"canary-value-5b1e"[..], b"canary_name"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+        }
+    }
+
+    #[test]
+    fn a_missing_secret_names_itself_and_how_to_set_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_in(dir.path());
+        let err = SecretRef::File("hris".into())
+            .resolve(&settings)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "${secret:hris} is not set: store it with `hrbridge secrets set hris`"
+        );
+        // Reading never creates the installation key.
+        assert!(!InstallationKey::path(&settings.state_dir).exists());
+        let store = SecretStore::open(&settings).unwrap();
+        assert!(!SecretRef::File("hris".into()).is_set(Some(&store)));
+        let err = SecretRef::Env("HRBRIDGE_TEST_SURELY_UNSET".into())
+            .resolve(&settings)
+            .unwrap_err();
+        assert!(
+            err.contains("HRBRIDGE_TEST_SURELY_UNSET is not set"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_names_empty_values_and_a_lost_key_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_in(dir.path());
+        let mut store = SecretStore::open(&settings).unwrap();
+        for bad in ["", "../x", "a/b", ".hidden", "sp ace"] {
+            let err = store.set(bad, value("v")).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+        let err = store.set("x", value("")).unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
+        store.set("x", value("v")).unwrap();
+        fs::remove_file(InstallationKey::path(&settings.state_dir)).unwrap();
+        let err = SecretStore::open(&settings).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+        assert!(!InstallationKey::path(&settings.state_dir).exists());
     }
 }

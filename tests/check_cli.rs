@@ -115,13 +115,22 @@ fn a_good_configuration_checks_clean() {
 }
 
 #[test]
-fn the_bundled_profiles_check_clean() {
-    let out = assert_cmd::Command::cargo_bin("hrbridge")
-        .unwrap()
-        .current_dir(common::repo())
-        .arg("check")
-        .output()
-        .unwrap();
+fn the_bundled_profiles_check_clean_once_their_secret_is_set() {
+    let ws = Workspace::new();
+    for entry in std::fs::read_dir(common::repo().join("profiles")).unwrap() {
+        let name = entry.unwrap().file_name();
+        ws.profile_from(&format!("profiles/{}", name.to_string_lossy()));
+    }
+    ws.tables();
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("${secret:hris_client_secret} is not set"),
+        "{}",
+        stderr(&out)
+    );
+    ws.secret("hris_client_secret", "demo-secret");
+    let out = ws.run(&["check"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("7 profile(s) checked"),

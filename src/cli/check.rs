@@ -1,9 +1,12 @@
-//! `hrbridge check`: every problem in hrbridge.toml and the profiles, located, then exit 1.
+//! `hrbridge check`: every problem in hrbridge.toml and the profiles, located, then exit 1 —
+//! including each `${secret:...}` or `${env:...}` a profile references that is not set.
 
 use std::path::Path;
 
 use super::{print_diagnostics, Exit};
+use crate::profile::check::check_secrets;
 use crate::profile::load;
+use crate::secret::SecretStore;
 
 pub fn run(config: Option<&Path>) -> Exit {
     let settings = match load::load_settings(config) {
@@ -13,8 +16,14 @@ pub fn run(config: Option<&Path>) -> Exit {
             return Exit::Failed;
         }
     };
-    match load::load_profiles(&settings) {
-        Ok(profiles) => {
+    // Reading the store creates nothing; an unreadable one is reported, and then every
+    // `${secret:...}` is reported as not set as well.
+    let secrets = SecretStore::open(&settings)
+        .map_err(|e| eprintln!("error: cannot read the secrets store: {e}\n"))
+        .ok();
+    let result = load::load_profiles_with(&settings, &|p| check_secrets(p, secrets.as_ref()));
+    match result {
+        Ok(profiles) if secrets.is_some() => {
             let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
             println!(
                 "ok: {} profile(s) checked: {}",
@@ -23,6 +32,7 @@ pub fn run(config: Option<&Path>) -> Exit {
             );
             Exit::Ok
         }
+        Ok(_) => Exit::Failed,
         Err(d) => {
             print_diagnostics(&d);
             eprintln!("error: {} problem(s) found", d.len());

@@ -12,6 +12,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use zeroize::Zeroizing;
+
 use super::run::{exit_for, render_summary};
 use super::{print_diagnostics, Exit};
 use crate::engine::runner::run_once;
@@ -77,9 +79,10 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         }
     };
     let store = Store::open(&settings.state_dir)?;
-    write_secret(
-        &settings.state_dir,
-        &standin::Config::default().client_secret,
+    super::secrets::store_secret(
+        &settings,
+        DEMO_SECRET,
+        Zeroizing::new(standin::Config::default().client_secret),
     )?;
     println!(
         "hrbridge demo: {} integrations, workspace {}\n",
@@ -164,23 +167,6 @@ fn point_profiles_at(dir: &Path, base_url: &str) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Stores the stand-in's client secret where `${secret:hris_client_secret}` finds it (0600).
-fn write_secret(state_dir: &Path, value: &str) -> io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = state_dir.join("secrets");
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)?;
-    fs::File::options()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(dir.join(DEMO_SECRET))?
-        .write_all(value.as_bytes())
 }
 
 /// `offers_1.csv` → `offers_1_again.csv`: a new name that still matches the usual patterns.

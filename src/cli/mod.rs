@@ -13,6 +13,7 @@ mod known_hosts;
 mod preview;
 mod retry;
 mod run;
+mod secrets;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -106,6 +107,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// The encrypted secrets store that `${secret:NAME}` reads.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
     /// Trust SSH host keys (an explicit operator step; unknown keys are always refused).
     KnownHosts {
         #[command(subcommand)]
@@ -126,6 +132,20 @@ pub enum KnownHostsAction {
         #[arg(long, value_name = "SHA256:...")]
         fingerprint: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsAction {
+    /// Store a secret (or replace it); the value is read from stdin, or typed at a prompt
+    /// that does not echo — never given on the command line.
+    Set {
+        /// Letters, digits, `_`, `-` and `.`, as in `${secret:NAME}`.
+        name: String,
+    },
+    /// The names of the stored secrets (never their values).
+    List,
+    /// Remove a secret.
+    Rm { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +214,11 @@ pub fn main() -> ExitCode {
         } => audit::run(config, action.is_some(), json, csv, limit),
         Command::Demo => demo::run(),
         Command::Keygen { output } => keygen::run(config, output.as_deref()),
+        Command::Secrets { action } => match action {
+            SecretsAction::Set { name } => secrets::set(config, &name),
+            SecretsAction::List => secrets::list(config),
+            SecretsAction::Rm { name } => secrets::remove(config, &name),
+        },
         Command::KnownHosts {
             action:
                 KnownHostsAction::Add {

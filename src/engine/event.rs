@@ -74,6 +74,10 @@ pub enum Event<'a> {
         name: &'a str,
         action: &'a str,
     },
+    /// `hrbridge secrets set`: a secret was stored or replaced (its name, never its value).
+    SecretSet { name: &'a str, user: &'a str },
+    /// `hrbridge secrets rm`: a secret was removed.
+    SecretRemoved { name: &'a str, user: &'a str },
 }
 
 impl Event<'_> {
@@ -91,12 +95,16 @@ impl Event<'_> {
             Event::InputKept { .. } => "input.kept",
             Event::RemoteSettled { .. } => "remote.settled",
             Event::NotifyFailed { .. } => "notify.failed",
+            Event::SecretSet { .. } => "secret.set",
+            Event::SecretRemoved { .. } => "secret.removed",
         }
     }
 
     fn job_id(&self) -> Option<i64> {
         match self {
-            Event::FileRefused { .. } => None,
+            Event::FileRefused { .. } | Event::SecretSet { .. } | Event::SecretRemoved { .. } => {
+                None
+            }
             Event::FileDuplicate { job_id, .. }
             | Event::JobStarted { job_id, .. }
             | Event::OutputPublished { job_id, .. }
@@ -168,11 +176,23 @@ impl Event<'_> {
             Event::RemoteSettled { name, action, .. } => {
                 json!({ "name": format!("{name:?}"), "action": action })
             }
+            Event::SecretSet { name, user } | Event::SecretRemoved { name, user } => {
+                json!({ "name": name, "user": user })
+            }
         }
     }
 
-    /// Logs the event and appends it to the audit trail.
+    /// Logs the event of `profile` and appends it to the audit trail.
     pub fn emit(&self, store: &Store, profile: &str) -> Result<(), StoreError> {
+        self.record(store, Some(profile))
+    }
+
+    /// Logs an event of the installation (no profile) and appends it to the audit trail.
+    pub fn emit_installation(&self, store: &Store) -> Result<(), StoreError> {
+        self.record(store, None)
+    }
+
+    fn record(&self, store: &Store, profile: Option<&str>) -> Result<(), StoreError> {
         let detail = self.detail();
         match self {
             Event::JobFailed { .. } | Event::FileRefused { .. } | Event::NotifyFailed { .. } => {
@@ -182,7 +202,7 @@ impl Event<'_> {
         }
         store.append_audit(&AuditEvent {
             kind: self.kind().to_string(),
-            profile: Some(profile.to_string()),
+            profile: profile.map(str::to_string),
             job_id: self.job_id(),
             detail,
         })?;

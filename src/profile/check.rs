@@ -7,8 +7,12 @@
 
 use std::collections::HashMap;
 
-use super::model::Profile;
+use super::model::{
+    ApiConnectionSpec, AuthSpec, HeaderValueSpec, NotifySpec, OutputSpec, Profile,
+    SftpConnectionSpec, SourceSpec,
+};
 use super::problem::{KeyPath, Problem};
+use crate::secret::{SecretRef, SecretStore};
 use crate::settings::Settings;
 use crate::transform::MappingPlan;
 
@@ -91,6 +95,80 @@ fn check_sample_header(profile: &Profile, problems: &mut Vec<Problem>) {
             ));
         } else {
             seen.insert(column, i);
+        }
+    }
+}
+
+/// `hrbridge check` only: every secret `profile` references must be set — in `secrets` for
+/// `${secret:NAME}` (`None`: the store could not be read, so none is), in this process's
+/// environment for `${env:NAME}`. Problems name the reference, never a value. (Not part of
+/// [`check`]: at run time a missing secret fails the job that needs it, with the same message.)
+pub fn check_secrets(profile: &Profile, secrets: Option<&SecretStore>) -> Vec<Problem> {
+    secret_refs(profile)
+        .into_iter()
+        .filter(|(_, r)| !r.is_set(secrets))
+        .map(|(at, r)| Problem::new(at, r.not_set()))
+        .collect()
+}
+
+/// Every secret reference of `profile`, with the key path it is written at.
+pub fn secret_refs(profile: &Profile) -> Vec<(KeyPath, &SecretRef)> {
+    let mut found = Vec::new();
+    if let SourceSpec::Sftp(source) = &profile.source {
+        sftp_refs(
+            &source.connection,
+            KeyPath::root().key("source"),
+            &mut found,
+        );
+    }
+    for (i, output) in profile.outputs.iter().enumerate() {
+        let at = KeyPath::output(i);
+        match output {
+            OutputSpec::File(_) => {}
+            OutputSpec::Sftp(o) => sftp_refs(&o.connection, at, &mut found),
+            OutputSpec::Http(o) => api_refs(&o.connection, at, &mut found),
+            OutputSpec::Scim(o) => api_refs(&o.connection, at, &mut found),
+        }
+    }
+    for (i, notify) in profile.notify.iter().enumerate() {
+        let NotifySpec::Webhook(hook) = notify;
+        let at = KeyPath::root().key("notify").index(i).key("secret");
+        found.push((at, &hook.secret));
+    }
+    found
+}
+
+fn sftp_refs<'p>(
+    spec: &'p SftpConnectionSpec,
+    at: KeyPath,
+    found: &mut Vec<(KeyPath, &'p SecretRef)>,
+) {
+    for (key, r) in [
+        ("passphrase", &spec.passphrase),
+        ("password", &spec.password),
+    ] {
+        if let Some(r) = r {
+            found.push((at.clone().key(key), r));
+        }
+    }
+}
+
+fn api_refs<'p>(
+    spec: &'p ApiConnectionSpec,
+    at: KeyPath,
+    found: &mut Vec<(KeyPath, &'p SecretRef)>,
+) {
+    let auth = at.clone().key("auth");
+    match &spec.auth {
+        None => {}
+        Some(AuthSpec::Oauth2(a)) => found.push((auth.key("client_secret"), &a.client_secret)),
+        Some(AuthSpec::Bearer(a)) => found.push((auth.key("token"), &a.token)),
+        Some(AuthSpec::ApiKey(a)) => found.push((auth.key("key"), &a.key)),
+        Some(AuthSpec::Basic(a)) => found.push((auth.key("password"), &a.password)),
+    }
+    for (name, value) in &spec.headers {
+        if let HeaderValueSpec::Secret(r) = value {
+            found.push((at.clone().key("headers").key(name), r));
         }
     }
 }
@@ -182,5 +260,82 @@ mod tests {
     fn sample_header_duplicates_and_empties() {
         let p = problems_of("sample_header = [\"ID\", \" \", \"Name\", \"ID\"]");
         assert_eq!(paths(&p), ["sample_header[1]", "sample_header[3]"]);
+    }
+
+    #[test]
+    fn every_secret_reference_is_found_and_missing_ones_are_named() {
+        let profile: Profile = toml::from_str(
+            r#"
+            name = "s"
+            [source]
+            type = "sftp"
+            host = "h"
+            user = "u"
+            private_key = "k"
+            passphrase = "${secret:key_pp}"
+            known_hosts = "kh"
+            path = "/x"
+            [[field]]
+            name = "id"
+            from = "ID"
+            [[output]]
+            type = "file"
+            path = "outbox/x.csv"
+            [[output]]
+            type = "http"
+            url = "https://api.example.com/e"
+            auth = { type = "basic", username = "u", password = "${secret:api_pw}" }
+            headers = { X-Tenant = "t1", X-Key = "${env:HRBRIDGE_TEST_UNSET_KEY}" }
+            [[output]]
+            type = "sftp"
+            host = "h"
+            user = "u"
+            password = "${secret:out_pw}"
+            known_hosts = "kh"
+            path = "/in/x.csv"
+            [[notify]]
+            type = "webhook"
+            url = "https://hooks.example.com/x"
+            secret = "${secret:hook}"
+            "#,
+        )
+        .unwrap();
+        let refs: Vec<String> = secret_refs(&profile)
+            .iter()
+            .map(|(at, r)| format!("{at} {r}"))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                "source.passphrase ${secret:key_pp}",
+                "output[1].auth.password ${secret:api_pw}",
+                "output[1].headers.X-Key ${env:HRBRIDGE_TEST_UNSET_KEY}",
+                "output[2].password ${secret:out_pw}",
+                "notify[0].secret ${secret:hook}",
+            ]
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::resolve(None, dir.path().to_path_buf(), SettingsFile::default());
+        let mut secrets = SecretStore::open(&settings).unwrap();
+        secrets
+            .set("api_pw", zeroize::Zeroizing::new("pw-value".into()))
+            .unwrap();
+        secrets
+            .set("hook", zeroize::Zeroizing::new("hook-value".into()))
+            .unwrap();
+        let problems = check_secrets(&profile, Some(&secrets));
+        assert_eq!(
+            paths(&problems),
+            [
+                "source.passphrase",
+                "output[1].headers.X-Key",
+                "output[2].password"
+            ]
+        );
+        assert!(problems[0].message.contains("hrbridge secrets set key_pp"));
+        assert!(problems[1]
+            .message
+            .contains("HRBRIDGE_TEST_UNSET_KEY is not set"));
     }
 }

@@ -23,7 +23,7 @@ use super::model::{
     OutputSpec, Profile, ScimOutputSpec, SftpOutputSpec, SftpSourceSpec, SourceSpec,
     ValidationSpec, WebhookSpec,
 };
-use super::problem::{KeyPath, Seg};
+use super::problem::{KeyPath, Problem, Seg};
 use crate::settings::{absolutize, Settings, SettingsFile};
 
 /// The settings file looked for in the current directory when none is given.
@@ -87,6 +87,15 @@ fn parse_settings(shown: &Path, text: &str) -> Result<SettingsFile, Vec<Diagnost
 /// skipped as editor leftovers). All problems of all files are returned together, including
 /// profile names used by more than one file.
 pub fn load_profiles(settings: &Settings) -> Result<Vec<Profile>, Vec<Diagnostic>> {
+    load_profiles_with(settings, &|_| Vec::new())
+}
+
+/// [`load_profiles`] with an `extra` rule run on each profile besides the semantic checks,
+/// its problems located like theirs (`hrbridge check` adds the missing secrets this way).
+pub fn load_profiles_with(
+    settings: &Settings,
+    extra: &dyn Fn(&Profile) -> Vec<Problem>,
+) -> Result<Vec<Profile>, Vec<Diagnostic>> {
     let dir = &settings.profiles_dir;
     let mut paths = profile_paths(dir).map_err(|e| {
         vec![unreadable(dir, "profile folder", &e)
@@ -102,7 +111,7 @@ pub fn load_profiles(settings: &Settings) -> Result<Vec<Profile>, Vec<Diagnostic
             .and_then(|cwd| path.strip_prefix(cwd).ok())
             .unwrap_or(&path)
             .to_path_buf();
-        match load_one(&path, &shown, settings) {
+        match load_one(&path, &shown, settings, extra) {
             Ok(one) => loaded.push(one),
             Err(mut d) => diags.append(&mut d),
         }
@@ -117,7 +126,7 @@ pub fn load_profiles(settings: &Settings) -> Result<Vec<Profile>, Vec<Diagnostic
 
 /// Loads and checks one profile file; its name defaults to the file stem.
 pub fn load_profile_file(path: &Path, settings: &Settings) -> Result<Profile, Vec<Diagnostic>> {
-    load_one(path, path, settings).map(|l| l.profile)
+    load_one(path, path, settings, &|_| Vec::new()).map(|l| l.profile)
 }
 
 fn profile_paths(dir: &Path) -> io::Result<Vec<PathBuf>> {
@@ -143,7 +152,12 @@ struct Loaded {
     name_span: Option<Range<usize>>,
 }
 
-fn load_one(path: &Path, shown: &Path, settings: &Settings) -> Result<Loaded, Vec<Diagnostic>> {
+fn load_one(
+    path: &Path,
+    shown: &Path,
+    settings: &Settings,
+    extra: &dyn Fn(&Profile) -> Vec<Problem>,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![unreadable(shown, "profile", &e)])?;
     let doc = parse_document(shown, &text)?;
     let name_span = value_at(&doc, &KeyPath::root().key("name"));
@@ -164,6 +178,7 @@ fn load_one(path: &Path, shown: &Path, settings: &Settings) -> Result<Loaded, Ve
     diags.extend(
         check(&profile, settings)
             .into_iter()
+            .chain(extra(&profile))
             .filter(|p| !failed.iter().any(|f| p.at.0.starts_with(&f.0)))
             .map(|p| match nearest_span(&doc, &p.at) {
                 Some(span) => Diagnostic::at_span(shown, &text, span, p.message),

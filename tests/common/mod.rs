@@ -57,13 +57,12 @@ impl Workspace {
         self
     }
 
-    /// Stores `value` as the secret `${secret:name}` in the state folder (mode 0600).
+    /// Stores `value` as the secret `${secret:name}` with `hrbridge secrets set` (value on stdin).
     pub fn secret(&self, name: &str, value: &str) -> &Self {
-        use std::os::unix::fs::PermissionsExt;
-        let secrets = self.path().join("var/secrets");
-        fs::create_dir_all(&secrets).unwrap();
-        fs::write(secrets.join(name), value).unwrap();
-        fs::set_permissions(secrets.join(name), fs::Permissions::from_mode(0o600)).unwrap();
+        self.cmd(&["secrets", "set", name])
+            .write_stdin(value)
+            .assert()
+            .success();
         self
     }
 

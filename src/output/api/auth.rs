@@ -346,13 +346,11 @@ mod tests {
 
     /// Settings whose state folder holds the secret `tok` = `s3cr3t-value`.
     fn settings() -> (tempfile::TempDir, Settings) {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::resolve(None, dir.path().to_path_buf(), SettingsFile::default());
-        let secrets = settings.state_dir.join("secrets");
-        std::fs::create_dir_all(&secrets).unwrap();
-        std::fs::write(secrets.join("tok"), "s3cr3t-value").unwrap();
-        std::fs::set_permissions(secrets.join("tok"), std::fs::Permissions::from_mode(0o600))
+        crate::secret::SecretStore::open(&settings)
+            .unwrap()
+            .set("tok", zeroize::Zeroizing::new("s3cr3t-value".into()))
             .unwrap();
         (dir, settings)
     }
