@@ -204,7 +204,7 @@ mod tests {
         let key = write_sealed(dir.path(), &path, &out);
         let on_disk = std::fs::read(&path).unwrap();
         assert!(
-            !String::from_utf8_lossy(&on_disk).contains("E1"),
+            !String::from_utf8_lossy(&on_disk).contains("1234.50"),
             "plaintext spool"
         );
         let reader = SpoolReader::open(&path, &key).unwrap();
