@@ -5,8 +5,11 @@
 //! as one folder.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::profile::DurationStr;
 
 /// The settings file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,6 +24,11 @@ pub struct SettingsFile {
     /// Folders that file outputs may write into (default: the settings folder itself).
     #[serde(default)]
     pub output_roots: Option<Vec<PathBuf>>,
+    /// How long kept inputs stay in the state folder's `archive/` and `error/` (e.g. `"30d"`);
+    /// older ones are deleted at the start of each pass, each deletion audited. Default: kept
+    /// for ever.
+    #[serde(default)]
+    pub retention: Option<DurationStr>,
 }
 
 /// Settings with every path resolved.
@@ -33,6 +41,8 @@ pub struct Settings {
     pub profiles_dir: PathBuf,
     pub state_dir: PathBuf,
     pub output_roots: Vec<PathBuf>,
+    /// Age after which kept inputs are purged; `None` keeps them.
+    pub retention: Option<Duration>,
 }
 
 impl Settings {
@@ -52,6 +62,7 @@ impl Settings {
                 .into_iter()
                 .map(at)
                 .collect(),
+            retention: file.retention.map(|d| d.0),
             config_file,
             base_dir,
         }

@@ -115,7 +115,8 @@ fn run_case(case: &Case) -> Result<(), String> {
         "var/archive"
     };
     let kept = ws.files_under(&format!("{kept_in}/{}", case.profile));
-    if !kept.iter().any(|k| k.ends_with(&name)) {
+    // Kept encrypted to the installation key, hence `.age`.
+    if !kept.iter().any(|k| k.ends_with(&format!("{name}.age"))) {
         return Err(format!("input not kept in {kept_in}: {kept:?}"));
     }
     if case.expect == "failed" && !ws.files_under("outbox").is_empty() {

@@ -38,7 +38,13 @@ fn committing_job(ws: &Workspace) -> (std::path::PathBuf, std::path::PathBuf) {
     let job = store.start_job("p", file.id, "x.csv").unwrap();
     let staging = state.join("staging/p");
     fs::create_dir_all(&staging).unwrap();
-    fs::write(staging.join(&sha), export).unwrap();
+    // Staged copies are sealed to the installation key.
+    let key = hrbridge::keys::InstallationKey::load_or_create(&state).unwrap();
+    let mut sealed = key
+        .encrypt(fs::File::create(staging.join(&sha)).unwrap())
+        .unwrap();
+    std::io::Write::write_all(&mut sealed, export).unwrap();
+    sealed.finish().unwrap();
     let outbox = ws.path().join("outbox");
     fs::create_dir_all(&outbox).unwrap();
     let temp = outbox.join(format!(".hrbridge-tmp-job{job}-0-p.csv"));

@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{stderr, stdout, Workspace};
@@ -127,12 +128,19 @@ fn maps_filters_rejects_and_archives() {
         "{rejects}"
     );
 
-    // The input left the inbox for the archive, byte for byte.
+    // The input left the inbox for the archive, byte for byte (sealed to the installation key).
     assert!(ws.files_under("inbox").is_empty());
     let archived = ws.files_under("var/archive/hires");
     assert_eq!(archived.len(), 1, "{archived:?}");
-    assert!(archived[0].ends_with("hires_1.csv"));
-    let kept = fs::read_to_string(ws.path().join("var/archive/hires").join(&archived[0])).unwrap();
+    assert!(archived[0].ends_with("hires_1.csv.age"));
+    let sealed = fs::File::open(ws.path().join("var/archive/hires").join(&archived[0])).unwrap();
+    let mut kept = String::new();
+    hrbridge::keys::InstallationKey::load_or_create(&ws.path().join("var"))
+        .unwrap()
+        .decrypt(sealed)
+        .unwrap()
+        .read_to_string(&mut kept)
+        .unwrap();
     assert_eq!(kept, EXPORT);
 
     // Rejections are in the store too, and never carry PII values.
@@ -229,7 +237,7 @@ fn a_failed_file_keeps_its_input_in_error_and_writes_nothing() {
     );
     assert!(ws.files_under("outbox").is_empty());
     let kept = ws.files_under("var/error/hires");
-    assert_eq!(kept, ["hires_1.csv", "hires_1.csv.error.txt"]);
+    assert_eq!(kept, ["hires_1.csv.age", "hires_1.csv.age.error.txt"]);
 }
 
 #[test]
@@ -314,7 +322,7 @@ format = "jsonl"
     );
     assert_eq!(
         ws.files_under("var/error/two"),
-        ["x.csv", "x.csv.error.txt"]
+        ["x.csv.age", "x.csv.age.error.txt"]
     );
 }
 

@@ -153,7 +153,7 @@ fn after_delete_and_move_run_once_the_job_is_committed() {
         served.join("bad.csv").exists(),
         "a failed file was deleted on the server"
     );
-    assert_eq!(ws.files_under("var/error/remote")[0], "bad.csv");
+    assert_eq!(ws.files_under("var/error/remote")[0], "bad.csv.age");
 }
 
 #[test]

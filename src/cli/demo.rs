@@ -113,7 +113,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         (job.error.is_none() && matches)
             .then(|| (profile, job, settings.resolve_path(&spec.path).join(again)))
     }) {
-        fs::copy(&job.kept_at, &again)?;
+        crate::engine::archive::restore(&job.kept_at, &settings.state_dir, &again)?;
         fs::File::options()
             .write(true)
             .open(&again)?

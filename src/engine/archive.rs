@@ -1,13 +1,17 @@
 //! Keeping inputs: after a job, its input leaves the inbox for `archive/` or `error/`.
 //!
-//! Inputs are never deleted. The staged copy (identical bytes, verified by sha256) is moved
-//! into the state folder, and only then is the inbox entry removed — and only if it is still
-//! the file that was taken (same size and mtime), so a file re-written in the meantime stays.
+//! Inputs are never deleted (until `retention` says so). The staged copy (the input's bytes,
+//! encrypted to the installation key, hence kept as `<name>.age`; `age -d -i
+//! state_dir/keys/installation.key` opens it) is moved into the state folder, and only then is
+//! the inbox entry removed — and only if it is still the file that was taken (same size and
+//! mtime), so a file re-written in the meantime stays. [`restore`] gives a kept input back.
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::keys::InstallationKey;
 use crate::source::dir::Candidate;
 
 /// `state_dir/archive/<profile>/<YYYY-MM-DD>/`.
@@ -28,6 +32,24 @@ pub fn keep(staged: &Path, dest_dir: &Path, name: &str) -> io::Result<PathBuf> {
     let dest = free_name(dest_dir, name);
     fs::rename(staged, &dest)?;
     Ok(dest)
+}
+
+/// Writes the plaintext of the kept input `kept` (sealed to the installation key of
+/// `state_dir`) to the new file `to` (mode 0600; an existing file is never replaced); returns
+/// its size. A kept file that does not decrypt is an error, and `to` is then removed.
+pub fn restore(kept: &Path, state_dir: &Path, to: &Path) -> io::Result<u64> {
+    let key = InstallationKey::load_or_create(state_dir)?;
+    let mut plain = key.decrypt(fs::File::open(kept)?)?;
+    let mut out = fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)?;
+    let copied = io::copy(&mut plain, &mut out).and_then(|n| out.sync_all().map(|()| n));
+    if copied.is_err() {
+        let _ = fs::remove_file(to);
+    }
+    copied
 }
 
 /// A path in `dir` for `name` that does not exist yet.
@@ -89,6 +111,29 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["hires.1.csv", "hires.2.csv", "hires.csv"]);
+    }
+
+    #[test]
+    fn restore_gives_back_the_plaintext_and_refuses_damage() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let key = InstallationKey::load_or_create(dir.path()).unwrap();
+        let kept = dir.path().join("x.csv.age");
+        let mut w = key.encrypt(fs::File::create(&kept).unwrap()).unwrap();
+        w.write_all(b"ID\n1\n").unwrap();
+        w.finish().unwrap();
+        let to = dir.path().join("x.csv");
+        assert_eq!(restore(&kept, dir.path(), &to).unwrap(), 5);
+        assert_eq!(fs::read(&to).unwrap(), b"ID\n1\n");
+        // Never over an existing file.
+        assert!(restore(&kept, dir.path(), &to).is_err());
+        let mut bytes = fs::read(&kept).unwrap();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 1;
+        fs::write(&kept, bytes).unwrap();
+        let again = dir.path().join("y.csv");
+        assert!(restore(&kept, dir.path(), &again).is_err());
+        assert!(!again.exists());
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub enum Event<'a> {
     JobRecovered { job_id: i64, action: &'a str },
     /// The input was moved out of the inbox into the state folder.
     InputKept { job_id: i64, to: &'a str },
+    /// A kept input (or its error note or rejects report) older than `retention` was deleted
+    /// from `archive/` or `error/`.
+    InputPurged { path: &'a str, retention_secs: u64 },
     /// A `[[notify]]` webhook could not be reached.
     NotifyFailed { job_id: i64, message: &'a str },
     /// The `after` action of a fetched remote file ran (keep, delete or move).
@@ -93,6 +96,7 @@ impl Event<'_> {
             Event::JobFailed { .. } => "job.failed",
             Event::JobRecovered { .. } => "job.recovered",
             Event::InputKept { .. } => "input.kept",
+            Event::InputPurged { .. } => "input.purged",
             Event::RemoteSettled { .. } => "remote.settled",
             Event::NotifyFailed { .. } => "notify.failed",
             Event::SecretSet { .. } => "secret.set",
@@ -102,9 +106,10 @@ impl Event<'_> {
 
     fn job_id(&self) -> Option<i64> {
         match self {
-            Event::FileRefused { .. } | Event::SecretSet { .. } | Event::SecretRemoved { .. } => {
-                None
-            }
+            Event::FileRefused { .. }
+            | Event::InputPurged { .. }
+            | Event::SecretSet { .. }
+            | Event::SecretRemoved { .. } => None,
             Event::FileDuplicate { job_id, .. }
             | Event::JobStarted { job_id, .. }
             | Event::OutputPublished { job_id, .. }
@@ -172,6 +177,10 @@ impl Event<'_> {
             Event::JobFailed { counts, error, .. } => json!({ "counts": counts, "error": error }),
             Event::JobRecovered { action, .. } => json!({ "action": action }),
             Event::InputKept { to, .. } => json!({ "to": to }),
+            Event::InputPurged {
+                path,
+                retention_secs,
+            } => json!({ "path": path, "retention_secs": retention_secs }),
             Event::NotifyFailed { message, .. } => json!({ "error": message }),
             Event::RemoteSettled { name, action, .. } => {
                 json!({ "name": format!("{name:?}"), "action": action })

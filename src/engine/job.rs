@@ -16,11 +16,13 @@ use crate::output::atomic::{temp_path, FinishedFile};
 use crate::output::rejects::RejectsFile;
 use crate::profile::{OutputSpec, Profile, SourceSpec};
 use crate::settings::Settings;
+use crate::source::staging::Content;
 use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
 use crate::transform::{MappingPlan, Rejection, RowOutcome};
 
 use super::archive;
 use super::arrival::{Arrival, Origin};
+use super::at_rest;
 use super::deliver::{publish_outputs, Finished, Outputs};
 use super::event::Event;
 use super::EngineError;
@@ -173,10 +175,20 @@ impl JobContext<'_> {
                 rejects: None,
             }))
         };
-        let table = match format::open(&input.staged.path, &input.name, &self.profile.format) {
-            Ok(t) => t,
-            Err(e) => return failure(e.to_string(), counts),
-        };
+        if let Content::Undecryptable(why) = &input.staged.content {
+            return failure(
+                format!(
+                    "{:?} cannot be decrypted with source.decrypt_with ({why}); nothing was read",
+                    input.name
+                ),
+                counts,
+            );
+        }
+        let table =
+            match format::open_input(self.open_staged(input)?, &input.name, &self.profile.format) {
+                Ok(t) => t,
+                Err(e) => return failure(e.to_string(), counts),
+            };
         let mapper = match self.plan.bind(&table.header) {
             Ok(m) => m,
             Err(missing) => return failure(format!("{}: {missing}", input.name), counts),
@@ -271,6 +283,18 @@ impl JobContext<'_> {
             });
         }
         Ok(Ok(Written { counts, finished }))
+    }
+
+    /// The staged copy, decrypting with the installation key as it is read.
+    fn open_staged(&self, input: &Arrival) -> Result<Box<dyn format::Input>, EngineError> {
+        let key = at_rest::installation_key(self.settings)?;
+        let path = &input.staged.path;
+        let sealed = fs::File::open(path)
+            .and_then(|f| key.decrypt(f))
+            .map_err(|e| {
+                EngineError::io(format!("opening the staged copy {}", path.display()), e)
+            })?;
+        Ok(Box::new(sealed))
     }
 
     fn store_rejections(
@@ -436,7 +460,8 @@ impl JobContext<'_> {
         dir: &Path,
         delivered: bool,
     ) -> Result<PathBuf, EngineError> {
-        let kept = archive::keep(&input.staged.path, dir, &input.name)
+        let name = input.staged.content.kept_name(&input.name);
+        let kept = archive::keep(&input.staged.path, dir, &name)
             .map_err(|e| EngineError::io(format!("keeping {:?}", input.name), e))?;
         match &input.origin {
             Origin::Inbox(cand) => {

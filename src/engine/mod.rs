@@ -3,16 +3,19 @@
 //! `job` is the life of one file, `deliver` its outputs (`api_delivery` for API outputs),
 //! `runner` one pass over every profile's inbox, `recover` the clean-up of what a killed
 //! process left behind, `retry` the re-sending of failed API rows, `archive` where inputs go
-//! afterwards, and `event` the typed events that are both logged and audited.
+//! afterwards (and `retention` how long they stay), `at_rest` the keys that keep them
+//! encrypted, and `event` the typed events that are both logged and audited.
 
 mod api_delivery;
 pub mod archive;
 pub mod arrival;
+pub mod at_rest;
 pub mod deliver;
 pub mod event;
 pub mod job;
 pub mod login;
 pub mod recover;
+pub mod retention;
 pub mod retry;
 pub mod runner;
 mod sftp_pass;

@@ -9,11 +9,13 @@ use std::fs;
 use std::io;
 
 use crate::profile::{Profile, SourceSpec};
+use crate::source::decrypt::decrypt_with;
 use crate::source::dir::Candidate;
-use crate::source::staging;
+use crate::source::staging::{self, Content};
 use crate::store::{JobRow, JobStatus, RemoteState};
 
 use super::archive;
+use super::at_rest;
 use super::deliver::publish_outputs;
 use super::event::Event;
 use super::job::JobContext;
@@ -82,11 +84,17 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
         &state_dir.join("staging").join(&ctx.profile.name),
         &file.sha256,
     );
+    // A committed job's input decrypted (or needed no decrypting): it was staged as plaintext.
+    let content = if decrypt_with(ctx.profile).is_empty() {
+        Content::AsArrived
+    } else {
+        Content::Decrypted
+    };
     if staged.exists() {
         let kept = archive::keep(
             &staged,
             &archive::archive_dir(state_dir, &ctx.profile.name),
-            &job.file_name,
+            &content.kept_name(&job.file_name),
         )
         .map_err(|e| EngineError::io(format!("keeping {:?}", job.file_name), e))?;
         Event::InputKept {
@@ -96,7 +104,10 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
         .emit(ctx.store, &ctx.profile.name)?;
     }
     if let Some(original) = inbox_entry(ctx.profile, ctx, &job.file_name)? {
-        if staging::sha256_of(&original.path).is_ok_and(|sha| sha == file.sha256) {
+        let identities = at_rest::source_identities(ctx.settings, ctx.profile)?;
+        let same = staging::sha256_of_input(&original.path, identities.as_ref())
+            .is_ok_and(|sha| sha == file.sha256);
+        if same {
             archive::release_original(&original).map_err(|e| {
                 EngineError::io(format!("removing {:?} from the inbox", job.file_name), e)
             })?;

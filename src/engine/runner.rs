@@ -12,9 +12,11 @@ use crate::store::Store;
 use crate::transform::MappingPlan;
 
 use super::arrival::{Arrival, Origin};
+use super::at_rest;
 use super::event::Event;
 use super::job::{JobContext, JobReport};
 use super::recover::recover;
+use super::retention;
 use super::{EngineError, StopFlag};
 
 /// What one pass did.
@@ -115,6 +117,7 @@ pub fn run_pass(
         stop,
     };
     summary.recovered += recover(&ctx)?;
+    retention::purge(&ctx)?;
     match &profile.source {
         SourceSpec::Dir(spec) => dir_pass(&ctx, spec, stop, summary),
         SourceSpec::Sftp(spec) => super::sftp_pass::sftp_pass(&ctx, spec, stop, summary),
@@ -156,6 +159,8 @@ fn dir_pass(
         summary.waiting.push((ctx.profile.name.clone(), name));
     }
     let label = format!("dir:{}", inbox.display());
+    let key = at_rest::installation_key(ctx.settings)?;
+    let identities = at_rest::source_identities(ctx.settings, ctx.profile)?;
     let staging_dir = ctx
         .settings
         .state_dir
@@ -165,7 +170,7 @@ fn dir_pass(
         if stop.is_stopped() {
             break;
         }
-        let staged = match staging::stage(&cand, &staging_dir) {
+        let staged = match staging::stage(&cand, &staging_dir, &key, identities.as_ref()) {
             Ok(s) => s,
             Err(e) => {
                 let shown = format!("{:?}", cand.name);

@@ -9,16 +9,20 @@
 //! file that cannot be fetched or settled does not hold up the others.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::keys::InstallationKey;
 use crate::profile::{AfterAction, SftpSourceSpec};
-use crate::sftp::{RemoteEntry, SftpClient, SftpError};
+use crate::sftp::{RemoteEntry, SftpClient, SftpError, Transfer};
+use crate::source::decrypt::SourceIdentities;
 use crate::source::dir::matcher;
 use crate::source::names::check_name;
-use crate::source::staging::{staging_path, Staged};
+use crate::source::staging::{stage_from, staging_path, Content, Staged};
 use crate::store::{RemoteRow, RemoteState};
 
 use super::arrival::{Arrival, Origin};
+use super::at_rest;
 use super::event::Event;
 use super::job::JobContext;
 use super::login::Login;
@@ -53,12 +57,22 @@ pub(super) fn sftp_pass(
         .build()
         .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
     let login = Login::new(&spec.connection, ctx.settings);
+    let keys = Keys {
+        installation: at_rest::installation_key(ctx.settings)?,
+        source: at_rest::source_identities(ctx.settings, ctx.profile)?,
+    };
     runtime.block_on(async {
         let client = login.connect().await.map_err(|e| sftp_error(ctx, e))?;
-        let result = pass_with(ctx, spec, &login, &client, stop, summary).await;
+        let result = pass_with(ctx, spec, &login, &client, &keys, stop, summary).await;
         let _ = client.close().await;
         result
     })
+}
+
+/// The keys a pass stages with.
+struct Keys {
+    installation: InstallationKey,
+    source: Option<SourceIdentities>,
 }
 
 async fn pass_with(
@@ -66,6 +80,7 @@ async fn pass_with(
     spec: &SftpSourceSpec,
     login: &Login<'_>,
     client: &SftpClient,
+    keys: &Keys,
     stop: &StopFlag,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
@@ -105,7 +120,10 @@ async fn pass_with(
         }
         let remote = remote_path(&spec.path, &entry.name);
         let part = staging_dir.join(format!("{PART_PREFIX}{}", std::process::id()));
-        let transfer = match client.download(&remote, &part, entry.size).await {
+        let fetched = client
+            .download_sealed(&remote, &part, entry.size, Some(&keys.installation))
+            .await;
+        let transfer = match fetched {
             Ok(t) => t,
             // Changed while read: fetched once it is stable again.
             Err(e @ SftpError::SizeMismatch { .. }) => {
@@ -130,16 +148,12 @@ async fn pass_with(
                 continue;
             }
         };
-        let path = staging_path(&staging_dir, &transfer.sha256);
-        std::fs::rename(&part, &path)
-            .map_err(|e| EngineError::io(format!("staging {:?}", entry.name), e))?;
+        let staged =
+            tokio::task::block_in_place(|| stage_download(&part, &staging_dir, transfer, keys))
+                .map_err(|e| EngineError::io(format!("staging {:?}", entry.name), e))?;
         let input = Arrival {
             name: entry.name.clone(),
-            staged: Staged {
-                path,
-                sha256: transfer.sha256,
-                size: transfer.bytes,
-            },
+            staged,
             origin: Origin::Remote {
                 size: row.size,
                 mtime: row.mtime,
@@ -156,6 +170,31 @@ async fn pass_with(
         after_actions(ctx, spec, client, &fresh, summary).await?;
     }
     Ok(())
+}
+
+/// Turns a finished download (`part`, sealed to the installation key) into a staged copy: as
+/// it is, or, for a source with `decrypt_with`, decrypted and sealed again (see
+/// [`stage_from`]).
+fn stage_download(
+    part: &Path,
+    staging_dir: &Path,
+    transfer: Transfer,
+    keys: &Keys,
+) -> std::io::Result<Staged> {
+    let Some(identities) = &keys.source else {
+        let path = staging_path(staging_dir, &transfer.sha256);
+        std::fs::rename(part, &path)?;
+        return Ok(Staged {
+            path,
+            sha256: transfer.sha256,
+            size: transfer.bytes,
+            content: Content::AsArrived,
+        });
+    };
+    let sealed = keys.installation.decrypt(std::fs::File::open(part)?)?;
+    let staged = stage_from(sealed, staging_dir, &keys.installation, Some(identities));
+    std::fs::remove_file(part)?;
+    staged
 }
 
 /// Lists the folder and records every candidate version in the store (one transaction);

@@ -4,9 +4,7 @@
 //! embedded newlines), and each record remembers the line it starts on. Memory stays flat
 //! whatever the number of rows: one reusable record buffer plus the footer lookahead.
 
-use std::fs::File;
 use std::io::{self, Cursor, Read};
-use std::path::Path;
 use std::sync::Arc;
 
 use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
@@ -14,7 +12,7 @@ use super::footer::{Item, Line, Trailer};
 use super::header::names_of;
 use super::limits::{check_file_size, max_line_bytes, LineLimit};
 use super::shape::{table, Ragged};
-use super::{ReadError, Table};
+use super::{Input, ReadError, Table};
 use crate::profile::FormatSpec;
 use crate::record::Position;
 
@@ -49,11 +47,14 @@ pub fn parse_delimiter(value: &str) -> Result<Option<u8>, String> {
 }
 
 /// Opens a CSV export: checks the size cap, decodes, finds the header and returns the table.
-pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, ReadError> {
+pub fn open(
+    mut file: Box<dyn Input>,
+    name: Arc<str>,
+    spec: &FormatSpec,
+) -> Result<Table, ReadError> {
     let file_err =
         |row: u64, reason: String| ReadError::file(Position::new(name.clone(), row), reason);
-    let file = File::open(path).map_err(|e| file_err(0, format!("cannot open the file: {e}")))?;
-    check_file_size(&file, &spec.limits).map_err(|reason| file_err(0, reason))?;
+    check_file_size(&mut file, &spec.limits).map_err(|reason| file_err(0, reason))?;
     let encoding = encoding_for_label(&spec.encoding).map_err(|reason| file_err(0, reason))?;
     let explicit = parse_delimiter(&spec.delimiter).map_err(|reason| file_err(0, reason))?;
 
@@ -280,7 +281,7 @@ mod tests {
     /// Header, then each item as (row, values) or (row, "ERR: reason").
     fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Rows), ReadError> {
         let f = write(bytes);
-        let table = open(f.path(), Arc::from("hires.csv"), spec)?;
+        let table = crate::format::open(f.path(), "hires.csv", spec)?;
         let items = table
             .records
             .map(|r| match r {
@@ -511,7 +512,7 @@ mod tests {
         assert_eq!(out[0], (2, "1|short".to_string()));
         assert_eq!(out[1].0, 3);
         let f = write(b"id,note\n2,much too long\n");
-        let err = open(f.path(), Arc::from("x"), &s)
+        let err = crate::format::open(f.path(), "x", &s)
             .unwrap()
             .records
             .next()

@@ -8,9 +8,7 @@
 //! `limits.max_read_seconds`; the reader also gives up when the worker goes silent that long.
 //! Cells become text the way an operator reads them in the spreadsheet (see [`cell_text`]).
 
-use std::fs::File;
 use std::io::{BufReader, Read, Seek};
-use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread;
@@ -23,7 +21,7 @@ use super::header::{column_label, names_of};
 use super::limits::check_file_size;
 use super::shape::{table, Ragged};
 use super::zip_guard::{self, ZipKind};
-use super::{ReadError, Severity, Table};
+use super::{Input, ReadError, Severity, Table};
 use crate::profile::{FormatSpec, Limits, SheetRef};
 use crate::record::Position;
 
@@ -45,10 +43,13 @@ enum Container {
 }
 
 /// Opens a spreadsheet export and returns its header and a stream of its data rows.
-pub fn open(path: &Path, name: Arc<str>, spec: &FormatSpec) -> Result<Table, ReadError> {
+pub fn open(
+    mut file: Box<dyn Input>,
+    name: Arc<str>,
+    spec: &FormatSpec,
+) -> Result<Table, ReadError> {
     let fail = |reason: String| ReadError::file(Position::new(name.clone(), 0), reason);
-    let mut file = File::open(path).map_err(|e| fail(format!("cannot open the file: {e}")))?;
-    check_file_size(&file, &spec.limits).map_err(fail)?;
+    check_file_size(&mut file, &spec.limits).map_err(fail)?;
     let container = detect(&mut file, &spec.limits).map_err(fail)?;
     file.rewind()
         .map_err(|e| fail(format!("cannot read the file: {e}")))?;
@@ -329,7 +330,7 @@ impl Worker {
         }
     }
 
-    fn run(mut self, file: File, container: Container, sheet: Option<&SheetRef>) {
+    fn run(mut self, file: Box<dyn Input>, container: Container, sheet: Option<&SheetRef>) {
         let input = BufReader::new(file);
         let result = match container {
             Container::Xlsx => self.xlsx(input, sheet),
@@ -384,7 +385,11 @@ impl Worker {
     }
 
     /// Streams an xlsx sheet cell by cell.
-    fn xlsx(&mut self, input: BufReader<File>, sheet: Option<&SheetRef>) -> Result<(), Stop> {
+    fn xlsx(
+        &mut self,
+        input: BufReader<Box<dyn Input>>,
+        sheet: Option<&SheetRef>,
+    ) -> Result<(), Stop> {
         let mut wb: Xlsx<_> = Xlsx::new(input).map_err(workbook_error)?;
         let name = pick_sheet(&wb.sheet_names(), sheet)?;
         self.send(Msg::Sheet(name.clone()))?;
@@ -407,7 +412,7 @@ impl Worker {
     /// Reads an xls or ods sheet, which calamine loads whole.
     fn range<W, E>(&mut self, mut wb: W, sheet: Option<&SheetRef>) -> Result<(), Stop>
     where
-        W: Reader<BufReader<File>, Error = E>,
+        W: Reader<BufReader<Box<dyn Input>>, Error = E>,
         E: WorkbookError,
     {
         let name = pick_sheet(&wb.sheet_names(), sheet)?;
@@ -607,7 +612,7 @@ mod tests {
 
     fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Vec<Outcome>), ReadError> {
         let f = write(bytes);
-        let table = open(f.path(), Arc::from("hires.xlsx"), spec)?;
+        let table = crate::format::open(f.path(), "hires.xlsx", spec)?;
         Ok((table.header, table.records.collect()))
     }
 

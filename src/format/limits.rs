@@ -3,19 +3,21 @@
 //! Kept apart from the readers so that CSV and spreadsheets refuse an oversized file with the
 //! same rule and the same words.
 
-use std::fs::File;
+use std::io::{Seek, SeekFrom};
 
 use super::header::column_label;
 use super::ReadError;
 use crate::profile::Limits;
 use crate::record::Position;
 
-/// Refuses a file larger than `limits.max_file_bytes`; the message names the setting.
-pub fn check_file_size(file: &File, limits: &Limits) -> Result<(), String> {
-    let size = file
-        .metadata()
-        .map_err(|e| format!("cannot read the file's size: {e}"))?
-        .len();
+/// Refuses a file larger than `limits.max_file_bytes`; the message names the setting. The
+/// size is that of the bytes the reader gets (the plaintext of a sealed file); `input` is left
+/// at its start.
+pub fn check_file_size(input: &mut impl Seek, limits: &Limits) -> Result<(), String> {
+    let size = input
+        .seek(SeekFrom::End(0))
+        .and_then(|size| input.rewind().map(|()| size))
+        .map_err(|e| format!("cannot read the file's size: {e}"))?;
     if size > limits.max_file_bytes {
         return Err(format!(
             "file is {size} bytes, over the limit of {} (limits.max_file_bytes)",
@@ -90,7 +92,7 @@ impl<R: std::io::Read> std::io::Read for LineLimit<R> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{Read, Write};
 
     use super::*;
 
@@ -116,13 +118,34 @@ mod tests {
             max_file_bytes: 10,
             ..Limits::default()
         };
-        assert_eq!(check_file_size(&f, &limits), Ok(()));
+        assert_eq!(check_file_size(&mut f, &limits), Ok(()));
+        assert_eq!(f.stream_position().unwrap(), 0);
         limits.max_file_bytes = 9;
-        let err = check_file_size(&f, &limits).unwrap_err();
+        let err = check_file_size(&mut f, &limits).unwrap_err();
         assert_eq!(
             err,
             "file is 10 bytes, over the limit of 9 (limits.max_file_bytes)"
         );
+    }
+
+    #[test]
+    fn a_sealed_file_is_measured_by_its_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::keys::InstallationKey::load_or_create(dir.path()).unwrap();
+        let mut sealed = Vec::new();
+        let mut w = key.encrypt(&mut sealed).unwrap();
+        w.write_all(b"0123456789").unwrap();
+        w.finish().unwrap();
+        assert!(sealed.len() > 100);
+        let limits = Limits {
+            max_file_bytes: 10,
+            ..Limits::default()
+        };
+        let mut plain = key.decrypt(std::io::Cursor::new(sealed)).unwrap();
+        assert_eq!(check_file_size(&mut plain, &limits), Ok(()));
+        let mut text = String::new();
+        plain.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "0123456789");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod shape;
 mod zip_guard;
 
 use std::fmt;
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -87,12 +88,34 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// Opens `path` with the reader that `spec` names. `display_name` is the file name shown in
-/// positions (the inbox name; `path` may be a staging copy).
+/// The bytes a reader reads: a plain file, or a decrypting stream over a sealed one (an age
+/// `StreamReader` over a file seeks too). Every cap applies to these bytes, the plaintext.
+pub trait Input: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> Input for T {}
+
+/// Opens the plain file `path` with the reader that `spec` names. `display_name` is the file
+/// name shown in positions.
 pub fn open(path: &Path, display_name: &str, spec: &FormatSpec) -> Result<Table, ReadError> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        ReadError::file(
+            Position::new(Arc::from(display_name), 0),
+            format!("cannot open the file: {e}"),
+        )
+    })?;
+    open_input(Box::new(file), display_name, spec)
+}
+
+/// Reads `input` (from its start) with the reader that `spec` names; `display_name` is the
+/// file name shown in positions (the name the input arrived under).
+pub fn open_input(
+    input: Box<dyn Input>,
+    display_name: &str,
+    spec: &FormatSpec,
+) -> Result<Table, ReadError> {
     let name: Arc<str> = Arc::from(display_name);
     match spec.kind {
-        FormatKind::Csv => csv::open(path, name, spec),
-        FormatKind::Xlsx => excel::open(path, name, spec),
+        FormatKind::Csv => csv::open(input, name, spec),
+        FormatKind::Xlsx => excel::open(input, name, spec),
     }
 }

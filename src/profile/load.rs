@@ -1071,7 +1071,7 @@ format = "csv"
             e,
             [
                 "error: unknown field `profile`, expected one of `profiles`, `state_dir`, \
-                 `output_roots`\n --> hrbridge.toml:1:1\n  |\n1 | profile = \"p\"\n  | ^^^^^^^",
+                 `output_roots`, `retention`\n --> hrbridge.toml:1:1\n  |\n1 | profile = \"p\"\n  | ^^^^^^^",
                 "error: invalid type: integer `3`, expected path string\n --> hrbridge.toml:2:13\n  \
                  |\n2 | state_dir = 3\n  |             ^",
             ]

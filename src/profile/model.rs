@@ -123,6 +123,14 @@ pub struct DirSourceSpec {
     /// missed on network mounts). Default `"60s"`.
     #[serde(default)]
     pub poll: Option<DurationStr>,
+    /// Identity files (as written by `age-keygen` or `hrbridge keygen`; relative paths resolve
+    /// against hrbridge.toml's folder) that open the age-encrypted files this source receives,
+    /// e.g. `["keys/hrbridge.key"]`. With it, every input is an `.age` file (match it with a
+    /// pattern such as `"hires_*.csv.age"`); it is decrypted while staged and kept encrypted, and
+    /// one that does not decrypt (truncated, altered, for another key) fails its job. Identity
+    /// files protected by a passphrase are not supported.
+    #[serde(default)]
+    pub decrypt_with: Vec<PathBuf>,
 }
 
 /// How to reach and log in to an SFTP server: shared by SFTP sources and outputs, written
@@ -216,6 +224,9 @@ pub struct SftpSourceSpec {
     pub settle: Option<DurationStr>,
     /// What happens on the server once the job's outputs are committed.
     pub after: AfterAction,
+    /// Identity files that open the `.age` files this source receives; see
+    /// [`DirSourceSpec::decrypt_with`].
+    pub decrypt_with: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +241,8 @@ struct SftpSourceKeys {
     settle: Option<DurationStr>,
     #[serde(default)]
     after: AfterAction,
+    #[serde(default)]
+    decrypt_with: Vec<PathBuf>,
 }
 
 impl<'de> Deserialize<'de> for SftpSourceSpec {
@@ -242,6 +255,7 @@ impl<'de> Deserialize<'de> for SftpSourceSpec {
             poll: keys.poll,
             settle: keys.settle,
             after: keys.after,
+            decrypt_with: keys.decrypt_with,
         })
     }
 }

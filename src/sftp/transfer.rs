@@ -5,14 +5,15 @@
 //! to [`MAX_SFTP_PACKET`] bytes outstanding (russh-sftp's `File` pipelines them; the session is
 //! configured for it in [`super::client`]), and the SSH window is large enough not to stall them.
 //!
-//! A download goes to the local path the caller names (a temp name in staging), mode 0600; any
-//! failure, and dropping the future, removes it. An upload goes to `<dir>/.<name>.hrbridge-part`,
+//! A download goes to the local path the caller names (a temp name in staging), mode 0600,
+//! optionally encrypted to the installation key as it arrives; any failure, and dropping the
+//! future, removes it. An upload goes to `<dir>/.<name>.hrbridge-part`,
 //! is checked by size on the server, then renamed into place.
 //!
 //! [`IN_FLIGHT`]: super::client::IN_FLIGHT
 //! [`MAX_SFTP_PACKET`]: super::client::MAX_SFTP_PACKET
 
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::client::{SftpClient, MAX_SFTP_PACKET};
 use super::SftpError;
+use crate::keys::InstallationKey;
 
 /// What a finished transfer moved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +42,30 @@ impl Drop for PartialFile {
     fn drop(&mut self) {
         if !self.keep {
             let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Where a download's bytes go: the local file, or an age stream over it. Writes are plain
+/// blocking writes to a local file (page cache), like the open that precedes them.
+enum Sink {
+    Plain(std::fs::File),
+    Sealed(age::stream::StreamWriter<std::fs::File>),
+}
+
+impl Sink {
+    fn write_all(&mut self, chunk: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Plain(f) => f.write_all(chunk),
+            Sink::Sealed(w) => w.write_all(chunk),
+        }
+    }
+
+    /// Ends the stream and makes the file durable.
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Sink::Plain(f) => f.sync_all(),
+            Sink::Sealed(w) => w.finish()?.sync_all(),
         }
     }
 }
@@ -74,6 +100,20 @@ impl SftpClient {
         local: &Path,
         expected_size: u64,
     ) -> Result<Transfer, SftpError> {
+        self.download_sealed(remote, local, expected_size, None)
+            .await
+    }
+
+    /// [`download`](Self::download); with `seal`, what is written to `local` is an age stream
+    /// to that key, so not even the partial file holds the content in the clear (the size and
+    /// sha256 returned are those of the bytes as they arrived).
+    pub async fn download_sealed(
+        &self,
+        remote: &str,
+        local: &Path,
+        expected_size: u64,
+        seal: Option<&InstallationKey>,
+    ) -> Result<Transfer, SftpError> {
         let mut partial = PartialFile {
             path: local.to_path_buf(),
             keep: false,
@@ -88,7 +128,10 @@ impl SftpClient {
         // an existing file keeps its old mode through open(): set it explicitly
         out.set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(local_io("chmod", local))?;
-        let mut out = tokio::fs::File::from_std(out);
+        let mut out = match seal {
+            None => Sink::Plain(out),
+            Some(key) => Sink::Sealed(key.encrypt(out).map_err(local_io("encrypting", local))?),
+        };
         let file = self
             .sftp
             .open(remote)
@@ -108,9 +151,7 @@ impl SftpClient {
                 break;
             };
             hash.update(chunk);
-            out.write_all(chunk)
-                .await
-                .map_err(local_io("writing", local))?;
+            out.write_all(chunk).map_err(local_io("writing", local))?;
             bytes += n as u64;
         }
         if bytes != expected_size {
@@ -125,8 +166,7 @@ impl SftpClient {
                 got,
             });
         }
-        out.flush().await.map_err(local_io("writing", local))?;
-        out.sync_all().await.map_err(local_io("syncing", local))?;
+        out.finish().map_err(local_io("syncing", local))?;
         partial.keep = true;
         Ok(Transfer {
             bytes,

@@ -167,6 +167,7 @@ mod tests {
             settle: Some(DurationStr(Duration::from_millis(settle_ms))),
             done_marker: done_marker.map(str::to_string),
             poll: None,
+            decrypt_with: Vec::new(),
         }
     }
 

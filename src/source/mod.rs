@@ -1,8 +1,10 @@
 //! Where input files come from, and the checks every incoming file goes through.
 //!
-//! `dir` finds complete files in an inbox folder, `names` decides which names are safe, and
-//! `staging` takes the private, hashed copy a job reads.
+//! `dir` finds complete files in an inbox folder, `names` decides which names are safe,
+//! `decrypt` loads the identities that open `.age` inputs, and `staging` takes the private,
+//! hashed, encrypted copy a job reads.
 
+pub mod decrypt;
 pub mod dir;
 pub mod names;
 pub mod staging;

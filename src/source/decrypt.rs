@@ -1,0 +1,180 @@
+//! `decrypt_with`: the age identities that open the `.age` files a source receives.
+//!
+//! A partner encrypts an export to hrbridge's public recipient (`age -r`, `age -R`); the
+//! source's `decrypt_with` names identity files in the format of `age-keygen` and
+//! `hrbridge keygen`. Staging decrypts with them and re-encrypts to the installation key at
+//! once, so the plaintext never reaches the disk. Identity files that are themselves
+//! passphrase-protected (age-encrypted) are not supported: they are refused with a message
+//! saying so. Messages name files and line numbers, never key material.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::profile::{KeyPath, Problem, Profile, SourceSpec};
+use crate::settings::Settings;
+
+/// What every age file starts with; an identity file starting with it is passphrase-protected.
+const AGE_MAGIC: &[u8] = b"age-encryption.org/";
+
+/// The identities of one source's `decrypt_with`, in the order given.
+pub struct SourceIdentities {
+    identities: Vec<Box<dyn age::Identity>>,
+}
+
+impl std::fmt::Debug for SourceIdentities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SourceIdentities({} [secret])", self.identities.len())
+    }
+}
+
+impl SourceIdentities {
+    /// Loads the identity files `paths` (relative ones against hrbridge.toml's folder);
+    /// `Ok(None)` when there are none, i.e. the source receives plain files.
+    pub fn load(
+        settings: &Settings,
+        paths: &[PathBuf],
+    ) -> Result<Option<SourceIdentities>, String> {
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let mut identities = Vec::new();
+        for p in paths {
+            identities.extend(read_identity_file(&settings.resolve_path(p))?);
+        }
+        Ok(Some(SourceIdentities { identities }))
+    }
+
+    /// The identities, for [`crate::keys::decrypt_with`].
+    pub fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
+        self.identities
+            .iter()
+            .map(|i| i.as_ref() as &dyn age::Identity)
+    }
+}
+
+/// The `decrypt_with` list of a profile's source.
+pub fn decrypt_with(profile: &Profile) -> &[PathBuf] {
+    match &profile.source {
+        SourceSpec::Dir(spec) => &spec.decrypt_with,
+        SourceSpec::Sftp(spec) => &spec.decrypt_with,
+    }
+}
+
+/// `check`: every `decrypt_with` file exists and holds at least one identity.
+pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
+    let at = KeyPath::root().key("source").key("decrypt_with");
+    decrypt_with(profile)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            read_identity_file(&settings.resolve_path(p))
+                .err()
+                .map(|message| Problem::new(at.clone().index(i), message))
+        })
+        .collect()
+}
+
+/// Reads one identity file; the error names the file (and a line), never its content.
+fn read_identity_file(path: &Path) -> Result<Vec<Box<dyn age::Identity>>, String> {
+    let shown = path.display();
+    let mut file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut start = [0u8; AGE_MAGIC.len()];
+    let n = read_up_to(&mut file, &mut start).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if start.get(..n) == Some(AGE_MAGIC) {
+        return Err(format!(
+            "{shown} is a passphrase-protected identity file, which is not supported; \
+             give an unencrypted identity file (age-keygen, hrbridge keygen) kept at mode 0600"
+        ));
+    }
+    let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let identities = age::IdentityFile::from_buffer(BufReader::new(file))
+        .map_err(|e| format!("{shown} is not an age identity file: {e}"))?
+        .into_identities()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    if identities.is_empty() {
+        return Err(format!("{shown} holds no age identity"));
+    }
+    Ok(identities)
+}
+
+/// Reads until `buf` is full or the input ends; returns how many bytes were read.
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match input.read(rest)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::SettingsFile;
+    use age::secrecy::ExposeSecret;
+    use std::io::Write;
+
+    fn settings(dir: &Path) -> Settings {
+        Settings::resolve(None, dir.to_path_buf(), SettingsFile::default())
+    }
+
+    #[test]
+    fn loads_keygen_files_and_opens_what_was_sealed_to_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = age::x25519::Identity::generate();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        std::fs::write(
+            dir.path().join("keys/a.key"),
+            format!("# created: now\n{}\n", id.to_string().expose_secret()),
+        )
+        .unwrap();
+        let ids = SourceIdentities::load(&settings(dir.path()), &["keys/a.key".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(format!("{ids:?}"), "SourceIdentities(1 [secret])");
+
+        let recipient = id.to_public();
+        let mut sealed = Vec::new();
+        let mut w = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
+            .unwrap()
+            .wrap_output(&mut sealed)
+            .unwrap();
+        w.write_all(b"ID\n1\n").unwrap();
+        w.finish().unwrap();
+        let mut plain = String::new();
+        crate::keys::decrypt_with(std::io::Cursor::new(sealed), ids.iter())
+            .unwrap()
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain, "ID\n1\n");
+        assert!(SourceIdentities::load(&settings(dir.path()), &[])
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn bad_identity_files_are_named_without_their_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(dir.path());
+        std::fs::write(dir.path().join("junk.key"), "AGE-SECRET-KEY-NOPE\n").unwrap();
+        std::fs::write(dir.path().join("empty.key"), "# nothing\n").unwrap();
+        std::fs::write(
+            dir.path().join("locked.key"),
+            "age-encryption.org/v1\n-> scrypt",
+        )
+        .unwrap();
+        let err = |name: &str| SourceIdentities::load(&s, &[name.into()]).unwrap_err();
+        let junk = err("junk.key");
+        assert!(
+            junk.contains("junk.key") && junk.contains("line 1"),
+            "{junk}"
+        );
+        assert!(!junk.contains("NOPE"), "{junk}");
+        assert!(err("empty.key").contains("holds no age identity"));
+        assert!(err("locked.key").contains("passphrase-protected"));
+        assert!(err("missing.key").contains("cannot read"));
+    }
+}
