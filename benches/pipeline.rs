@@ -1,7 +1,8 @@
 //! Throughput and memory of the whole pipeline: `hrbridge run --once` maps a generated
 //! 20-column HR export (two date conversions, a code map, a lookup, trims) to CSV.
 //!
-//! Run: `cargo bench --bench pipeline` (1M and 5M rows) or
+//! Each size runs twice: to a plain CSV, and to the same CSV encrypted with `encrypt_to` (age),
+//! which shows what encryption adds. Run: `cargo bench --bench pipeline` (1M and 5M rows) or
 //! `cargo bench --bench pipeline -- 200000` for other sizes. Prints a table; peak RSS is the
 //! child process's VmHWM, sampled until it exits.
 
@@ -119,42 +120,40 @@ fn main() {
     };
     let bin = env!("CARGO_BIN_EXE_hrbridge");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-work");
-    println!("| rows | input MB | seconds | rows/s | MB/s | peak RSS MB |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    let identity = age::x25519::Identity::generate();
+    println!("| rows | output | input MB | seconds | rows/s | MB/s | peak RSS MB |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for rows in sizes {
-        let _ = fs::remove_dir_all(&root);
-        let input = setup(&root, rows);
-        let bytes = fs::metadata(&input).expect("input").len();
-        let started = Instant::now();
-        let mut child = Command::new(bin)
-            .args(["run", "--once"])
-            .current_dir(&root)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start hrbridge");
-        let pid = child.id();
-        let mut peak_kb = 0u64;
-        let status = loop {
-            if let Some(kb) = vm_hwm_kb(pid) {
-                peak_kb = peak_kb.max(kb);
+        // The same export mapped twice: to a plain CSV, and to one encrypted with `encrypt_to`.
+        for sealed in [false, true] {
+            let _ = fs::remove_dir_all(&root);
+            let input = setup(&root, rows);
+            if sealed {
+                let mut profile = fs::read_to_string(root.join("profiles/bench.toml")).unwrap();
+                profile.push_str(&format!("encrypt_to = [\"{}\"]\n", identity.to_public()));
+                fs::write(root.join("profiles/bench.toml"), profile).unwrap();
             }
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let secs = started.elapsed().as_secs_f64();
-        assert!(status.success(), "hrbridge failed on {rows} rows");
-        let out = root.join("outbox/payroll_1.csv");
-        let lines = count_lines(&out);
-        assert_eq!(lines, rows + 1, "output rows");
-        println!(
-            "| {rows} | {:.0} | {secs:.2} | {:.0} | {:.1} | {:.1} |",
-            bytes as f64 / 1e6,
-            rows as f64 / secs,
-            bytes as f64 / 1e6 / secs,
-            peak_kb as f64 / 1024.0
-        );
+            let bytes = fs::metadata(&input).expect("input").len();
+            let (secs, peak_kb) = run(bin, &root, rows);
+            let lines = if sealed {
+                let file = fs::File::open(root.join("outbox/payroll_1.csv.age")).expect("output");
+                let plain = age::Decryptor::new(file)
+                    .and_then(|d| d.decrypt(std::iter::once(&identity as &dyn age::Identity)))
+                    .expect("decrypt the output");
+                count_lines(plain)
+            } else {
+                count_lines(fs::File::open(root.join("outbox/payroll_1.csv")).expect("output"))
+            };
+            assert_eq!(lines, rows + 1, "output rows");
+            println!(
+                "| {rows} | {} | {:.0} | {secs:.2} | {:.0} | {:.1} | {:.1} |",
+                if sealed { "CSV, encrypt_to" } else { "CSV" },
+                bytes as f64 / 1e6,
+                rows as f64 / secs,
+                bytes as f64 / 1e6 / secs,
+                peak_kb as f64 / 1024.0
+            );
+        }
     }
     let _ = fs::remove_dir_all(&root);
 }
@@ -231,9 +230,31 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn count_lines(path: &Path) -> u64 {
-    use std::io::Read;
-    let mut file = fs::File::open(path).expect("output");
+/// `hrbridge run --once` in `root`: its wall time and peak RSS (KiB).
+fn run(bin: &str, root: &Path, rows: u64) -> (f64, u64) {
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["run", "--once"])
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start hrbridge");
+    let pid = child.id();
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Some(kb) = vm_hwm_kb(pid) {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "hrbridge failed on {rows} rows");
+    (started.elapsed().as_secs_f64(), peak_kb)
+}
+
+fn count_lines(mut file: impl std::io::Read) -> u64 {
     let mut buf = vec![0u8; 1 << 20];
     let mut lines = 0u64;
     loop {
