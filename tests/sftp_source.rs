@@ -439,6 +439,83 @@ path = "{dir}/{{source_stem}}.csv"
 }
 
 #[test]
+fn an_encrypted_upload_travels_and_lands_as_age_only() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    if !common::have_tool("age-keygen") {
+        return;
+    }
+    let keys = tempfile::tempdir().unwrap();
+    let identity = keys.path().join("partner.key");
+    let made = std::process::Command::new("age-keygen")
+        .arg("-o")
+        .arg(&identity)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let recipient = stdout(
+        &std::process::Command::new("age-keygen")
+            .arg("-y")
+            .arg(&identity)
+            .output()
+            .unwrap(),
+    );
+    let remote_dir = sshd.served("sealed");
+    let key = sshd.user_key(KeyKind::Ed25519, None);
+    let ws = Workspace::new();
+    ws.profile(
+        "push",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/push"
+[[field]]
+name = "ssn"
+from = "SSN"
+pii = true
+[[output]]
+type = "sftp"
+host = "127.0.0.1"
+port = {port}
+user = "{user}"
+private_key = "{key}"
+known_hosts = "{kh}"
+path = "{dir}/{{source_stem}}.csv"
+encrypt_to = ["{recipient}"]
+"#,
+            port = sshd.port,
+            user = sshd.user,
+            key = key.display(),
+            kh = sshd.known_hosts().display(),
+            dir = remote_dir.display(),
+            recipient = recipient.trim(),
+        ),
+    );
+    ws.drop_file("push", "pay.csv", b"SSN\n987-65-4329\n");
+    let out = run_once(&ws);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let names: Vec<String> = fs::read_dir(&remote_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["pay.csv.age"]);
+    let uploaded = remote_dir.join("pay.csv.age");
+    assert!(!String::from_utf8_lossy(&fs::read(&uploaded).unwrap()).contains("987-65-4329"));
+    let plain = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&identity)
+        .arg(&uploaded)
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_eq!(stdout(&plain), "ssn\n987-65-4329\n");
+}
+
+#[test]
 fn the_daemon_polls_an_sftp_source() {
     let Some(sshd) = TestSshd::start() else {
         return;
