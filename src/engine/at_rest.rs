@@ -5,7 +5,7 @@
 use crate::keys::InstallationKey;
 use crate::profile::Profile;
 use crate::settings::Settings;
-use crate::source::decrypt::{decrypt_with, SourceIdentities};
+use crate::source::decrypt::{decrypt_with, identity_passphrase, SourceIdentities};
 
 use super::EngineError;
 
@@ -27,10 +27,13 @@ pub fn source_identities(
     settings: &Settings,
     profile: &Profile,
 ) -> Result<Option<SourceIdentities>, EngineError> {
-    SourceIdentities::load(settings, decrypt_with(profile)).map_err(|message| {
-        EngineError::Profile {
-            profile: profile.name.clone(),
-            message: format!("source.decrypt_with: {message}"),
-        }
+    SourceIdentities::load(
+        settings,
+        decrypt_with(profile),
+        identity_passphrase(profile),
+    )
+    .map_err(|message| EngineError::Profile {
+        profile: profile.name.clone(),
+        message: format!("source.decrypt_with: {message}"),
     })
 }

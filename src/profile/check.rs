@@ -115,6 +115,9 @@ pub fn check_secrets(profile: &Profile, secrets: Option<&SecretStore>) -> Vec<Pr
 /// Every secret reference of `profile`, with the key path it is written at.
 pub fn secret_refs(profile: &Profile) -> Vec<(KeyPath, &SecretRef)> {
     let mut found = Vec::new();
+    if let Some(r) = crate::source::decrypt::identity_passphrase(profile) {
+        found.push((KeyPath::root().key("source").key("identity_passphrase"), r));
+    }
     if let SourceSpec::Sftp(source) = &profile.source {
         sftp_refs(
             &source.connection,

@@ -127,10 +127,13 @@ pub struct DirSourceSpec {
     /// against hrbridge.toml's folder) that open the age-encrypted files this source receives,
     /// e.g. `["keys/hrbridge.key"]`. With it, every input is an `.age` file (match it with a
     /// pattern such as `"hires_*.csv.age"`); it is decrypted while staged and kept encrypted, and
-    /// one that does not decrypt (truncated, altered, for another key) fails its job. Identity
-    /// files protected by a passphrase are not supported.
+    /// one that does not decrypt (truncated, altered, for another key) fails its job.
     #[serde(default)]
     pub decrypt_with: Vec<PathBuf>,
+    /// Passphrase of `decrypt_with` identity files that are themselves encrypted (`age -p`), as
+    /// `"${secret:NAME}"` or `"${env:NAME}"`.
+    #[serde(default)]
+    pub identity_passphrase: Option<SecretRef>,
 }
 
 /// How to reach and log in to an SFTP server: shared by SFTP sources and outputs, written
@@ -227,6 +230,8 @@ pub struct SftpSourceSpec {
     /// Identity files that open the `.age` files this source receives; see
     /// [`DirSourceSpec::decrypt_with`].
     pub decrypt_with: Vec<PathBuf>,
+    /// See [`DirSourceSpec::identity_passphrase`].
+    pub identity_passphrase: Option<SecretRef>,
 }
 
 #[derive(Deserialize)]
@@ -243,6 +248,8 @@ struct SftpSourceKeys {
     after: AfterAction,
     #[serde(default)]
     decrypt_with: Vec<PathBuf>,
+    #[serde(default)]
+    identity_passphrase: Option<SecretRef>,
 }
 
 impl<'de> Deserialize<'de> for SftpSourceSpec {
@@ -256,6 +263,7 @@ impl<'de> Deserialize<'de> for SftpSourceSpec {
             settle: keys.settle,
             after: keys.after,
             decrypt_with: keys.decrypt_with,
+            identity_passphrase: keys.identity_passphrase,
         })
     }
 }

@@ -4,16 +4,21 @@
 //! source's `decrypt_with` names identity files in the format of `age-keygen` and
 //! `hrbridge keygen`. Staging decrypts with them and re-encrypts to the installation key at
 //! once, so the plaintext never reaches the disk. Identity files that are themselves
-//! passphrase-protected (age-encrypted) are not supported: they are refused with a message
-//! saying so. Messages name files and line numbers, never key material.
+//! passphrase-protected (`age -p`) are opened with the source's `identity_passphrase`, in
+//! memory. Messages name files and line numbers, never key material.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use crate::profile::{KeyPath, Problem, Profile, SourceSpec};
+use crate::secret::SecretRef;
 use crate::settings::Settings;
 
+/// The largest identity file read (a few keys are a few hundred bytes).
+const MAX_IDENTITY_FILE: u64 = 64 << 10;
 /// What every age file starts with; an identity file starting with it is passphrase-protected.
 const AGE_MAGIC: &[u8] = b"age-encryption.org/";
 
@@ -31,16 +36,22 @@ impl std::fmt::Debug for SourceIdentities {
 impl SourceIdentities {
     /// Loads the identity files `paths` (relative ones against hrbridge.toml's folder);
     /// `Ok(None)` when there are none, i.e. the source receives plain files.
+    /// `passphrase` opens identity files that are themselves encrypted.
     pub fn load(
         settings: &Settings,
         paths: &[PathBuf],
+        passphrase: Option<&SecretRef>,
     ) -> Result<Option<SourceIdentities>, String> {
         if paths.is_empty() {
             return Ok(None);
         }
         let mut identities = Vec::new();
         for p in paths {
-            identities.extend(read_identity_file(&settings.resolve_path(p))?);
+            identities.extend(read_identity_file(
+                &settings.resolve_path(p),
+                passphrase,
+                settings,
+            )?);
         }
         Ok(Some(SourceIdentities { identities }))
     }
@@ -61,14 +72,23 @@ pub fn decrypt_with(profile: &Profile) -> &[PathBuf] {
     }
 }
 
+/// The `identity_passphrase` of a profile's source.
+pub fn identity_passphrase(profile: &Profile) -> Option<&SecretRef> {
+    match &profile.source {
+        SourceSpec::Dir(spec) => spec.identity_passphrase.as_ref(),
+        SourceSpec::Sftp(spec) => spec.identity_passphrase.as_ref(),
+    }
+}
+
 /// `check`: every `decrypt_with` file exists and holds at least one identity.
 pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     let at = KeyPath::root().key("source").key("decrypt_with");
+    let passphrase = identity_passphrase(profile);
     decrypt_with(profile)
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            read_identity_file(&settings.resolve_path(p))
+            read_identity_file(&settings.resolve_path(p), passphrase, settings)
                 .err()
                 .map(|message| Problem::new(at.clone().index(i), message))
         })
@@ -76,19 +96,38 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
 }
 
 /// Reads one identity file; the error names the file (and a line), never its content.
-fn read_identity_file(path: &Path) -> Result<Vec<Box<dyn age::Identity>>, String> {
+fn read_identity_file(
+    path: &Path,
+    passphrase: Option<&SecretRef>,
+    settings: &Settings,
+) -> Result<Vec<Box<dyn age::Identity>>, String> {
     let shown = path.display();
     let mut file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let mut start = [0u8; AGE_MAGIC.len()];
     let n = read_up_to(&mut file, &mut start).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if start.get(..n) == Some(AGE_MAGIC) {
-        return Err(format!(
-            "{shown} is a passphrase-protected identity file, which is not supported; \
-             give an unencrypted identity file (age-keygen, hrbridge keygen) kept at mode 0600"
-        ));
-    }
     let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let identities = age::IdentityFile::from_buffer(BufReader::new(file))
+    let text: Zeroizing<Vec<u8>> = if start.get(..n) == Some(AGE_MAGIC) {
+        let Some(secret) = passphrase else {
+            return Err(format!(
+                "{shown} is protected by a passphrase; give it as source.identity_passphrase = \"${{secret:NAME}}\""
+            ));
+        };
+        let pass = secret.resolve(settings)?;
+        let scrypt = age::scrypt::Identity::new(pass.expose().to_string().into());
+        let mut plain = Zeroizing::new(Vec::new());
+        crate::keys::decrypt_with(file, std::iter::once(&scrypt as &dyn age::Identity))
+            .and_then(|r| r.take(MAX_IDENTITY_FILE).read_to_end(&mut plain))
+            .map_err(|_| format!("{shown} does not open with source.identity_passphrase"))?;
+        plain
+    } else {
+        let mut plain = Zeroizing::new(Vec::new());
+        BufReader::new(file)
+            .take(MAX_IDENTITY_FILE)
+            .read_to_end(&mut plain)
+            .map_err(|e| format!("cannot read {shown}: {e}"))?;
+        plain
+    };
+    let identities = age::IdentityFile::from_buffer(&text[..])
         .map_err(|e| format!("{shown} is not an age identity file: {e}"))?
         .into_identities()
         .map_err(|e| format!("{shown}: {e}"))?;
@@ -131,7 +170,7 @@ mod tests {
             format!("# created: now\n{}\n", id.to_string().expose_secret()),
         )
         .unwrap();
-        let ids = SourceIdentities::load(&settings(dir.path()), &["keys/a.key".into()])
+        let ids = SourceIdentities::load(&settings(dir.path()), &["keys/a.key".into()], None)
             .unwrap()
             .unwrap();
         assert_eq!(format!("{ids:?}"), "SourceIdentities(1 [secret])");
@@ -150,7 +189,7 @@ mod tests {
             .read_to_string(&mut plain)
             .unwrap();
         assert_eq!(plain, "ID\n1\n");
-        assert!(SourceIdentities::load(&settings(dir.path()), &[])
+        assert!(SourceIdentities::load(&settings(dir.path()), &[], None)
             .unwrap()
             .is_none());
     }
@@ -166,7 +205,7 @@ mod tests {
             "age-encryption.org/v1\n-> scrypt",
         )
         .unwrap();
-        let err = |name: &str| SourceIdentities::load(&s, &[name.into()]).unwrap_err();
+        let err = |name: &str| SourceIdentities::load(&s, &[name.into()], None).unwrap_err();
         let junk = err("junk.key");
         assert!(
             junk.contains("junk.key") && junk.contains("line 1"),
@@ -174,7 +213,44 @@ mod tests {
         );
         assert!(!junk.contains("NOPE"), "{junk}");
         assert!(err("empty.key").contains("holds no age identity"));
-        assert!(err("locked.key").contains("passphrase-protected"));
+        assert!(err("locked.key").contains("protected by a passphrase"));
         assert!(err("missing.key").contains("cannot read"));
+    }
+
+    #[test]
+    fn a_passphrase_protected_identity_file_opens_with_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(dir.path());
+        let id = age::x25519::Identity::generate();
+        let mut sealed = Vec::new();
+        let mut w = age::Encryptor::with_user_passphrase("correct horse".to_string().into())
+            .wrap_output(&mut sealed)
+            .unwrap();
+        writeln!(w, "{}", id.to_string().expose_secret()).unwrap();
+        w.finish().unwrap();
+        std::fs::write(dir.path().join("locked.key"), &sealed).unwrap();
+
+        std::env::set_var("HRB_TEST_IDENTITY_PASS_OK", "correct horse");
+        std::env::set_var("HRB_TEST_IDENTITY_PASS_BAD", "battery staple");
+        let pass = |var: &str| SecretRef::Env(var.into());
+        let ids = SourceIdentities::load(
+            &s,
+            &["locked.key".into()],
+            Some(&pass("HRB_TEST_IDENTITY_PASS_OK")),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(ids.iter().count(), 1);
+        let err = SourceIdentities::load(
+            &s,
+            &["locked.key".into()],
+            Some(&pass("HRB_TEST_IDENTITY_PASS_BAD")),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("does not open with source.identity_passphrase"),
+            "{err}"
+        );
+        assert!(!err.contains("battery"), "{err}");
     }
 }

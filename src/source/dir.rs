@@ -168,6 +168,7 @@ mod tests {
             done_marker: done_marker.map(str::to_string),
             poll: None,
             decrypt_with: Vec::new(),
+            identity_passphrase: None,
         }
     }
 

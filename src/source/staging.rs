@@ -265,7 +265,7 @@ mod tests {
             dir.path().to_path_buf(),
             crate::settings::SettingsFile::default(),
         );
-        let ids = SourceIdentities::load(&settings, &["their.key".into()])
+        let ids = SourceIdentities::load(&settings, &["their.key".into()], None)
             .unwrap()
             .unwrap();
         let recipient = theirs.to_public();
