@@ -63,7 +63,10 @@ fn a_file_being_appended_to_is_taken_once_after_the_writer_stops() {
 
     let job = wait_until("the file to be processed", Duration::from_secs(15), || {
         let jobs = ws.jobs();
-        let finished = jobs.first().is_some_and(|j| j["status"] != "running");
+        // `running` and `committing` are on the way; wait for where the job ends.
+        let finished = jobs
+            .first()
+            .is_some_and(|j| !matches!(j["status"].as_str(), Some("running" | "committing")));
         finished.then_some(jobs)
     });
     assert_eq!(job.len(), 1, "exactly one job for the file: {job:?}");
