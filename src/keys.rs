@@ -37,29 +37,11 @@ impl InstallationKey {
     /// is refused (fail closed), as is one that holds no identity.
     pub fn load_or_create(state_dir: &Path) -> io::Result<InstallationKey> {
         let path = Self::path(state_dir);
-        if let Some(dir) = path.parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        let identity = age::x25519::Identity::generate();
-        match fs::File::options()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(mut file) => {
-                writeln!(
-                    file,
-                    "# hrbridge installation key: keep it private, back it up"
-                )?;
-                writeln!(file, "# public key: {}", identity.to_public())?;
-                writeln!(file, "{}", identity.to_string().expose_secret())?;
-                file.sync_all()?;
-                Ok(InstallationKey { identity })
-            }
+        match write_new_identity(
+            &path,
+            "hrbridge installation key: keep it private, back it up",
+        ) {
+            Ok(identity) => Ok(InstallationKey { identity }),
             // Another process created it first, or it exists from an earlier run.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Self::load(&path),
             Err(e) => Err(e),
@@ -112,6 +94,29 @@ impl InstallationKey {
     pub fn decrypt<R: Read + Seek>(&self, input: R) -> io::Result<StreamReader<R>> {
         decrypt_with(input, std::iter::once(&self.identity as &dyn age::Identity))
     }
+}
+
+/// Writes a new identity to `path` in the format of `age-keygen` (a `# comment`, the public
+/// key, the secret key), never over an existing file: the file is created 0600 and its
+/// missing folders 0700.
+pub fn write_new_identity(path: &Path, comment: &str) -> io::Result<age::x25519::Identity> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mut file = fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    let identity = age::x25519::Identity::generate();
+    writeln!(file, "# {comment}")?;
+    writeln!(file, "# public key: {}", identity.to_public())?;
+    writeln!(file, "{}", identity.to_string().expose_secret())?;
+    file.sync_all()?;
+    Ok(identity)
 }
 
 /// Opens an age stream with the first of `identities` that fits.

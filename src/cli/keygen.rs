@@ -2,12 +2,7 @@
 //! written private (0600, never over an existing file); its public recipient is printed for
 //! the senders' `encrypt_to` or `age -r`.
 
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-
-use age::secrecy::ExposeSecret;
 
 use super::{print_diagnostics, Exit};
 use crate::profile::load;
@@ -41,29 +36,15 @@ pub fn run(config: Option<&Path>, output: Option<&Path>) -> Exit {
 
 /// Writes a new identity to `path` in the format of `age-keygen`; returns its recipient.
 fn write_identity(path: &Path) -> std::io::Result<String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    let identity = age::x25519::Identity::generate();
-    let recipient = identity.to_public().to_string();
-    let mut file = fs::File::options()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    writeln!(file, "# created: {created}\n# public key: {recipient}")?;
-    writeln!(file, "{}", identity.to_string().expose_secret())?;
-    file.sync_all()?;
-    Ok(recipient)
+    let identity = crate::keys::write_new_identity(path, &format!("created: {created}"))?;
+    Ok(identity.to_public().to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
