@@ -362,3 +362,53 @@ fn check_names_a_missing_or_unusable_identity_file_without_its_content() {
     assert!(err.contains("junk.key") && err.contains("line 1"), "{err}");
     assert!(!err.contains("SECRETJUNK"), "{err}");
 }
+
+#[test]
+fn no_plaintext_appears_while_a_large_encrypted_run_is_in_progress() {
+    if !have_tool("age") {
+        return;
+    }
+    let ws = Workspace::new();
+    let recipient = partner_key(&ws);
+    ws.profile(
+        "p",
+        &profile("", &format!("encrypt_to = [\"{recipient}\"]")),
+    );
+    // Every row carries the canary, so any plaintext fragment of input or output holds it.
+    let mut csv = String::from("Employee ID,SSN\n");
+    for i in 0..300_000 {
+        csv.push_str(&format!("E{i},{SSN}\n"));
+    }
+    ws.drop_file("p", "big.csv", csv.as_bytes());
+    drop(csv);
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("hrbridge"))
+        .current_dir(ws.path())
+        .args(["run", "--once"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut scans = 0;
+    while child.try_wait().unwrap().is_none() {
+        for dir in ["var", "outbox"] {
+            let found = holding(&ws.path().join(dir), SSN.as_bytes());
+            assert!(found.is_empty(), "plaintext during the run in {found:?}");
+        }
+        scans += 1;
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(
+        scans >= 2,
+        "the run ended before it could be watched ({scans} scans)"
+    );
+    // The inbox file itself is the partner's; once taken, nothing in the clear remains.
+    for dir in ["var", "outbox", "inbox"] {
+        assert!(holding(&ws.path().join(dir), SSN.as_bytes()).is_empty());
+    }
+    let sealed = ws.path().join("outbox/p_1.csv.age");
+    let key = ws.path().join("keys/hrbridge.key");
+    let plain = tool(
+        "age",
+        &["-d", "-i", key.to_str().unwrap(), sealed.to_str().unwrap()],
+    );
+    assert_eq!(plain.iter().filter(|&&b| b == b'\n').count(), 300_001);
+}
