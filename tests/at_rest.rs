@@ -290,7 +290,7 @@ fn truncated_or_altered_age_inputs_fail_cleanly() {
 }
 
 #[test]
-fn retention_purges_old_kept_inputs_and_audits_each() {
+fn retention_purges_old_kept_inputs_and_outputs_and_audits_each() {
     let ws = Workspace::new();
     let settings = ws.path().join("hrbridge.toml");
     let mut text = fs::read_to_string(&settings).unwrap();
@@ -312,6 +312,16 @@ fn retention_purges_old_kept_inputs_and_audits_each() {
             .unwrap()
     };
     set_old(&old_path);
+    // The first job finished "31 days ago": its published output goes too.
+    let db = rusqlite::Connection::open(ws.path().join("var/hrbridge.db")).unwrap();
+    db.execute(
+        "UPDATE jobs SET finished_at = '2020-01-01T00:00:00.000Z' WHERE id = 1",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let old_output = ws.path().join("outbox/p_1.csv");
+    assert!(old_output.exists());
     // Old, but not a kept input: left alone.
     let bystander = ws.path().join("var/notes.txt");
     fs::write(&bystander, "operator notes").unwrap();
@@ -325,6 +335,11 @@ fn retention_purges_old_kept_inputs_and_audits_each() {
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0].ends_with("new.csv.age"), "{kept:?}");
     assert!(bystander.exists());
+    assert!(!old_output.exists(), "the old output was kept");
+    assert!(
+        ws.path().join("outbox/p_2.csv").exists(),
+        "the new output was purged"
+    );
 
     let audit = stdout(&ws.run(&["audit", "--json"]));
     let purged: Vec<&str> = audit
@@ -333,6 +348,10 @@ fn retention_purges_old_kept_inputs_and_audits_each() {
         .collect();
     assert!(!purged.is_empty(), "{audit}");
     assert!(audit.contains("old.csv.age"), "{audit}");
+    assert!(
+        audit.contains("output.purged") && audit.contains("p_1.csv"),
+        "{audit}"
+    );
     assert!(ws.run(&["audit", "verify"]).status.success());
 }
 

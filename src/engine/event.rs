@@ -69,6 +69,12 @@ pub enum Event<'a> {
     /// A kept input (or its error note or rejects report) older than `retention` was deleted
     /// from `archive/` or `error/`.
     InputPurged { path: &'a str, retention_secs: u64 },
+    /// `retention`: a published output file older than the retention was removed.
+    OutputPurged {
+        job_id: i64,
+        path: &'a str,
+        retention_secs: u64,
+    },
     /// A `[[notify]]` webhook could not be reached.
     NotifyFailed { job_id: i64, message: &'a str },
     /// The `after` action of a fetched remote file ran (keep, delete or move).
@@ -97,6 +103,7 @@ impl Event<'_> {
             Event::JobRecovered { .. } => "job.recovered",
             Event::InputKept { .. } => "input.kept",
             Event::InputPurged { .. } => "input.purged",
+            Event::OutputPurged { .. } => "output.purged",
             Event::RemoteSettled { .. } => "remote.settled",
             Event::NotifyFailed { .. } => "notify.failed",
             Event::SecretSet { .. } => "secret.set",
@@ -120,6 +127,7 @@ impl Event<'_> {
             | Event::JobRecovered { job_id, .. }
             | Event::InputKept { job_id, .. }
             | Event::RemoteSettled { job_id, .. }
+            | Event::OutputPurged { job_id, .. }
             | Event::NotifyFailed { job_id, .. } => Some(*job_id),
         }
     }
@@ -180,6 +188,11 @@ impl Event<'_> {
             Event::InputPurged {
                 path,
                 retention_secs,
+            }
+            | Event::OutputPurged {
+                path,
+                retention_secs,
+                ..
             } => json!({ "path": path, "retention_secs": retention_secs }),
             Event::NotifyFailed { message, .. } => json!({ "error": message }),
             Event::RemoteSettled { name, action, .. } => {

@@ -1,15 +1,19 @@
-//! `retention`: kept inputs do not stay for ever. At the start of each pass, the files of a
-//! profile's `archive/` and `error/` folders older than the retention (by modification time:
-//! when they were staged, or written for an error note) are deleted, each deletion audited.
+//! `retention`: kept inputs and published outputs do not stay for ever. At the start of each
+//! pass, the files of a profile's `archive/` and `error/` folders older than the retention (by
+//! modification time: when they were staged, or written for an error note) are deleted, and
+//! so are the local output files (and rejects reports) the profile's jobs published, once the
+//! job finished longer ago than the retention; each deletion is audited.
 //!
-//! Only regular files inside `state_dir/archive/<profile>` and `state_dir/error/<profile>` are
-//! touched; symbolic links are neither followed nor removed, and a day folder emptied by the
-//! purge is removed with its last file.
+//! Only regular files inside `state_dir/archive/<profile>` and `state_dir/error/<profile>`, and
+//! output files the store says hrbridge published, are touched; symbolic links are neither
+//! followed nor removed, and a day folder emptied by the purge is removed with its last file.
 
 use std::fs;
 use std::io;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
+
+use crate::profile::OutputSpec;
 
 use super::event::Event;
 use super::job::JobContext;
@@ -28,6 +32,46 @@ pub fn purge(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
     for kind in ["archive", "error"] {
         let root = state.join(kind).join(&ctx.profile.name);
         purged += purge_dir(ctx, &root, cutoff, retention)?;
+    }
+    Ok(purged + purge_outputs(ctx, cutoff, retention)?)
+}
+
+/// Removes the local output files of jobs that finished before `cutoff`; SFTP uploads and API
+/// deliveries have nothing local to remove and are only marked.
+fn purge_outputs(
+    ctx: &JobContext<'_>,
+    cutoff: SystemTime,
+    retention: Duration,
+) -> Result<usize, EngineError> {
+    let before = chrono::DateTime::<chrono::Utc>::from(cutoff)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut purged = 0;
+    for (job_id, index, path) in ctx.store.outputs_to_purge(&ctx.profile.name, &before)? {
+        let local = match index.and_then(|i| ctx.profile.outputs.get(i)) {
+            // The rejects report (no index) and file outputs live on this machine.
+            None | Some(OutputSpec::File(_)) => Some(Path::new(&path)),
+            Some(_) => None,
+        };
+        if let Some(file) = local {
+            match fs::symlink_metadata(file) {
+                Ok(meta) if meta.is_file() => {
+                    fs::remove_file(file)
+                        .map_err(|e| EngineError::io(format!("purging {path}"), e))?;
+                    purged += 1;
+                    Event::OutputPurged {
+                        job_id,
+                        path: &path,
+                        retention_secs: retention.as_secs(),
+                    }
+                    .emit(ctx.store, &ctx.profile.name)?;
+                }
+                // Gone already (picked up by the downstream system), or not ours to remove.
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(EngineError::io(format!("purging {path}"), e)),
+            }
+        }
+        ctx.store.mark_purged(job_id, &path)?;
     }
     Ok(purged)
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -156,6 +156,11 @@ CREATE TABLE id_map (
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (map, key)
 ) STRICT;
+"#;
+
+/// Version 3: `retention` removes published output files; the row remembers when.
+const V3: &str = r#"
+ALTER TABLE outputs ADD COLUMN purged_at TEXT;
 "#;
 
 /// The schema version this binary writes.

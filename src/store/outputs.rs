@@ -52,6 +52,35 @@ impl Store {
         Ok(())
     }
 
+    /// Published outputs of `profile` whose job finished before `before` (RFC 3339) and that
+    /// were not purged yet: `(job_id, output_index, final_path)`, oldest first.
+    pub fn outputs_to_purge(
+        &self,
+        profile: &str,
+        before: &str,
+    ) -> Result<Vec<(i64, Option<usize>, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.job_id, o.output_index, o.final_path FROM outputs o
+             JOIN jobs j ON j.id = o.job_id
+             WHERE j.profile = ?1 AND o.published = 1 AND o.purged_at IS NULL
+               AND j.finished_at IS NOT NULL AND j.finished_at < ?2
+             ORDER BY o.id",
+        )?;
+        let rows = stmt.query_map(params![profile, before], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Notes that the output of job `job_id` at `final_path` was removed by `retention`.
+    pub fn mark_purged(&self, job_id: i64, final_path: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outputs SET purged_at = ?3 WHERE job_id = ?1 AND final_path = ?2",
+            params![job_id, final_path, super::now()],
+        )?;
+        Ok(())
+    }
+
     /// The outputs of job `job_id`, in the order they were recorded.
     pub fn job_outputs(&self, job_id: i64) -> Result<Vec<OutputRow>> {
         let mut stmt = self.conn.prepare_cached(
