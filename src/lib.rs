@@ -18,10 +18,12 @@
 //! | [`standin`]   | a stand-in HR API (OAuth2, REST, SCIM) on loopback for the demo, tests and benchmarks |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
+//! | [`backoff`]   | exponential backoff with full jitter, for SFTP reconnects and API retries |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
 //! | [`keys`]      | the installation's own age key, for what hrbridge keeps encrypted at rest |
 //! | [`cli`]       | the command line: argument parsing and one module per command |
 
+pub mod backoff;
 pub mod cli;
 pub mod daemon;
 pub mod engine;

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::{load_all, open_store, Exit};
+use crate::engine::at_rest::installation_key;
 use crate::engine::job::JobContext;
 use crate::engine::retry::retry;
 use crate::engine::runner::lock_state;
@@ -48,6 +49,7 @@ pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
         }
     };
     let outcome = lock_state(&settings).and_then(|_lock| {
+        let key = installation_key(&settings)?;
         retry(
             &JobContext {
                 settings: &settings,
@@ -55,6 +57,7 @@ pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
                 plan: &plan,
                 store: &store,
                 stop: &StopFlag::new(),
+                key: &key,
             },
             job_id,
         )

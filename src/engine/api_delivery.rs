@@ -16,7 +16,6 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::keys::InstallationKey;
 use crate::output::api::client::ApiClient;
 use crate::output::api::rest::RestDeliverer;
 use crate::output::api::scim::ScimDeliverer;
@@ -32,19 +31,11 @@ use super::EngineError;
 /// Items read ahead of the workers (bounded, so memory does not grow with the file).
 const QUEUED_ITEMS: usize = 1024;
 
-/// What sending one output's spool came to in this run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Rows the API confirmed.
-    pub delivered: u64,
-    /// Rows that failed for good (or after every retry).
-    pub failed: u64,
-}
-
-/// The ledger writer's view of a run: the tally, and what is not settled yet.
+/// The ledger writer's view of a run: how many rows it settled (delivered or failed), and
+/// what is not settled yet.
 #[derive(Debug, Default)]
 struct Progress {
-    tally: Tally,
+    settled: u64,
     /// First lines of the items a worker took and has not reported on.
     in_flight: HashSet<u64>,
     /// Some item was abandoned because hrbridge is stopping.
@@ -57,13 +48,14 @@ enum Report {
     Done(Item, Outcome),
 }
 
-/// Sends the unsettled records of API output `row` of job `job_id`.
+/// Sends the unsettled records of API output `row` of job `job_id`; returns how many rows
+/// this run settled (delivered, or failed for good).
 pub(super) fn deliver(
     ctx: &JobContext<'_>,
     job_id: i64,
     row: &OutputRow,
     spec: &OutputSpec,
-) -> Result<Tally, EngineError> {
+) -> Result<u64, EngineError> {
     let index = row.output_index.unwrap_or_default();
     let fail = |message: String| EngineError::Profile {
         profile: ctx.profile.name.clone(),
@@ -73,7 +65,7 @@ pub(super) fn deliver(
     let (connection, batch_size) = match spec {
         OutputSpec::Http(h) => (&h.connection, h.http.batch_size.max(1)),
         OutputSpec::Scim(s) => (&s.connection, 1),
-        OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(Tally::default()),
+        OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(0),
     };
     let map = id_map_name(spec, &ctx.profile.name)
         .unwrap_or(&ctx.profile.name)
@@ -90,7 +82,7 @@ pub(super) fn deliver(
     };
     // Nothing left to send (a recovery after the last row): no client, no secrets needed.
     let Some(first) = feeder.next_item()? else {
-        return Ok(Tally::default());
+        return Ok(0);
     };
     let client = ApiClient::new(connection, ctx.settings, ctx.stop.clone()).map_err(fail)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -115,7 +107,7 @@ pub(super) fn deliver(
             let deliverer = ScimDeliverer::new(client, &s.scim, fields).map_err(fail)?;
             runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
         }
-        OutputSpec::File(_) | OutputSpec::Sftp(_) => Ok(Tally::default()),
+        OutputSpec::File(_) | OutputSpec::Sftp(_) => Ok(0),
     }
 }
 
@@ -131,9 +123,7 @@ pub(super) fn open_spool(
         profile: ctx.profile.name.clone(),
         message: format!("job {job_id}, {}: {why}", row.final_path),
     };
-    let key = InstallationKey::load_or_create(&ctx.settings.state_dir)
-        .map_err(|e| EngineError::io("loading the installation key".into(), e))?;
-    let reader = match SpoolReader::open(Path::new(&row.temp_path), &key) {
+    let reader = match SpoolReader::open(Path::new(&row.temp_path), ctx.key) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(refuse(
@@ -215,7 +205,7 @@ async fn run<D: Deliverer>(
     mut feeder: Feeder<'_, '_>,
     workers: usize,
     writer: LedgerWriter<'_, '_>,
-) -> Result<Tally, EngineError> {
+) -> Result<u64, EngineError> {
     // Enough items queued that the workers never wait while the ledger is being written.
     let (item_tx, item_rx) = mpsc::channel::<Item>(QUEUED_ITEMS.max(workers * 2));
     let item_rx = Arc::new(tokio::sync::Mutex::new(item_rx));
@@ -297,7 +287,7 @@ async fn run<D: Deliverer>(
             job_id: writer.job_id,
         });
     }
-    Ok(progress.tally)
+    Ok(progress.settled)
 }
 
 /// Turns worker reports into ledger entries and id map updates.
@@ -337,7 +327,6 @@ impl LedgerWriter<'_, '_> {
                     if let Some(first) = item.records.first() {
                         progress.in_flight.remove(&first.line);
                     }
-                    let tally = &mut progress.tally;
                     let (state, attempts, status, reason) = match outcome {
                         Outcome::Delivered {
                             status,
@@ -351,7 +340,6 @@ impl LedgerWriter<'_, '_> {
                             ) {
                                 ids.push((self.map, key, id.clone()));
                             }
-                            tally.delivered += item.records.len() as u64;
                             (
                                 DeliveryState::Delivered,
                                 *attempts,
@@ -363,21 +351,19 @@ impl LedgerWriter<'_, '_> {
                             status,
                             attempts,
                             reason,
-                        } => {
-                            tally.failed += item.records.len() as u64;
-                            (
-                                DeliveryState::Failed,
-                                *attempts,
-                                *status,
-                                Some(reason.clone()),
-                            )
-                        }
+                        } => (
+                            DeliveryState::Failed,
+                            *attempts,
+                            *status,
+                            Some(reason.clone()),
+                        ),
                         Outcome::Interrupted => {
                             // Left `sending`: resent under the same key on the next start.
                             progress.interrupted = true;
                             continue;
                         }
                     };
+                    progress.settled += item.records.len() as u64;
                     for r in &item.records {
                         entries.push(entry(
                             r.line,

@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::keys::InstallationKey;
 use crate::output::age::{self, Sealing};
 use crate::output::api::spool::SpoolHeader;
 use crate::output::atomic::{self, FinishedFile};
@@ -176,16 +175,12 @@ impl JobContext<'_> {
                 Some(spec) => {
                     FileSink::create(spec, &local, self.plan.fields(), &tag, sealing.as_ref())
                 }
-                None => {
-                    let key = InstallationKey::load_or_create(&self.settings.state_dir)
-                        .map_err(|e| EngineError::io("loading the installation key".into(), e))?;
-                    FileSink::spool(
-                        &local,
-                        &tag,
-                        &SpoolHeader::new(out, self.plan.fields()),
-                        &key,
-                    )
-                }
+                None => FileSink::spool(
+                    &local,
+                    &tag,
+                    &SpoolHeader::new(out, self.plan.fields()),
+                    self.key,
+                ),
             }
             .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
             sinks.push(Sink {
@@ -296,13 +291,13 @@ pub fn publish_outputs(
             match spec {
                 Some(OutputSpec::Sftp(spec)) => upload(ctx, spec, row)?,
                 Some(api @ (OutputSpec::Http(_) | OutputSpec::Scim(_))) => {
-                    let tally = api_delivery::deliver(ctx, job_id, row, api)?;
+                    let settled = api_delivery::deliver(ctx, job_id, row, api)?;
                     ctx.store.mark_published(job_id, &row.final_path)?;
                     let index = row.output_index.unwrap_or_default();
                     if ctx.store.ledger_counts(job_id, index)?.1 == 0 {
                         remove_spool(&row.temp_path)?;
                     }
-                    emit_delivered(ctx, job_id, row, &tally)?;
+                    emit_delivered(ctx, job_id, row, settled)?;
                     published.push(row.final_path.clone());
                     continue;
                 }
@@ -407,7 +402,7 @@ fn emit_delivered(
     ctx: &JobContext<'_>,
     job_id: i64,
     row: &OutputRow,
-    tally: &api_delivery::Tally,
+    settled_this_run: u64,
 ) -> Result<(), EngineError> {
     let (fields, pii_fields) = field_names(ctx);
     let (delivered, failed) = ctx
@@ -418,7 +413,7 @@ fn emit_delivered(
         target: &row.final_path,
         delivered,
         failed,
-        this_run: tally.delivered + tally.failed,
+        this_run: settled_this_run,
         fields,
         pii_fields,
     }

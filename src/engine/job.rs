@@ -22,7 +22,6 @@ use crate::transform::{MappingPlan, Rejection, RowOutcome};
 
 use super::archive;
 use super::arrival::{Arrival, Origin};
-use super::at_rest;
 use super::deliver::{publish_outputs, Finished, Outputs};
 use super::event::Event;
 use super::EngineError;
@@ -40,6 +39,8 @@ pub struct JobContext<'a> {
     /// Set when hrbridge is stopping: an API delivery then sends no new rows (the job stays
     /// `committing` and resumes on the next start).
     pub stop: &'a super::StopFlag,
+    /// The installation's key: staged inputs, kept copies and spools are sealed to it.
+    pub key: &'a crate::keys::InstallationKey,
 }
 
 /// The result of one job, for summaries.
@@ -287,10 +288,9 @@ impl JobContext<'_> {
 
     /// The staged copy, decrypting with the installation key as it is read.
     fn open_staged(&self, input: &Arrival) -> Result<Box<dyn format::Input>, EngineError> {
-        let key = at_rest::installation_key(self.settings)?;
         let path = &input.staged.path;
         let sealed = fs::File::open(path)
-            .and_then(|f| key.decrypt(f))
+            .and_then(|f| self.key.decrypt(f))
             .map_err(|e| {
                 EngineError::io(format!("opening the staged copy {}", path.display()), e)
             })?;

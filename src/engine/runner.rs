@@ -83,6 +83,7 @@ pub fn recover_all(
     stop: &StopFlag,
 ) -> Result<usize, EngineError> {
     let mut recovered = 0;
+    let key = at_rest::installation_key(settings)?;
     for profile in profiles {
         let plan = MappingPlan::compile(profile, settings)
             .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
@@ -92,6 +93,7 @@ pub fn recover_all(
             plan: &plan,
             store,
             stop,
+            key: &key,
         })?;
     }
     Ok(recovered)
@@ -109,12 +111,14 @@ pub fn run_pass(
 ) -> Result<(), EngineError> {
     let plan = MappingPlan::compile(profile, settings)
         .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
+    let key = at_rest::installation_key(settings)?;
     let ctx = JobContext {
         settings,
         profile,
         plan: &plan,
         store,
         stop,
+        key: &key,
     };
     summary.recovered += recover(&ctx)?;
     retention::purge(&ctx)?;
@@ -159,7 +163,6 @@ fn dir_pass(
         summary.waiting.push((ctx.profile.name.clone(), name));
     }
     let label = format!("dir:{}", inbox.display());
-    let key = at_rest::installation_key(ctx.settings)?;
     let identities = at_rest::source_identities(ctx.settings, ctx.profile)?;
     let staging_dir = ctx
         .settings
@@ -170,7 +173,7 @@ fn dir_pass(
         if stop.is_stopped() {
             break;
         }
-        let staged = match staging::stage(&cand, &staging_dir, &key, identities.as_ref()) {
+        let staged = match staging::stage(&cand, &staging_dir, ctx.key, identities.as_ref()) {
             Ok(s) => s,
             Err(e) => {
                 let shown = format!("{:?}", cand.name);

@@ -58,7 +58,7 @@ pub(super) fn sftp_pass(
         .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
     let login = Login::new(&spec.connection, ctx.settings);
     let keys = Keys {
-        installation: at_rest::installation_key(ctx.settings)?,
+        installation: ctx.key,
         source: at_rest::source_identities(ctx.settings, ctx.profile)?,
     };
     runtime.block_on(async {
@@ -70,8 +70,8 @@ pub(super) fn sftp_pass(
 }
 
 /// The keys a pass stages with.
-struct Keys {
-    installation: InstallationKey,
+struct Keys<'k> {
+    installation: &'k InstallationKey,
     source: Option<SourceIdentities>,
 }
 
@@ -80,7 +80,7 @@ async fn pass_with(
     spec: &SftpSourceSpec,
     login: &Login<'_>,
     client: &SftpClient,
-    keys: &Keys,
+    keys: &Keys<'_>,
     stop: &StopFlag,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
@@ -121,7 +121,7 @@ async fn pass_with(
         let remote = remote_path(&spec.path, &entry.name);
         let part = staging_dir.join(format!("{PART_PREFIX}{}", std::process::id()));
         let fetched = client
-            .download_sealed(&remote, &part, entry.size, Some(&keys.installation))
+            .download_sealed(&remote, &part, entry.size, Some(keys.installation))
             .await;
         let transfer = match fetched {
             Ok(t) => t,
@@ -179,7 +179,7 @@ fn stage_download(
     part: &Path,
     staging_dir: &Path,
     transfer: Transfer,
-    keys: &Keys,
+    keys: &Keys<'_>,
 ) -> std::io::Result<Staged> {
     let Some(identities) = &keys.source else {
         let path = staging_path(staging_dir, &transfer.sha256);
@@ -192,7 +192,7 @@ fn stage_download(
         });
     };
     let sealed = keys.installation.decrypt(std::fs::File::open(part)?)?;
-    let staged = stage_from(sealed, staging_dir, &keys.installation, Some(identities));
+    let staged = stage_from(sealed, staging_dir, keys.installation, Some(identities));
     std::fs::remove_file(part)?;
     staged
 }

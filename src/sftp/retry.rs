@@ -1,14 +1,11 @@
 //! Trying again after transient SFTP failures, without hammering a server that is down.
 //!
-//! Waits grow exponentially from `base` up to `max`, and each wait is drawn uniformly from
-//! zero to that bound ("full jitter"), so many pollers that lost the same server do not all
-//! come back in the same second. Only [`SftpError::is_transient`] failures are retried: a
+//! Waits grow exponentially from `base` up to `max` with full jitter (`crate::backoff`), so
+//! many pollers that lost the same server do not all come back in the same second. Only [`SftpError::is_transient`] failures are retried: a
 //! refused host key or a failed login is returned at once.
 
 use std::future::Future;
 use std::time::Duration;
-
-use rand::Rng;
 
 use super::SftpError;
 
@@ -31,8 +28,7 @@ where
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) if e.is_transient() && attempt < attempts => {
-                let bound = delay_bound(attempt - 1, base, max);
-                let wait = rand::rng().random_range(Duration::ZERO..=bound);
+                let wait = crate::backoff::jittered(attempt - 1, base, max);
                 tracing::warn!(
                     attempt,
                     attempts,
@@ -47,12 +43,6 @@ where
     }
 }
 
-/// The upper bound of the wait after the `retry`-th failure (0-based): `base * 2^retry`, capped.
-fn delay_bound(retry: u32, base: Duration, max: Duration) -> Duration {
-    let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
-    base.checked_mul(factor).unwrap_or(max).min(max)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,17 +53,6 @@ mod tests {
             what: "read".into(),
             secs: 1,
         }
-    }
-
-    #[test]
-    fn bounds_double_then_cap() {
-        let base = Duration::from_millis(100);
-        let max = Duration::from_secs(1);
-        let bounds: Vec<u128> = (0..6)
-            .map(|r| delay_bound(r, base, max).as_millis())
-            .collect();
-        assert_eq!(bounds, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(delay_bound(200, base, max), max);
     }
 
     #[tokio::test]

@@ -1,13 +1,12 @@
 //! When a failed request is tried again, and how long to wait first.
 //!
 //! Connection errors, timeouts, 408, 429 and 5xx are transient; every other answer is final.
-//! Waits grow exponentially with full jitter (a random wait between zero and the ceiling, so
-//! many workers retrying at once spread out), and are never shorter than the server's
-//! `Retry-After` (seconds or an HTTP date).
+//! Waits grow exponentially with full jitter (`crate::backoff`), so many workers retrying at
+//! once spread out, and are never shorter than the server's `Retry-After` (seconds or an HTTP
+//! date).
 
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::profile::ApiConnectionSpec;
@@ -35,11 +34,7 @@ impl RetryPolicy {
 
     /// The wait after the `failures`-th failed attempt (1 for the first).
     pub fn delay(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << failures.saturating_sub(1).min(20))
-            .min(self.max);
-        let jitter = rand::rng().random_range(Duration::ZERO..=ceiling);
+        let jitter = crate::backoff::jittered(failures.saturating_sub(1), self.base, self.max);
         jitter.max(retry_after.unwrap_or_default().min(RETRY_AFTER_CAP))
     }
 }
