@@ -4,51 +4,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{stderr, stdout, Workspace};
+use common::{http_stub, stderr, stdout, Workspace};
 
-/// A loopback HTTP/1.1 server that answers each request with `reply(request line, headers)`
-/// (status line and JSON body), one connection per request.
-fn server(reply: impl Fn(&str, &str) -> (&'static str, String) + Send + 'static) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            if reader.read_line(&mut first).is_err() {
-                continue;
-            }
-            let mut headers = String::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                headers.push_str(&lower);
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let (status, body) = reply(&first, &headers);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
+/// A scripted server answering `reply(request line and headers, lowercased)`; its base URL.
+fn server(reply: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> String {
+    let (port, _requests) = http_stub::serve(move |seen| {
+        let (status, body) = reply(&seen.head);
+        (status.to_string(), body)
     });
-    base
+    format!("http://127.0.0.1:{port}")
 }
 
 /// A workspace whose profile `hris` POSTs `rows` employee ids to `base` with OAuth2.
@@ -103,8 +71,8 @@ fn run(ws: &Workspace) {
 fn an_absurd_token_lifetime_still_delivers_every_row() {
     let posts = Arc::new(AtomicUsize::new(0));
     let counted = posts.clone();
-    let base = server(move |line, _| {
-        if line.contains("/oauth/token") {
+    let base = server(move |head| {
+        if head.contains("/oauth/token") {
             let token =
                 r#"{"access_token":"t","token_type":"Bearer","expires_in":18446744073709551615}"#;
             ("200 OK", token.to_string())
@@ -123,13 +91,13 @@ fn an_absurd_token_lifetime_still_delivers_every_row() {
 fn a_401_fetches_a_new_token_once_and_the_row_goes_through() {
     let fetched = Arc::new(AtomicUsize::new(0));
     let issued = fetched.clone();
-    let base = server(move |line, headers| {
-        if line.contains("/oauth/token") {
+    let base = server(move |head| {
+        if head.contains("/oauth/token") {
             let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
             let token =
                 format!(r#"{{"access_token":"t{n}","token_type":"Bearer","expires_in":3600}}"#);
             ("200 OK", token)
-        } else if headers.contains("authorization: bearer t1") {
+        } else if head.contains("authorization: bearer t1") {
             (
                 "401 Unauthorized",
                 r#"{"error":"invalid_token"}"#.to_string(),

@@ -3,48 +3,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
+use common::http_stub::{self, Seen};
 use common::{stderr, stdout, Workspace};
 use hmac::{Hmac, KeyInit, Mac};
 
-/// A one-route HTTP/1.1 listener that answers every request with `status` and hands each
-/// request's (headers, body) to the test.
-fn listener(status: u16) -> (u16, mpsc::Receiver<(String, String)>) {
-    let server = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for stream in server.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                head.push_str(&line.to_ascii_lowercase());
-            }
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0u8; len];
-            reader.read_exact(&mut body).unwrap();
-            let mut stream = stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
-            let _ = tx.send((head, String::from_utf8(body).unwrap()));
-        }
-    });
-    (port, rx)
+/// A listener that answers every request with `status` and hands each request to the test.
+fn listener(status: u16) -> (u16, mpsc::Receiver<Seen>) {
+    http_stub::serve(move |_| (format!("{status} X"), String::new()))
 }
 
 fn workspace(port: u16) -> Workspace {
@@ -86,7 +54,7 @@ fn a_signed_summary_is_posted_after_the_job() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    let (head, body) = requests.recv_timeout(Duration::from_secs(10)).unwrap();
+    let Seen { head, body } = requests.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(head.starts_with("post /hooks/hrbridge "), "{head}");
     let summary: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(summary["status"], "partial");

@@ -35,6 +35,18 @@ async fn connect(
     connect_to(sshd.port, user, auth, known_hosts).await
 }
 
+/// The test user, logged in with an ed25519 key against the server's known host key.
+async fn connect_ed25519(sshd: &TestSshd) -> SftpClient {
+    connect(
+        sshd,
+        &sshd.user,
+        key(sshd.user_key(KeyKind::Ed25519, None)),
+        &sshd.known_hosts(),
+    )
+    .await
+    .unwrap()
+}
+
 async fn connect_to(
     port: u16,
     user: &str,
@@ -235,14 +247,7 @@ async fn upload_renames_into_place_also_over_an_existing_file() {
     let Some(sshd) = TestSshd::start() else {
         return;
     };
-    let client = connect(
-        &sshd,
-        &sshd.user,
-        key(sshd.user_key(KeyKind::Ed25519, None)),
-        &sshd.known_hosts(),
-    )
-    .await
-    .unwrap();
+    let client = connect_ed25519(&sshd).await;
     let remote_dir = sshd.served("upload");
     let target = remote_dir.join("payroll.csv");
     let local_dir = tempfile::tempdir().unwrap();
@@ -289,14 +294,7 @@ async fn size_mismatch_leaves_no_local_file() {
     };
     let dir = sshd.served("size");
     fs::write(dir.join("f.csv"), content(1000, 3)).unwrap();
-    let client = connect(
-        &sshd,
-        &sshd.user,
-        key(sshd.user_key(KeyKind::Ed25519, None)),
-        &sshd.known_hosts(),
-    )
-    .await
-    .unwrap();
+    let client = connect_ed25519(&sshd).await;
     let local_dir = tempfile::tempdir().unwrap();
     let local = local_dir.path().join("f.part");
     let remote = dir.join("f.csv");
@@ -398,14 +396,7 @@ async fn ten_thousand_entries_and_hostile_names_are_listed_as_sent() {
     }
     fs::write(dir.join("..hidden\nname"), b"22").unwrap();
     fs::create_dir(dir.join("sub")).unwrap();
-    let client = connect(
-        &sshd,
-        &sshd.user,
-        key(sshd.user_key(KeyKind::Ed25519, None)),
-        &sshd.known_hosts(),
-    )
-    .await
-    .unwrap();
+    let client = connect_ed25519(&sshd).await;
     let started = Instant::now();
     let entries = client.list(dir.to_str().unwrap()).await.unwrap();
     eprintln!(

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod http_stub;
 pub mod settled;
 pub mod sshd;
 
