@@ -294,10 +294,11 @@ pub fn publish_outputs(
                     let settled = api_delivery::deliver(ctx, job_id, row, api)?;
                     ctx.store.mark_published(job_id, &row.final_path)?;
                     let index = row.output_index.unwrap_or_default();
-                    if ctx.store.ledger_counts(job_id, index)?.1 == 0 {
+                    let totals = ctx.store.ledger_counts(job_id, index)?;
+                    if totals.1 == 0 {
                         remove_spool(&row.temp_path)?;
                     }
-                    emit_delivered(ctx, job_id, row, settled)?;
+                    emit_delivered(ctx, job_id, row, totals, settled)?;
                     published.push(row.final_path.clone());
                     continue;
                 }
@@ -402,12 +403,10 @@ fn emit_delivered(
     ctx: &JobContext<'_>,
     job_id: i64,
     row: &OutputRow,
+    (delivered, failed): (u64, u64),
     settled_this_run: u64,
 ) -> Result<(), EngineError> {
     let (fields, pii_fields) = field_names(ctx);
-    let (delivered, failed) = ctx
-        .store
-        .ledger_counts(job_id, row.output_index.unwrap_or_default())?;
     Event::OutputDelivered {
         job_id,
         target: &row.final_path,
