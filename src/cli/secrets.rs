@@ -13,6 +13,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::{print_diagnostics, Exit};
+use crate::engine::control::os_user;
 use crate::engine::event::Event;
 use crate::engine::runner::lock_state;
 use crate::profile::load;
@@ -150,15 +151,6 @@ fn settings_for(config: Option<&Path>, name: &str) -> Option<Settings> {
 
 fn shown_store(settings: &Settings) -> String {
     SecretStore::path(&settings.state_dir).display().to_string()
-}
-
-/// Who made the change: `$USER`, else the numeric user id.
-fn os_user() -> String {
-    match std::env::var("USER") {
-        Ok(user) if !user.is_empty() => user,
-        // SAFETY: getuid has no preconditions and cannot fail.
-        _ => format!("uid {}", unsafe { libc::getuid() }),
-    }
 }
 
 /// The value of a secret: standard input when it is not a terminal, else typed twice at a

@@ -87,6 +87,25 @@ pub enum Event<'a> {
     SecretSet { name: &'a str, user: &'a str },
     /// `hrbridge secrets rm`: a secret was removed.
     SecretRemoved { name: &'a str, user: &'a str },
+    /// An operator paused a profile: it takes no new files until resumed.
+    ProfilePaused { user: &'a str },
+    /// An operator resumed a paused profile.
+    ProfileResumed { user: &'a str },
+    /// An operator asked for a command (`run`, `retry`) that the daemon carries out.
+    CommandRequested {
+        command: i64,
+        action: &'a str,
+        job_id: Option<i64>,
+        user: &'a str,
+    },
+    /// The daemon carried out (or could not carry out) a requested command.
+    CommandFinished {
+        command: i64,
+        action: &'a str,
+        job_id: Option<i64>,
+        ok: bool,
+        outcome: &'a str,
+    },
 }
 
 impl Event<'_> {
@@ -108,6 +127,11 @@ impl Event<'_> {
             Event::NotifyFailed { .. } => "notify.failed",
             Event::SecretSet { .. } => "secret.set",
             Event::SecretRemoved { .. } => "secret.removed",
+            Event::ProfilePaused { .. } => "profile.paused",
+            Event::ProfileResumed { .. } => "profile.resumed",
+            Event::CommandRequested { .. } => "command.requested",
+            Event::CommandFinished { ok: true, .. } => "command.done",
+            Event::CommandFinished { ok: false, .. } => "command.failed",
         }
     }
 
@@ -116,7 +140,12 @@ impl Event<'_> {
             Event::FileRefused { .. }
             | Event::InputPurged { .. }
             | Event::SecretSet { .. }
-            | Event::SecretRemoved { .. } => None,
+            | Event::SecretRemoved { .. }
+            | Event::ProfilePaused { .. }
+            | Event::ProfileResumed { .. } => None,
+            Event::CommandRequested { job_id, .. } | Event::CommandFinished { job_id, .. } => {
+                *job_id
+            }
             Event::FileDuplicate { job_id, .. }
             | Event::JobStarted { job_id, .. }
             | Event::OutputPublished { job_id, .. }
@@ -201,6 +230,21 @@ impl Event<'_> {
             Event::SecretSet { name, user } | Event::SecretRemoved { name, user } => {
                 json!({ "name": name, "user": user })
             }
+            Event::ProfilePaused { user } | Event::ProfileResumed { user } => {
+                json!({ "user": user })
+            }
+            Event::CommandRequested {
+                command,
+                action,
+                user,
+                ..
+            } => json!({ "command": command, "action": action, "user": user }),
+            Event::CommandFinished {
+                command,
+                action,
+                outcome,
+                ..
+            } => json!({ "command": command, "action": action, "outcome": outcome }),
         }
     }
 
@@ -217,7 +261,10 @@ impl Event<'_> {
     fn record(&self, store: &Store, profile: Option<&str>) -> Result<(), StoreError> {
         let detail = self.detail();
         match self {
-            Event::JobFailed { .. } | Event::FileRefused { .. } | Event::NotifyFailed { .. } => {
+            Event::JobFailed { .. }
+            | Event::FileRefused { .. }
+            | Event::NotifyFailed { .. }
+            | Event::CommandFinished { ok: false, .. } => {
                 tracing::warn!(event = self.kind(), profile, job = self.job_id(), %detail)
             }
             _ => tracing::info!(event = self.kind(), profile, job = self.job_id(), %detail),

@@ -4,12 +4,14 @@
 //! `runner` one pass over every profile's inbox, `recover` the clean-up of what a killed
 //! process left behind, `retry` the re-sending of failed API rows, `archive` where inputs go
 //! afterwards (and `retention` how long they stay), `at_rest` the keys that keep them
-//! encrypted, and `event` the typed events that are both logged and audited.
+//! encrypted, `control` the operator actions (pause, resume, run now, retry) the dashboard
+//! asks for, and `event` the typed events that are both logged and audited.
 
 mod api_delivery;
 pub mod archive;
 pub mod arrival;
 pub mod at_rest;
+pub mod control;
 pub mod deliver;
 pub mod event;
 pub mod job;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -161,6 +161,42 @@ CREATE TABLE id_map (
 /// Version 3: `retention` removes published output files; the row remembers when.
 const V3: &str = r#"
 ALTER TABLE outputs ADD COLUMN purged_at TEXT;
+"#;
+
+/// Version 4: the dashboard — operator commands the daemon polls, paused profiles, the
+/// daemon's heartbeat, and the indexes that let the dashboard page through large histories.
+const V4: &str = r#"
+CREATE TABLE commands (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT    NOT NULL CHECK (kind IN ('run', 'retry')),
+    profile       TEXT    NOT NULL,
+    job_id        INTEGER REFERENCES jobs (id),
+    requested_by  TEXT    NOT NULL,
+    requested_at  TEXT    NOT NULL,
+    state         TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+    finished_at   TEXT,
+    outcome       TEXT
+) STRICT;
+CREATE INDEX commands_pending ON commands (id) WHERE state = 'pending';
+
+CREATE TABLE paused_profiles (
+    profile    TEXT PRIMARY KEY,
+    paused_by  TEXT NOT NULL,
+    paused_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE daemon_heartbeat (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    pid         INTEGER NOT NULL,
+    started_at  TEXT    NOT NULL,
+    seen_at     TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX jobs_by_start ON jobs (started_at, status, written_rows, failed_rows);
+CREATE INDEX jobs_troubled ON jobs (id) WHERE status IN ('failed', 'partial');
+CREATE INDEX audit_by_job ON audit (job_id, seq) WHERE job_id IS NOT NULL;
+CREATE INDEX audit_by_kind ON audit (kind, seq);
+CREATE INDEX audit_by_profile ON audit (profile, seq);
 "#;
 
 /// The schema version this binary writes.

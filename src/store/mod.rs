@@ -7,15 +7,20 @@
 //! The methods live next to the tables they own: `files.rs` (inputs and dedup), `jobs.rs` (the
 //! job status machine), `rejections.rs`, `outputs.rs` (the publish ledger), `sequences.rs` (the
 //! `{seq}` counters), `ledger.rs` (what each row of an API output came to), `idmap.rs` (ids
-//! that APIs gave records) and `audit.rs`.
+//! that APIs gave records), `audit.rs`, and for the dashboard `pages.rs` (keyset pages of jobs
+//! and events), `commands.rs` (operator commands the daemon polls, its heartbeat) and
+//! `pauses.rs` (paused profiles).
 
 pub mod audit;
+mod commands;
 mod files;
 mod idmap;
 mod jobs;
 mod ledger;
 mod migrations;
 mod outputs;
+mod pages;
+mod pauses;
 mod refusals;
 mod rejections;
 mod remote;
@@ -23,7 +28,10 @@ mod sequences;
 mod temps;
 
 pub use audit::{AuditEvent, AuditRow, AuditVerdict};
+pub use commands::{CommandKind, CommandRow, CommandState, Heartbeat};
 pub use ledger::{DeliveryFailure, DeliveryState, LedgerEntry};
+pub use pages::{AuditFilter, JobSet, JobTotals, Toward};
+pub use pauses::Pause;
 pub use remote::{RemoteRow, RemoteState};
 
 use std::path::Path;
