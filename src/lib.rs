@@ -21,6 +21,7 @@
 //! | [`backoff`]   | exponential backoff with full jitter, for SFTP reconnects and API retries |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
 //! | [`keys`]      | the installation's own age key, for what hrbridge keeps encrypted at rest |
+//! | [`tui`]       | the operator's dashboard (ratatui): jobs, errors, audit trail, profiles; pause, run, retry |
 //! | [`cli`]       | the command line: argument parsing and one module per command |
 
 pub mod backoff;
@@ -41,3 +42,4 @@ pub mod source;
 pub mod standin;
 pub mod store;
 pub mod transform;
+pub mod tui;

@@ -15,6 +15,7 @@ mod retry;
 mod run;
 mod secrets;
 pub mod table;
+mod tui;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,7 +60,12 @@ pub enum Command {
         /// Only these profiles (repeatable).
         #[arg(long = "profile", value_name = "NAME")]
         profiles: Vec<String>,
+        /// Show the dashboard while the daemon runs (quitting it stops the daemon).
+        #[arg(long, conflicts_with = "once")]
+        tui: bool,
     },
+    /// The operator's dashboard: jobs, errors, audit trail, profiles; run, retry, pause.
+    Tui,
     /// Show how a file would be mapped, with PII masked; writes and sends nothing.
     Preview {
         #[arg(long, value_name = "NAME")]
@@ -189,11 +195,25 @@ pub fn main() -> ExitCode {
     // A headless daemon's log is its only voice: it logs each pass; one-shot commands print
     // their results and log only warnings unless asked.
     let daemon = matches!(cli.command, Command::Run { once: false, .. });
-    init_logging(cli.log_format, cli.verbose + u8::from(daemon));
+    let verbose = cli.verbose + u8::from(daemon);
+    // The dashboard owns the screen: its commands log to a file once settings are loaded.
+    let dashboard = matches!(cli.command, Command::Tui | Command::Run { tui: true, .. });
+    if !dashboard {
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        init_logging(cli.log_format, verbose, std::io::stderr, ansi);
+    }
     let config = cli.config.as_deref();
     let exit = match cli.command {
         Command::Check => check::run(config),
-        Command::Run { once, profiles } => run::run(config, once, &profiles),
+        Command::Run {
+            once,
+            profiles,
+            tui: with_tui,
+        } => {
+            let log = with_tui.then_some((cli.log_format, verbose));
+            run::run(config, once, &profiles, log)
+        }
+        Command::Tui => tui::run(config, cli.log_format, cli.verbose),
         Command::Preview {
             profile,
             rows,
@@ -231,7 +251,11 @@ pub fn main() -> ExitCode {
     exit.into()
 }
 
-fn init_logging(format: LogFormat, verbose: u8) {
+/// Logs at the level `verbose` asks for (or `HRBRIDGE_LOG`) to `writer`.
+fn init_logging<W>(format: LogFormat, verbose: u8, writer: W, ansi: bool)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -241,8 +265,8 @@ fn init_logging(format: LogFormat, verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

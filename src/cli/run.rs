@@ -4,13 +4,19 @@
 use std::path::Path;
 
 use super::table::TextTable;
-use super::{load_all, open_store, Exit};
+use super::{load_all, open_store, Exit, LogFormat};
 use crate::daemon;
 use crate::engine::runner::{run_once, RunSummary};
 use crate::engine::{EngineError, StopFlag};
 use crate::store::JobStatus;
 
-pub fn run(config: Option<&Path>, once: bool, only: &[String]) -> Exit {
+/// With `tui = Some((format, verbose))` the daemon runs behind the dashboard, logging to a file.
+pub fn run(
+    config: Option<&Path>,
+    once: bool,
+    only: &[String],
+    tui: Option<(LogFormat, u8)>,
+) -> Exit {
     let (settings, mut profiles) = match load_all(config) {
         Ok(x) => x,
         Err(e) => return e,
@@ -24,6 +30,9 @@ pub fn run(config: Option<&Path>, once: bool, only: &[String]) -> Exit {
             return Exit::Usage;
         }
         profiles.retain(|p| only.contains(&p.name));
+    }
+    if let Some((format, verbose)) = tui {
+        return super::tui::with_daemon(&settings, profiles, format, verbose);
     }
     if !once {
         return match daemon::run(&settings, profiles, StopFlag::new()) {

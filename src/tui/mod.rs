@@ -1,0 +1,128 @@
+//! The operator's dashboard: `hrbridge tui` beside a running daemon (or on the history
+//! alone), and `hrbridge run --tui` with the daemon in the same process.
+//!
+//! Shaped like the ratatui component template: [`app`] is the state and what keys do to it,
+//! [`draw`] paints it, and [`run`] is the loop that turns terminal events and clock ticks
+//! into calls on the state. Lists page through the store ([`window`], [`feeds`]); the audit
+//! chain is checked on a thread ([`chain`]). The dashboard reads the store through its own
+//! connection (SQLite WAL lets the daemon write meanwhile) and changes it only through the
+//! audited operator actions of [`crate::engine::control`].
+
+pub mod app;
+mod chain;
+pub mod detail;
+pub mod draw;
+pub mod feeds;
+pub mod filter;
+pub mod profiles;
+pub mod theme;
+pub mod window;
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::crossterm::{cursor, execute};
+
+use crate::engine::StopFlag;
+use crate::profile::Profile;
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+use app::{App, Level};
+use theme::Theme;
+
+/// How often the dashboard looks for new jobs and events without a key press.
+const REFRESH: Duration = Duration::from_millis(500);
+
+/// What stops the dashboard from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("the dashboard needs a terminal: standard output is not one")]
+    NotATerminal,
+    #[error("terminal: {0}")]
+    Terminal(#[from] io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs the dashboard on the store of `settings` until the operator quits or `stop` is set
+/// (by the daemon's signal handler in `run --tui`). The terminal is restored on return and
+/// on panic.
+pub fn run(
+    settings: &Settings,
+    profiles: &[Profile],
+    stop: Option<&StopFlag>,
+) -> Result<(), TuiError> {
+    if !io::IsTerminal::is_terminal(&io::stdout()) {
+        return Err(TuiError::NotATerminal);
+    }
+    let store = Store::open(&settings.state_dir)?;
+    let shown_dir = settings.state_dir.display().to_string();
+    let mut app = App::new(profiles, shown_dir, stop.is_some());
+    app.refresh(&store, Utc::now())?;
+    let chain = chain::ChainWatch::start(settings.state_dir.clone());
+    let theme = Theme::from_env();
+    let mut terminal = ratatui::try_init()?;
+    let outcome = event_loop(&mut terminal, &mut app, &store, &chain, theme, stop);
+    ratatui::restore();
+    let _ = execute!(io::stdout(), cursor::Show);
+    outcome
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    store: &Store,
+    chain: &chain::ChainWatch,
+    theme: Theme,
+    stop: Option<&StopFlag>,
+) -> Result<(), TuiError> {
+    let mut next_refresh = Instant::now() + REFRESH;
+    loop {
+        if let Some(verdict) = chain.latest() {
+            app.chain = verdict;
+        }
+        // One synchronized update per frame: terminals that support it show it at once.
+        execute!(io::stdout(), BeginSynchronizedUpdate)?;
+        terminal.draw(|frame| draw::draw(frame, app, theme))?;
+        execute!(io::stdout(), EndSynchronizedUpdate)?;
+        io::stdout().flush()?;
+        if app.quit || stop.is_some_and(StopFlag::is_stopped) {
+            return Ok(());
+        }
+        let stepped = app.step(store);
+        let more = report(app, stepped).unwrap_or(false);
+        let wait = if more {
+            Duration::ZERO
+        } else {
+            next_refresh.saturating_duration_since(Instant::now())
+        };
+        if event::poll(wait)? {
+            if let Event::Key(key) = event::read()? {
+                if key.kind == KeyEventKind::Press {
+                    let handled = app.on_key(store, key);
+                    report(app, handled);
+                }
+            }
+        }
+        if Instant::now() >= next_refresh {
+            let refreshed = app.refresh(store, Utc::now());
+            report(app, refreshed);
+            next_refresh = Instant::now() + REFRESH;
+        }
+    }
+}
+
+/// Shows a store error on the status line instead of leaving the dashboard: a busy or
+/// briefly unreadable database should not end an operator's session.
+fn report<T>(app: &mut App, outcome: Result<T, StoreError>) -> Option<T> {
+    match outcome {
+        Ok(v) => Some(v),
+        Err(e) => {
+            app.message = Some((Level::Error, e.to_string()));
+            None
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The Profiles view's rows: what each configured profile reads, when it runs next, how its
+//! last job went, and whether an operator paused it.
+
+use chrono::{DateTime, Utc};
+
+use crate::daemon::schedule::Trigger;
+use crate::profile::{Profile, SourceSpec};
+use crate::store::{JobRow, Pause, Store, StoreError};
+
+/// One profile as the dashboard shows it.
+pub struct ProfileLine {
+    pub name: String,
+    /// `dir inbox/ats hires_*.csv`, `sftp hr@files.example.com:22/out *.csv`.
+    pub source: String,
+    /// `cron */15 * * * *`, `on arrival`, `poll 1m`.
+    pub schedule: String,
+    trigger: Option<Trigger>,
+    /// The next cron fire after the last refresh, if the profile has a schedule.
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_job: Option<JobRow>,
+    pub paused: Option<Pause>,
+}
+
+impl ProfileLine {
+    /// The fixed part of a profile's line; [`ProfileLine::refresh`] fills the rest.
+    pub fn of(profile: &Profile) -> ProfileLine {
+        let source = match &profile.source {
+            SourceSpec::Dir(d) => format!("dir {} {}", d.path.display(), d.pattern),
+            SourceSpec::Sftp(s) => format!(
+                "sftp {}@{}:{}{} {}",
+                s.connection.user, s.connection.host, s.connection.port, s.path, s.pattern
+            ),
+        };
+        // A profile that does not check out still shows, without a schedule.
+        let trigger = Trigger::of(profile).ok();
+        let schedule = match (&profile.schedule, &trigger) {
+            (Some(expr), _) => match &profile.timezone {
+                Some(tz) => format!("cron {expr} ({tz})"),
+                None => format!("cron {expr}"),
+            },
+            (None, Some(Trigger::Watch { .. })) => "on arrival".to_string(),
+            (None, Some(Trigger::Poll { every })) => format!("poll every {}s", every.as_secs()),
+            _ => "(invalid; run `hrbridge check`)".to_string(),
+        };
+        ProfileLine {
+            name: profile.name.clone(),
+            source,
+            schedule,
+            trigger,
+            next_run: None,
+            last_job: None,
+            paused: None,
+        }
+    }
+
+    /// Reads the last job and the pause from the store and works out the next cron fire.
+    pub fn refresh(&mut self, store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.last_job = store.last_job_of(&self.name)?;
+        self.paused = store.pause_of(&self.name)?;
+        self.next_run = match &self.trigger {
+            Some(Trigger::Cron(cron)) => cron.next_after(now),
+            _ => None,
+        };
+        Ok(())
+    }
+}
