@@ -1,0 +1,190 @@
+//! The dashboard as it draws, on a store filled by a real run (`hrbridge demo` over the
+//! bundled fixtures): every view, the job detail, the help, a confirmation and the filtered
+//! audit trail, rendered on ratatui's `TestBackend` and compared with snapshot files in
+//! `tests/snapshots/` (review changes with `cargo insta review`, or `INSTA_UPDATE=always`).
+//!
+//! Times, durations and the temporary folder differ between runs; filters replace them with
+//! placeholders of the same width, so the columns of a snapshot still line up.
+
+mod common;
+
+use std::path::Path;
+
+use chrono::Utc;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+use hrbridge::profile::{load, Profile};
+use hrbridge::store::{JobStatus, Store};
+use hrbridge::tui::app::{App, View};
+use hrbridge::tui::draw::draw;
+use hrbridge::tui::theme::Theme;
+
+/// A finished demo: its folder (kept alive), the store, the profiles.
+struct Demo {
+    dir: tempfile::TempDir,
+    store: Store,
+    profiles: Vec<Profile>,
+}
+
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("hrbridge")
+        .unwrap()
+        .current_dir(dir.path())
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let config = dir.path().join("var/demo/hrbridge.toml");
+    let settings = load::load_settings(Some(&config)).unwrap();
+    let profiles = load::load_profiles(&settings).unwrap();
+    let store = Store::open(&settings.state_dir).unwrap();
+    Demo {
+        dir,
+        store,
+        profiles,
+    }
+}
+
+impl Demo {
+    fn app(&self) -> App {
+        let mut app = App::new(&self.profiles, "var/demo/state".into(), false);
+        app.user = "operator".into();
+        app.refresh(&self.store, Utc::now()).unwrap();
+        app.verify_chain(&self.store);
+        while app.step(&self.store).unwrap() {}
+        app
+    }
+
+    fn key(&self, app: &mut App, code: KeyCode) {
+        app.on_key(&self.store, KeyEvent::from(code)).unwrap();
+        while app.step(&self.store).unwrap() {}
+    }
+
+    fn keys(&self, app: &mut App, typed: &str) {
+        for c in typed.chars() {
+            self.key(app, KeyCode::Char(c));
+        }
+    }
+}
+
+fn terminal(width: u16, height: u16) -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(width, height)).unwrap()
+}
+
+/// The screen as text, with the temporary folder replaced by `[tmp]`.
+fn screen(term: &mut Terminal<TestBackend>, app: &mut App, theme: Theme, tmp: &Path) -> String {
+    term.draw(|f| draw(f, app, theme)).unwrap();
+    let text = term.backend().to_string();
+    text.replace(&tmp.display().to_string(), "[tmp]")
+}
+
+/// Placeholders for local times, dates and durations, each as wide as what it replaces.
+macro_rules! assert_screen {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({
+            filters => vec![
+                (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "YYYY-MM-DD hh:mm:ss"),
+                (r"\d\d-\d\d \d\d:\d\d", "MM-DD hh:mm"),
+                (r"\d{4}-\d\d-\d\d", "YYYY-MM-DD"),
+                (r"\b\d+\.\ds\b", "n.ns"),
+                (r"\bpid \d+", "pid N"),
+                (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+                (r"_20\d{6}_", "_YYYYMMDD_"),
+                (r"\.tmp[A-Za-z0-9]+", ".tmpXXXXXX"),
+                // An API output's size is that of its spool, whose encoding varies.
+                (r"\b\d[\d,]* bytes", "N bytes"),
+            ]
+        }, {
+            insta::assert_snapshot!($name, $text);
+        });
+    };
+}
+
+#[test]
+fn every_view_the_detail_and_the_overlays_render_from_a_real_run() {
+    let demo = demo();
+    let tmp = demo.dir.path().to_path_buf();
+    let theme = Theme::new(true);
+    let mut app = demo.app();
+    let mut wide = terminal(120, 32);
+
+    assert_screen!("jobs", screen(&mut wide, &mut app, theme, &tmp));
+    let mut small = terminal(80, 24);
+    assert_screen!("jobs_80x24", screen(&mut small, &mut app, theme, &tmp));
+
+    demo.key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.view, View::Errors);
+    assert_screen!("errors", screen(&mut wide, &mut app, theme, &tmp));
+
+    demo.key(&mut app, KeyCode::Char('3'));
+    assert_screen!("audit", screen(&mut wide, &mut app, theme, &tmp));
+    demo.keys(&mut app, "/kind:job.finished profile:hris-to-payroll");
+    assert_screen!(
+        "audit_filter_typed",
+        screen(&mut wide, &mut app, theme, &tmp)
+    );
+    demo.key(&mut app, KeyCode::Enter);
+    assert_screen!("audit_filtered", screen(&mut wide, &mut app, theme, &tmp));
+    assert!(app
+        .audit
+        .rows()
+        .iter()
+        .all(|e| e.kind == "job.finished" && e.profile.as_deref() == Some("hris-to-payroll")));
+    demo.key(&mut app, KeyCode::Esc);
+    assert!(app.filter.is_empty());
+
+    demo.key(&mut app, KeyCode::Tab);
+    assert_eq!(app.view, View::Profiles);
+    assert_screen!("profiles", screen(&mut wide, &mut app, theme, &tmp));
+
+    // The partial job of the ATS profile: its rejected rows and outputs.
+    demo.key(&mut app, KeyCode::Char('1'));
+    demo.key(&mut app, KeyCode::End);
+    let job = app.jobs.selected().unwrap().clone();
+    assert_eq!(
+        (job.profile.as_str(), job.status),
+        ("ats-to-hris", JobStatus::Partial)
+    );
+    demo.key(&mut app, KeyCode::Enter);
+    assert_eq!(app.detail.as_ref().map(|d| d.job.id), Some(job.id));
+    assert_screen!("job_detail", screen(&mut wide, &mut app, theme, &tmp));
+    demo.key(&mut app, KeyCode::Esc);
+    assert!(app.detail.is_none());
+
+    demo.key(&mut app, KeyCode::Char('?'));
+    assert_screen!("help", screen(&mut wide, &mut app, theme, &tmp));
+    demo.key(&mut app, KeyCode::Char('x'));
+
+    demo.key(&mut app, KeyCode::Char('4'));
+    demo.key(&mut app, KeyCode::Char('p'));
+    assert_screen!("confirm_pause", screen(&mut wide, &mut app, theme, &tmp));
+    demo.key(&mut app, KeyCode::Char('n'));
+    assert_eq!(demo.store.pause_of("ats-to-hris").unwrap(), None);
+}
+
+#[test]
+fn without_colour_nothing_is_coloured_and_the_selection_still_shows() {
+    let demo = demo();
+    let mut app = demo.app();
+    let coloured = |theme: Theme, app: &mut App| {
+        let mut term = terminal(100, 30);
+        term.draw(|f| draw(f, app, theme)).unwrap();
+        let buffer = term.backend().buffer().clone();
+        let colours = buffer
+            .content()
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count();
+        (colours, term.backend().to_string())
+    };
+    let (with, _) = coloured(Theme::new(true), &mut app);
+    let (without, text) = coloured(Theme::new(false), &mut app);
+    assert!(with > 0, "the coloured theme paints nothing");
+    assert_eq!(without, 0, "NO_COLOR still paints {without} cells");
+    assert!(text.contains("▶ "), "{text}");
+    assert!(text.contains("[1 Jobs]"), "{text}");
+}
