@@ -13,7 +13,10 @@ use crate::tui::app::App;
 use crate::tui::theme::{status_label, Theme};
 
 /// Terminals narrower than this get the job lists without the `read` and `took` columns.
-const WIDE: u16 = 100;
+const WIDE: u16 = 110;
+
+/// Terminals narrower than this also get short headings for the counts.
+const NARROW: u16 = 100;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
     let [summary, body] =
@@ -72,6 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
 /// The table of `jobs` as the Jobs and Errors views show it.
 pub fn job_table(jobs: &[JobRow], now: DateTime<Utc>, width: u16, theme: Theme) -> Table<'static> {
     let wide = width >= WIDE;
+    let narrow = width < NARROW;
     let rows = jobs.iter().map(|j| {
         let mut cells = vec![
             Cell::from(j.id.to_string()),
@@ -91,11 +95,18 @@ pub fn job_table(jobs: &[JobRow], now: DateTime<Utc>, width: u16, theme: Theme) 
         }
         Row::new(cells)
     });
+    // Profile names read whole (up to 20 characters); the file name takes what is left.
+    let profile_width = jobs
+        .iter()
+        .map(|j| j.profile.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(7, if narrow { 12 } else { 20 });
     let mut titles = vec!["job", "started", "profile", "file", "status"];
     let mut widths = vec![
         Constraint::Length(6),
         Constraint::Length(11),
-        Constraint::Min(12),
+        Constraint::Length(u16::try_from(profile_width).unwrap_or(20)),
         Constraint::Fill(1),
         Constraint::Length(13),
     ];
@@ -103,12 +114,13 @@ pub fn job_table(jobs: &[JobRow], now: DateTime<Utc>, width: u16, theme: Theme) 
         titles.push("read");
         widths.push(Constraint::Length(7));
     }
-    titles.extend(["written", "rejected", "failed"]);
-    widths.extend([
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(6),
-    ]);
+    if narrow {
+        titles.extend(["out", "rej", "fail"]);
+        widths.extend([5, 5, 5].map(Constraint::Length));
+    } else {
+        titles.extend(["written", "rejected", "failed"]);
+        widths.extend([7, 8, 6].map(Constraint::Length));
+    }
     if wide {
         titles.push("took");
         widths.push(Constraint::Length(6));
