@@ -35,6 +35,7 @@ pub const BEAT: Duration = Duration::from_secs(2);
 
 /// Where the poller sends one profile's commands and wake-ups.
 pub struct Route {
+    /// The profile's name.
     pub profile: String,
     /// The profile task's command queue.
     pub commands: mpsc::UnboundedSender<CommandRow>,

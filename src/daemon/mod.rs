@@ -153,6 +153,10 @@ async fn serve(
         shared.shutdown.clone(),
     ));
 
+    // Commands routed before the tasks start wait in their queues.
+    let started_at = shared.since.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let poller = Poller::start(settings.state_dir.clone(), routes, started_at)
+        .map_err(|e| EngineError::io("starting the command poller".into(), e))?;
     let tasks: Vec<_> = profiles
         .into_iter()
         .zip(triggers)
@@ -161,9 +165,6 @@ async fn serve(
             tokio::spawn(profile_loop(shared.clone(), profile, trigger, wake, queue))
         })
         .collect();
-    let started_at = shared.since.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let poller = Poller::start(settings.state_dir.clone(), routes, started_at)
-        .map_err(|e| EngineError::io("starting the command poller".into(), e))?;
     tracing::info!(
         profiles = tasks.len(),
         state_dir = %settings.state_dir.display(),
