@@ -80,8 +80,16 @@ pub fn render_summary(summary: &RunSummary) -> String {
             summary.recovered
         ));
     }
+    for pause in &summary.paused {
+        out.push_str(&format!(
+            "paused: {} (by {} since {}); no new files taken\n",
+            pause.profile, pause.by, pause.at
+        ));
+    }
     if summary.jobs.is_empty() {
-        out.push_str("no files ready\n");
+        if summary.paused.is_empty() {
+            out.push_str("no files ready\n");
+        }
     } else {
         let mut t = TextTable::new([
             "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "failed",

@@ -1,25 +1,36 @@
 //! The long-running daemon (`hrbridge run` without `--once`): watches, schedules and polls,
-//! and stops cleanly on a signal.
+//! carries out operator commands, and stops cleanly on a signal.
 //!
 //! Each profile gets one task that waits for its [`schedule::Trigger`] (file events through
-//! [`watch`], a rescan or poll interval, or a cron schedule), then runs one engine pass on a
-//! blocking thread with its own store connection. Because a profile's passes all come from
-//! its one task, a profile never runs twice at once; wake-ups that arrive during a pass leave
-//! a single permit, so they cause exactly one follow-up pass. Files still settling are looked
-//! at again once their settle time has passed. A failing pass is logged and the daemon goes
-//! on: one broken profile does not stop the others.
+//! [`watch`], a rescan or poll interval, or a cron schedule) or for an operator command, then
+//! runs one engine pass (or a retry) on a blocking thread with its own store connection.
+//! Because everything a profile does comes from its one task, a profile never runs two passes,
+//! or a pass and a retry, at once; wake-ups that arrive during a pass leave a single permit, so
+//! they cause exactly one follow-up pass. Files still settling are looked at again once their
+//! settle time has passed. A failing pass is logged and the daemon goes on: one broken profile
+//! does not stop the others.
+//!
+//! Operators (the dashboard, possibly another process) act through the store, which
+//! [`commands`] polls every half second: `run` and `retry` requests go to their profile's task
+//! and end `done` or `failed` with a one-line outcome and an audit event; a command for a
+//! profile this daemon does not run fails at once. Commands left pending by a stopped daemon
+//! are carried out after the next start's recovery. A paused profile finishes what it has in
+//! hand but takes no new files, in every pass, across restarts; when it is resumed its task is
+//! woken for a pass at once. The poller also refreshes the daemon's heartbeat every two
+//! seconds and clears it on a clean stop.
 //!
 //! SIGINT or SIGTERM (or [`StopFlag::stop`] from an embedding program) stop new passes; a
 //! pass in hand finishes the file it is on (the engine checks the flag between files), then
 //! [`run`] returns.
 
+pub mod commands;
 pub mod schedule;
 pub mod watch;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch as channel, Notify};
 
@@ -28,7 +39,8 @@ use crate::engine::{EngineError, StopFlag};
 use crate::profile::{Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::source::dir::{matcher, DEFAULT_SETTLE};
-use crate::store::{JobStatus, Store};
+use crate::store::{CommandKind, CommandRow, JobStatus, Store};
+use commands::{Poller, Route};
 use schedule::{LastPass, Trigger};
 use watch::{Debouncer, Inbox, InboxWatcher};
 
@@ -117,6 +129,19 @@ async fn serve(
     });
 
     let wakes: Vec<Arc<Notify>> = profiles.iter().map(|_| Arc::new(Notify::new())).collect();
+    let (routes, queues): (Vec<Route>, Vec<_>) = profiles
+        .iter()
+        .zip(&wakes)
+        .map(|(profile, wake)| {
+            let (commands, queue) = mpsc::unbounded_channel();
+            let route = Route {
+                profile: profile.name.clone(),
+                commands,
+                wake: wake.clone(),
+            };
+            (route, queue)
+        })
+        .unzip();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     let mut watcher = InboxWatcher::new(inboxes(settings, &profiles, &triggers), event_tx)
         .map_err(|e| EngineError::io("starting the file watcher".into(), io_error(e)))?;
@@ -128,12 +153,16 @@ async fn serve(
         shared.shutdown.clone(),
     ));
 
+    // Commands routed before the tasks start wait in their queues.
+    let started_at = shared.since.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let poller = Poller::start(settings.state_dir.clone(), routes, started_at)
+        .map_err(|e| EngineError::io("starting the command poller".into(), e))?;
     let tasks: Vec<_> = profiles
         .into_iter()
         .zip(triggers)
-        .zip(wakes)
-        .map(|((profile, trigger), wake)| {
-            tokio::spawn(profile_loop(shared.clone(), profile, trigger, wake))
+        .zip(wakes.into_iter().zip(queues))
+        .map(|((profile, trigger), (wake, queue))| {
+            tokio::spawn(profile_loop(shared.clone(), profile, trigger, wake, queue))
         })
         .collect();
     tracing::info!(
@@ -162,6 +191,7 @@ async fn serve(
     }
     drop(watcher);
     let _ = forwarder.await;
+    poller.stop();
     tracing::info!(
         passes = report.passes,
         jobs = report.jobs,
@@ -248,12 +278,24 @@ fn io_error(e: notify::Error) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
-/// One profile's life in the daemon: wait for a trigger, run a pass, repeat until shutdown.
+/// What a profile task was woken for.
+enum Wake {
+    /// A pass is due (timer, file event, settle re-check, resume).
+    Pass,
+    /// An operator command.
+    Command(CommandRow),
+    /// The daemon is stopping.
+    Stop,
+}
+
+/// One profile's life in the daemon: wait for a trigger or a command, run a pass (or a
+/// retry), repeat until shutdown.
 async fn profile_loop(
     shared: Arc<Shared>,
     profile: Profile,
     trigger: Trigger,
     wake: Arc<Notify>,
+    mut queue: mpsc::UnboundedReceiver<CommandRow>,
 ) -> DaemonReport {
     let profile = Arc::new(profile);
     let settle = recheck_after(&profile);
@@ -262,8 +304,9 @@ async fn profile_loop(
     let mut last: Option<LastPass> = None;
     let mut recheck: Option<Instant> = None;
     loop {
-        // Wait for the first of: a timed pass, a settle re-check, a file event, shutdown.
-        loop {
+        // Wait for the first of: a timed pass, a settle re-check, a file event, a command,
+        // shutdown.
+        let woken = loop {
             let timed = trigger.due_in(last.as_ref(), shared.since, Utc::now());
             let settling = recheck.map(|at| at.saturating_duration_since(Instant::now()));
             let due = match (timed, settling) {
@@ -271,20 +314,31 @@ async fn profile_loop(
                 (a, b) => a.or(b).unwrap_or(MAX_SLEEP),
             };
             if due.is_zero() {
-                break;
+                break Wake::Pass;
             }
             tokio::select! {
                 biased;
-                _ = shutdown.wait_for(|&s| s) => return tally,
-                () = wake.notified() => break,
+                _ = shutdown.wait_for(|&s| s) => break Wake::Stop,
+                Some(command) = queue.recv() => break Wake::Command(command),
+                () = wake.notified() => break Wake::Pass,
                 () = tokio::time::sleep(due.min(MAX_SLEEP)) => {}
             }
-        }
+        };
         if shared.stop.is_stopped() {
             return tally;
         }
         let started = Utc::now();
-        let summary = pass(&shared, &profile).await;
+        let summary = match woken {
+            Wake::Stop => return tally,
+            Wake::Pass => pass(&shared, &profile, None).await,
+            Wake::Command(command) => match command.kind {
+                CommandKind::Run => pass(&shared, &profile, Some(command)).await,
+                CommandKind::Retry => {
+                    retry_command(&shared, &profile, command).await;
+                    continue;
+                }
+            },
+        };
         last = Some(LastPass {
             started,
             ended: Instant::now(),
@@ -306,30 +360,64 @@ async fn profile_loop(
     }
 }
 
-/// Runs one pass of `profile` on a blocking thread and logs what it did; `None` when it
-/// failed (logged).
-async fn pass(shared: &Arc<Shared>, profile: &Arc<Profile>) -> Option<RunSummary> {
+/// Runs `work` for `profile` on a blocking thread with its own store connection; an error,
+/// or a panic, comes back as its message.
+async fn on_store<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    profile: &Arc<Profile>,
+    work: impl FnOnce(&Shared, &Profile, &Store) -> Result<T, EngineError> + Send + 'static,
+) -> Result<T, String> {
     let (sh, pr) = (shared.clone(), profile.clone());
     let outcome = tokio::task::spawn_blocking(move || {
         let store = Store::open(&sh.settings.state_dir)?;
-        let mut summary = RunSummary::default();
-        run_pass(&sh.settings, &pr, &store, &sh.stop, &mut summary)?;
-        Ok::<_, EngineError>(summary)
+        work(&sh, &pr, &store)
     })
     .await;
     match outcome {
-        Ok(Ok(summary)) => {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("ended abnormally: {e}")),
+    }
+}
+
+/// Runs one pass of `profile` (answering `command`, a `run` request, if given) and logs what
+/// it did; `None` when it failed (logged).
+async fn pass(
+    shared: &Arc<Shared>,
+    profile: &Arc<Profile>,
+    command: Option<CommandRow>,
+) -> Option<RunSummary> {
+    let outcome = on_store(shared, profile, move |sh, pr, store| {
+        let mut summary = RunSummary::default();
+        let result = run_pass(&sh.settings, pr, store, &sh.stop, &mut summary).map(|()| summary);
+        if let Some(command) = &command {
+            commands::answer(store, command, &commands::ran(&pr.name, &result));
+        }
+        result
+    })
+    .await;
+    match outcome {
+        Ok(summary) => {
             log_pass(&profile.name, &summary);
             Some(summary)
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(profile = %profile.name, error = %e, "pass failed; will try again");
             None
         }
-        Err(e) => {
-            tracing::error!(profile = %profile.name, error = %e, "pass ended abnormally; will try again");
-            None
-        }
+    }
+}
+
+/// Carries out a `retry` request for a job of `profile`.
+async fn retry_command(shared: &Arc<Shared>, profile: &Arc<Profile>, command: CommandRow) {
+    let id = command.id;
+    let outcome = on_store(shared, profile, move |sh, pr, store| {
+        let outcome = commands::retry_job(&sh.settings, pr, store, &sh.stop, command.job_id);
+        commands::answer(store, &command, &outcome);
+        Ok(())
+    })
+    .await;
+    if let Err(e) = outcome {
+        tracing::error!(profile = %profile.name, command = id, error = %e, "retry could not run; it stays pending until the next start");
     }
 }
 
@@ -355,7 +443,8 @@ fn log_pass(profile: &str, summary: &RunSummary) {
         tracing::debug!(
             profile,
             waiting = summary.waiting.len(),
-            "pass done, nothing ready"
+            paused = !summary.paused.is_empty(),
+            "pass done, nothing taken"
         );
         return;
     }

@@ -1,14 +1,15 @@
 //! One pass over the inboxes of the selected profiles (`hrbridge run --once`).
 //!
 //! The pass holds an exclusive lock on the state folder, recovers what a previous process left
-//! unfinished, then processes every ready file of every profile in name order.
+//! unfinished, then processes every ready file of every profile in name order. A profile an
+//! operator paused finishes what it has in hand but takes no new files.
 
 use std::fs::{self, File, TryLockError};
 
 use crate::profile::{DirSourceSpec, Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::source::{dir, staging};
-use crate::store::Store;
+use crate::store::{Pause, Store};
 use crate::transform::MappingPlan;
 
 use super::arrival::{Arrival, Origin};
@@ -32,6 +33,8 @@ pub struct RunSummary {
     /// (profile, error) of passes that could not run or finish (a missing inbox, a full disk);
     /// the other profiles still ran.
     pub errors: Vec<(String, String)>,
+    /// Profiles found paused: their passes took no new files.
+    pub paused: Vec<Pause>,
 }
 
 /// Holds the state folder's lock for as long as it lives.
@@ -100,8 +103,9 @@ pub fn recover_all(
 }
 
 /// One pass over one profile's source, adding what it did to `summary`: recovers that
-/// profile's unfinished jobs, then processes every ready file. The caller holds the state lock
-/// and makes sure a profile never runs two passes at once.
+/// profile's unfinished jobs, then processes every ready file, unless the profile is paused
+/// (then it is listed in `summary.paused` and no new file is taken). The caller holds the
+/// state lock and makes sure a profile never runs two passes at once.
 pub fn run_pass(
     settings: &Settings,
     profile: &Profile,
@@ -109,23 +113,40 @@ pub fn run_pass(
     stop: &StopFlag,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
+    in_context(settings, profile, store, stop, |ctx| {
+        summary.recovered += recover(ctx)?;
+        retention::purge(ctx)?;
+        if let Some(pause) = store.pause_of(&profile.name)? {
+            summary.paused.push(pause);
+            return Ok(());
+        }
+        match &profile.source {
+            SourceSpec::Dir(spec) => dir_pass(ctx, spec, stop, summary),
+            SourceSpec::Sftp(spec) => super::sftp_pass::sftp_pass(ctx, spec, stop, summary),
+        }
+    })
+}
+
+/// Calls `work` with `profile`'s job context: its compiled mapping and the installation key.
+/// Fails first when the profile has problems or the key cannot be loaded.
+pub fn in_context<T>(
+    settings: &Settings,
+    profile: &Profile,
+    store: &Store,
+    stop: &StopFlag,
+    work: impl FnOnce(&JobContext<'_>) -> Result<T, EngineError>,
+) -> Result<T, EngineError> {
     let plan = MappingPlan::compile(profile, settings)
         .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
     let key = at_rest::installation_key(settings)?;
-    let ctx = JobContext {
+    work(&JobContext {
         settings,
         profile,
         plan: &plan,
         store,
         stop,
         key: &key,
-    };
-    summary.recovered += recover(&ctx)?;
-    retention::purge(&ctx)?;
-    match &profile.source {
-        SourceSpec::Dir(spec) => dir_pass(&ctx, spec, stop, summary),
-        SourceSpec::Sftp(spec) => super::sftp_pass::sftp_pass(&ctx, spec, stop, summary),
-    }
+    })
 }
 
 /// Records an input that is not taken: listed in the summary, audited the first time.

@@ -39,6 +39,11 @@ impl Daemon {
         daemon
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the daemon logged so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
@@ -77,4 +82,18 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> O
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The store of the installation in `dir` (state folder `var`), opened beside the daemon.
+pub fn store(dir: &Path) -> hrbridge::store::Store {
+    hrbridge::store::Store::open(&dir.join("var")).expect("open the store")
+}
+
+/// Waits (at most `within`) until operator command `id` is no longer pending; returns it.
+pub fn finished_command(dir: &Path, id: i64, within: Duration) -> hrbridge::store::CommandRow {
+    let store = store(dir);
+    wait_until(&format!("command {id} to finish"), within, || {
+        let command = store.command(id).expect("read the command")?;
+        (command.state != hrbridge::store::CommandState::Pending).then_some(command)
+    })
 }
