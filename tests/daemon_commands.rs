@@ -10,11 +10,15 @@ mod daemon_harness;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use chrono::Utc;
 use common::{stderr, stdout, Workspace};
 use daemon_harness::{finished_command, store, wait_until, Daemon};
 use hrbridge::engine::control;
+use hrbridge::profile::load;
 use hrbridge::standin::{Config, StandinApi};
 use hrbridge::store::{CommandKind, CommandState};
+use hrbridge::tui::app::{Action, App, Daemon as DaemonState, Overlay};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 const WITHIN: Duration = Duration::from_secs(20);
 
@@ -307,10 +311,9 @@ fn seed_rows(from: usize, to: usize) -> String {
     csv
 }
 
-#[test]
-fn a_retry_command_sends_only_the_failed_rows_once_they_can_be_delivered() {
-    let api = StandinApi::start(Config::default()).unwrap();
-    let ws = api_workspace(&api);
+/// An `hris` job left partial (K9 and K10 failed: `seed` had not created them), after which
+/// `seed` creates them, so a retry can deliver them; returns the job's id.
+fn partial_job_ready_for_retry(ws: &Workspace) -> i64 {
     let once = |profile: &str| {
         let out = ws.run(&["run", "--once", "--profile", profile]);
         assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
@@ -330,11 +333,17 @@ fn a_retry_command_sends_only_the_failed_rows_once_they_can_be_delivered() {
         .unwrap();
     assert_eq!(job["status"], "partial", "{job}");
     assert_eq!(job["counts"]["failed"], 2, "{job}");
-    let job_id = job["id"].as_i64().unwrap();
-
     // The server now knows K9 and K10, as E9 and E10.
     ws.drop_file("seed", "seed_2.csv", seed_rows(9, 10).as_bytes());
     once("seed");
+    job["id"].as_i64().unwrap()
+}
+
+#[test]
+fn a_retry_command_sends_only_the_failed_rows_once_they_can_be_delivered() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = api_workspace(&api);
+    let job_id = partial_job_ready_for_retry(&ws);
 
     let daemon = Daemon::start(ws.path());
     let store = store(ws.path());
@@ -389,6 +398,96 @@ fn a_retry_command_sends_only_the_failed_rows_once_they_can_be_delivered() {
     // PII never reaches outcomes or the audit.
     let out = ws.run(&["audit", "--json"]);
     assert!(!stdout(&out).contains("900-00-"), "SSN in the audit");
+    let status = daemon.terminate(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+}
+
+/// The dashboard's keys rather than library calls: state → confirmed action → store → the
+/// running daemon honouring it, for pause, resume and retry.
+#[test]
+fn dashboard_keys_pause_resume_and_retry_reach_the_daemon() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = api_workspace(&api);
+    let job_id = partial_job_ready_for_retry(&ws);
+    let daemon = Daemon::start(ws.path());
+    let store = store(ws.path());
+    let settings = load::load_settings(Some(&ws.path().join("hrbridge.toml"))).unwrap();
+    let profiles = load::load_profiles(&settings).unwrap();
+    let mut app = App::new(&profiles, "var".into(), false);
+    app.user = "dana".into();
+    let press = |app: &mut App, code: KeyCode| {
+        app.on_key(&store, KeyEvent::from(code)).unwrap();
+        while app.step(&store).unwrap() {}
+    };
+    wait_until("the dashboard to see the daemon", WITHIN, || {
+        app.refresh(&store, Utc::now()).unwrap();
+        (app.daemon == DaemonState::Running { pid: daemon.pid() }).then_some(())
+    });
+
+    // Pause `seed` from the Profiles view: asked, confirmed, stored, audited with the user.
+    press(&mut app, KeyCode::Char('4'));
+    let seed = app.profiles.iter().position(|p| p.name == "seed").unwrap();
+    for _ in 0..seed {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(
+        app.overlay,
+        Overlay::Confirm(Action::Pause {
+            profile: "seed".into()
+        })
+    );
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(store.pause_of("seed").unwrap().unwrap().by, "dana");
+    // The daemon honours it: a file dropped now is not taken; `r` is refused by the dashboard.
+    let seed_jobs = || ws.jobs().iter().filter(|j| j["profile"] == "seed").count();
+    let before = seed_jobs();
+    ws.drop_file("seed", "seed_3.csv", seed_rows(11, 11).as_bytes());
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.overlay, Overlay::None);
+    assert!(app.message.as_ref().unwrap().1.contains("seed is paused"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(seed_jobs(), before, "a paused profile took a file");
+
+    // Resumed with the same key: the daemon takes the waiting file.
+    press(&mut app, KeyCode::Char('p'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(store.pause_of("seed").unwrap(), None);
+    wait_until("the file taken after the resume", WITHIN, || {
+        (seed_jobs() == before + 1).then_some(())
+    });
+
+    // Retry the partial job from the Errors view; the dashboard reports the daemon's answer.
+    press(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.selected_job().map(|j| j.id), Some(job_id));
+    press(&mut app, KeyCode::Char('R'));
+    press(&mut app, KeyCode::Char('y'));
+    let said = wait_until("the retry's outcome on the dashboard", WITHIN, || {
+        app.refresh(&store, Utc::now()).unwrap();
+        let (_, text) = app.message.clone()?;
+        text.contains(") done: ").then_some(text)
+    });
+    assert!(
+        said.ends_with("sent 2 row(s) again; now succeeded, 0 row(s) still failed"),
+        "{said}"
+    );
+    assert_eq!(ws.job(job_id)["job"]["status"], "succeeded");
+    // The job left the Errors view once it succeeded.
+    assert!(
+        app.errors.rows().iter().all(|j| j.id != job_id),
+        "still listed as an error"
+    );
+
+    let trail = audit(&ws);
+    let by_dana: Vec<&str> = trail
+        .iter()
+        .filter(|(_, _, d)| d["user"] == "dana")
+        .map(|(k, _, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        by_dana,
+        ["profile.paused", "profile.resumed", "command.requested"]
+    );
     let status = daemon.terminate(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
 }

@@ -93,6 +93,21 @@ impl Store {
         Ok(jobs)
     }
 
+    /// The jobs with these ids (those that exist), in no particular order: how a page of jobs
+    /// is read again to show changed statuses.
+    pub fn jobs_by_id(&self, ids: &[i64]) -> Result<Vec<JobRow>> {
+        let mut jobs = Vec::with_capacity(ids.len());
+        // SQLite binds at most 32,766 parameters per statement; pages are far smaller.
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("{} WHERE j.id IN ({marks})", select!(""));
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(chunk), job_row)?;
+            jobs.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        }
+        Ok(jobs)
+    }
+
     /// The newest job of `profile`, if it has run.
     pub fn last_job_of(&self, profile: &str) -> Result<Option<JobRow>> {
         let mut stmt = self
@@ -269,6 +284,9 @@ mod tests {
             .unwrap();
         assert_eq!(ids(&troubled), [all[9], all[6], all[3], all[0]]);
         assert_eq!(store.jobs_extent().unwrap(), (all[9], 10));
+        let mut some = ids(&store.jobs_by_id(&[all[3], all[7], 9_999]).unwrap());
+        some.sort_unstable();
+        assert_eq!(some, [all[3], all[7]]);
         assert_eq!(store.last_job_of("p").unwrap().unwrap().id, all[9]);
         assert_eq!(store.last_job_of("q").unwrap(), None);
         let totals = store.job_totals_since("2000-01-01T00:00:00Z").unwrap();

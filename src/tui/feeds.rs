@@ -2,9 +2,10 @@
 //! job id, and the audit trail by seq, scanned a bounded chunk at a time so a filter that
 //! matches one event in a million never freezes the screen.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::store::{AuditFilter, AuditRow, JobRow, JobSet, Store, StoreError, Toward};
+use crate::store::{AuditFilter, AuditRow, JobRow, JobSet, JobStatus, Store, StoreError, Toward};
 
 use super::window::Feed;
 
@@ -41,15 +42,20 @@ impl Feed for JobsFeed {
 
     /// Jobs change status (running → succeeded, partial → succeeded after a retry): the
     /// shown ones are read again, and those that left the set are dropped.
-    fn refresh(&mut self, store: &Store, rows: &mut [JobRow]) -> Result<(), StoreError> {
-        let Some(top) = rows.first().map(|j| j.id) else {
-            return Ok(());
-        };
-        let fresh = store.jobs_page(JobSet::All, Some(top + 1), Toward::Older, rows.len())?;
+    fn refresh(&mut self, store: &Store, rows: &mut Vec<JobRow>) -> Result<(), StoreError> {
+        let ids: Vec<i64> = rows.iter().map(|j| j.id).collect();
+        let fresh: HashMap<i64, JobRow> = store
+            .jobs_by_id(&ids)?
+            .into_iter()
+            .map(|j| (j.id, j))
+            .collect();
         for row in rows.iter_mut() {
-            if let Some(now) = fresh.iter().find(|j| j.id == row.id) {
+            if let Some(now) = fresh.get(&row.id) {
                 row.clone_from(now);
             }
+        }
+        if self.set == JobSet::Troubled {
+            rows.retain(|j| matches!(j.status, JobStatus::Failed | JobStatus::Partial));
         }
         Ok(())
     }

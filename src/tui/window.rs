@@ -35,9 +35,9 @@ pub trait Feed {
         want: usize,
     ) -> Result<(Vec<Self::Row>, Option<i64>), StoreError>;
 
-    /// Re-reads rows that may have changed since they were fetched (a job's status); rows
-    /// that never change keep the default.
-    fn refresh(&mut self, _store: &Store, _rows: &mut [Self::Row]) -> Result<(), StoreError> {
+    /// Re-reads rows that may have changed since they were fetched (a job's status), and
+    /// drops those that no longer belong; rows that never change keep the default.
+    fn refresh(&mut self, _store: &Store, _rows: &mut Vec<Self::Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -151,7 +151,9 @@ impl<F: Feed> Window<F> {
             self.rows.splice(0..0, fresh);
             self.trim_bottom();
         }
-        self.feed.refresh(store, &mut self.rows)
+        self.feed.refresh(store, &mut self.rows)?;
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        Ok(())
     }
 
     fn fetch_older(&mut self, store: &Store) -> Result<(), StoreError> {
