@@ -404,8 +404,13 @@ impl App {
         Ok(())
     }
 
+    /// `Enter`: the selected job, or the job of the selected audit event.
     fn open_detail(&mut self, store: &Store) -> Result<(), StoreError> {
-        let Some(id) = self.selected_job().map(|j| j.id) else {
+        let id = match self.view {
+            View::Audit => self.audit.selected().and_then(|e| e.job_id),
+            _ => self.selected_job().map(|j| j.id),
+        };
+        let Some(id) = id else {
             return Ok(());
         };
         self.detail = JobDetail::load(store, id)?;
