@@ -136,7 +136,10 @@ fn every_view_the_detail_and_the_overlays_render_from_a_real_run() {
         .all(|e| e.kind == "job.finished" && e.profile.as_deref() == Some("hris-to-payroll")));
     // Enter on an event opens its job.
     demo.key(&mut app, KeyCode::Enter);
-    assert_eq!(app.detail.as_ref().map(|d| d.job.profile.as_str()), Some("hris-to-payroll"));
+    assert_eq!(
+        app.detail.as_ref().map(|d| d.job.profile.as_str()),
+        Some("hris-to-payroll")
+    );
     demo.key(&mut app, KeyCode::Esc);
     demo.key(&mut app, KeyCode::Esc);
     assert!(app.filter.is_empty());

@@ -17,7 +17,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Home g / End G", "newest / oldest"),
     (
         "Enter",
-        "open the selected job (or the event's): outputs, timeline, problems",
+        "open the selected job (or the event's job) in full",
     ),
     ("Esc", "back from a job; clear the audit filter"),
     (
