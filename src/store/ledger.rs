@@ -267,7 +267,7 @@ mod tests {
 
     /// A job of profile `p` that ended `partial` with one published API output.
     fn partial_job(store: &crate::store::Store) -> i64 {
-        use crate::store::{Counts, JobStatus, OutputRow};
+        use crate::store::{Counts, OutputRow};
         let file = store.upsert_file("p", "in.csv", "aa", 1, "dir:x").unwrap();
         let job = store.start_job("p", file.id, "in.csv").unwrap();
         let out = OutputRow {
