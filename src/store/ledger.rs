@@ -9,10 +9,11 @@
 //! never retried within a run (`output::api::retry::is_transient`). The server did not apply
 //! such a request, and a server that stores the answer per key would only replay the refusal to
 //! the old key, so a new key is what lets a retry succeed. A row that failed ambiguously (the
-//! attempts ran out on timeouts, connection errors, 5xx, 408 or 429, or the answer broke the
+//! attempts ran out on timeouts, connection errors, 5xx, 408 or 429, or a 2xx answer broke the
 //! output's `success` rules) keeps its generation: the server may have applied it, and the
 //! same key lets it answer from that instead of applying the row twice — at the price that
-//! such a server may also replay a stored failure to it.
+//! such a server may also replay a stored failure to it. A row that failed before any request
+//! (no id known for its URL, credentials refused) keeps it too; the server never saw its key.
 //!
 //! Entries are written in batches by the one thread that owns the store; a crash can lose the
 //! last batch, which only means a few rows are sent again under the same key.
