@@ -421,6 +421,10 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
     assert!(!String::from_utf8_lossy(&spool).contains("900-00-0001"));
 
     // Nothing changed at the API: the retry fails the same two rows and sends nothing else.
+    // A 422 is a definitive refusal, so the rows go under new keys: the stand-in (which
+    // replays the stored answer to a key it has seen) validates them afresh.
+    let first_keys = refused_keys(&api, 0);
+    assert_eq!(first_keys.len(), 2, "{first_keys:?}");
     let sent_before = api.record().requests.len();
     let out = ws.cmd(&["retry", &id.to_string()]).output().unwrap();
     assert_eq!(
@@ -441,6 +445,12 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
         .map(|r| r.status)
         .collect();
     assert_eq!(posts_after, [422, 422]);
+    let retry_keys = refused_keys(&api, sent_before);
+    assert_eq!(retry_keys.len(), 2, "{retry_keys:?}");
+    assert!(
+        retry_keys.is_disjoint(&first_keys),
+        "a refused row was retried under the key its refusal is stored under: {retry_keys:?}"
+    );
     let all_applied_once = api.record().employees.values().all(|e| e.applied == 1);
     assert!(all_applied_once);
 
@@ -466,6 +476,104 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
     let out = ws.cmd(&["retry", "999"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no job 999"), "{}", stderr(&out));
+}
+
+/// The distinct `Idempotency-Key`s of the employee requests answered 422 from request
+/// `from` on.
+fn refused_keys(api: &StandinApi, from: usize) -> std::collections::HashSet<String> {
+    api.record().requests[from..]
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/employees") && r.status == 422)
+        .map(|r| {
+            r.idempotency_key
+                .clone()
+                .expect("every API request carries a key")
+        })
+        .collect()
+}
+
+#[test]
+fn a_row_refused_for_good_is_retried_under_a_new_key_and_applied() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = workspace(&api, "", "demo-secret");
+    // Profile `moves` replaces employees by the server's id, taken from the file.
+    let base = api.base_url();
+    ws.profile(
+        "moves",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/moves"
+[[field]]
+name = "server_id"
+from = "Server ID"
+[[field]]
+name = "department"
+from = "Department"
+[[output]]
+type = "http"
+method = "PUT"
+url = "{base}/api/v1/employees/{{server_id}}"
+backoff = "5ms"
+auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
+"#
+        ),
+    );
+    // Employee E1 does not exist yet: the PUT is refused with 404, a final answer.
+    ws.drop_file("moves", "moves.csv", b"Server ID,Department\nE1,Finance\n");
+    let out = ws.run(&["run", "--once", "--profile", "moves"]);
+    let job = &ws.jobs()[0];
+    assert_eq!(
+        job["status"],
+        "failed",
+        "{job}{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let id = job["id"].as_i64().unwrap();
+    assert_eq!(ws.job(id)["delivery_failures"][0]["status"], 404);
+    let puts = |from: usize| -> Vec<(u16, String)> {
+        api.record().requests[from..]
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .map(|r| (r.status, r.idempotency_key.clone().unwrap_or_default()))
+            .collect()
+    };
+    let first = puts(0);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].0, 404);
+
+    // Now profile `hris` creates the employee (the server calls it E1) ...
+    ws.drop_file(
+        "hris",
+        "hires.csv",
+        hires(1, |_| "900-00-0001".into()).as_bytes(),
+    );
+    let out = ws.run(&["run", "--once", "--profile", "hris"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(api.record().employees["E00001"].id, "E1");
+
+    // ... and the retry's PUT, under a new key, is processed and applied — under the old
+    // key the stand-in would have replayed the stored 404.
+    let sent_before = api.record().requests.len();
+    let out = ws.cmd(&["retry", &id.to_string()]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let retried = puts(sent_before);
+    assert_eq!(retried.len(), 1, "{retried:?}");
+    assert_eq!(retried[0].0, 200);
+    assert_ne!(retried[0].1, first[0].1, "the retry reused the refused key");
+    assert!(retried[0].1.starts_with("hrb-"), "{retried:?}");
+    let employee = &api.record().employees["E00001"];
+    assert_eq!(employee.applied, 2, "created, then replaced once");
+    assert_eq!(employee.body["department"], "Finance");
+    assert_eq!(ws.job(id)["job"]["status"], "succeeded");
 }
 
 #[test]

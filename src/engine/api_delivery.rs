@@ -2,7 +2,9 @@
 //!
 //! Rows already settled in the delivery ledger are skipped; the others are grouped into items
 //! (one record, or a batch), each with an `Idempotency-Key` derived from the spool's hash, the
-//! output and the first line — the same after a crash, a restart or a `retry`. Workers (the
+//! output, the first line and the rows' key generation — the same after a crash or a restart,
+//! and after a `retry` too unless the API had refused the rows for good (the ledger then moved
+//! them to a new generation; `store/ledger.rs` says why). Workers (the
 //! output's `concurrency`) send items; the ledger is written by this thread, which owns the
 //! store, in small transactions as reports arrive: `sending` when a worker takes an item (the
 //! entry may be committed just after the request went out — harmless, since `sending` counts
@@ -75,6 +77,7 @@ pub(super) fn deliver(
         ctx,
         records,
         settled: ctx.store.ledger_settled(job_id, index)?,
+        generations: ctx.store.ledger_key_generations(job_id, index)?,
         batch_size,
         map: &map,
         spool_sha256: &row.sha256,
@@ -155,6 +158,8 @@ struct Feeder<'c, 'a> {
     records: SpoolReader,
     /// Lines settled in the ledger, sorted.
     settled: Vec<u64>,
+    /// Lines with a key generation above 0, sorted by line.
+    generations: Vec<(u64, u32)>,
     batch_size: usize,
     map: &'c str,
     spool_sha256: &'c str,
@@ -187,6 +192,7 @@ impl Feeder<'_, '_> {
                 self.spool_sha256,
                 self.index,
                 first.line,
+                item_generation(&self.generations, &chunk),
             );
             return Ok(Some(Item {
                 records: chunk,
@@ -382,11 +388,39 @@ impl LedgerWriter<'_, '_> {
     }
 }
 
-/// The `Idempotency-Key` of the item starting at `line`: the same for the same records of the
-/// same file through the same profile and output, whenever they are sent.
-fn idempotency_key(profile: &str, spool_sha256: &str, index: usize, line: u64) -> String {
+/// The key generation of an item: the highest of its lines' (0 for lines `generations` does
+/// not list). The lines of an item are always settled and reopened together, so they share
+/// one generation; the highest is the safe pick if they ever did not, since a generation only
+/// grows after a definitive refusal, when a key the server has not seen is wanted.
+fn item_generation(generations: &[(u64, u32)], chunk: &[SpoolRecord]) -> u32 {
+    chunk
+        .iter()
+        .filter_map(|r| {
+            let at = generations.binary_search_by_key(&r.line, |&(line, _)| line);
+            at.ok().and_then(|i| generations.get(i)).map(|&(_, g)| g)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The `Idempotency-Key` of the item starting at `line` in key generation `generation`: the
+/// same for the same records of the same file through the same profile and output, whenever
+/// they are sent, until `retry` moves refused rows to a new generation. Generation 0 leaves the
+/// generation out of the hash, so it is the key the rows had before generations existed.
+fn idempotency_key(
+    profile: &str,
+    spool_sha256: &str,
+    index: usize,
+    line: u64,
+    generation: u32,
+) -> String {
     let mut h = Sha256::new();
-    for part in [profile, spool_sha256, &index.to_string(), &line.to_string()] {
+    let renewed = (generation > 0).then(|| generation.to_string());
+    let (index, line) = (index.to_string(), line.to_string());
+    for part in [profile, spool_sha256, &index, &line]
+        .into_iter()
+        .chain(renewed.as_deref())
+    {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -422,17 +456,50 @@ mod tests {
 
     #[test]
     fn keys_are_stable_and_distinct() {
-        let a = idempotency_key("p", "ab", 0, 7);
-        assert_eq!(a, idempotency_key("p", "ab", 0, 7));
+        let a = idempotency_key("p", "ab", 0, 7, 0);
+        assert_eq!(a, idempotency_key("p", "ab", 0, 7, 0));
         assert_eq!(a.len(), 36);
-        for other in [
-            idempotency_key("q", "ab", 0, 7),
-            idempotency_key("p", "ac", 0, 7),
-            idempotency_key("p", "ab", 1, 7),
-            idempotency_key("p", "ab", 0, 8),
-        ] {
-            assert_ne!(a, other);
-        }
+        let others = [
+            idempotency_key("q", "ab", 0, 7, 0),
+            idempotency_key("p", "ac", 0, 7, 0),
+            idempotency_key("p", "ab", 1, 7, 0),
+            idempotency_key("p", "ab", 0, 8, 0),
+            idempotency_key("p", "ab", 0, 7, 1),
+            idempotency_key("p", "ab", 0, 7, 2),
+        ];
+        let distinct: HashSet<_> = others.iter().chain([&a]).collect();
+        assert_eq!(distinct.len(), others.len() + 1);
+        assert_eq!(idempotency_key("p", "ab", 0, 7, 1), others[4]);
+    }
+
+    #[test]
+    fn generation_zero_keeps_the_keys_spools_were_sent_under() {
+        // The key of profile `hris`, line 7 of output 0 before key generations existed:
+        // sha256("hris\0" + "ab"*32 + "\0" + "0\0" + "7\0"), first 32 hex digits.
+        let spool = "ab".repeat(32);
+        assert_eq!(
+            idempotency_key("hris", &spool, 0, 7, 0),
+            "hrb-f5cf028af302ad17ea17deff95e689af"
+        );
+    }
+
+    #[test]
+    fn an_item_takes_the_highest_generation_of_its_lines() {
+        let rec = |line| SpoolRecord {
+            line,
+            row: line + 2,
+            sheet: None,
+            values: Vec::new(),
+        };
+        let generations = [(3, 1), (4, 2), (9, 1)];
+        // Never reopened, or reopened after an ambiguous failure only: generation 0, the key
+        // the server may have applied the rows under.
+        assert_eq!(item_generation(&generations, &[rec(0), rec(1), rec(2)]), 0);
+        assert_eq!(item_generation(&[], &[rec(3)]), 0);
+        assert_eq!(item_generation(&generations, &[rec(3)]), 1);
+        assert_eq!(item_generation(&generations, &[rec(2), rec(3), rec(4)]), 2);
+        assert_eq!(item_generation(&generations, &[rec(8), rec(9), rec(10)]), 1);
+        assert_eq!(item_generation(&generations, &[]), 0);
     }
 
     #[test]

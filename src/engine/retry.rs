@@ -1,10 +1,16 @@
 //! `hrbridge retry JOB`: sends again the rows a finished job's API outputs could not deliver,
 //! and only those.
 //!
-//! The job goes back to `committing` (its failed ledger entries cleared, in one transaction)
+//! The job goes back to `committing` (its failed ledger entries reopened, in one transaction)
 //! and is published again from its kept spool: rows already delivered are settled in the
 //! ledger and skipped, so a retry never repeats a delivery. A crash during a retry is rolled
 //! forward by `recover` like any commit.
+//!
+//! Rows the API refused for good (a 4xx other than 408 and 429) are sent under a new
+//! `Idempotency-Key`, since a server that stores answers per key would only replay the refusal;
+//! rows that failed ambiguously (timeouts, connection errors, 5xx, 408, 429) keep theirs, since
+//! the server may have applied them and the old key lets it say so instead of applying them
+//! twice. The rule and its trade-off are in `store/ledger.rs`.
 
 use crate::store::{JobStatus, StoreError};
 

@@ -165,8 +165,9 @@ impl Store {
 
     /// `hrbridge retry`: moves a `partial` or `failed` job back to `committing` so that its
     /// failed API rows are sent again, and returns how many rows that is. In one transaction:
-    /// the failed ledger entries are cleared and the outputs they belong to marked unpublished.
-    /// A job without failed rows is refused (nothing to retry).
+    /// the outputs with failed rows are marked unpublished and those rows reopened (unsettled;
+    /// the ones an API refused for good move to a new `Idempotency-Key` generation, see
+    /// `ledger.rs`). A job without failed rows is refused (nothing to retry).
     pub fn reopen_for_retry(&self, job_id: i64) -> Result<u64> {
         let tx = self.write_tx()?;
         expect_status(
@@ -190,10 +191,7 @@ impl Store {
                 (SELECT output_index FROM deliveries WHERE job_id = ?1 AND state = 'failed')",
             params![job_id],
         )?;
-        tx.execute(
-            "DELETE FROM deliveries WHERE job_id = ?1 AND state = 'failed'",
-            params![job_id],
-        )?;
+        super::ledger::reopen_failed(&tx, job_id)?;
         tx.execute(
             "UPDATE jobs SET status = ?2, finished_at = NULL, error = NULL WHERE id = ?1",
             params![job_id, JobStatus::Committing.as_str()],

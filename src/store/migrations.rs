@@ -164,7 +164,9 @@ ALTER TABLE outputs ADD COLUMN purged_at TEXT;
 "#;
 
 /// Version 4: the dashboard — operator commands the daemon polls, paused profiles, the
-/// daemon's heartbeat, and the indexes that let the dashboard page through large histories.
+/// daemon's heartbeat, and the indexes that let the dashboard page through large histories;
+/// and the key generation of each delivery row (`retry` sends a row an API refused for good
+/// under a new `Idempotency-Key`, see `ledger.rs`).
 const V4: &str = r#"
 CREATE TABLE commands (
     id            INTEGER PRIMARY KEY,
@@ -197,6 +199,9 @@ CREATE INDEX jobs_troubled ON jobs (id) WHERE status IN ('failed', 'partial');
 CREATE INDEX audit_by_job ON audit (job_id, seq) WHERE job_id IS NOT NULL;
 CREATE INDEX audit_by_kind ON audit (kind, seq);
 CREATE INDEX audit_by_profile ON audit (profile, seq);
+
+ALTER TABLE deliveries ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0
+    CHECK (key_generation >= 0);
 "#;
 
 /// The schema version this binary writes.
