@@ -84,7 +84,7 @@ impl Demo {
             .iter()
             .filter(|j| j.status == "failed" || j.status == "partial")
             .collect();
-        jobs.sort_by(|a, b| b.id.cmp(&a.id));
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
         jobs
     }
 }
@@ -409,9 +409,14 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
     // A smaller terminal: laid out again (the narrow job table has no `read`/`took`), with
     // the header on the first line and the key line on the last.
     tmux.run(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
+    // tmux first shows the old screen cropped (no `took` either): wait for the new layout,
+    // whose heading has no `read` and whose key line is on the 24th line.
     let screen = tmux.wait_for("the 80x24 layout", |s| {
-        s.lines()
-            .any(|l| l.contains("written") && !l.contains("took"))
+        let narrow_heading = s
+            .lines()
+            .any(|l| l.contains("written") && l.contains("failed") && !l.contains(" read "));
+        let key_line = s.lines().nth(23).is_some_and(|l| l.starts_with(" 1-4/Tab"));
+        narrow_heading && key_line
     });
     let lines: Vec<&str> = screen.lines().collect();
     assert_eq!(lines.len(), 24, "{screen}");
