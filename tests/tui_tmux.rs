@@ -306,7 +306,7 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
         return;
     }
     let demo = Demo::run();
-    let tmux = Tmux::start(&demo, 100, 30, "");
+    let tmux = Tmux::start(&demo, 120, 30, "");
 
     // Jobs: every job of the demo, newest first, with its status and counts.
     let newest = demo.jobs.iter().map(|j| j.id).max().unwrap();
@@ -406,7 +406,8 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
         !s.contains(" Keys ") && s.contains("[1 Jobs]")
     });
 
-    // A smaller terminal: laid out again (the narrow job table has no `read`/`took`), with
+    // A smaller terminal: laid out again (the narrow job table has no `read`/`took` and short
+    // headings for the counts), with
     // the header on the first line and the key line on the last.
     tmux.run(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
     // tmux first shows the old screen cropped (no `took` either): wait for the new layout,
@@ -414,7 +415,7 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
     let screen = tmux.wait_for("the 80x24 layout", |s| {
         let narrow_heading = s
             .lines()
-            .any(|l| l.contains("written") && l.contains("failed") && !l.contains(" read "));
+            .any(|l| l.contains(" out ") && l.contains(" rej ") && !l.contains(" read "));
         let key_line = s.lines().nth(23).is_some_and(|l| l.starts_with(" 1-4/Tab"));
         narrow_heading && key_line
     });
@@ -429,7 +430,7 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
     );
     assert!(
         !screen.contains("took"),
-        "left over from 100 columns:\n{screen}"
+        "left over from 120 columns:\n{screen}"
     );
     assert_eq!(jobs_on_narrow(&screen), demo.jobs.len(), "{screen}");
 
