@@ -26,6 +26,7 @@ use serde_json::json;
 use hrbridge::profile::{load, Profile};
 use hrbridge::store::{AuditEvent, Counts, JobStatus, RejectionRow, Store};
 use hrbridge::tui::app::App;
+use hrbridge::tui::background;
 use hrbridge::tui::draw::draw;
 use hrbridge::tui::theme::Theme;
 
@@ -233,6 +234,8 @@ struct Run {
     app: App,
     terminal: Terminal<TestBackend>,
     size: String,
+    /// Where a second connection (standing in for the daemon) writes.
+    state_dir: std::path::PathBuf,
 }
 
 /// Frame times of one scenario.
@@ -267,6 +270,7 @@ impl Run {
             app,
             terminal,
             size,
+            state_dir: state_dir.to_path_buf(),
         };
         run.print("open (store, refresh, first page, first draw)", &opens);
         Ok(run)
@@ -279,7 +283,32 @@ impl Run {
             self.app.refresh(&self.store, Utc::now())?;
             refresh.0.push(t.elapsed());
         }
-        self.print("refresh (every 500 ms)", &refresh);
+        self.print("refresh, nothing changed (every 500 ms)", &refresh);
+
+        // The daemon commits: an event appended through another connection before each one.
+        let writer = Store::open(&self.state_dir)?;
+        let mut changed = Times::default();
+        for i in 0..20 {
+            writer.append_audit(&AuditEvent {
+                kind: "job.started".into(),
+                profile: Some("p0".into()),
+                job_id: None,
+                detail: json!({ "bench": i }),
+            })?;
+            let t = Instant::now();
+            self.app.refresh(&self.store, Utc::now())?;
+            changed.0.push(t.elapsed());
+        }
+        self.print("refresh after the daemon wrote", &changed);
+
+        // Off the loop: the background thread's totals, once a second when the store changed.
+        let mut totals = Times::default();
+        for _ in 0..5 {
+            let t = Instant::now();
+            background::totals(&self.store, Utc::now())?;
+            totals.0.push(t.elapsed());
+        }
+        self.print("today's totals (background thread, not a frame)", &totals);
 
         self.moves("Jobs")?;
         self.timed("Errors: switch (2)", &[key(KeyCode::Char('2'))])?;

@@ -54,7 +54,7 @@ impl Demo {
         let mut app = App::new(&self.profiles, "var/demo/state".into(), false);
         app.user = "operator".into();
         app.refresh(&self.store, Utc::now()).unwrap();
-        app.verify_chain(&self.store);
+        app.background_now(&self.store).unwrap();
         while app.step(&self.store).unwrap() {}
         app
     }

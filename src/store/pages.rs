@@ -137,6 +137,15 @@ impl Store {
         )?)
     }
 
+    /// A number that changes whenever another connection (the daemon, a CLI command) has
+    /// committed to the database since this one last asked: the dashboard reads again only
+    /// then. This connection's own writes do not change it.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// The newest job id and the number of jobs (0 and 0 before the first job).
     pub fn jobs_extent(&self) -> Result<(i64, u64)> {
         Ok(self
@@ -350,5 +359,20 @@ mod tests {
         assert_eq!(seqs(text("PAYROLL"), Toward::Older, 10), [2, 1]);
         assert_eq!(seqs(text("job"), Toward::Older, 10), [4, 2, 1]);
         assert_eq!(store.audit_last_seq().unwrap(), 4);
+    }
+
+    #[test]
+    fn data_version_moves_with_other_connections_commits_only() {
+        let (dir, store) = temp_store();
+        let before = store.data_version().unwrap();
+        store.pause_profile("p", "me").unwrap();
+        assert_eq!(store.data_version().unwrap(), before, "own write");
+        let other = Store::open(dir.path()).unwrap();
+        other.pause_profile("q", "them").unwrap();
+        assert_ne!(
+            store.data_version().unwrap(),
+            before,
+            "another connection's write"
+        );
     }
 }

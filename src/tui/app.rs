@@ -4,7 +4,7 @@
 //! Reading the store happens here (pages, refreshes); writing happens only through the
 //! operator actions of [`crate::engine::control`], after the operator confirmed.
 
-use chrono::{DateTime, Local, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::engine::control;
@@ -14,6 +14,7 @@ use crate::store::{
     Store, StoreError,
 };
 
+use super::background::{self, Update};
 use super::detail::{JobDetail, Problems};
 use super::feeds::{AuditFeed, JobsFeed};
 use super::filter;
@@ -153,6 +154,9 @@ pub struct App {
     pub page_rows: usize,
     /// Scroll offset of each view's list, kept between frames.
     pub offsets: [usize; 4],
+    /// The store's `data_version` at the last full read: nothing is read again until another
+    /// connection commits (`None`: read at the next refresh).
+    seen: Option<i64>,
     /// Who acts (audited with every action).
     pub user: String,
     /// The state folder, shown in the header.
@@ -189,6 +193,7 @@ impl App {
             watching: Vec::new(),
             page_rows: 10,
             offsets: [0; 4],
+            seen: None,
             user: control::os_user(),
             state_dir,
             now: Utc::now(),
@@ -200,23 +205,33 @@ impl App {
     /// daemon's heartbeat, and the outcome of commands asked for from here.
     pub fn refresh(&mut self, store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.now = now;
-        self.totals = store.job_totals_since(&start_of_local_day(now))?;
-        self.jobs_total = store.jobs_extent()?.1;
+        let version = store.data_version()?;
+        if self.seen != Some(version) {
+            self.reload(store)?;
+            self.seen = Some(version);
+        }
+        for line in &mut self.profiles {
+            line.tick(now);
+        }
+        if self.daemon != Daemon::InProcess {
+            self.daemon = daemon_state(store.daemon_heartbeat()?, now);
+        }
+        self.check_commands(store)
+    }
+
+    /// Reads the lists and profiles again (the store changed).
+    fn reload(&mut self, store: &Store) -> Result<(), StoreError> {
         self.jobs.live(store)?;
         self.errors.live(store)?;
         self.audit.live(store)?;
         for line in &mut self.profiles {
-            line.refresh(store, now)?;
+            line.reload(store)?;
         }
         if let Some(detail) = &mut self.detail {
             detail.reload(store)?;
         }
         self.problems = None;
-        self.sync_problems(store)?;
-        if self.daemon != Daemon::InProcess {
-            self.daemon = daemon_state(store.daemon_heartbeat()?, now);
-        }
-        self.check_commands(store)
+        self.sync_problems(store)
     }
 
     /// Fetches rows the lists still want (see [`Window::wants_more`]); `true` if there is
@@ -237,12 +252,23 @@ impl App {
         Ok(more)
     }
 
-    /// Runs the audit chain check here and now (the event loop does it on a thread).
-    pub fn verify_chain(&mut self, store: &Store) {
-        self.chain = match store.verify_audit() {
-            Ok(v) => v.into(),
-            Err(e) => Chain::Unknown(e.to_string()),
-        };
+    /// Takes what the background thread (or a caller, see [`App::background_now`]) found.
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Chain(chain) => self.chain = chain,
+            Update::Totals(today, all) => {
+                self.totals = today;
+                self.jobs_total = all;
+            }
+        }
+    }
+
+    /// Does the background work here and now: the chain check and the totals (tests, and
+    /// callers without the event loop's thread).
+    pub fn background_now(&mut self, store: &Store) -> Result<(), StoreError> {
+        self.apply(background::totals(store, self.now)?);
+        self.apply(Update::Chain(background::check_chain(store, None).0));
+        Ok(())
     }
 
     /// What a key does.
@@ -511,8 +537,10 @@ impl App {
                 self.queued(id, format!("retry job {job_id}"));
             }
         }
+        // This connection's own writes do not change `data_version`: read again next time.
+        self.seen = None;
         for line in &mut self.profiles {
-            line.refresh(store, self.now)?;
+            line.reload(store)?;
         }
         Ok(())
     }
@@ -556,19 +584,6 @@ impl App {
     }
 }
 
-/// Midnight of `now`'s local day, as the store writes times (RFC 3339 UTC).
-fn start_of_local_day(now: DateTime<Utc>) -> String {
-    let local = now
-        .with_timezone(&Local)
-        .date_naive()
-        .and_time(NaiveTime::MIN);
-    let midnight = Local
-        .from_local_datetime(&local)
-        .earliest()
-        .map_or(now, |t| t.with_timezone(&Utc));
-    midnight.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The daemon as its heartbeat tells: running if it beat recently.
 fn daemon_state(beat: Option<Heartbeat>, now: DateTime<Utc>) -> Daemon {
     let fresh = |b: &Heartbeat| {
@@ -604,13 +619,5 @@ mod tests {
             Daemon::NotRunning
         );
         assert_eq!(daemon_state(None, now), Daemon::NotRunning);
-    }
-
-    #[test]
-    fn the_day_starts_at_local_midnight() {
-        let now = Utc::now();
-        let start = DateTime::parse_from_rfc3339(&start_of_local_day(now)).unwrap();
-        let age = now - start.with_timezone(&Utc);
-        assert!(age >= chrono::Duration::zero() && age < chrono::Duration::hours(25));
     }
 }

@@ -4,12 +4,12 @@
 //! Shaped like the ratatui component template: [`app`] is the state and what keys do to it,
 //! [`draw`] paints it, and [`run`] is the loop that turns terminal events and clock ticks
 //! into calls on the state. Lists page through the store ([`window`], [`feeds`]); the audit
-//! chain is checked on a thread ([`chain`]). The dashboard reads the store through its own
-//! connection (SQLite WAL lets the daemon write meanwhile) and changes it only through the
-//! audited operator actions of [`crate::engine::control`].
+//! chain check and the day's totals run on a thread ([`background`]). The dashboard reads
+//! the store through its own connection (SQLite WAL lets the daemon write meanwhile) and
+//! changes it only through the audited operator actions of [`crate::engine::control`].
 
 pub mod app;
-mod chain;
+pub mod background;
 pub mod detail;
 pub mod draw;
 pub mod feeds;
@@ -62,10 +62,10 @@ pub fn run(
     let shown_dir = settings.state_dir.display().to_string();
     let mut app = App::new(profiles, shown_dir, stop.is_some());
     app.refresh(&store, Utc::now())?;
-    let chain = chain::ChainWatch::start(settings.state_dir.clone());
+    let background = background::Background::start(settings.state_dir.clone());
     let theme = Theme::from_env();
     let mut terminal = ratatui::try_init()?;
-    let outcome = event_loop(&mut terminal, &mut app, &store, &chain, theme, stop);
+    let outcome = event_loop(&mut terminal, &mut app, &store, &background, theme, stop);
     ratatui::restore();
     let _ = execute!(io::stdout(), cursor::Show);
     outcome
@@ -75,14 +75,14 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     store: &Store,
-    chain: &chain::ChainWatch,
+    background: &background::Background,
     theme: Theme,
     stop: Option<&StopFlag>,
 ) -> Result<(), TuiError> {
     let mut next_refresh = Instant::now() + REFRESH;
     loop {
-        if let Some(verdict) = chain.latest() {
-            app.chain = verdict;
+        for update in background.updates() {
+            app.apply(update);
         }
         // One synchronized update per frame: terminals that support it show it at once.
         execute!(io::stdout(), BeginSynchronizedUpdate)?;

@@ -22,7 +22,8 @@ pub struct ProfileLine {
 }
 
 impl ProfileLine {
-    /// The fixed part of a profile's line; [`ProfileLine::refresh`] fills the rest.
+    /// The fixed part of a profile's line; [`ProfileLine::reload`] and [`ProfileLine::tick`]
+    /// fill the rest.
     pub fn of(profile: &Profile) -> ProfileLine {
         let source = match &profile.source {
             SourceSpec::Dir(d) => format!("dir {} {}", d.path.display(), d.pattern),
@@ -53,14 +54,18 @@ impl ProfileLine {
         }
     }
 
-    /// Reads the last job and the pause from the store and works out the next cron fire.
-    pub fn refresh(&mut self, store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Reads the last job and the pause from the store.
+    pub fn reload(&mut self, store: &Store) -> Result<(), StoreError> {
         self.last_job = store.last_job_of(&self.name)?;
         self.paused = store.pause_of(&self.name)?;
+        Ok(())
+    }
+
+    /// Works out the next cron fire after `now`.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
         self.next_run = match &self.trigger {
             Some(Trigger::Cron(cron)) => cron.next_after(now),
             _ => None,
         };
-        Ok(())
     }
 }
