@@ -9,14 +9,20 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{now, outputs, Counts, JobRow, JobStatus, OutputRow, Result, Store, StoreError};
 
-/// `SELECT` of a [`JobRow`] (joined with its file's name) followed by the given clauses.
+/// `SELECT` of a [`JobRow`] (joined with its file's name) followed by the given clauses; with
+/// two arguments the first is an `INDEXED BY` clause for `jobs`.
 macro_rules! select {
     ($tail:literal) => {
+        $crate::store::jobs::select!("", $tail)
+    };
+    ($index:literal, $tail:literal) => {
         concat!(
             "SELECT j.id, j.profile, j.file_id, j.input_name, j.status, j.read_rows, j.filtered_rows,
                     j.rejected_rows, j.written_rows, j.started_at, j.finished_at, j.error,
                     j.failed_rows
-             FROM jobs j JOIN files f ON f.id = j.file_id ",
+             FROM jobs j ",
+            $index,
+            " JOIN files f ON f.id = j.file_id ",
             $tail
         )
     };

@@ -68,15 +68,19 @@ impl Store {
         toward: Toward,
         limit: usize,
     ) -> Result<Vec<JobRow>> {
-        // The partial index `jobs_troubled` is only used when the query repeats its condition.
+        // Troubled jobs walk the partial index `jobs_troubled` in id order, so a page stops
+        // after `limit` rows; left to itself SQLite gathers every failed and partial job from
+        // `jobs_by_status` and sorts them. The query must repeat the index's condition.
         let sql = match (set, toward) {
             (JobSet::All, Toward::Older) => select!("WHERE j.id < ?1 ORDER BY j.id DESC LIMIT ?2"),
             (JobSet::All, Toward::Newer) => select!("WHERE j.id > ?1 ORDER BY j.id LIMIT ?2"),
             (JobSet::Troubled, Toward::Older) => select!(
+                "INDEXED BY jobs_troubled",
                 "WHERE j.status IN ('failed', 'partial') AND j.id < ?1
                  ORDER BY j.id DESC LIMIT ?2"
             ),
             (JobSet::Troubled, Toward::Newer) => select!(
+                "INDEXED BY jobs_troubled",
                 "WHERE j.status IN ('failed', 'partial') AND j.id > ?1 ORDER BY j.id LIMIT ?2"
             ),
         };
