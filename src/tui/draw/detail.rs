@@ -12,7 +12,8 @@ use super::text::{clean, count, detail, took, when_exactly};
 use crate::tui::detail::JobDetail;
 use crate::tui::theme::{status_label, Theme};
 
-pub fn draw(frame: &mut Frame, area: Rect, d: &JobDetail, now: DateTime<Utc>, theme: Theme) {
+/// Draws `d`, keeping its scroll position within the page (so `k` after `End` moves at once).
+pub fn draw(frame: &mut Frame, area: Rect, d: &mut JobDetail, now: DateTime<Utc>, theme: Theme) {
     let job = &d.job;
     let mut lines = vec![
         Line::from(vec![
@@ -109,5 +110,6 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &JobDetail, now: DateTime<Utc>, th
     // Keep the last page in view when scrolled past the end (End key).
     let last = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let scroll = d.scroll.min(last.saturating_sub(area.height));
+    d.scroll = scroll;
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
 }

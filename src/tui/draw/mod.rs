@@ -42,7 +42,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
     .areas(area);
     frame.render_widget(header_line(app, theme), header);
     frame.render_widget(tab_line(app, theme), tabs);
-    if let Some(detail) = &app.detail {
+    if let Some(detail) = &mut app.detail {
         app.page_rows = usize::from(body.height.saturating_sub(2));
         detail::draw(frame, body, detail, app.now, theme);
     } else {
