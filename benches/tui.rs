@@ -258,6 +258,7 @@ impl Run {
             let store = Store::open(state_dir)?;
             let mut app = App::new(profiles, state_dir.display().to_string(), false);
             app.refresh(&store, Utc::now())?;
+            app.apply(background::totals(&store, Utc::now())?);
             app.step(&store)?;
             let mut terminal = Terminal::new(TestBackend::new(w, h))?;
             terminal.draw(|f| draw(f, &mut app, Theme::new(true)))?;
@@ -272,7 +273,7 @@ impl Run {
             size,
             state_dir: state_dir.to_path_buf(),
         };
-        run.print("open (store, refresh, first page, first draw)", &opens);
+        run.print("open (store, refresh, totals, first page, first draw)", &opens);
         Ok(run)
     }
 

@@ -436,6 +436,36 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
 
     // Quit: the shell's screen is back, the dashboard's text is gone, the terminal restored.
     tmux.keys(&["q"]);
+    assert_restored(&tmux);
+}
+
+/// `kill` (SIGTERM) ends the dashboard like `q`: exit 0 and the terminal restored.
+#[test]
+fn sigterm_quits_and_restores_the_terminal() {
+    if !tmux_available() {
+        return;
+    }
+    let demo = Demo::run();
+    let tmux = Tmux::start(&demo, 100, 30, "");
+    tmux.wait_for("the Jobs view", |s| {
+        s.contains("[1 Jobs]") && s.contains("partial")
+    });
+    // The pane runs the wrapper shell; the dashboard is its child.
+    let shell = tmux.pane("#{pane_pid}");
+    let out = Command::new("ps")
+        .args(["-o", "pid=", "--ppid", &shell])
+        .output()
+        .expect("run ps");
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "no child of the pane's shell {shell}");
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    assert_restored(&tmux);
+}
+
+/// After the dashboard ended: `EXITED 0`, its text gone, the alternate screen left, the
+/// cursor shown and `stty` settings as before.
+fn assert_restored(tmux: &Tmux) {
     let screen = tmux.wait_text("EXITED");
     assert!(screen.contains("EXITED 0"), "{screen}");
     for gone in ["[1 Jobs]", " hrbridge ", "1-4/Tab views", "partial"] {

@@ -19,6 +19,7 @@ pub mod theme;
 pub mod window;
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -35,6 +36,27 @@ use theme::Theme;
 
 /// How often the dashboard looks for new jobs and events without a key press.
 const REFRESH: Duration = Duration::from_millis(500);
+
+/// Set by SIGTERM or SIGHUP in `hrbridge tui`: the loop quits and restores the terminal.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_terminate(_signal: libc::c_int) {
+    // Only an atomic store: safe in a signal handler.
+    TERMINATED.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGTERM (`kill`) and SIGHUP (a closed SSH session) end `hrbridge tui` like `q`,
+/// with the terminal restored, instead of leaving it in raw mode. (With `run --tui` the
+/// daemon's handlers set the stop flag instead.)
+fn quit_on_signals() {
+    let handler = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(signal, handler);
+        }
+    }
+}
 
 /// What stops the dashboard from starting.
 #[derive(Debug, thiserror::Error)]
@@ -62,8 +84,13 @@ pub fn run(
     let shown_dir = settings.state_dir.display().to_string();
     let mut app = App::new(profiles, shown_dir, stop.is_some());
     app.refresh(&store, Utc::now())?;
+    // The first screen has its totals; later ones come from the background thread.
+    app.apply(background::totals(&store, Utc::now())?);
     let background = background::Background::start(settings.state_dir.clone());
     let theme = Theme::from_env();
+    if stop.is_none() {
+        quit_on_signals();
+    }
     let mut terminal = ratatui::try_init()?;
     let outcome = event_loop(&mut terminal, &mut app, &store, &background, theme, stop);
     ratatui::restore();
@@ -89,7 +116,8 @@ fn event_loop(
         terminal.draw(|frame| draw::draw(frame, app, theme))?;
         execute!(io::stdout(), EndSynchronizedUpdate)?;
         io::stdout().flush()?;
-        if app.quit || stop.is_some_and(StopFlag::is_stopped) {
+        let stopped = stop.is_some_and(StopFlag::is_stopped) || TERMINATED.load(Ordering::SeqCst);
+        if app.quit || stopped {
             return Ok(());
         }
         let stepped = app.step(store);
