@@ -273,7 +273,10 @@ impl Run {
             size,
             state_dir: state_dir.to_path_buf(),
         };
-        run.print("open (store, refresh, totals, first page, first draw)", &opens);
+        run.print(
+            "open (store, refresh, totals, first page, first draw)",
+            &opens,
+        );
         Ok(run)
     }
 

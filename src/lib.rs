@@ -12,11 +12,11 @@
 //! | [`transform`] | mapping rules, filters and validation: raw record → record or rejection |
 //! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files, REST and SCIM APIs with auth, rate limits and retries) and name templates |
 //! | [`sftp`]      | SSH/SFTP client: verified host keys (known_hosts), listings, pipelined transfers |
-//! | [`daemon`]    | `run` without `--once`: folder watches, cron schedules, polls, clean shutdown |
+//! | [`daemon`]    | `run` without `--once`: folder watches, cron schedules, polls, operator commands and pauses, a heartbeat, clean shutdown |
 //! | [`engine`]    | one job (read → map → write → commit → keep), delivery (files, SFTP uploads, API rows through the ledger), passes over inboxes and SFTP folders, crash recovery, `retry` |
 //! | [`notify`]    | `[[notify]]` webhooks: signed JSON summaries of finished jobs |
 //! | [`standin`]   | a stand-in HR API (OAuth2, REST, SCIM) on loopback for the demo, tests and benchmarks |
-//! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map and the hash-chained audit trail |
+//! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map, operator commands and pauses, keyset pages for the dashboard, and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
 //! | [`backoff`]   | exponential backoff with full jitter, for SFTP reconnects and API retries |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
