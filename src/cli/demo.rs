@@ -148,7 +148,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         .unwrap_or(&config)
         .display()
         .to_string();
-    println!("\nexplore:\n  hrbridge --config {cfg} jobs\n  hrbridge --config {cfg} jobs --job 1\n  hrbridge --config {cfg} audit\n  hrbridge --config {cfg} audit verify");
+    println!("\nexplore:\n  hrbridge --config {cfg} jobs\n  hrbridge --config {cfg} jobs --job 1\n  hrbridge --config {cfg} audit\n  hrbridge --config {cfg} audit verify\n  hrbridge --config {cfg} tui            # the dashboard");
     println!(
         "outputs are under {}, inputs under {}",
         ws.join("outbox").display(),
