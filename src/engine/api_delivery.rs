@@ -64,9 +64,9 @@ pub(super) fn deliver(
         message: format!("output {}: {message}", index + 1),
     };
     let fields = ctx.plan.fields();
-    let (connection, batch_size) = match spec {
-        OutputSpec::Http(h) => (&h.connection, h.http.batch_size.max(1)),
-        OutputSpec::Scim(s) => (&s.connection, 1),
+    let connection = match spec {
+        OutputSpec::Http(h) => &h.connection,
+        OutputSpec::Scim(s) => &s.connection,
         OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(0),
     };
     let map = id_map_name(spec, &ctx.profile.name)
@@ -75,10 +75,11 @@ pub(super) fn deliver(
     let records = open_spool(ctx, job_id, row, spec)?;
     let mut feeder = Feeder {
         ctx,
+        // The profile's batch size: `open_spool` refuses a spool written for another.
+        batch_size: records.header.batch_size,
         records,
         settled: ctx.store.ledger_settled(job_id, index)?,
         generations: ctx.store.ledger_key_generations(job_id, index)?,
-        batch_size,
         map: &map,
         spool_sha256: &row.sha256,
         index,
