@@ -188,7 +188,7 @@ fn update(
 
 /// A REST error `{"error": message}`.
 fn refusal(status: StatusCode, message: &str) -> Refusal {
-    Refusal::rest(status, json!({ "error": message }))
+    Surface::Rest.error(status, message)
 }
 
 /// The key of a body that may be created: a valid object with its key field.

@@ -133,10 +133,7 @@ impl Users {
 fn check(resource: &mut Map<String, Value>) -> Result<Checked, Refusal> {
     let invalid =
         |detail: &str| Refusal::scim(StatusCode::BAD_REQUEST, Some("invalidValue"), detail);
-    let has_user_schema = get_ci(resource, "schemas")
-        .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(USER_SCHEMA)));
-    if !has_user_schema {
+    if !has_schema(resource, USER_SCHEMA) {
         return Err(Refusal::scim(
             StatusCode::BAD_REQUEST,
             Some("invalidSyntax"),
@@ -144,9 +141,7 @@ fn check(resource: &mut Map<String, Value>) -> Result<Checked, Refusal> {
         ));
     }
     for read_only in ["id", "meta"] {
-        if let Some(name) = key_ci(resource, read_only) {
-            resource.remove(&name);
-        }
+        remove_ci(resource, read_only);
     }
     let user_name = match get_ci(resource, "userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -163,9 +158,7 @@ fn check(resource: &mut Map<String, Value>) -> Result<Checked, Refusal> {
     };
     let active = match get_ci(resource, "active") {
         None | Some(Value::Null) => {
-            if let Some(name) = key_ci(resource, "active") {
-                resource.remove(&name);
-            }
+            remove_ci(resource, "active");
             resource.insert("active".to_string(), Value::Bool(true));
             true
         }
@@ -185,10 +178,25 @@ pub(super) fn key_ci(map: &Map<String, Value>, name: &str) -> Option<String> {
     map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
 }
 
-fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+/// The member of `map` named `name` ignoring ASCII case.
+pub(super) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     map.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v)
+}
+
+/// Removes the member of `map` named `name` ignoring ASCII case, if there is one.
+pub(super) fn remove_ci(map: &mut Map<String, Value>, name: &str) {
+    if let Some(key) = key_ci(map, name) {
+        map.remove(&key);
+    }
+}
+
+/// Whether the `schemas` of `map` (a resource or a message) list `urn`.
+pub(super) fn has_schema(map: &Map<String, Value>, urn: &str) -> bool {
+    get_ci(map, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(urn)))
 }
 
 /// A random id shaped like a version 4 UUID.

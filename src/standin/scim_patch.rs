@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::scim::{key_ci, USER_SCHEMA};
+use super::scim::{get_ci, has_schema, key_ci, remove_ci, USER_SCHEMA};
 
 /// The PatchOp message schema.
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -38,16 +38,13 @@ pub(super) fn apply(
     let request = request
         .as_object()
         .ok_or_else(|| error("invalidSyntax", "expected a PatchOp object"))?;
-    let is_patch_op = field(request, "schemas")
-        .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(PATCH_OP)));
-    if !is_patch_op {
+    if !has_schema(request, PATCH_OP) {
         return Err(error(
             "invalidSyntax",
             format!("schemas must contain {PATCH_OP}"),
         ));
     }
-    let operations = field(request, "Operations")
+    let operations = get_ci(request, "Operations")
         .and_then(Value::as_array)
         .filter(|ops| !ops.is_empty())
         .ok_or_else(|| error("invalidSyntax", "Operations must be a non-empty array"))?;
@@ -63,16 +60,16 @@ fn apply_one(resource: &mut Map<String, Value>, operation: &Value) -> Result<(),
     let operation = operation
         .as_object()
         .ok_or_else(|| error("invalidSyntax", "an operation must be an object"))?;
-    let op = field(operation, "op")
+    let op = get_ci(operation, "op")
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase)
         .ok_or_else(|| error("invalidSyntax", "op is required"))?;
-    let path = match field(operation, "path") {
+    let path = match get_ci(operation, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(path)) => Some(path.as_str()),
         Some(_) => return Err(error("invalidPath", "path must be a string")),
     };
-    let value = field(operation, "value");
+    let value = get_ci(operation, "value");
     match (op.as_str(), path) {
         ("add" | "replace", Some(path)) => {
             let value = value.ok_or_else(|| error("invalidSyntax", "value is required"))?;
@@ -154,9 +151,7 @@ fn remove(resource: &mut Map<String, Value>, path: &str) -> Result<(), PatchErro
             None => return Ok(()),
         }
     }
-    if let Some(name) = key_ci(target, &last) {
-        target.remove(&name);
-    }
+    remove_ci(target, &last);
     Ok(())
 }
 
@@ -190,11 +185,6 @@ fn resolve(path: &str) -> Result<(Vec<String>, String), PatchError> {
     }
     let last = names.pop().unwrap_or_default();
     Ok((names, last))
-}
-
-/// A member of an object, by case-insensitive name.
-fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    key_ci(object, name).and_then(|k| object.get(&k))
 }
 
 #[cfg(test)]
