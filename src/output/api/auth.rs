@@ -283,19 +283,15 @@ impl OAuth2 {
         if let Some(basic) = &self.basic {
             request = request.header(AUTHORIZATION, basic.clone());
         }
-        let answer = request.send().await.map_err(|e| {
+        let unreachable = |e: reqwest::Error| {
             fail(
                 format!("token endpoint: {}", super::client::transport_reason(&e)),
                 true,
             )
-        })?;
+        };
+        let answer = request.send().await.map_err(unreachable)?;
         let status = answer.status().as_u16();
-        let body = answer.bytes().await.map_err(|e| {
-            fail(
-                format!("token endpoint: {}", super::client::transport_reason(&e)),
-                true,
-            )
-        })?;
+        let body = answer.bytes().await.map_err(unreachable)?;
         if !(200..300).contains(&status) {
             // The OAuth error code (RFC 6749 §5.2) says why without echoing anything secret.
             let code = serde_json::from_slice::<TokenError>(&body)

@@ -283,6 +283,17 @@ fn schemas_of(attrs: &Map<String, Value>) -> Value {
     Value::Array(schemas)
 }
 
+/// The User resource of `attrs`, with its `schemas` and, when given, its `id`.
+fn resource(attrs: &Map<String, Value>, id: Option<&str>) -> Value {
+    let mut resource = Map::new();
+    resource.insert("schemas".into(), schemas_of(attrs));
+    if let Some(id) = id {
+        resource.insert("id".into(), Value::String(id.to_string()));
+    }
+    resource.extend(attrs.clone());
+    Value::Object(resource)
+}
+
 /// Delivers the rows of one `scim` output.
 #[derive(Debug)]
 pub struct ScimDeliverer {
@@ -377,15 +388,12 @@ impl ScimDeliverer {
     }
 
     fn create_call(&self, attrs: &Map<String, Value>, key: &str) -> Call {
-        let mut resource = Map::new();
-        resource.insert("schemas".into(), schemas_of(attrs));
-        resource.extend(attrs.clone());
         Call {
             idempotency_key: Some(key.to_string()),
             ..call(
                 Method::POST,
                 self.users.clone(),
-                Some(Value::Object(resource)),
+                Some(resource(attrs, None)),
             )
         }
     }
@@ -395,17 +403,11 @@ impl ScimDeliverer {
             ScimUpdate::Patch => {
                 self.patch(id, serde_json::json!({"op": "replace", "value": attrs}))
             }
-            ScimUpdate::Put => {
-                let mut resource = Map::new();
-                resource.insert("schemas".into(), schemas_of(attrs));
-                resource.insert("id".into(), Value::String(id.to_string()));
-                resource.extend(attrs.clone());
-                call(
-                    Method::PUT,
-                    self.user_url(id),
-                    Some(Value::Object(resource)),
-                )
-            }
+            ScimUpdate::Put => call(
+                Method::PUT,
+                self.user_url(id),
+                Some(resource(attrs, Some(id))),
+            ),
         }
     }
 
