@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use super::{load_all, open_store, Exit};
-use crate::engine::at_rest::installation_key;
-use crate::engine::job::JobContext;
+use crate::daemon::commands::retried;
 use crate::engine::retry::retry;
-use crate::engine::runner::lock_state;
+use crate::engine::runner::{lock_state, with_plan};
 use crate::engine::StopFlag;
 use crate::store::JobStatus;
 use crate::transform::MappingPlan;
@@ -49,27 +48,13 @@ pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
         }
     };
     let outcome = lock_state(&settings).and_then(|_lock| {
-        let key = installation_key(&settings)?;
-        retry(
-            &JobContext {
-                settings: &settings,
-                profile,
-                plan: &plan,
-                store: &store,
-                stop: &StopFlag::new(),
-                key: &key,
-            },
-            job_id,
-        )
+        with_plan(&settings, profile, &plan, &store, &StopFlag::new(), |ctx| {
+            retry(ctx, job_id)
+        })
     });
     match outcome {
         Ok(report) => {
-            println!(
-                "job {job_id}: sent {} row(s) again; now {}, {} row(s) still failed",
-                report.rows,
-                report.status.as_str(),
-                report.failed
-            );
+            println!("job {job_id}: {}", retried(&report));
             if let Some(e) = report.error {
                 println!("  {e}");
             }

@@ -279,23 +279,26 @@ pub fn retry_job(
         Err(e) => return Outcome::failed(e.to_string()),
     }
     match in_context(settings, profile, store, stop, |ctx| retry(ctx, job_id)) {
-        Ok(report) => Outcome::done(retried(&report)),
+        Ok(report) => {
+            let mut text = retried(&report);
+            if let Some(e) = &report.error {
+                text.push_str(&format!("; {e}"));
+            }
+            Outcome::done(text)
+        }
         Err(e) => Outcome::failed(e.to_string()),
     }
 }
 
-/// `sent 2 row(s) again; now succeeded, 0 row(s) still failed`.
-fn retried(report: &RetryReport) -> String {
-    let mut text = format!(
+/// `sent 2 row(s) again; now succeeded, 0 row(s) still failed`: what a retry did, as a retry
+/// command's outcome and `hrbridge retry` say it.
+pub fn retried(report: &RetryReport) -> String {
+    format!(
         "sent {} row(s) again; now {}, {} row(s) still failed",
         report.rows,
         report.status.as_str(),
         report.failed
-    );
-    if let Some(e) = &report.error {
-        text.push_str(&format!("; {e}"));
-    }
-    text
+    )
 }
 
 #[cfg(test)]

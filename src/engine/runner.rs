@@ -138,11 +138,24 @@ pub fn in_context<T>(
 ) -> Result<T, EngineError> {
     let plan = MappingPlan::compile(profile, settings)
         .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
+    with_plan(settings, profile, &plan, store, stop, work)
+}
+
+/// [`in_context`] with `profile`'s mapping already compiled (`hrbridge retry` compiles it
+/// first, to tell a profile with problems apart); fails first when the key cannot be loaded.
+pub fn with_plan<T>(
+    settings: &Settings,
+    profile: &Profile,
+    plan: &MappingPlan,
+    store: &Store,
+    stop: &StopFlag,
+    work: impl FnOnce(&JobContext<'_>) -> Result<T, EngineError>,
+) -> Result<T, EngineError> {
     let key = at_rest::installation_key(settings)?;
     work(&JobContext {
         settings,
         profile,
-        plan: &plan,
+        plan,
         store,
         stop,
         key: &key,

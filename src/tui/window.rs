@@ -140,16 +140,14 @@ impl<F: Feed> Window<F> {
         if self.rows.is_empty() {
             return self.top(store);
         }
-        if self.newer.is_none() {
-            let cursor = self.rows.first().map_or(i64::MIN, F::key);
-            let (fresh, next) = self.feed.fetch(store, cursor, Toward::Newer, PAGE)?;
-            if next.is_some() {
+        if self.at_top() {
+            // What arrived since the newest row shown.
+            self.newer = self.rows.first().map(F::key);
+            self.fetch_newer(store)?;
+            if !self.at_top() {
                 // More arrived than a page: start again from the top.
                 return self.top(store);
             }
-            self.selected += fresh.len();
-            self.rows.splice(0..0, fresh);
-            self.trim_bottom();
         }
         self.feed.refresh(store, &mut self.rows)?;
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
@@ -163,12 +161,7 @@ impl<F: Feed> Window<F> {
         let (more, next) = self.feed.fetch(store, cursor, Toward::Older, PAGE)?;
         self.older = next;
         self.rows.extend(more);
-        if self.rows.len() > CAP {
-            let drop = self.rows.len() - CAP;
-            self.rows.drain(..drop);
-            self.selected = self.selected.saturating_sub(drop);
-            self.newer = self.rows.first().map(F::key);
-        }
+        self.trim_top();
         Ok(())
     }
 
@@ -182,6 +175,16 @@ impl<F: Feed> Window<F> {
         self.rows.splice(0..0, more);
         self.trim_bottom();
         Ok(())
+    }
+
+    /// Drops the newest rows beyond [`CAP`].
+    fn trim_top(&mut self) {
+        if self.rows.len() > CAP {
+            let drop = self.rows.len() - CAP;
+            self.rows.drain(..drop);
+            self.selected = self.selected.saturating_sub(drop);
+            self.newer = self.rows.first().map(F::key);
+        }
     }
 
     /// Drops the oldest rows beyond [`CAP`].

@@ -28,9 +28,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
     .areas(area);
     let table = job_table(app.errors.rows(), app.now, area.width, theme);
     let selected = Some(app.errors.selected_index());
-    let mut page = app.page_rows;
-    list(frame, jobs, table, selected, &mut app.offsets[1], &mut page);
-    app.page_rows = page;
+    list(
+        frame,
+        jobs,
+        table,
+        selected,
+        &mut app.offsets[1],
+        &mut app.page_rows,
+    );
     let Some(problems) = &app.problems else {
         return;
     };

@@ -25,23 +25,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
     let mut spans = vec![
         Span::styled(" Today ", theme.heading()),
         Span::raw(format!("{} jobs · ", count(t.jobs))),
-        Span::styled(
-            format!("{} failed", count(t.failed)),
-            if t.failed > 0 {
-                theme.bad()
-            } else {
-                theme.dim()
-            },
-        ),
+        tally(t.failed, "failed", theme.bad(), theme),
         Span::raw(" · "),
-        Span::styled(
-            format!("{} partial", count(t.partial)),
-            if t.partial > 0 {
-                theme.warn()
-            } else {
-                theme.dim()
-            },
-        ),
+        tally(t.partial, "partial", theme.warn(), theme),
         Span::raw(format!(" · {} rows delivered", count(t.rows_written))),
     ];
     if t.rows_failed > 0 {
@@ -128,6 +114,12 @@ pub fn job_table(jobs: &[JobRow], now: DateTime<Utc>, width: u16, theme: Theme) 
     Table::new(rows, widths)
         .header(heading(titles, theme))
         .row_highlight_style(theme.selected())
+}
+
+/// `3 failed`, drawing the eye only when it is not zero.
+fn tally(n: u64, what: &str, style: ratatui::style::Style, theme: Theme) -> Span<'static> {
+    let style = if n > 0 { style } else { theme.dim() };
+    Span::styled(format!("{} {what}", count(n)), style)
 }
 
 /// A count that draws the eye only when it is not zero.
