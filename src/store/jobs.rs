@@ -217,9 +217,12 @@ impl Store {
 
     /// The `limit` newest jobs, newest first, of one profile or of all.
     pub fn recent_jobs(&self, limit: usize, profile: Option<&str>) -> Result<Vec<JobRow>> {
-        let mut stmt = self.conn.prepare_cached(select!(
-            "WHERE ?1 IS NULL OR j.profile = ?1 ORDER BY j.id DESC LIMIT ?2"
-        ))?;
+        // One statement per case: `?1 IS NULL OR j.profile = ?1` would keep SQLite from
+        // using `jobs_by_profile`, and the dashboard asks this of every profile.
+        let mut stmt = self.conn.prepare_cached(match profile {
+            Some(_) => select!("WHERE j.profile = ?1 ORDER BY j.id DESC LIMIT ?2"),
+            None => select!("WHERE ?1 IS NULL ORDER BY j.id DESC LIMIT ?2"),
+        })?;
         let rows = stmt.query_map(params![profile, limit], job_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -114,11 +114,7 @@ impl Store {
 
     /// The newest job of `profile`, if it has run.
     pub fn last_job_of(&self, profile: &str) -> Result<Option<JobRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(select!("WHERE j.profile = ?1 ORDER BY j.id DESC LIMIT 1"))?;
-        let mut rows = stmt.query_map([profile], job_row)?;
-        Ok(rows.next().transpose()?)
+        Ok(self.recent_jobs(1, Some(profile))?.pop())
     }
 
     /// Totals of the jobs started at or after `since` (RFC 3339 UTC, as stored).
