@@ -7,11 +7,13 @@
 
 use std::fs;
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
 use age::stream::{StreamReader, StreamWriter};
+
+use crate::output::atomic::create_private;
 
 /// File name of the identity inside `state_dir/keys`.
 const KEY_FILE: &str = "installation.key";
@@ -106,11 +108,7 @@ pub fn write_new_identity(path: &Path, comment: &str) -> io::Result<age::x25519:
             .mode(0o700)
             .create(dir)?;
     }
-    let mut file = fs::File::options()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = create_private(path)?;
     let identity = age::x25519::Identity::generate();
     writeln!(file, "# {comment}")?;
     writeln!(file, "# public key: {}", identity.to_public())?;

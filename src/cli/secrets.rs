@@ -50,12 +50,8 @@ pub fn set(config: Option<&Path>, name: &str) -> Exit {
 
 /// `hrbridge secrets list`: the names, one a line.
 pub fn list(config: Option<&Path>) -> Exit {
-    let settings = match load::load_settings(config) {
-        Ok(s) => s,
-        Err(d) => {
-            print_diagnostics(&d);
-            return Exit::Usage;
-        }
+    let Some(settings) = settings(config) else {
+        return Exit::Usage;
     };
     match SecretStore::open(&settings) {
         Ok(store) => {
@@ -144,6 +140,11 @@ fn settings_for(config: Option<&Path>, name: &str) -> Option<Settings> {
         eprintln!("error: {e}");
         return None;
     }
+    settings(config)
+}
+
+/// The settings at `config`; problems are printed.
+fn settings(config: Option<&Path>) -> Option<Settings> {
     load::load_settings(config)
         .map_err(|d| print_diagnostics(&d))
         .ok()

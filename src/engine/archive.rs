@@ -8,10 +8,10 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::keys::InstallationKey;
+use crate::output::atomic::create_private;
 use crate::source::dir::Candidate;
 
 /// `state_dir/archive/<profile>/<YYYY-MM-DD>/`.
@@ -40,11 +40,7 @@ pub fn keep(staged: &Path, dest_dir: &Path, name: &str) -> io::Result<PathBuf> {
 pub fn restore(kept: &Path, state_dir: &Path, to: &Path) -> io::Result<u64> {
     let key = InstallationKey::load_or_create(state_dir)?;
     let mut plain = key.decrypt(fs::File::open(kept)?)?;
-    let mut out = fs::File::options()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(to)?;
+    let mut out = create_private(to)?;
     let copied = io::copy(&mut plain, &mut out).and_then(|n| out.sync_all().map(|()| n));
     if copied.is_err() {
         let _ = fs::remove_file(to);

@@ -60,11 +60,7 @@ impl AtomicFile {
             .ok_or_else(|| io::Error::other("output path has no folder"))?;
         fs::create_dir_all(dir)?;
         let temp_path = temp_path(final_path, tag);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp_path)?;
+        let mut file = create_private(&temp_path)?;
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
         let writer = thread::Builder::new()
             .name("hrbridge-writer".into())
@@ -162,6 +158,16 @@ impl Write for AtomicFile {
     fn flush(&mut self) -> io::Result<()> {
         self.send()
     }
+}
+
+/// Creates the new file `path` for writing, readable by its owner only (mode 0600); an
+/// existing file is never opened, let alone replaced (`AlreadyExists`).
+pub fn create_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// The temp name used for `final_path`: hidden, in the same folder, tagged.

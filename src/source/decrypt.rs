@@ -8,7 +8,7 @@
 //! memory. Messages name files and line numbers, never key material.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
@@ -102,11 +102,15 @@ fn read_identity_file(
     settings: &Settings,
 ) -> Result<Vec<Box<dyn age::Identity>>, String> {
     let shown = path.display();
-    let mut file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut start = [0u8; AGE_MAGIC.len()];
-    let n = read_up_to(&mut file, &mut start).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let text: Zeroizing<Vec<u8>> = if start.get(..n) == Some(AGE_MAGIC) {
+    let cannot_read = |e: std::io::Error| format!("cannot read {shown}: {e}");
+    let mut file = File::open(path).map_err(cannot_read)?;
+    let mut start = Vec::with_capacity(AGE_MAGIC.len());
+    (&mut file)
+        .take(AGE_MAGIC.len() as u64)
+        .read_to_end(&mut start)
+        .and_then(|_| file.rewind())
+        .map_err(cannot_read)?;
+    let text: Zeroizing<Vec<u8>> = if start == AGE_MAGIC {
         let Some(secret) = passphrase else {
             return Err(format!(
                 "{shown} is protected by a passphrase; give it as source.identity_passphrase = \"${{secret:NAME}}\""
@@ -124,7 +128,7 @@ fn read_identity_file(
         BufReader::new(file)
             .take(MAX_IDENTITY_FILE)
             .read_to_end(&mut plain)
-            .map_err(|e| format!("cannot read {shown}: {e}"))?;
+            .map_err(cannot_read)?;
         plain
     };
     let identities = age::IdentityFile::from_buffer(&text[..])
@@ -135,18 +139,6 @@ fn read_identity_file(
         return Err(format!("{shown} holds no age identity"));
     }
     Ok(identities)
-}
-
-/// Reads until `buf` is full or the input ends; returns how many bytes were read.
-fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
-        match input.read(rest)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

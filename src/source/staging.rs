@@ -21,9 +21,7 @@ use sha2::{Digest, Sha256};
 use super::decrypt::SourceIdentities;
 use super::dir::Candidate;
 use crate::keys::{self, InstallationKey};
-
-/// The suffix of age files, added to kept inputs and removed from decrypted ones.
-pub const AGE_SUFFIX: &str = ".age";
+use crate::output::age::SUFFIX as AGE_SUFFIX;
 
 /// A staged copy of an input file (encrypted to the installation key).
 #[derive(Debug, Clone, PartialEq, Eq)]
