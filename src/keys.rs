@@ -39,6 +39,12 @@ impl InstallationKey {
     /// is refused (fail closed), as is one that holds no identity.
     pub fn load_or_create(state_dir: &Path) -> io::Result<InstallationKey> {
         let path = Self::path(state_dir);
+        // Read first: the key exists on every call but the first, and making a new identity
+        // only to find the file taken is wasted work.
+        match Self::load(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            loaded => return loaded,
+        }
         match write_new_identity(
             &path,
             "hrbridge installation key: keep it private, back it up",
@@ -48,6 +54,11 @@ impl InstallationKey {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Self::load(&path),
             Err(e) => Err(e),
         }
+    }
+
+    /// Loads the key of `state_dir` and never creates one: `NotFound` when it is missing.
+    pub fn load_existing(state_dir: &Path) -> io::Result<InstallationKey> {
+        Self::load(&Self::path(state_dir))
     }
 
     fn load(path: &Path) -> io::Result<InstallationKey> {

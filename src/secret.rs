@@ -175,19 +175,20 @@ impl SecretStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(store),
             Err(e) => return Err(in_file(&path, e)),
         };
-        let key_path = InstallationKey::path(&store.state_dir);
-        if !key_path.exists() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!(
-                    "{} is encrypted to the installation key {}, which is missing; restore it \
-                     from a backup",
-                    path.display(),
-                    key_path.display()
-                ),
-            ));
-        }
-        let key = InstallationKey::load_or_create(&store.state_dir)?;
+        let key = match InstallationKey::load_existing(&store.state_dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "{} is encrypted to the installation key {}, which is missing; restore \
+                         it from a backup",
+                        path.display(),
+                        InstallationKey::path(&store.state_dir).display()
+                    ),
+                ))
+            }
+            other => other?,
+        };
         let plain = key
             .decrypt(BufReader::new(file))
             .map_err(|e| in_file(&path, e))?;
