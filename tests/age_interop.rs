@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{have_tool, stderr, stdout, Workspace};
+use common::{age_cli, have_tool, stderr, stdout, Workspace};
 
 const SSN: &str = "987-65-4329";
 
@@ -54,19 +54,6 @@ path = "outbox/sealed/payroll_{{seq}}.csv"
     ws
 }
 
-/// `age -d -i identity file`, which must succeed.
-fn age_decrypt(identity: &Path, file: &Path) -> Vec<u8> {
-    let out = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(identity)
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "age -d: {}", stderr(&out));
-    out.stdout
-}
-
 /// The sealed output decrypts to the plain one, and only the `.age` file is in its folder.
 fn assert_sealed_matches_plain(ws: &Workspace, identity: &Path) -> Vec<u8> {
     assert_eq!(ws.files_under("outbox/sealed"), ["payroll_1.csv.age"]);
@@ -78,7 +65,7 @@ fn assert_sealed_matches_plain(ws: &Workspace, identity: &Path) -> Vec<u8> {
     );
     let plain = std::fs::read(ws.path().join("outbox/plain/payroll_1.csv")).unwrap();
     assert!(String::from_utf8_lossy(&plain).contains(SSN));
-    assert_eq!(age_decrypt(identity, &sealed), plain);
+    assert_eq!(age_cli::decrypt(identity, &sealed), plain);
     bytes
 }
 
@@ -139,19 +126,9 @@ fn a_recipients_file_with_an_age_keygen_key_decrypts_with_age() {
     }
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("team.key");
-    let made = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", stderr(&made));
-    let public = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
+    let recipient = age_cli::keygen(&key);
     let recipients = keys.path().join("payroll.recipients");
-    std::fs::write(&recipients, format!("# payroll team\n{}", stdout(&public))).unwrap();
+    std::fs::write(&recipients, format!("# payroll team\n{recipient}\n")).unwrap();
     let ws = workspace(&format!("encrypt_to = [\"{}\"]", recipients.display()));
     assert_sealed_matches_plain(&ws, &key);
 }

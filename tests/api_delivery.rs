@@ -10,7 +10,7 @@ mod daemon;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use common::{stderr, stdout, Workspace};
+use common::{standin_oauth2, stderr, stdout, Workspace};
 use hrbridge::standin::{Config, Faults, StandinApi};
 
 /// `n` hires; row `i` has key `E{i}` and a PII SSN.
@@ -28,6 +28,7 @@ fn workspace(api: &StandinApi, extra: &str, secret: &str) -> Workspace {
     let ws = Workspace::new();
     ws.secret("hris", secret);
     let base = api.base_url();
+    let auth = standin_oauth2(&base);
     ws.profile(
         "hris",
         &format!(
@@ -62,7 +63,7 @@ capture_id = "/id"
 backoff = "5ms"
 backoff_max = "200ms"
 max_attempts = 10
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
+{auth}
 {extra}
 "#
         ),
@@ -283,6 +284,7 @@ fn bulk_batches_and_a_later_profile_updates_by_captured_id() {
 
     // Profile `moves` PATCHes those employees at /employees/{id}, reading the same id map.
     let base = api.base_url();
+    let auth = standin_oauth2(&base);
     ws.profile(
         "moves",
         &format!(
@@ -303,7 +305,7 @@ method = "PATCH"
 url = "{base}/api/v1/employees/{{id}}"
 id_map = "hris"
 success = {{ status = [200], present = "/id" }}
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
+{auth}
 "#
         ),
     );
@@ -343,7 +345,7 @@ type = "http"
 url = "{base}/api/v1/employees/bulk"
 batch_size = 20
 batch_wrapper = "employees"
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
+{auth}
 "#
         ),
     );
@@ -498,6 +500,7 @@ fn a_row_refused_for_good_is_retried_under_a_new_key_and_applied() {
     let ws = workspace(&api, "", "demo-secret");
     // Profile `moves` replaces employees by the server's id, taken from the file.
     let base = api.base_url();
+    let auth = standin_oauth2(&base);
     ws.profile(
         "moves",
         &format!(
@@ -516,7 +519,7 @@ type = "http"
 method = "PUT"
 url = "{base}/api/v1/employees/{{server_id}}"
 backoff = "5ms"
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}
+{auth}
 "#
         ),
     );

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{have_tool, stderr, stdout, Workspace};
+use common::{age_cli, all_files, contains_bytes, have_tool, set_mtime, stderr, stdout, Workspace};
 
 const SSN: &str = "987-65-4329";
 
@@ -45,40 +45,11 @@ path = "outbox/p_{{seq}}.csv"
     )
 }
 
-/// Every file under `dir`, hidden ones included.
-fn all_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                found.push(p);
-            }
-        }
-    }
-    found
-}
-
 fn holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     all_files(dir)
         .into_iter()
-        .filter(|p| {
-            fs::read(p)
-                .unwrap_or_default()
-                .windows(needle.len())
-                .any(|w| w == needle)
-        })
+        .filter(|p| contains_bytes(&fs::read(p).unwrap_or_default(), needle))
         .collect()
-}
-
-/// Runs `age` (or `age-keygen`) with `args`; it must succeed.
-fn tool(name: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(name).args(args).output().unwrap();
-    assert!(out.status.success(), "{name} {args:?}: {}", stderr(&out));
-    out.stdout
 }
 
 fn run_once(ws: &Workspace) -> std::process::Output {
@@ -88,24 +59,22 @@ fn run_once(ws: &Workspace) -> std::process::Output {
 /// A new key from `age-keygen` at `keys/hrbridge.key` in `ws`; returns its recipient.
 fn partner_key(ws: &Workspace) -> String {
     fs::create_dir_all(ws.path().join("keys")).unwrap();
-    let key = ws.path().join("keys/hrbridge.key");
-    tool("age-keygen", &["-o", key.to_str().unwrap()]);
-    String::from_utf8(tool("age-keygen", &["-y", key.to_str().unwrap()]))
-        .unwrap()
-        .trim()
-        .to_string()
+    age_cli::keygen(&ws.path().join("keys/hrbridge.key"))
 }
 
 /// `age <how...> -o inbox/p/<name>` of `plain`, settled.
 fn drop_sealed(ws: &Workspace, name: &str, plain: &[u8], how: &[&str]) -> PathBuf {
     let clear = ws.path().join(format!("{name}.clear"));
     fs::write(&clear, plain).unwrap();
-    let bytes = tool(
-        "age",
-        &[how, &["-o", "-", clear.to_str().unwrap()]].concat(),
-    );
+    let out = Command::new("age")
+        .args(how)
+        .args(["-o", "-"])
+        .arg(&clear)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "age {how:?}: {}", stderr(&out));
     fs::remove_file(&clear).unwrap();
-    ws.drop_file("p", name, &bytes)
+    ws.drop_file("p", name, &out.stdout)
 }
 
 #[test]
@@ -138,16 +107,7 @@ fn no_plaintext_rests_in_the_state_folder_and_the_kept_copy_decrypts_with_age() 
     assert!(kept[0].ends_with("hires.csv.age"), "{kept:?}");
     let key = state.join("keys/installation.key");
     let archived = state.join("archive/p").join(&kept[0]);
-    let plain = tool(
-        "age",
-        &[
-            "-d",
-            "-i",
-            key.to_str().unwrap(),
-            archived.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(plain, input);
+    assert_eq!(age_cli::decrypt(&key, &archived), input);
 }
 
 #[test]
@@ -218,11 +178,7 @@ fn age_inputs_are_read_and_duplicates_are_known_by_their_plaintext() {
         .path()
         .join("var/archive/p")
         .join(kept.iter().find(|k| k.ends_with("/a.csv.age")).unwrap());
-    let plain = tool(
-        "age",
-        &["-d", "-i", key.to_str().unwrap(), a.to_str().unwrap()],
-    );
-    assert_eq!(plain, export("E1"));
+    assert_eq!(age_cli::decrypt(&key, &a), export("E1"));
     assert_eq!(
         holding(&ws.path().join("var"), SSN.as_bytes()),
         Vec::<PathBuf>::new()
@@ -303,15 +259,7 @@ fn retention_purges_old_kept_inputs_and_outputs_and_audits_each() {
     assert_eq!(old.len(), 1, "{old:?}");
     let old_path = ws.path().join("var/archive/p").join(&old[0]);
     let long_ago = SystemTime::now() - Duration::from_secs(31 * 86_400);
-    let set_old = |p: &Path| {
-        fs::File::options()
-            .write(true)
-            .open(p)
-            .unwrap()
-            .set_modified(long_ago)
-            .unwrap()
-    };
-    set_old(&old_path);
+    set_mtime(&old_path, long_ago);
     // The first job finished "31 days ago": its published output goes too.
     let db = rusqlite::Connection::open(ws.path().join("var/hrbridge.db")).unwrap();
     db.execute(
@@ -325,7 +273,7 @@ fn retention_purges_old_kept_inputs_and_outputs_and_audits_each() {
     // Old, but not a kept input: left alone.
     let bystander = ws.path().join("var/notes.txt");
     fs::write(&bystander, "operator notes").unwrap();
-    set_old(&bystander);
+    set_mtime(&bystander, long_ago);
 
     ws.drop_file("p", "new.csv", &export("E2"));
     let out = run_once(&ws);
@@ -425,9 +373,6 @@ fn no_plaintext_appears_while_a_large_encrypted_run_is_in_progress() {
     }
     let sealed = ws.path().join("outbox/p_1.csv.age");
     let key = ws.path().join("keys/hrbridge.key");
-    let plain = tool(
-        "age",
-        &["-d", "-i", key.to_str().unwrap(), sealed.to_str().unwrap()],
-    );
+    let plain = age_cli::decrypt(&key, &sealed);
     assert_eq!(plain.iter().filter(|&&b| b == b'\n').count(), 300_001);
 }

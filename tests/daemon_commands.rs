@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{stderr, stdout, Workspace};
+use common::{standin_oauth2, stderr, stdout, Workspace};
 use daemon_harness::{finished_command, store, wait_until, Daemon};
 use hrbridge::engine::control;
 use hrbridge::profile::load;
@@ -245,9 +245,7 @@ fn api_workspace(api: &StandinApi) -> Workspace {
     let ws = Workspace::new();
     ws.secret("hris", "demo-secret");
     let base = api.base_url();
-    let auth = format!(
-        r#"auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}"#
-    );
+    let auth = standin_oauth2(&base);
     ws.profile(
         "seed",
         &format!(

@@ -5,9 +5,8 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
-use common::{stderr, stdout, Workspace};
+use common::{all_files, contains_bytes, stderr, stdout, Workspace};
 
 const CANARY: &str = "canary-secret-value-9d2c";
 
@@ -25,24 +24,6 @@ auth = { type = "bearer", token = "${secret:hris_token}" }
 headers = { X-Tenant = "${env:HRB_TEST_SECRETS_TENANT}" }
 "#;
 
-/// Every file under `dir`, recursively.
-fn files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, found);
-        } else {
-            found.push(path);
-        }
-    }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 #[test]
 fn set_list_rm_keep_values_out_of_sight_and_are_audited() {
     let ws = Workspace::new();
@@ -52,18 +33,17 @@ fn set_list_rm_keep_values_out_of_sight_and_are_audited() {
     let out = ws.run(&["secrets", "list"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "hris_token\nother.key\n");
-    assert!(!contains(&out.stderr, CANARY));
+    assert!(!contains_bytes(&out.stderr, CANARY));
 
     // Nothing under the state folder holds the value in plain text.
-    let mut found = Vec::new();
-    files(&ws.path().join("var"), &mut found);
+    let found = all_files(&ws.path().join("var"));
     assert!(
         found.iter().any(|p| p.ends_with("secrets.age")),
         "{found:?}"
     );
     for path in &found {
         assert!(
-            !contains(&fs::read(path).unwrap(), CANARY),
+            !contains_bytes(&fs::read(path).unwrap(), CANARY),
             "{} holds the value",
             path.display()
         );
@@ -82,7 +62,7 @@ fn set_list_rm_keep_values_out_of_sight_and_are_audited() {
 
     let out = ws.run(&["audit", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!contains(&out.stdout, CANARY));
+    assert!(!contains_bytes(&out.stdout, CANARY));
     let events: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let secret_events: Vec<(String, String)> = events
         .iter()
@@ -168,6 +148,6 @@ fn check_names_missing_secrets_at_their_keys_without_values() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     for text in [&out.stdout, &out.stderr] {
-        assert!(!contains(text, CANARY) && !contains(text, "tenant-value-3e1"));
+        assert!(!contains_bytes(text, CANARY) && !contains_bytes(text, "tenant-value-3e1"));
     }
 }

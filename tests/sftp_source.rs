@@ -13,7 +13,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::sshd::{KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
-use common::{stderr, stdout, Workspace};
+use common::{age_cli, stderr, stdout, Workspace};
 
 const EXPORT: &str = "ID,Name\n1,Ada\n2,Grace\n3,Edsger\n";
 
@@ -71,6 +71,18 @@ fn key_login(sshd: &TestSshd) -> String {
         "user = \"{}\"\nprivate_key = \"{}\"",
         sshd.user,
         key.display()
+    )
+}
+
+/// An `[[output]]` uploading to `dir` on `sshd` as `{source_stem}.csv`, logged in with the
+/// harness user's key.
+fn sftp_output(sshd: &TestSshd, dir: &Path) -> String {
+    format!(
+        "[[output]]\ntype = \"sftp\"\nhost = \"127.0.0.1\"\nport = {}\n{}\nknown_hosts = \"{}\"\npath = \"{}/{{source_stem}}.csv\"\n",
+        sshd.port,
+        key_login(sshd),
+        sshd.known_hosts().display(),
+        dir.display()
     )
 }
 
@@ -379,7 +391,6 @@ fn uploads_land_complete_under_their_final_name() {
     };
     let remote_dir = sshd.served("up");
     fs::write(remote_dir.join("a.csv"), "stale copy\n").unwrap();
-    let key = sshd.user_key(KeyKind::Ed25519, None);
     let ws = Workspace::new();
     ws.profile(
         "push",
@@ -392,20 +403,8 @@ settle = "1s"
 [[field]]
 name = "id"
 from = "ID"
-[[output]]
-type = "sftp"
-host = "127.0.0.1"
-port = {port}
-user = "{user}"
-private_key = "{key}"
-known_hosts = "{kh}"
-path = "{dir}/{{source_stem}}.csv"
-"#,
-            port = sshd.port,
-            user = sshd.user,
-            key = key.display(),
-            kh = sshd.known_hosts().display(),
-            dir = remote_dir.display(),
+{output}"#,
+            output = sftp_output(&sshd, &remote_dir),
         ),
     );
     ws.drop_file("push", "a.csv", b"ID\n7\n8\n");
@@ -448,21 +447,8 @@ fn an_encrypted_upload_travels_and_lands_as_age_only() {
     }
     let keys = tempfile::tempdir().unwrap();
     let identity = keys.path().join("partner.key");
-    let made = std::process::Command::new("age-keygen")
-        .arg("-o")
-        .arg(&identity)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let recipient = stdout(
-        &std::process::Command::new("age-keygen")
-            .arg("-y")
-            .arg(&identity)
-            .output()
-            .unwrap(),
-    );
+    let recipient = age_cli::keygen(&identity);
     let remote_dir = sshd.served("sealed");
-    let key = sshd.user_key(KeyKind::Ed25519, None);
     let ws = Workspace::new();
     ws.profile(
         "push",
@@ -475,22 +461,9 @@ path = "inbox/push"
 name = "ssn"
 from = "SSN"
 pii = true
-[[output]]
-type = "sftp"
-host = "127.0.0.1"
-port = {port}
-user = "{user}"
-private_key = "{key}"
-known_hosts = "{kh}"
-path = "{dir}/{{source_stem}}.csv"
-encrypt_to = ["{recipient}"]
+{output}encrypt_to = ["{recipient}"]
 "#,
-            port = sshd.port,
-            user = sshd.user,
-            key = key.display(),
-            kh = sshd.known_hosts().display(),
-            dir = remote_dir.display(),
-            recipient = recipient.trim(),
+            output = sftp_output(&sshd, &remote_dir),
         ),
     );
     ws.drop_file("push", "pay.csv", b"SSN\n987-65-4329\n");
@@ -504,15 +477,10 @@ encrypt_to = ["{recipient}"]
     assert_eq!(names, ["pay.csv.age"]);
     let uploaded = remote_dir.join("pay.csv.age");
     assert!(!String::from_utf8_lossy(&fs::read(&uploaded).unwrap()).contains("987-65-4329"));
-    let plain = std::process::Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(&identity)
-        .arg(&uploaded)
-        .output()
-        .unwrap();
-    assert!(plain.status.success(), "{}", stderr(&plain));
-    assert_eq!(stdout(&plain), "ssn\n987-65-4329\n");
+    assert_eq!(
+        age_cli::decrypt(&identity, &uploaded),
+        b"ssn\n987-65-4329\n"
+    );
 }
 
 #[test]
@@ -545,13 +513,7 @@ fn the_daemon_polls_an_sftp_source() {
 
 /// Sets a file's mtime (whole seconds, as SFTP reports it).
 fn set_mtime(path: &Path, secs: u64) {
-    let t = std::time::UNIX_EPOCH + Duration::from_secs(secs);
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(t)
-        .unwrap();
+    common::set_mtime(path, std::time::UNIX_EPOCH + Duration::from_secs(secs));
 }
 
 #[test]
@@ -698,19 +660,11 @@ fn an_sftp_source_can_deliver_to_an_sftp_output() {
     };
     let (served, ws) = serving(&sshd, "relay-in", "delete");
     let out_dir = sshd.served("relay-out");
-    let key = sshd.dir.path().join("id_ed25519");
     let profile = ws.path().join("profiles/remote.toml");
     let text = fs::read_to_string(&profile).unwrap();
     fs::write(
         &profile,
-        format!(
-            "{text}\n[[output]]\ntype = \"sftp\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\nprivate_key = \"{}\"\nknown_hosts = \"{}\"\npath = \"{}/{{source_stem}}.csv\"\n",
-            sshd.port,
-            sshd.user,
-            key.display(),
-            sshd.known_hosts().display(),
-            out_dir.display()
-        ),
+        format!("{text}\n{}", sftp_output(&sshd, &out_dir)),
     )
     .unwrap();
     let out = run_once(&ws);

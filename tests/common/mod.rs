@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod age_cli;
 pub mod http_stub;
 pub mod settled;
 pub mod sshd;
@@ -120,10 +121,8 @@ impl Workspace {
 
     /// Names of the visible (non-hidden) files under `rel`, recursively, sorted.
     pub fn files_under(&self, rel: &str) -> Vec<String> {
-        let mut found = Vec::new();
-        walk(&self.path().join(rel), &mut found);
         let root = self.path().join(rel);
-        let mut names: Vec<String> = found
+        let mut names: Vec<String> = all_files(&root)
             .into_iter()
             .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
             .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
@@ -134,6 +133,24 @@ impl Workspace {
 }
 
 pub use settled::age;
+
+/// The `auth = ...` line of an `[[output]]` logging in to the stand-in API at `base` with
+/// OAuth2 as `hrbridge-demo`, its client secret kept as `${secret:hris}`.
+pub fn standin_oauth2(base: &str) -> String {
+    format!(
+        r#"auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{secret:hris}}" }}"#
+    )
+}
+
+/// Sets a file's mtime to `at` (e.g. long ago, for retention).
+pub fn set_mtime(path: &Path, at: std::time::SystemTime) {
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+}
 
 /// Whether the external program `name` can run. Without it a test skips with a notice,
 /// except under `CI=true`, where that is a failure (CI installs what the tests need).
@@ -150,6 +167,19 @@ pub fn have_tool(name: &str) -> bool {
         eprintln!("SKIPPED: {name} is not installed");
     }
     found
+}
+
+/// Every file under `dir`, recursively, hidden ones included (none when `dir` is missing).
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    walk(dir, &mut found);
+    found
+}
+
+/// Whether `needle` occurs anywhere in `haystack` (e.g. a canary in a file's raw bytes).
+pub fn contains_bytes(haystack: &[u8], needle: impl AsRef<[u8]>) -> bool {
+    let needle = needle.as_ref();
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
