@@ -24,6 +24,7 @@ use super::archive;
 use super::arrival::{Arrival, Origin};
 use super::deliver::{publish_outputs, Finished, Outputs};
 use super::event::Event;
+use super::leftovers;
 use super::EngineError;
 
 /// At most this many rejections of one job are kept in the store (the rejects file and the
@@ -155,24 +156,38 @@ impl JobContext<'_> {
             size: staged.size,
             source: &input.source_label,
         })?;
-        match self.read_and_write(job_id, input)? {
+        // Whatever goes wrong before the commit — the file breaking its contract, or an output
+        // that cannot be created or written (a full disk, a folder that is a file) — ends
+        // this job `failed` with its cause, its temp files removed and its input kept.
+        let mut counts = Counts::default();
+        let outcome = self
+            .read_and_write(job_id, input, &mut counts)
+            .unwrap_or_else(|e| {
+                Err(JobFailure {
+                    message: format!("{}: {e}", input.name),
+                    counts,
+                    rejects: None,
+                })
+            });
+        match outcome {
             Ok(written) => self.commit(job_id, input, written),
             Err(failure) => self.fail(job_id, input, failure),
         }
     }
 
-    /// Reads the staged file through the mapping into temp outputs. The outer `Result` is for
-    /// infrastructure errors; the inner one for the file failing its contract.
+    /// Reads the staged file through the mapping into temp outputs, counting rows in
+    /// `counts`. The outer `Result` is for infrastructure errors; the inner one for the file
+    /// failing its contract.
     fn read_and_write(
         &self,
         job_id: i64,
         input: &Arrival,
+        counts: &mut Counts,
     ) -> Result<Result<Written, JobFailure>, EngineError> {
-        let mut counts = Counts::default();
-        let failure = |message: String, counts: Counts| {
+        let failure = |message: String, counts: &Counts| {
             Ok(Err(JobFailure {
                 message,
-                counts,
+                counts: *counts,
                 rejects: None,
             }))
         };
@@ -226,7 +241,7 @@ impl JobContext<'_> {
                 }
                 Err(e) => {
                     self.store_rejections(job_id, &mut pending)?;
-                    return give_up(outputs, rejects, e.to_string(), counts);
+                    return give_up(outputs, rejects, e.to_string(), *counts);
                 }
             };
             counts.rejected += 1;
@@ -262,12 +277,12 @@ impl JobContext<'_> {
         }
         self.store_rejections(job_id, &mut pending)?;
 
-        if let Some(message) = contract_violation(self.profile, &counts) {
+        if let Some(message) = contract_violation(self.profile, counts) {
             return give_up(
                 outputs,
                 rejects,
                 format!("{}: {message}", input.name),
-                counts,
+                *counts,
             );
         }
         let mut finished = outputs.finish()?;
@@ -283,7 +298,10 @@ impl JobContext<'_> {
                 rows,
             });
         }
-        Ok(Ok(Written { counts, finished }))
+        Ok(Ok(Written {
+            counts: *counts,
+            finished,
+        }))
     }
 
     /// The staged copy, decrypting with the installation key as it is read.
@@ -439,6 +457,8 @@ impl JobContext<'_> {
                 .and_then(|_| fs::remove_file(&r.temp_path))
                 .map_err(|e| EngineError::io("keeping the rejects report".into(), e))?;
         }
+        // Whatever the job had half-written (a failed write leaves its temp files open).
+        leftovers::sweep(self)?;
         Ok(self.report(
             job_id,
             input,

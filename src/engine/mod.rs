@@ -2,7 +2,7 @@
 //!
 //! `job` is the life of one file, `deliver` its outputs (`api_delivery` for API outputs),
 //! `runner` one pass over every profile's inbox, `recover` the clean-up of what a killed
-//! process left behind, `retry` the re-sending of failed API rows, `archive` where inputs go
+//! process left behind (`leftovers` the temp files of ended jobs), `retry` the re-sending of failed API rows, `archive` where inputs go
 //! afterwards (and `retention` how long they stay), `at_rest` the keys that keep them
 //! encrypted, `control` the operator actions (pause, resume, run now, retry) the dashboard
 //! asks for, and `event` the typed events that are both logged and audited.
@@ -15,6 +15,7 @@ pub mod control;
 pub mod deliver;
 pub mod event;
 pub mod job;
+pub mod leftovers;
 pub mod login;
 pub mod recover;
 pub mod retention;

@@ -6,7 +6,6 @@
 //! forward), the job is finished and its input kept, exactly as if nothing had happened.
 
 use std::fs;
-use std::io;
 
 use crate::profile::{Profile, SourceSpec};
 use crate::source::decrypt::decrypt_with;
@@ -19,9 +18,13 @@ use super::at_rest;
 use super::deliver::publish_outputs;
 use super::event::Event;
 use super::job::JobContext;
+use super::leftovers;
 use super::EngineError;
 
-/// Recovers every unfinished job of `ctx`'s profile; returns how many were found.
+/// Recovers every unfinished job of `ctx`'s profile, then removes the temp files ended jobs
+/// left; returns how many jobs were recovered. A committing job that cannot be finished yet
+/// (its destination refuses the publish) is logged and tried again on the next pass: it never
+/// keeps the profile from taking new files.
 pub fn recover(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
     let mut n = 0;
     for job in ctx.store.jobs_with_status(JobStatus::Running)? {
@@ -32,21 +35,24 @@ pub fn recover(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
     }
     for job in ctx.store.jobs_with_status(JobStatus::Committing)? {
         if job.profile == ctx.profile.name {
-            roll_forward(ctx, &job)?;
-            n += 1;
+            match roll_forward(ctx, &job) {
+                Ok(()) => n += 1,
+                Err(e @ EngineError::Stopped { .. }) => return Err(e),
+                Err(e) => tracing::error!(
+                    profile = %ctx.profile.name,
+                    job_id = job.id,
+                    error = %e,
+                    "could not finish publishing a committed job; trying again next pass"
+                ),
+            }
         }
     }
+    leftovers::sweep(ctx)?;
     Ok(n)
 }
 
+/// A job found `running`: nothing of it was published; its temp files go with the sweep.
 fn interrupted(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
-    for temp in ctx.store.job_temps(job.id)? {
-        match fs::remove_file(&temp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(EngineError::io(format!("removing leftover {temp}"), e)),
-        }
-    }
     ctx.store.finish_job(
         job.id,
         JobStatus::Interrupted,

@@ -221,7 +221,18 @@ fn dir_pass(
             origin: Origin::Inbox(cand),
             source_label: label.clone(),
         };
-        summary.jobs.push(ctx.process(&input)?);
+        match ctx.process(&input) {
+            Ok(report) => summary.jobs.push(report),
+            Err(e @ EngineError::Stopped { .. }) => return Err(e),
+            // One file the machinery could not finish (its input could not be kept, say)
+            // does not hold up the files after it.
+            Err(e) => {
+                tracing::error!(profile = %ctx.profile.name, error = %e, "job failed");
+                summary
+                    .errors
+                    .push((ctx.profile.name.clone(), e.to_string()));
+            }
+        }
     }
     Ok(())
 }

@@ -58,7 +58,13 @@ impl AtomicFile {
         let dir = final_path
             .parent()
             .ok_or_else(|| io::Error::other("output path has no folder"))?;
-        fs::create_dir_all(dir)?;
+        fs::create_dir_all(dir).map_err(|e| match not_a_folder(dir) {
+            Some(file) => io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a folder", file.display()),
+            ),
+            None => e,
+        })?;
         let temp_path = temp_path(final_path, tag);
         let mut file = create_private(&temp_path)?;
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
@@ -158,6 +164,14 @@ impl Write for AtomicFile {
     fn flush(&mut self) -> io::Result<()> {
         self.send()
     }
+}
+
+/// The nearest existing ancestor of `dir` (itself included) when it is not a folder: why a
+/// folder cannot be created there.
+fn not_a_folder(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .find(|a| fs::symlink_metadata(a).is_ok())
+        .filter(|a| !a.is_dir())
 }
 
 /// Creates the new file `path` for writing, readable by its owner only (mode 0600); an

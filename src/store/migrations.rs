@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -202,6 +202,15 @@ CREATE INDEX audit_by_profile ON audit (profile, seq);
 
 ALTER TABLE deliveries ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0
     CHECK (key_generation >= 0);
+"#;
+
+/// Version 5: a temp file that became one of its job's outputs is no longer a temp file (the
+/// output row owns it, e.g. an API spool kept for `retry`), so every `temp_files` row left
+/// belongs to a job that will not use it and may be removed (see `engine::leftovers`).
+const V5: &str = r#"
+DELETE FROM temp_files
+ WHERE EXISTS (SELECT 1 FROM outputs o
+                WHERE o.job_id = temp_files.job_id AND o.temp_path = temp_files.path);
 "#;
 
 /// The schema version this binary writes.

@@ -5,14 +5,17 @@ use rusqlite::{params, Row, Transaction};
 
 use super::{OutputRow, Result, Store, StoreError};
 
-/// Records `outputs` of job `job_id` as unpublished (their own `job_id`/`published` are ignored).
+/// Records `outputs` of job `job_id` as unpublished (their own `job_id`/`published` are
+/// ignored); their temp files now belong to the output rows, no longer to `temp_files`.
 pub(super) fn insert(tx: &Transaction<'_>, job_id: i64, outputs: &[OutputRow]) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO outputs (job_id, output_index, temp_path, final_path, rows, bytes, sha256,
                               published)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
     )?;
+    let mut owned = tx.prepare_cached("DELETE FROM temp_files WHERE job_id = ?1 AND path = ?2")?;
     for out in outputs {
+        owned.execute(params![job_id, out.temp_path])?;
         stmt.execute(params![
             job_id,
             out.output_index,

@@ -7,6 +7,7 @@ pub mod age_cli;
 pub mod http_stub;
 pub mod settled;
 pub mod sshd;
+pub mod tmpfs;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,250 @@
+//! Faults of the machinery around a job (issue 19): an output that cannot be created or
+//! written (a folder that is a file, a name too long, a read-only or full volume) and a
+//! leftover that cannot be removed. Each ends the job `failed` with its cause in the store and
+//! the audit trail, leaves no temp file, keeps the input in `error/`, and never wedges the
+//! profile: the next good file of the same profile is processed.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::tmpfs::Tmpfs;
+use common::{all_files, stderr, Workspace};
+
+/// A roster profile whose one output is `path` (a name template).
+fn profile(path: &str) -> String {
+    format!(
+        r#"
+[source]
+type = "dir"
+path = "inbox/roster"
+pattern = "*.csv"
+settle = "1s"
+[[field]]
+name = "id"
+from = "ID"
+key = true
+[[field]]
+name = "name"
+from = "Name"
+transform = ["trim", "upper"]
+[[output]]
+type = "file"
+path = "{path}"
+"#
+    )
+}
+
+fn roster(rows: usize) -> Vec<u8> {
+    let mut text = String::from("ID,Name\n");
+    for i in 0..rows {
+        text.push_str(&format!("{i}, person number {i} \n"));
+    }
+    text.into_bytes()
+}
+
+fn statuses(ws: &Workspace) -> Vec<String> {
+    ws.jobs()
+        .iter()
+        .map(|j| j["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Runs one pass; returns its exit code and stderr.
+fn pass(ws: &Workspace) -> (Option<i32>, String) {
+    let out = ws.run(&["run", "--once"]);
+    (out.status.code(), stderr(&out))
+}
+
+/// The job ended `failed` with a cause containing `cause`, recorded in the store and the
+/// audit trail; its input is kept in `error/` (with the note saying why).
+fn assert_failed_with(ws: &Workspace, job: &serde_json::Value, cause: &str) {
+    assert_eq!(job["status"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(error.contains(cause), "error {error:?} lacks {cause:?}");
+    let audit = ws.run(&["audit", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e["kind"] == "job.failed" && e["job_id"] == job["id"])
+        .unwrap_or_else(|| panic!("no job.failed event for {job}"));
+    assert!(failed.to_string().contains(cause), "{failed}");
+    let kept = ws.files_under("var/error/roster");
+    let name = job["file_name"].as_str().unwrap();
+    assert!(
+        kept.contains(&format!("{name}.age")) && kept.contains(&format!("{name}.age.error.txt")),
+        "input not kept in error/: {kept:?}"
+    );
+    assert!(ws.run(&["audit", "verify"]).status.success());
+}
+
+/// No hrbridge temp file anywhere under `dir`.
+fn assert_no_temps(dir: &Path) {
+    let temps: Vec<_> = all_files(dir)
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(temps.is_empty(), "temp files left: {temps:?}");
+}
+
+#[test]
+fn an_output_folder_that_is_a_file_fails_the_job_and_the_profile_goes_on() {
+    let ws = Workspace::new();
+    ws.profile("roster", &profile("outbox/hris/{source_stem}.csv"));
+    fs::create_dir_all(ws.path().join("outbox")).unwrap();
+    fs::write(ws.path().join("outbox/hris"), "not a folder").unwrap();
+    ws.drop_file("roster", "a.csv", &roster(3));
+
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(1), "{err}");
+    let jobs = ws.jobs();
+    assert_eq!(jobs.len(), 1);
+    assert_failed_with(&ws, &jobs[0], "outbox/hris is not a folder");
+    assert!(!ws.path().join("inbox/roster/a.csv").exists());
+
+    // Another pass neither re-runs the failed file nor stops on it.
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(statuses(&ws), ["failed"]);
+
+    // The cause fixed, the next file of the profile goes through.
+    fs::remove_file(ws.path().join("outbox/hris")).unwrap();
+    ws.drop_file("roster", "b.csv", &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(statuses(&ws), ["succeeded", "failed"]);
+    let out = fs::read_to_string(ws.path().join("outbox/hris/b.csv")).unwrap();
+    assert_eq!(out.lines().count(), 4);
+}
+
+#[test]
+fn an_output_name_too_long_fails_that_job_only() {
+    let ws = Workspace::new();
+    let suffix = "x".repeat(120);
+    ws.profile(
+        "roster",
+        &profile(&format!("outbox/{{source_stem}}_{suffix}.csv")),
+    );
+    let long = format!("{}.csv", "n".repeat(150));
+    ws.drop_file("roster", &long, &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(1), "{err}");
+    assert_failed_with(&ws, &ws.jobs()[0], "File name too long");
+    assert_no_temps(&ws.path().join("outbox"));
+
+    ws.drop_file("roster", "short.csv", &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(statuses(&ws), ["succeeded", "failed"]);
+    assert!(ws
+        .path()
+        .join(format!("outbox/short_{suffix}.csv"))
+        .exists());
+}
+
+#[test]
+fn a_read_only_output_volume_fails_the_job_and_the_profile_goes_on() {
+    let ws = Workspace::new();
+    let Some(volume) = Tmpfs::mount(&ws.path().join("outbox/ro"), "1m") else {
+        return;
+    };
+    volume.remount("ro");
+    ws.profile("roster", &profile("outbox/ro/{source_stem}.csv"));
+    ws.drop_file("roster", "a.csv", &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(1), "{err}");
+    assert_failed_with(&ws, &ws.jobs()[0], "Read-only file system");
+
+    volume.remount("rw");
+    ws.drop_file("roster", "b.csv", &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(statuses(&ws), ["succeeded", "failed"]);
+    assert!(ws.path().join("outbox/ro/b.csv").exists());
+}
+
+#[test]
+fn a_full_disk_fails_the_job_removes_its_temp_files_and_is_not_taken_again() {
+    let ws = Workspace::new();
+    let full = ws.path().join("outbox/full");
+    let Some(volume) = Tmpfs::mount(&full, "64k") else {
+        return;
+    };
+    ws.profile("roster", &profile("outbox/full/{source_stem}.csv"));
+    ws.drop_file("roster", "big.csv", &roster(5000));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(1), "{err}");
+    assert_failed_with(&ws, &ws.jobs()[0], "No space left on device");
+    assert!(all_files(&full).is_empty(), "{:?}", all_files(&full));
+
+    // The next pass does not call it interrupted and fill the disk again.
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(statuses(&ws), ["failed"]);
+
+    volume.remount("size=4m");
+    ws.drop_file("roster", "next.csv", &roster(5000));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(statuses(&ws), ["succeeded", "failed"]);
+    let out = fs::read_to_string(full.join("next.csv")).unwrap();
+    assert_eq!(out.lines().count(), 5001);
+}
+
+#[test]
+fn a_leftover_that_cannot_be_removed_is_retried_and_never_wedges_the_profile() {
+    let ws = Workspace::new();
+    let outbox = ws.path().join("outbox/ro");
+    let Some(volume) = Tmpfs::mount(&outbox, "256m") else {
+        return;
+    };
+    ws.profile("roster", &profile("outbox/ro/{source_stem}.csv"));
+    ws.drop_file("roster", "a.csv", &roster(300_000));
+
+    // Kill -9 while the temp output is being written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hrbridge"))
+        .args(["run", "--once"])
+        .current_dir(ws.path())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let temp = loop {
+        let temp = all_files(&outbox).into_iter().find(|p| {
+            p.file_name().unwrap().to_string_lossy().starts_with('.')
+                && fs::metadata(p).is_ok_and(|m| m.len() > 0)
+        });
+        if let Some(t) = temp {
+            break t;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
+        assert!(Instant::now() < deadline, "never saw the temp output");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The leftover cannot be removed now; the profile still takes its files (the
+    // interrupted one again, and the next), which fail on the read-only volume.
+    volume.remount("ro");
+    ws.drop_file("roster", "b.csv", &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(statuses(&ws), ["failed", "failed", "interrupted"]);
+    assert_failed_with(&ws, &ws.jobs()[0], "Read-only file system");
+    assert!(temp.exists(), "the leftover could not have been removed");
+
+    // Writable again: the leftover is swept and the next file goes through.
+    volume.remount("rw");
+    ws.drop_file("roster", "c.csv", &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!temp.exists(), "the leftover was not removed");
+    assert_eq!(statuses(&ws)[0], "succeeded");
+    assert!(outbox.join("c.csv").exists());
+    assert_no_temps(&outbox);
+}
