@@ -160,18 +160,17 @@ impl JobContext<'_> {
         // that cannot be created or written (a full disk, a folder that is a file) — ends
         // this job `failed` with its cause, its temp files removed and its input kept.
         let mut counts = Counts::default();
-        let outcome = self
-            .read_and_write(job_id, input, &mut counts)
-            .unwrap_or_else(|e| {
-                Err(JobFailure {
+        match self.read_and_write(job_id, input, &mut counts) {
+            Ok(Ok(written)) => self.commit(job_id, input, written),
+            Ok(Err(failure)) => self.fail(job_id, input, failure),
+            Err(e) => {
+                let failure = JobFailure {
                     message: format!("{}: {e}", input.name),
                     counts,
                     rejects: None,
-                })
-            });
-        match outcome {
-            Ok(written) => self.commit(job_id, input, written),
-            Err(failure) => self.fail(job_id, input, failure),
+                };
+                self.fail(job_id, input, failure)
+            }
         }
     }
 
