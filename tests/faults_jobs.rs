@@ -248,3 +248,31 @@ fn a_leftover_that_cannot_be_removed_is_retried_and_never_wedges_the_profile() {
     assert!(outbox.join("c.csv").exists());
     assert_no_temps(&outbox);
 }
+
+#[test]
+fn a_name_too_long_to_keep_is_refused_up_front_and_audited() {
+    let ws = Workspace::new();
+    ws.profile("roster", &profile("outbox/roster_{seq}.csv"));
+    // 250 bytes: a legal name, but `<name>.age` would not be.
+    let long = format!("{}.csv", "n".repeat(246));
+    let path = ws.drop_file("roster", &long, &roster(3));
+    ws.drop_file("roster", "ok.csv", &roster(3));
+    for _ in 0..2 {
+        let out = ws.run(&["run", "--once"]);
+        let said = format!("{}{}", common::stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        assert!(said.contains("at most 223 are taken"), "{said}");
+    }
+    // No job for it (let alone a new duplicate job every pass); the next file went through.
+    assert_eq!(statuses(&ws), ["succeeded"]);
+    assert_eq!(ws.jobs()[0]["file_name"], "ok.csv");
+    assert!(path.exists(), "a refused file stays where it is");
+    let audit = ws.run(&["audit", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    let refused: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "file.refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "audited once: {refused:?}");
+    assert!(refused[0].to_string().contains("250 bytes long"));
+}

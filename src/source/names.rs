@@ -2,7 +2,18 @@
 //!
 //! A name is accepted only if it is a single plain component: no separators, no `..`, no NUL
 //! or other control characters, valid UTF-8, not hidden (a leading `.` marks temp files of
-//! uploads in progress and our own temp files).
+//! uploads in progress and our own temp files), and short enough that every name hrbridge
+//! derives from it when keeping the file still fits (one rule for inboxes and SFTP listings).
+
+/// The longest name taken, in bytes. Kept inputs, error notes and rejects reports are named
+/// after the input with suffixes of up to [`SUFFIX_ROOM`] bytes (`.age`, a second `.age` for
+/// an input that did not decrypt, a `.N` to keep names unique, `.rejects.csv`), and every
+/// one of those names must still fit the 255 bytes a file system allows.
+pub const MAX_NAME_BYTES: usize = 255 - SUFFIX_ROOM;
+
+/// Bytes kept free for the suffixes hrbridge adds: `.age.age` (8) + `.99999` (6) +
+/// `.rejects.csv` (12), rounded up.
+pub const SUFFIX_ROOM: usize = 32;
 
 /// Why a name is refused, or `Ok` for a name that is safe to use as one path component.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -21,8 +32,12 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name.starts_with('.') {
         return Err("hidden file (leading dot)".into());
     }
-    if name.len() > 255 {
-        return Err("name is longer than 255 bytes".into());
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "name is {} bytes long; at most {MAX_NAME_BYTES} are taken, to leave room for the \
+             suffixes of the kept copy (.age, .error.txt, .rejects.csv)",
+            name.len()
+        ));
     }
     Ok(())
 }
@@ -58,5 +73,10 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name(&"a".repeat(300)).is_err());
+        // Short enough for a file system, too long once `.age.error.txt` is added.
+        assert!(check_name(&format!("{}.csv", "a".repeat(246))).is_err());
+        assert!(check_name(&"a".repeat(MAX_NAME_BYTES)).is_ok());
+        let longest_kept = format!("{}.age.age.99999.rejects.csv", "a".repeat(MAX_NAME_BYTES));
+        assert!(longest_kept.len() <= 255);
     }
 }
