@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::keys::InstallationKey;
 use crate::output::atomic::create_private;
 use crate::source::dir::Candidate;
+use crate::source::writers::held_for_writing;
 
 /// `state_dir/archive/<profile>/<YYYY-MM-DD>/`.
 pub fn archive_dir(state_dir: &Path, profile: &str) -> PathBuf {
@@ -64,11 +65,16 @@ pub fn free_name(dir: &Path, name: &str) -> PathBuf {
         .unwrap_or(first)
 }
 
-/// Removes the inbox entry if it is unchanged since it was taken; otherwise leaves it there
-/// (it is a new version and will be picked up by the next pass).
+/// Removes the inbox entry if it is unchanged since it was taken (the version staged) and no
+/// writer holds it open; otherwise leaves it there (a new version, picked up by a later pass).
 pub fn release_original(cand: &Candidate) -> io::Result<bool> {
     match fs::symlink_metadata(&cand.path) {
-        Ok(m) if m.is_file() && m.len() == cand.size && m.modified()? == cand.mtime => {
+        Ok(m)
+            if m.is_file()
+                && m.len() == cand.size
+                && m.modified()? == cand.mtime
+                && !held_for_writing(&cand.path) =>
+        {
             fs::remove_file(&cand.path)?;
             Ok(true)
         }

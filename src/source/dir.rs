@@ -2,7 +2,8 @@
 //!
 //! A file is a candidate when its name matches the profile's glob, is a safe name and is a
 //! regular file (symlinks and other kinds are refused, never followed). It is *ready* once its
-//! `done_marker` exists, or once its size and mtime have stayed unchanged for `settle`.
+//! `done_marker` exists, or once its size and mtime have stayed unchanged for `settle` and no
+//! process holds it open for writing (where the system can tell, see `writers`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use globset::{Glob, GlobMatcher};
 
 use super::names::check_name;
+use super::writers::held_for_writing;
 use crate::profile::DirSourceSpec;
 
 /// Used when a profile gives neither `settle` nor `done_marker`.
@@ -126,9 +128,9 @@ pub fn scan(spec: &DirSourceSpec, inbox: &Path) -> std::io::Result<Scan> {
     Ok(scan)
 }
 
-/// Moves files whose size and mtime stay unchanged for `settle` to `ready`. Files already
-/// untouched for `settle` are confirmed with a second look; younger files are looked at again
-/// once their settle time has passed.
+/// Moves files whose size and mtime stay unchanged for `settle`, and that no writer holds open
+/// any more, to `ready`. Files already untouched for `settle` are confirmed with a second look;
+/// younger files are looked at again once their settle time has passed.
 fn settle_files(cands: Vec<Candidate>, settle: Duration, scan: &mut Scan) {
     let now = SystemTime::now();
     let age = |c: &Candidate| now.duration_since(c.mtime).unwrap_or(Duration::ZERO);
@@ -147,7 +149,7 @@ fn settle_files(cands: Vec<Candidate>, settle: Duration, scan: &mut Scan) {
         let old_enough = SystemTime::now()
             .duration_since(cand.mtime)
             .is_ok_and(|a| a >= settle);
-        if unchanged && old_enough {
+        if unchanged && old_enough && !held_for_writing(&cand.path) {
             scan.ready.push(cand);
         } else {
             scan.waiting.push(cand.name);

@@ -1,13 +1,14 @@
 //! Where input files come from, and the checks every incoming file goes through.
 //!
 //! `dir` finds complete files in an inbox folder, `names` decides which names are safe,
-//! `decrypt` loads the identities that open `.age` inputs, and `staging` takes the private,
-//! hashed, encrypted copy a job reads.
+//! `writers` whether a writer still holds a file open, `decrypt` loads the identities that
+//! open `.age` inputs, and `staging` takes the private, hashed, encrypted copy a job reads.
 
 pub mod decrypt;
 pub mod dir;
 pub mod names;
 pub mod staging;
+pub mod writers;
 
 use crate::profile::{KeyPath, Problem, Profile, SftpConnectionSpec, SourceSpec};
 

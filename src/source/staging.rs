@@ -87,7 +87,36 @@ pub fn stage(
             "input was replaced while being opened; refused",
         ));
     }
-    stage_from(input, staging_dir, key, identities)
+    // What is staged must be the version that settled: the job's input is released from the
+    // inbox only while it still has that size and mtime.
+    if !same_version(&opened, cand) {
+        return Err(io::Error::other(
+            "input changed after it settled; taken when it settles again",
+        ));
+    }
+    let staged = stage_from(&input, staging_dir, key, identities)?;
+    let torn = staged_size(&staged).is_some_and(|n| n != cand.size);
+    if torn || !same_version(&input.metadata()?, cand) {
+        let _ = fs::remove_file(&staged.path);
+        return Err(io::Error::other(
+            "input changed while it was copied; taken when it settles again",
+        ));
+    }
+    Ok(staged)
+}
+
+/// Whether `meta` shows the version of the file `cand` listed (size and mtime).
+fn same_version(meta: &fs::Metadata, cand: &Candidate) -> bool {
+    meta.len() == cand.size && meta.modified().is_ok_and(|t| t == cand.mtime)
+}
+
+/// The number of bytes read from the input, when the staged copy holds them as they arrived
+/// (a decrypted input's plaintext has another size).
+fn staged_size(staged: &Staged) -> Option<u64> {
+    match staged.content {
+        Content::Decrypted => None,
+        Content::AsArrived | Content::Undecryptable(_) => Some(staged.size),
+    }
 }
 
 /// Stages the bytes of `input` (read from its start) as [`stage`] does.
@@ -245,6 +274,23 @@ mod tests {
         assert_eq!(sha256_of(&src).unwrap(), staged.sha256);
         assert_eq!(sha256_of_input(&src, None).unwrap(), staged.sha256);
         assert_eq!(staged.content.kept_name("in.csv"), "in.csv.age");
+    }
+
+    #[test]
+    fn a_version_other_than_the_settled_one_is_not_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = InstallationKey::load_or_create(dir.path()).unwrap();
+        let src = dir.path().join("in.csv");
+        fs::write(&src, b"ID\n1\n").unwrap();
+        let settled = candidate(&src);
+        fs::write(&src, b"ID\n1\n2\n").unwrap();
+        let staging = dir.path().join("staging");
+        let err = stage(&settled, &staging, &key, None).unwrap_err();
+        assert!(
+            err.to_string().contains("changed after it settled"),
+            "{err}"
+        );
+        assert!(stage(&candidate(&src), &staging, &key, None).is_ok());
     }
 
     #[test]
