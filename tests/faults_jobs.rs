@@ -276,3 +276,38 @@ fn a_name_too_long_to_keep_is_refused_up_front_and_audited() {
     assert_eq!(refused.len(), 1, "audited once: {refused:?}");
     assert!(refused[0].to_string().contains("250 bytes long"));
 }
+
+#[test]
+fn an_input_left_in_staging_is_kept_for_its_job_and_stale_copies_are_removed() {
+    let ws = Workspace::new();
+    ws.profile("roster", &profile("outbox/{source_stem}.csv"));
+    // The archive cannot be written: the job delivers, then cannot keep its input.
+    let Some(archive) = Tmpfs::mount(&ws.path().join("var/archive/roster"), "1m") else {
+        return;
+    };
+    archive.remount("ro");
+    let input = ws.drop_file("roster", "a.csv", &roster(3));
+    let (code, _) = pass(&ws);
+    assert_eq!(code, Some(1));
+    assert_eq!(statuses(&ws), ["succeeded"]);
+    assert!(input.exists(), "not kept, so not released either");
+    // A copy a killed process was staging.
+    let staging = ws.path().join("var/staging/roster");
+    fs::write(staging.join(".incoming-999999"), "half a copy").unwrap();
+
+    archive.remount("rw");
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(0), "{err}");
+    // Kept for the job that delivered it, not taken again as a duplicate.
+    let jobs = ws.jobs();
+    assert_eq!(statuses(&ws), ["succeeded"], "{jobs:?}");
+    assert!(!input.exists());
+    let kept = all_files(&ws.path().join("var/archive/roster"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let audit = ws.run(&["audit", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "input.kept" && e["job_id"] == jobs[0]["id"]));
+    assert!(all_files(&staging).is_empty(), "{:?}", all_files(&staging));
+}

@@ -28,10 +28,24 @@ pub fn error_dir(state_dir: &Path, profile: &str) -> PathBuf {
 
 /// Moves `staged` into `dest_dir` under `name` (with `.1`, `.2` ... before the extension when
 /// the name is taken) and returns the new path.
+/// `dest_dir` may be on another volume than staging (a mounted archive): the copy is then
+/// written and synced before the staged one is removed.
 pub fn keep(staged: &Path, dest_dir: &Path, name: &str) -> io::Result<PathBuf> {
     fs::create_dir_all(dest_dir)?;
     let dest = free_name(dest_dir, name);
-    fs::rename(staged, &dest)?;
+    match fs::rename(staged, &dest) {
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+            let mut out = create_private(&dest)?;
+            let copied = io::copy(&mut fs::File::open(staged)?, &mut out)
+                .and_then(|_| out.sync_all());
+            if let Err(e) = copied {
+                let _ = fs::remove_file(&dest);
+                return Err(e);
+            }
+            fs::remove_file(staged)?;
+        }
+        other => other?,
+    }
     Ok(dest)
 }
 

@@ -3,7 +3,8 @@
 //! A job left `running` died before its commit decision: its temp files are removed, it is
 //! marked `interrupted`, and its input — still in the inbox — is simply processed again. A job
 //! left `committing` had complete, fsynced temp outputs recorded: they are published (rolled
-//! forward), the job is finished and its input kept, exactly as if nothing had happened.
+//! forward), the job is finished and its input kept, exactly as if nothing had happened. An
+//! ended job whose input is still in staging (killed just before keeping it) has it kept now.
 
 use std::fs;
 
@@ -47,8 +48,41 @@ pub fn recover(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
             }
         }
     }
+    keep_stranded_inputs(ctx)?;
     leftovers::sweep(ctx)?;
     Ok(n)
+}
+
+/// Keeps the inputs of ended jobs that are still in staging: a process killed (or a disk that
+/// failed) between the end of a job and the keeping of its input leaves the staged copy and
+/// the inbox entry behind. They are kept for that job now, as the job would have, so the next
+/// pass does not take the file again as a duplicate and the audit trail has its `input.kept`.
+fn keep_stranded_inputs(ctx: &JobContext<'_>) -> Result<(), EngineError> {
+    let staging_dir = ctx
+        .settings
+        .state_dir
+        .join("staging")
+        .join(&ctx.profile.name);
+    let Ok(entries) = fs::read_dir(&staging_dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(sha256) = name.to_str().filter(|n| !n.starts_with('.')) else {
+            continue;
+        };
+        let Some(job) = ctx.store.last_job_of_content(&ctx.profile.name, sha256)? else {
+            continue;
+        };
+        let delivered = match job.status {
+            JobStatus::Succeeded | JobStatus::Partial | JobStatus::Duplicate => true,
+            JobStatus::Failed => false,
+            // Running, committing: recovered above; interrupted: taken again from the inbox.
+            _ => continue,
+        };
+        keep_recovered_input(ctx, &job, delivered)?;
+    }
+    Ok(())
 }
 
 /// A job found `running`: nothing of it was published; its temp files go with the sweep.
@@ -76,12 +110,16 @@ fn roll_forward(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
         action: "committing: outputs published after a crash",
     }
     .emit(ctx.store, &ctx.profile.name)?;
-    keep_recovered_input(ctx, job)
+    keep_recovered_input(ctx, job, true)
 }
 
-/// Moves the staged copy of a rolled-forward job to the archive and removes the inbox entry
-/// if it still holds the same content.
-fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
+/// Moves the staged copy of an ended job to the archive (`delivered`) or to `error/`, and
+/// removes the inbox entry if it still holds the same content.
+fn keep_recovered_input(
+    ctx: &JobContext<'_>,
+    job: &JobRow,
+    delivered: bool,
+) -> Result<(), EngineError> {
     let Some(file) = ctx.store.file(job.file_id)? else {
         return Ok(());
     };
@@ -96,13 +134,14 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
     } else {
         Content::Decrypted
     };
+    let dir = if delivered {
+        archive::archive_dir(state_dir, &ctx.profile.name)
+    } else {
+        archive::error_dir(state_dir, &ctx.profile.name)
+    };
     if staged.exists() {
-        let kept = archive::keep(
-            &staged,
-            &archive::archive_dir(state_dir, &ctx.profile.name),
-            &content.kept_name(&job.file_name),
-        )
-        .map_err(|e| EngineError::io(format!("keeping {:?}", job.file_name), e))?;
+        let kept = archive::keep(&staged, &dir, &content.kept_name(&job.file_name))
+            .map_err(|e| EngineError::io(format!("keeping {:?}", job.file_name), e))?;
         Event::InputKept {
             job_id: job.id,
             to: &kept.display().to_string(),
@@ -120,11 +159,16 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
         }
     }
     if let Some(remote) = ctx.store.remote_of_job(job.id)? {
+        let state = if delivered {
+            RemoteState::Delivered
+        } else {
+            RemoteState::Failed
+        };
         ctx.store.remote_set(
             &remote.profile,
             &remote.name,
             (remote.size, remote.mtime),
-            RemoteState::Delivered,
+            state,
             None,
         )?;
     }

@@ -203,6 +203,7 @@ fn dir_pass(
         .state_dir
         .join("staging")
         .join(&ctx.profile.name);
+    staging::remove_stale(&staging_dir);
     for cand in scan.ready {
         if stop.is_stopped() {
             break;

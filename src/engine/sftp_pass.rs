@@ -18,7 +18,7 @@ use crate::sftp::{RemoteEntry, SftpClient, SftpError, Transfer};
 use crate::source::decrypt::SourceIdentities;
 use crate::source::dir::matcher;
 use crate::source::names::check_name;
-use crate::source::staging::{stage_from, staging_path, Content, Staged};
+use crate::source::staging::{self, stage_from, staging_path, Content, Staged};
 use crate::store::{RemoteRow, RemoteState};
 
 use super::arrival::{Arrival, Origin};
@@ -48,7 +48,7 @@ pub(super) fn sftp_pass(
         .join(&ctx.profile.name);
     std::fs::create_dir_all(&staging_dir)
         .map_err(|e| EngineError::io(format!("creating {}", staging_dir.display()), e))?;
-    remove_stale_parts(&staging_dir);
+    staging::remove_stale(&staging_dir);
     // One worker, and jobs run with `block_in_place`: the SSH session keeps being served while
     // a job maps and writes.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -336,18 +336,6 @@ async fn sleep_unless_stopped(wait: Duration, stop: &StopFlag) -> bool {
         left = left.saturating_sub(now);
     }
     !stop.is_stopped()
-}
-
-/// Removes downloads a killed process left in staging (one pass per profile runs at a time).
-fn remove_stale_parts(staging_dir: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(staging_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(PART_PREFIX) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 fn after_label(after: &AfterAction) -> String {

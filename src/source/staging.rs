@@ -128,22 +128,51 @@ pub fn stage_from<R: Read + Seek>(
 ) -> io::Result<Staged> {
     fs::create_dir_all(staging_dir)?;
     let temp = staging_dir.join(format!(".incoming-{}", std::process::id()));
+    let staged = stage_into(&mut input, &temp, staging_dir, key, identities);
+    if staged.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    staged
+}
+
+/// Removes what copies in progress left in `staging_dir` (hidden temp names; staged copies
+/// are named by their sha256): run at the start of a pass, when no copy of that profile is
+/// under way, so a killed process leaves nothing behind for long.
+pub fn remove_stale(staging_dir: &Path) {
+    let Ok(entries) = fs::read_dir(staging_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().as_encoded_bytes().starts_with(b".") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// [`stage_from`] through the temp file `temp`.
+fn stage_into<R: Read + Seek>(
+    input: &mut R,
+    temp: &Path,
+    staging_dir: &Path,
+    key: &InstallationKey,
+    identities: Option<&SourceIdentities>,
+) -> io::Result<Staged> {
     let (sha256, size, content) = match identities {
         None => {
-            let (sha, size) = seal(&mut input, &temp, key)?;
+            let (sha, size) = seal(input, temp, key)?;
             (sha, size, Content::AsArrived)
         }
-        Some(ids) => match open_and_seal(&mut input, &temp, key, ids)? {
+        Some(ids) => match open_and_seal(input, temp, key, ids)? {
             Ok((sha, size)) => (sha, size, Content::Decrypted),
             Err(why) => {
                 input.rewind()?;
-                let (sha, size) = seal(&mut input, &temp, key)?;
+                let (sha, size) = seal(input, temp, key)?;
                 (sha, size, Content::Undecryptable(why))
             }
         },
     };
     let path = staging_path(staging_dir, &sha256);
-    fs::rename(&temp, &path)?;
+    fs::rename(temp, &path)?;
     Ok(Staged {
         path,
         sha256,

@@ -60,6 +60,21 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The newest job of `profile` that read the content `sha256`, whatever its status.
+    pub fn last_job_of_content(&self, profile: &str, sha256: &str) -> Result<Option<JobRow>> {
+        let job = self
+            .conn
+            .query_row(
+                jobs::select!("WHERE f.profile = ?1 AND f.sha256 = ?2 ORDER BY j.id DESC LIMIT 1"),
+                params![profile, sha256],
+                jobs::job_row,
+            )
+            .optional()?;
+        Ok(job)
+    }
+}
+
 /// A `files` row in the column order of the queries above.
 fn file_row(row: &Row<'_>) -> rusqlite::Result<FileRow> {
     Ok(FileRow {
