@@ -311,3 +311,33 @@ fn an_input_left_in_staging_is_kept_for_its_job_and_stale_copies_are_removed() {
         .any(|e| e["kind"] == "input.kept" && e["job_id"] == jobs[0]["id"]));
     assert!(all_files(&staging).is_empty(), "{:?}", all_files(&staging));
 }
+
+#[test]
+fn seq_is_one_number_per_delivered_job_shared_by_its_outputs() {
+    let ws = Workspace::new();
+    let two_outputs = format!(
+        "{}\n[[output]]\ntype = \"file\"\npath = \"outbox/copy_{{seq}}.jsonl\"\nformat = \"jsonl\"\n",
+        profile("outbox/roster_{seq}.csv")
+    );
+    ws.profile("roster", &two_outputs);
+    // Fails its contract (no data rows), then one that cannot be written: neither takes a number.
+    ws.drop_file("roster", "a_empty.csv", b"ID,Name\n");
+    let (code, _) = pass(&ws);
+    assert_eq!(code, Some(1));
+    let _ = fs::remove_dir_all(ws.path().join("outbox"));
+    fs::write(ws.path().join("outbox"), "not a folder").unwrap();
+    ws.drop_file("roster", "b_blocked.csv", &roster(2));
+    let (code, _) = pass(&ws);
+    assert_eq!(code, Some(1));
+    fs::remove_file(ws.path().join("outbox")).unwrap();
+    for (name, rows) in [("c.csv", 3), ("d.csv", 4)] {
+        ws.drop_file("roster", name, &roster(rows));
+        let (code, err) = pass(&ws);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert_eq!(statuses(&ws), ["succeeded", "succeeded", "failed", "failed"]);
+    assert_eq!(
+        ws.files_under("outbox"),
+        ["copy_1.jsonl", "copy_2.jsonl", "roster_1.csv", "roster_2.csv"]
+    );
+}

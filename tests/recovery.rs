@@ -70,6 +70,7 @@ fn committing_job(ws: &Workspace) -> (std::path::PathBuf, std::path::PathBuf) {
                 sha256: String::new(),
                 published: false,
             }],
+            store.peek_seq("p").unwrap(),
         )
         .unwrap();
     (input, temp)

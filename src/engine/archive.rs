@@ -36,8 +36,8 @@ pub fn keep(staged: &Path, dest_dir: &Path, name: &str) -> io::Result<PathBuf> {
     match fs::rename(staged, &dest) {
         Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
             let mut out = create_private(&dest)?;
-            let copied = io::copy(&mut fs::File::open(staged)?, &mut out)
-                .and_then(|_| out.sync_all());
+            let copied =
+                io::copy(&mut fs::File::open(staged)?, &mut out).and_then(|_| out.sync_all());
             if let Err(e) = copied {
                 let _ = fs::remove_file(&dest);
                 return Err(e);

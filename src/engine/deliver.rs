@@ -25,8 +25,6 @@ use super::job::JobContext;
 use super::login::Login;
 use super::EngineError;
 
-/// The `{seq}` counter of a profile's rejects report (outputs use their index).
-const REJECTS_SEQ: usize = usize::MAX >> 1;
 /// Upload attempts (each a fresh connection) before a publish gives up for this run.
 const UPLOAD_ATTEMPTS: u32 = 4;
 
@@ -55,6 +53,8 @@ pub(super) struct Finished {
 pub(super) struct Outputs {
     pub sinks: Vec<Sink>,
     pub rejects_at: PathBuf,
+    /// The `{seq}` the names were made with; the commit takes it.
+    pub seq: u64,
 }
 
 impl Outputs {
@@ -103,8 +103,13 @@ impl JobContext<'_> {
         input: &Arrival,
     ) -> Result<Result<Outputs, String>, EngineError> {
         let mut sinks = Vec::new();
-        match self.open_sinks(job_id, input, &mut sinks) {
-            Ok(Ok(rejects_at)) => Ok(Ok(Outputs { sinks, rejects_at })),
+        let seq = self.store.peek_seq(&self.profile.name)?;
+        match self.open_sinks(job_id, input, seq, &mut sinks) {
+            Ok(Ok(rejects_at)) => Ok(Ok(Outputs {
+                sinks,
+                rejects_at,
+                seq,
+            })),
             Ok(Err(message)) => {
                 abandon(sinks);
                 Ok(Err(message))
@@ -120,10 +125,11 @@ impl JobContext<'_> {
         &self,
         job_id: i64,
         input: &Arrival,
+        seq: u64,
         sinks: &mut Vec<Sink>,
     ) -> Result<Result<PathBuf, String>, EngineError> {
         let now = chrono::Local::now();
-        let ctx = |seq| NameContext {
+        let names = NameContext {
             profile: &self.profile.name,
             date: now,
             seq,
@@ -133,15 +139,13 @@ impl JobContext<'_> {
             let tag = format!("job{job_id}-{i}");
             let (mut target, mut local, file_spec) = match out {
                 OutputSpec::File(spec) => {
-                    let seq = self.seq_for(&spec.path, i)?;
-                    match output::resolve_path(&spec.path, self.settings, &ctx(seq)) {
+                    match output::resolve_path(&spec.path, self.settings, &names) {
                         Ok(p) => (p.display().to_string(), p, Some(spec)),
                         Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
                     }
                 }
                 OutputSpec::Sftp(sftp) => {
-                    let seq = self.seq_for(&sftp.file.path, i)?;
-                    let remote = match remote_path(&sftp.file.path, &ctx(seq)) {
+                    let remote = match remote_path(&sftp.file.path, &names) {
                         Ok(r) => r,
                         Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
                     };
@@ -194,13 +198,10 @@ impl JobContext<'_> {
             .iter()
             .find(|s| s.target == s.local.display().to_string());
         let rejects_at = match (&self.profile.validation.rejects_path, first_local) {
-            (Some(template), _) => {
-                let seq = self.seq_for(template, REJECTS_SEQ)?;
-                match output::resolve_path(template, self.settings, &ctx(seq)) {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Err(format!("validation.rejects_path: {e}"))),
-                }
-            }
+            (Some(template), _) => match output::resolve_path(template, self.settings, &names) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(format!("validation.rejects_path: {e}"))),
+            },
             (None, Some(first)) => rejects_path(&first.local),
             (None, None) => self
                 .settings
@@ -223,14 +224,6 @@ impl JobContext<'_> {
             .join("outgoing")
             .join(&self.profile.name)
             .join(name)
-    }
-
-    /// The next `{seq}` for output `index` when `template` uses it (0 otherwise).
-    fn seq_for(&self, template: &str, index: usize) -> Result<u64, EngineError> {
-        Ok(match NameTemplate::parse(template) {
-            Ok(t) if t.uses_seq() => self.store.next_seq(&self.profile.name, index)?,
-            _ => 0,
-        })
     }
 }
 

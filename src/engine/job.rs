@@ -71,6 +71,8 @@ struct JobFailure {
 struct Written {
     counts: Counts,
     finished: Vec<Finished>,
+    /// The `{seq}` the outputs are named with.
+    seq: u64,
 }
 
 impl JobContext<'_> {
@@ -284,6 +286,7 @@ impl JobContext<'_> {
                 *counts,
             );
         }
+        let seq = outputs.seq;
         let mut finished = outputs.finish()?;
         if let Some(r) = rejects {
             let rows = r.rows();
@@ -300,6 +303,7 @@ impl JobContext<'_> {
         Ok(Ok(Written {
             counts: *counts,
             finished,
+            seq,
         }))
     }
 
@@ -333,7 +337,11 @@ impl JobContext<'_> {
         input: &Arrival,
         written: Written,
     ) -> Result<JobReport, EngineError> {
-        let Written { counts, finished } = written;
+        let Written {
+            counts,
+            finished,
+            seq,
+        } = written;
         let rows: Vec<OutputRow> = finished
             .iter()
             .map(|f| OutputRow {
@@ -347,7 +355,7 @@ impl JobContext<'_> {
                 published: false,
             })
             .collect();
-        self.store.begin_commit(job_id, counts, &rows)?;
+        self.store.begin_commit(job_id, counts, &rows, seq)?;
         let outputs = publish_outputs(self, job_id, &rows)?;
         let (status, counts, error) = self.settle(job_id, counts)?;
         let kept_at = self.keep_input(

@@ -7,7 +7,9 @@
 use rusqlite::types::{FromSqlError, Type};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
-use super::{now, outputs, Counts, JobRow, JobStatus, OutputRow, Result, Store, StoreError};
+use super::{
+    now, outputs, sequences, Counts, JobRow, JobStatus, OutputRow, Result, Store, StoreError,
+};
 
 /// `SELECT` of a [`JobRow`] (joined with its file's name) followed by the given clauses; with
 /// two arguments the first is an `INDEXED BY` clause for `jobs`.
@@ -125,11 +127,20 @@ impl Store {
         Ok(id)
     }
 
-    /// In one transaction: records the job's outputs (all unpublished), its counts, and moves it
-    /// from `running` to `committing`. From here on a crash is rolled forward.
-    pub fn begin_commit(&self, job_id: i64, counts: Counts, outputs: &[OutputRow]) -> Result<()> {
+    /// In one transaction: takes the profile's `{seq}` number `seq` (the one the outputs were
+    /// named with, see `sequences.rs`), records the job's outputs (all unpublished), its
+    /// counts, and moves it from `running` to `committing`. From here on a crash is rolled
+    /// forward.
+    pub fn begin_commit(
+        &self,
+        job_id: i64,
+        counts: Counts,
+        outputs: &[OutputRow],
+        seq: u64,
+    ) -> Result<()> {
         let tx = self.write_tx()?;
         expect_status(&tx, job_id, &[JobStatus::Running], JobStatus::Committing)?;
+        sequences::take(&tx, job_id, seq)?;
         outputs::insert(&tx, job_id, outputs)?;
         set_status(&tx, job_id, JobStatus::Committing, counts, None, None)?;
         tx.commit()?;
@@ -305,7 +316,9 @@ mod tests {
             failed: 0,
         };
         let outs = [output(Some(0), "a.csv"), output(None, "a.rejects.csv")];
-        store.begin_commit(job, counts, &outs).unwrap();
+        store
+            .begin_commit(job, counts, &outs, store.peek_seq("p").unwrap())
+            .unwrap();
         let committing = store.job(job).unwrap().unwrap();
         assert_eq!(committing.status, JobStatus::Committing);
         assert_eq!(committing.counts, counts);
@@ -364,7 +377,7 @@ mod tests {
             .unwrap();
         let failed = store.job(job).unwrap().unwrap();
         assert_eq!(failed.error.as_deref(), Some("header: no column X"));
-        let again = store.begin_commit(job, Counts::default(), &[]);
+        let again = store.begin_commit(job, Counts::default(), &[], store.peek_seq("p").unwrap());
         assert!(matches!(
             again,
             Err(StoreError::BadTransition { from: "failed", .. })
@@ -388,7 +401,9 @@ mod tests {
         let job = job_in(&store, "p", "aa");
         // Two outputs with the same final path violate UNIQUE: the whole commit rolls back.
         let outs = [output(Some(0), "a.csv"), output(Some(1), "a.csv")];
-        assert!(store.begin_commit(job, Counts::default(), &outs).is_err());
+        assert!(store
+            .begin_commit(job, Counts::default(), &outs, store.peek_seq("p").unwrap())
+            .is_err());
         assert_eq!(store.job(job).unwrap().unwrap().status, JobStatus::Running);
         assert!(store.job_outputs(job).unwrap().is_empty());
     }

@@ -281,7 +281,9 @@ mod tests {
             sha256: "cd".repeat(32),
             published: false,
         };
-        store.begin_commit(job, Counts::default(), &[out]).unwrap();
+        store
+            .begin_commit(job, Counts::default(), &[out], store.peek_seq("p").unwrap())
+            .unwrap();
         finish(store, job);
         job
     }

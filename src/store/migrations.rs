@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -211,6 +211,19 @@ const V5: &str = r#"
 DELETE FROM temp_files
  WHERE EXISTS (SELECT 1 FROM outputs o
                 WHERE o.job_id = temp_files.job_id AND o.temp_path = temp_files.path);
+"#;
+
+/// Version 6: `{seq}` is one number per committed job of a profile instead of one counter per
+/// output (taken at commit, so failed jobs leave no gaps and one job's outputs share it). The
+/// new counter starts where the highest old one of the profile stood, so no name comes back.
+const V6: &str = r#"
+CREATE TABLE job_sequences (
+    profile  TEXT    PRIMARY KEY,
+    last     INTEGER NOT NULL CHECK (last >= 0)
+) STRICT;
+INSERT INTO job_sequences (profile, last)
+    SELECT profile, MAX(last) FROM sequences GROUP BY profile;
+DROP TABLE sequences;
 "#;
 
 /// The schema version this binary writes.

@@ -416,7 +416,7 @@ mod tests {
     #[test]
     fn in_memory_store_is_migrated() {
         let store = Store::open_in_memory().unwrap();
-        assert_eq!(store.next_seq("p", 0).unwrap(), 1);
+        assert_eq!(store.peek_seq("p").unwrap(), 1);
     }
 
     #[test]

@@ -118,7 +118,9 @@ mod tests {
         let (_dir, store) = temp_store();
         let file = store.upsert_file("p", "a.csv", "aa", 1, "dir:in").unwrap();
         let job = store.start_job("p", file.id, "x.csv").unwrap();
-        store.begin_commit(job, Counts::default(), &[]).unwrap();
+        store
+            .begin_commit(job, Counts::default(), &[], store.peek_seq("p").unwrap())
+            .unwrap();
         let err = store.mark_published(job, "outbox/none.csv").unwrap_err();
         assert!(matches!(err, StoreError::NotFound(_)), "{err}");
         assert!(err.to_string().contains("outbox/none.csv"), "{err}");

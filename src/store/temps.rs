@@ -71,7 +71,12 @@ mod tests {
             published: false,
         };
         store
-            .begin_commit(job, Counts::default(), &[spool])
+            .begin_commit(
+                job,
+                Counts::default(),
+                &[spool],
+                store.peek_seq("p").unwrap(),
+            )
             .unwrap();
         assert!(store.leftover_temps("p").unwrap().is_empty(), "committing");
         store
