@@ -1,0 +1,147 @@
+//! Faults an operator meets through the command line (issue 19): totals that count only what
+//! was published, `check` catching what would wedge a profile, and read-only commands that
+//! never create state.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{stderr, stdout, Workspace};
+
+/// Every file and folder under `dir` (hidden ones included), relative and sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(next) = todo.pop() {
+        for entry in fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            names.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() {
+                todo.push(path);
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+#[test]
+fn check_reports_a_missing_inbox_at_source_path() {
+    let ws = Workspace::new();
+    ws.profile(
+        "hires",
+        "[source]\ntype = \"dir\"\npath = \"inbox/hires\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/h.csv\"\n",
+    );
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    let inbox = ws.path().join("inbox/hires");
+    assert!(
+        err.contains(&format!(
+            "error: inbox folder {0} does not exist: every pass of this profile would fail; create it (mkdir -p {0})",
+            inbox.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("profiles/hires.toml:3:8"), "{err}");
+    assert!(err.contains("1 problem(s) found"), "{err}");
+
+    fs::create_dir_all(&inbox).unwrap();
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn check_reports_a_schedule_that_never_fires() {
+    let ws = Workspace::new();
+    fs::create_dir_all(ws.path().join("inbox/s")).unwrap();
+    ws.profile(
+        "s",
+        "schedule = \"0 0 30 2 *\"\n[source]\ntype = \"dir\"\npath = \"inbox/s\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/s.csv\"\n",
+    );
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: schedule \"0 0 30 2 *\" never fires (no such date comes again)"),
+        "{err}"
+    );
+    assert!(err.contains("profiles/s.toml:1:12"), "{err}");
+    assert_eq!(ws.run(&["run", "--once"]).status.code(), Some(2));
+}
+
+#[test]
+fn check_on_the_bundled_profiles_says_what_to_create_and_set_as_the_readme_does() {
+    // A fresh clone: the bundled profiles and tables, no hrbridge.toml, no inboxes, no state.
+    let clone = tempfile::tempdir().unwrap();
+    common::copy_dir(
+        &common::repo().join("profiles"),
+        &clone.path().join("profiles"),
+    );
+    common::copy_dir(&common::repo().join("tables"), &clone.path().join("tables"));
+    let check = || {
+        let out = assert_cmd::Command::cargo_bin("hrbridge")
+            .unwrap()
+            .current_dir(clone.path())
+            .arg("check")
+            .output()
+            .unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    let (code, err) = check();
+    assert_eq!(code, Some(1));
+    let names: Vec<String> = fs::read_dir(clone.path().join("profiles"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    for name in &names {
+        assert!(
+            err.contains(&format!("inbox/{name} does not exist")),
+            "{name}: {err}"
+        );
+    }
+    assert!(
+        err.contains("store it with `hrbridge secrets set hris_client_secret`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} problem(s) found", names.len() + 2)),
+        "{err}"
+    );
+    assert!(
+        !clone.path().join("var").exists(),
+        "check created state: {:?}",
+        listing(clone.path())
+    );
+
+    // The README's first steps, as written there.
+    let readme = fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let steps = [
+        "mkdir -p inbox/ats-to-hris inbox/hris-to-benefits inbox/hris-to-iam inbox/hris-to-idp \\\n         inbox/hris-to-lms inbox/hris-to-payroll inbox/survey-to-hris",
+        "printf %s demo-secret | cargo run -- secrets set hris_client_secret",
+    ];
+    for step in steps {
+        assert!(readme.contains(step), "README lacks {step:?}");
+    }
+    for name in &names {
+        fs::create_dir_all(clone.path().join("inbox").join(name)).unwrap();
+    }
+    let set = assert_cmd::Command::cargo_bin("hrbridge")
+        .unwrap()
+        .current_dir(clone.path())
+        .args(["secrets", "set", "hris_client_secret"])
+        .write_stdin("demo-secret")
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{}", stderr(&set));
+    let (code, err) = check();
+    assert_eq!(code, Some(0), "{err}");
+}
