@@ -5,9 +5,29 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{stderr, stdout, Workspace};
+
+/// A folder profile `p` whose file delivers nothing when a single row is rejected.
+const STRICT: &str = r#"
+[source]
+type = "dir"
+path = "inbox/p"
+[[field]]
+name = "id"
+from = "ID"
+type = "integer"
+[validation]
+max_reject_ratio = 0.0
+[[output]]
+type = "file"
+path = "outbox/p_{seq}.csv"
+"#;
+
+/// Two good rows and one bad: mapped 2, rejected 1, and with `STRICT` published 0.
+const ONE_BAD: &[u8] = b"ID\n1\n2\nthree\n";
 
 /// Every file and folder under `dir` (hidden ones included), relative and sorted.
 fn listing(dir: &Path) -> Vec<String> {
@@ -144,4 +164,114 @@ fn check_on_the_bundled_profiles_says_what_to_create_and_set_as_the_readme_does(
     assert!(set.status.success(), "{}", stderr(&set));
     let (code, err) = check();
     assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn read_only_commands_in_an_empty_folder_create_nothing() {
+    let ws = Workspace::new();
+    let before = listing(ws.path());
+    let note = format!(
+        "no state yet: {} does not exist (nothing has run with these settings)",
+        ws.path().join("var/hrbridge.db").display()
+    );
+    for (args, code, out) in [
+        (vec!["jobs"], 0, "job  profile"),
+        (vec!["jobs", "--json"], 0, "[]\n"),
+        (vec!["jobs", "--csv"], 0, "job,profile,file,status"),
+        (vec!["audit"], 0, "seq  at"),
+        (vec!["audit", "--json"], 0, "[]\n"),
+        (vec!["audit", "verify"], 1, ""),
+        (vec!["jobs", "--job", "1"], 1, ""),
+        (vec!["check"], 0, "ok: 0 profile(s) checked"),
+    ] {
+        let o = ws.run(&args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).starts_with(out), "{args:?}: {}", stdout(&o));
+        if args[0] != "check" {
+            assert!(stderr(&o).contains(&note), "{args:?}: {}", stderr(&o));
+        }
+        assert_eq!(listing(ws.path()), before, "{args:?} created state");
+    }
+    let verify = ws.run(&["audit", "verify"]);
+    assert!(
+        stdout(&verify).is_empty() && stderr(&verify).contains("no audit trail to verify"),
+        "{}",
+        stderr(&verify)
+    );
+}
+
+#[test]
+fn read_only_commands_leave_an_existing_database_untouched() {
+    let ws = Workspace::new();
+    ws.profile("p", STRICT);
+    ws.drop_file("p", "x.csv", b"ID\n1\n");
+    assert!(ws.run(&["run", "--once"]).status.success());
+    let db = ws.path().join("var/hrbridge.db");
+    let bytes = fs::read(&db).unwrap();
+    let before = listing(&ws.path().join("var"));
+    for args in [
+        vec!["jobs"],
+        vec!["jobs", "--job", "1"],
+        vec!["audit"],
+        vec!["audit", "verify"],
+    ] {
+        let o = ws.run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(fs::read(&db).unwrap(), bytes, "the database changed");
+    // A reader of a WAL database may leave SQLite's own empty write-ahead log and its index
+    // beside it (private like the database); the next writer removes them.
+    let mut after = listing(&ws.path().join("var"));
+    after.retain(|name| !before.contains(name));
+    for name in &after {
+        assert!(
+            name == "hrbridge.db-shm" || name == "hrbridge.db-wal",
+            "created {name}"
+        );
+        let mode = fs::metadata(ws.path().join("var").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+    if let Ok(wal) = fs::metadata(ws.path().join("var/hrbridge.db-wal")) {
+        assert_eq!(wal.len(), 0, "a read-only command wrote to the log");
+    }
+}
+
+#[test]
+fn preview_in_an_empty_folder_creates_nothing() {
+    let ws = Workspace::new();
+    ws.profile("p", STRICT);
+    let file = ws.path().join("sample.csv");
+    fs::write(&file, ONE_BAD).unwrap();
+    let before = listing(ws.path());
+    let out = ws.run(&["preview", "--profile", "p", "sample.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("mapped 2"), "{}", stdout(&out));
+    assert_eq!(listing(ws.path()), before);
+}
+
+#[test]
+fn keygen_refuses_a_missing_parent_directory() {
+    let ws = Workspace::new();
+    let before = listing(ws.path());
+    let target = ws.path().join("missing/dir/k.key");
+    let out = ws.run(&["keygen", "--output", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}: the folder {} does not exist; create it first (mkdir -m 700)\n",
+            target.display(),
+            ws.path().join("missing/dir").display()
+        )
+    );
+    assert!(stdout(&out).is_empty());
+    assert_eq!(listing(ws.path()), before);
+
+    // The default place, beside hrbridge.toml, is hrbridge's own and is still made.
+    let out = ws.run(&["keygen"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(ws.path().join("keys/hrbridge.key").is_file());
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::table::TextTable;
-use super::{with_store, Exit};
+use super::{with_store, Exit, State};
 use crate::store::{AuditVerdict, Store};
 
 pub fn run(
@@ -13,16 +13,22 @@ pub fn run(
     csv: bool,
     limit: Option<usize>,
 ) -> Exit {
-    with_store(config, |store| {
+    with_store(config, |store, state| {
         if verify {
-            run_verify(store)
+            run_verify(store, state)
         } else {
             list(store, json, csv, limit)
         }
     })
 }
 
-fn run_verify(store: &Store) -> Result<Exit, Box<dyn std::error::Error>> {
+/// Without a database there is no trail to vouch for: that fails (a deleted database must
+/// not pass as an intact, empty trail).
+fn run_verify(store: &Store, state: State) -> Result<Exit, Box<dyn std::error::Error>> {
+    if state == State::Nothing {
+        eprintln!("error: no audit trail to verify");
+        return Ok(Exit::Failed);
+    }
     match store.verify_audit()? {
         AuditVerdict::Intact { events, head } => {
             println!("audit trail intact: {events} event(s), head {head}");

@@ -297,11 +297,22 @@ fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Profile>), Exit> {
     Ok((settings, profiles))
 }
 
-/// Opens the store of the settings at `config` and runs `f` on it; every failure is printed
-/// and mapped to its exit code (for commands that only read the store).
+/// What the store a read-only command reads stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// The state folder's database.
+    Database,
+    /// No database yet: an empty store in memory stands in for it.
+    Nothing,
+}
+
+/// Runs `f` on the store of the settings at `config`, opened read-only, for the commands that
+/// only read it (`jobs`, `audit`): they never create or change state. Without a database yet
+/// that is said on stderr and `f` reads an empty store in memory (so a listing is empty, and
+/// `--json` prints `[]`). Every failure is printed and mapped to its exit code.
 fn with_store(
     config: Option<&Path>,
-    f: impl FnOnce(&crate::store::Store) -> Result<Exit, Box<dyn std::error::Error>>,
+    f: impl FnOnce(&crate::store::Store, State) -> Result<Exit, Box<dyn std::error::Error>>,
 ) -> Exit {
     let settings = match load::load_settings(config) {
         Ok(s) => s,
@@ -310,12 +321,27 @@ fn with_store(
             return Exit::Usage;
         }
     };
-    match open_store(&settings) {
-        Ok(store) => f(&store).unwrap_or_else(|e| {
+    let opened = crate::store::Store::open_read_only(&settings.state_dir).and_then(|found| {
+        Ok(match found {
+            Some(store) => (store, State::Database),
+            None => {
+                eprintln!(
+                    "note: no state yet: {} does not exist (nothing has run with these settings)",
+                    settings.state_dir.join(crate::store::DB_FILE).display()
+                );
+                (crate::store::Store::open_in_memory()?, State::Nothing)
+            }
+        })
+    });
+    match opened {
+        Ok((store, state)) => f(&store, state).unwrap_or_else(|e| {
             eprintln!("error: {e}");
             Exit::Failed
         }),
-        Err(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Failed
+        }
     }
 }
 

@@ -58,6 +58,10 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("state database schema version {found} is newer than this hrbridge supports ({supported}); upgrade hrbridge")]
     TooNew { found: i64, supported: i64 },
+    /// A command that only reads found a database an older hrbridge wrote; it does not
+    /// upgrade it (that is a write).
+    #[error("state database schema version {found} is older than this hrbridge reads ({supported}); `hrbridge run --once` upgrades it")]
+    TooOld { found: i64, supported: i64 },
     #[error("state database: {0}")]
     Io(#[from] std::io::Error),
     /// Creating the state folder or the database file failed.
@@ -254,6 +258,38 @@ impl Store {
         Store::prepare(conn)
     }
 
+    /// Opens `state_dir/hrbridge.db` for a command that only reads (`jobs`, `audit`): `None`
+    /// when there is no database yet, and then nothing is created — no folder, no file.
+    ///
+    /// The connection is read-only: no migration runs and the journal mode is left as the
+    /// writer set it (WAL; SQLite may add its `-wal`/`-shm` files beside the database, as for
+    /// any reader). A database of another schema version is refused.
+    pub fn open_read_only(state_dir: &Path) -> Result<Option<Store>> {
+        let path = state_dir.join(DB_FILE);
+        if !path.try_exists().map_err(|source| StoreError::File {
+            path: path.display().to_string(),
+            source,
+        })? {
+            return Ok(None);
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let supported = migrations::supported_version();
+        if found > supported {
+            return Err(StoreError::TooNew { found, supported });
+        }
+        if found < supported {
+            return Err(StoreError::TooOld { found, supported });
+        }
+        Ok(Some(Store { conn }))
+    }
+
     /// A private database that lives as long as the value (tests, `preview`, `demo`).
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
@@ -411,6 +447,50 @@ mod tests {
         let err = Store::open(&blocker.join("state")).err().unwrap();
         assert!(matches!(err, StoreError::File { .. }), "{err}");
         assert!(err.to_string().contains("occupied"), "{err}");
+    }
+
+    #[test]
+    fn read_only_open_creates_nothing_and_never_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("var");
+        assert!(Store::open_read_only(&state).unwrap().is_none());
+        assert!(!state.exists(), "the state folder was created");
+
+        let store = Store::open(&state).unwrap();
+        store
+            .upsert_file("p", "a.csv", "ab12", 3, "dir:in")
+            .unwrap();
+        drop(store);
+        let reader = Store::open_read_only(&state).unwrap().unwrap();
+        assert_eq!(reader.jobs_extent().unwrap(), (0, 0));
+        let err = reader
+            .upsert_file("p", "b.csv", "cd34", 3, "dir:in")
+            .unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+    }
+
+    #[test]
+    fn read_only_open_refuses_other_schema_versions_untouched() {
+        let (dir, store) = temp_store();
+        drop(store);
+        let supported = migrations::supported_version();
+        for (version, too_old) in [(supported - 1, true), (supported + 1, false)] {
+            {
+                let raw = Connection::open(dir.path().join(DB_FILE)).unwrap();
+                raw.pragma_update(None, "user_version", version).unwrap();
+            }
+            match Store::open_read_only(dir.path()) {
+                Err(StoreError::TooOld { found, .. }) if too_old => assert_eq!(found, version),
+                Err(StoreError::TooNew { found, .. }) if !too_old => assert_eq!(found, version),
+                Err(other) => panic!("version {version}: {other}"),
+                Ok(_) => panic!("version {version}: the store opened"),
+            }
+            let raw = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            let kept: i64 = raw
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(kept, version, "a read-only open migrated");
+        }
     }
 
     #[test]
