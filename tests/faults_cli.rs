@@ -47,6 +47,105 @@ fn listing(dir: &Path) -> Vec<String> {
 }
 
 #[test]
+fn a_failed_job_shows_its_mapped_rows_and_nothing_published() {
+    let ws = Workspace::new();
+    ws.profile("p", STRICT);
+    ws.drop_file("p", "x.csv", ONE_BAD);
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "failed");
+    assert_eq!(jobs[0]["counts"]["written"], 2, "rows mapped: {}", jobs[0]);
+    assert_eq!(jobs[0]["published"], 0, "{}", jobs[0]);
+    assert_eq!(ws.job(1)["job"]["published"], 0);
+
+    let csv = stdout(&ws.run(&["jobs", "--csv"]));
+    assert!(
+        csv.starts_with(
+            "job,profile,file,status,read,filtered,rejected,mapped,published,failed,started,error\n"
+        ),
+        "{csv}"
+    );
+    assert!(csv.contains(",p,x.csv,failed,3,0,1,2,0,0,"), "{csv}");
+    let detail = stdout(&ws.run(&["jobs", "--job", "1"]));
+    assert!(
+        detail.contains("read 3, filtered 0, rejected 1, mapped 2, published 0, failed 0"),
+        "{detail}"
+    );
+    assert!(ws.files_under("outbox").is_empty());
+}
+
+#[test]
+fn a_succeeded_job_published_what_it_mapped() {
+    let ws = Workspace::new();
+    ws.profile("p", STRICT);
+    ws.drop_file("p", "x.csv", b"ID\n1\n2\n");
+    assert!(ws.run(&["run", "--once"]).status.success());
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert_eq!(jobs[0]["published"], 2, "{}", jobs[0]);
+}
+
+#[test]
+fn run_says_how_many_jobs_ran_and_how_they_ended() {
+    let ws = Workspace::new();
+    ws.profile("p", STRICT);
+    ws.drop_file("p", "a.csv", b"ID\n1\n");
+    ws.drop_file("p", "b.csv", ONE_BAD);
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("2 job(s): 1 succeeded, 1 failed\n"), "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains("mapped") && l.contains("published")),
+        "{text}"
+    );
+
+    let again = stdout(&ws.run(&["run", "--once"]));
+    assert_eq!(again, "0 job(s): no files ready\n");
+}
+
+#[test]
+fn a_file_taken_by_a_pass_that_stopped_is_not_reported_as_no_files_ready() {
+    let ws = Workspace::new();
+    ws.profile(
+        "api",
+        r#"
+[source]
+type = "dir"
+path = "inbox/api"
+[[field]]
+name = "id"
+from = "ID"
+key = true
+[[output]]
+type = "http"
+url = "http://127.0.0.1:9/employees"
+auth = { type = "bearer", token = "${env:HRBRIDGE_FAULTS_UNSET}" }
+"#,
+    );
+    ws.drop_file("api", "x.csv", b"ID\n1\n");
+    let out = ws.cmd(&["run", "--once"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(!text.contains("no files ready"), "{text}");
+    assert!(
+        text.contains(
+            "job 1 (api, \"x.csv\") is committing: its pass stopped before the job ended; \
+             the next run resumes it\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("error: api: "), "{text}");
+    let jobs = ws.jobs();
+    assert_eq!(jobs[0]["status"], "committing");
+    assert_eq!(jobs[0]["published"], 0);
+}
+
+#[test]
 fn check_reports_a_missing_inbox_at_source_path() {
     let ws = Workspace::new();
     ws.profile(

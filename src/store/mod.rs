@@ -153,10 +153,23 @@ pub struct Counts {
     pub filtered: u64,
     /// Rows rejected by the reader or by mapping.
     pub rejected: u64,
-    /// Rows written to every output.
+    /// Rows mapped and written to the job's outputs (temp files until the job publishes
+    /// them: see [`Counts::published`]).
     pub written: u64,
     /// Rows an API output could not deliver (permanently, or after every retry).
     pub failed: u64,
+}
+
+impl Counts {
+    /// Rows that reached every output of a job that ended in `status`: none unless the job
+    /// delivered (`succeeded` or `partial`), and then the mapped rows less those an API output
+    /// could not deliver. A failed job may have mapped many rows; it published none.
+    pub fn published(&self, status: JobStatus) -> u64 {
+        match status {
+            JobStatus::Succeeded | JobStatus::Partial => self.written.saturating_sub(self.failed),
+            _ => 0,
+        }
+    }
 }
 
 /// A file as the store knows it.
@@ -490,6 +503,27 @@ mod tests {
                 .pragma_query_value(None, "user_version", |r| r.get(0))
                 .unwrap();
             assert_eq!(kept, version, "a read-only open migrated");
+        }
+    }
+
+    #[test]
+    fn only_delivered_jobs_count_published_rows() {
+        let counts = Counts {
+            read: 10,
+            written: 8,
+            failed: 3,
+            ..Counts::default()
+        };
+        assert_eq!(counts.published(JobStatus::Succeeded), 8 - 3);
+        assert_eq!(counts.published(JobStatus::Partial), 5);
+        for status in [
+            JobStatus::Failed,
+            JobStatus::Running,
+            JobStatus::Committing,
+            JobStatus::Duplicate,
+            JobStatus::Interrupted,
+        ] {
+            assert_eq!(counts.published(status), 0, "{}", status.as_str());
         }
     }
 
