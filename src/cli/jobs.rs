@@ -28,7 +28,7 @@ impl<'a> Listed<'a> {
 }
 
 pub fn run(config: Option<&Path>, json: bool, csv: bool, limit: usize, job: Option<i64>) -> Exit {
-    with_store(config, |store, _| match job {
+    with_store(config, |store| match job {
         Some(id) => show_job(store, id, json),
         None => list(store, limit, json, csv),
     })

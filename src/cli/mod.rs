@@ -297,22 +297,14 @@ fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Profile>), Exit> {
     Ok((settings, profiles))
 }
 
-/// What the store a read-only command reads stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// The state folder's database.
-    Database,
-    /// No database yet: an empty store in memory stands in for it.
-    Nothing,
-}
-
 /// Runs `f` on the store of the settings at `config`, opened read-only, for the commands that
 /// only read it (`jobs`, `audit`): they never create or change state. Without a database yet
-/// that is said on stderr and `f` reads an empty store in memory (so a listing is empty, and
-/// `--json` prints `[]`). Every failure is printed and mapped to its exit code.
+/// that is said on stderr and `f` reads an empty store in memory: a listing is empty (`--json`
+/// prints `[]`) and `audit verify` finds an intact trail of 0 events, as on a store where
+/// nothing has happened yet. Every failure is printed and mapped to its exit code.
 fn with_store(
     config: Option<&Path>,
-    f: impl FnOnce(&crate::store::Store, State) -> Result<Exit, Box<dyn std::error::Error>>,
+    f: impl FnOnce(&crate::store::Store) -> Result<Exit, Box<dyn std::error::Error>>,
 ) -> Exit {
     let settings = match load::load_settings(config) {
         Ok(s) => s,
@@ -321,20 +313,19 @@ fn with_store(
             return Exit::Usage;
         }
     };
-    let opened = crate::store::Store::open_read_only(&settings.state_dir).and_then(|found| {
-        Ok(match found {
-            Some(store) => (store, State::Database),
+    let opened =
+        crate::store::Store::open_read_only(&settings.state_dir).and_then(|found| match found {
+            Some(store) => Ok(store),
             None => {
                 eprintln!(
                     "note: no state yet: {} does not exist (nothing has run with these settings)",
                     settings.state_dir.join(crate::store::DB_FILE).display()
                 );
-                (crate::store::Store::open_in_memory()?, State::Nothing)
+                crate::store::Store::open_in_memory()
             }
-        })
-    });
+        });
     match opened {
-        Ok((store, state)) => f(&store, state).unwrap_or_else(|e| {
+        Ok(store) => f(&store).unwrap_or_else(|e| {
             eprintln!("error: {e}");
             Exit::Failed
         }),
