@@ -105,6 +105,7 @@ path = "../../etc/out.csv"
 #[test]
 fn a_good_configuration_checks_clean() {
     let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("inbox/ok")).unwrap();
     ws.profile(
         "ok",
         "[source]\ntype = \"dir\"\npath = \"inbox/ok\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/ok.csv\"\n",
@@ -122,6 +123,10 @@ fn the_bundled_profiles_check_clean_once_their_secret_is_set() {
         ws.profile_from(&format!("profiles/{}", name.to_string_lossy()));
     }
     ws.tables();
+    for entry in std::fs::read_dir(ws.path().join("profiles")).unwrap() {
+        let stem = entry.unwrap().path().file_stem().unwrap().to_owned();
+        std::fs::create_dir_all(ws.path().join("inbox").join(stem)).unwrap();
+    }
     let out = ws.run(&["check"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
@@ -143,6 +148,7 @@ fn the_bundled_profiles_check_clean_once_their_secret_is_set() {
 fn parse_errors_and_semantic_errors_are_reported_together() {
     let ws = Workspace::new();
     ws.profile_from("fixtures/check/three_mistakes.toml");
+    std::fs::create_dir_all(ws.path().join("inbox/three-mistakes")).unwrap();
     let out = ws.run(&["check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -166,6 +172,7 @@ fn parse_errors_and_semantic_errors_are_reported_together() {
 #[test]
 fn schedules_and_time_zones_are_checked() {
     let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("inbox/s")).unwrap();
     let profile = |schedule: &str, tz: &str| {
         format!(
             "schedule = \"{schedule}\"\ntimezone = \"{tz}\"\n[source]\ntype = \"dir\"\npath = \"inbox/s\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/s.csv\"\n"

@@ -90,12 +90,12 @@ fn maps_filters_rejects_and_archives() {
     let csv = stdout(&ws.run(&["jobs", "--csv"]));
     assert!(
         csv.starts_with(
-            "job,profile,file,status,read,filtered,rejected,written,failed,started,error\n"
+            "job,profile,file,status,read,filtered,rejected,mapped,published,failed,started,error\n"
         ),
         "{csv}"
     );
     assert!(
-        csv.contains(",hires,hires_1.csv,partial,5,1,2,2,0,"),
+        csv.contains(",hires,hires_1.csv,partial,5,1,2,2,2,0,"),
         "{csv}"
     );
 

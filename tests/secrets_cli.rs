@@ -120,6 +120,7 @@ fn names_are_checked_and_values_never_come_from_arguments() {
 fn check_names_missing_secrets_at_their_keys_without_values() {
     let ws = Workspace::new();
     ws.profile("p", PROFILE);
+    std::fs::create_dir_all(ws.path().join("inbox/p")).unwrap();
     let out = ws
         .cmd(&["check"])
         .env_remove("HRB_TEST_SECRETS_TENANT")

@@ -36,7 +36,7 @@ struct DemoJob {
     status: String,
     read: u64,
     rejected: u64,
-    written: u64,
+    published: u64,
     failed: u64,
 }
 
@@ -89,11 +89,11 @@ impl Demo {
     }
 }
 
-/// `7  hris-to-payroll  PAYEXP_20240601.csv  partial  45  0  1  44  0` (job, profile, file,
-/// status, read, filtered, rejected, written, failed).
+/// `7  hris-to-payroll  PAYEXP_20240601.csv  partial  45  0  1  44  44  0` (job, profile, file,
+/// status, read, filtered, rejected, mapped, published, failed).
 fn demo_job(line: &str) -> Option<DemoJob> {
     let t: Vec<&str> = line.split_whitespace().collect();
-    if t.len() != 9 {
+    if t.len() != 10 {
         return None;
     }
     let n = |i: usize| t[i].parse::<u64>().ok();
@@ -104,8 +104,8 @@ fn demo_job(line: &str) -> Option<DemoJob> {
         status: t[3].to_string(),
         read: n(4)?,
         rejected: n(6)?,
-        written: n(7)?,
-        failed: n(8)?,
+        published: n(8)?,
+        failed: n(9)?,
     })
 }
 
@@ -244,7 +244,7 @@ impl Drop for Tmux {
 }
 
 /// A job row of the Jobs or Errors table (wide layout): id, profile, file, status, read,
-/// written, rejected, failed — cells cut to their column's width.
+/// published, rejected, failed — cells cut to their column's width.
 #[derive(Debug)]
 struct ShownJob {
     id: u64,
@@ -252,7 +252,7 @@ struct ShownJob {
     file: String,
     status: String,
     read: u64,
-    written: u64,
+    published: u64,
     rejected: u64,
     failed: u64,
 }
@@ -260,7 +260,7 @@ struct ShownJob {
 fn shown_job(line: &str) -> Option<ShownJob> {
     let line = line.trim_start().trim_start_matches('▶');
     let t: Vec<&str> = line.split_whitespace().collect();
-    // id, started (2 words), profile, file, symbol, status, read, written, rejected, failed,
+    // id, started (2 words), profile, file, symbol, status, read, published, rejected, failed,
     // took — read from the right, so the date's shape does not matter.
     let n = t.len();
     if n < 11 {
@@ -273,7 +273,7 @@ fn shown_job(line: &str) -> Option<ShownJob> {
         file: t[n - 8].to_string(),
         status: t[n - 6].to_string(),
         read: num(n - 5)?,
-        written: num(n - 4)?,
+        published: num(n - 4)?,
         rejected: num(n - 3)?,
         failed: num(n - 2)?,
     })
@@ -286,8 +286,8 @@ fn assert_same_job(shown: &ShownJob, run: &DemoJob) {
     assert!(cut(&shown.file, &run.file), "{shown:?} vs {run:?}");
     assert_eq!(shown.status, run.status, "{shown:?} vs {run:?}");
     assert_eq!(
-        (shown.read, shown.written, shown.rejected, shown.failed),
-        (run.read, run.written, run.rejected, run.failed),
+        (shown.read, shown.published, shown.rejected, shown.failed),
+        (run.read, run.published, run.rejected, run.failed),
         "{shown:?} vs {run:?}"
     );
 }

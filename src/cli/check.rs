@@ -1,10 +1,12 @@
 //! `hrbridge check`: every problem in hrbridge.toml and the profiles, located, then exit 1 —
-//! including each `${secret:...}` or `${env:...}` a profile references that is not set.
+//! including each `${secret:...}` or `${env:...}` a profile references that is not set, and
+//! each inbox folder that does not exist. It reads and creates nothing in the state folder
+//! but the secrets store it reads.
 
 use std::path::Path;
 
 use super::{print_diagnostics, Exit};
-use crate::profile::check::check_secrets;
+use crate::profile::check::{check_inbox, check_secrets};
 use crate::profile::load;
 use crate::secret::SecretStore;
 
@@ -21,7 +23,11 @@ pub fn run(config: Option<&Path>) -> Exit {
     let secrets = SecretStore::open(&settings)
         .map_err(|e| eprintln!("error: cannot read the secrets store: {e}\n"))
         .ok();
-    let result = load::load_profiles_with(&settings, &|p| check_secrets(p, secrets.as_ref()));
+    let result = load::load_profiles_with(&settings, &|p| {
+        let mut problems = check_secrets(p, secrets.as_ref());
+        problems.extend(check_inbox(p, &settings));
+        problems
+    });
     match result {
         Ok(profiles) if secrets.is_some() => {
             let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();

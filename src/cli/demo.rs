@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use zeroize::Zeroizing;
 
-use super::run::{exit_for, render_summary};
+use super::run::{exit_for, render_summary, unfinished};
 use super::{print_diagnostics, Exit};
 use crate::engine::runner::run_once;
 use crate::profile::{load, SourceSpec};
@@ -98,7 +98,10 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     }
     println!("\n== pass 1: every export in every inbox\n");
     let first = run_once(&settings, &profiles, &store)?;
-    print!("{}", render_summary(&first));
+    print!(
+        "{}",
+        render_summary(&first, &unfinished(&store, &profiles)?)
+    );
 
     // The same export arriving again under another name is recognised by its content.
     if let Some((profile, job, again)) = first.jobs.iter().find_map(|job| {
@@ -124,7 +127,10 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
             again.file_name().unwrap_or_default()
         );
         let second = run_once(&settings, std::slice::from_ref(profile), &store)?;
-        print!("{}", render_summary(&second));
+        print!(
+            "{}",
+            render_summary(&second, &unfinished(&store, std::slice::from_ref(profile))?)
+        );
     }
 
     let record = api.record();

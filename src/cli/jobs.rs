@@ -1,10 +1,31 @@
 //! `hrbridge jobs [--json] [--job ID]`: recent jobs with their counts, or one job in detail.
+//!
+//! Rows are counted twice over: `mapped` (the store's `written`: rows that came through the
+//! mapping into the job's outputs) and `published` (rows that reached every output): a failed
+//! job may have mapped many rows and published none.
 
 use std::path::Path;
 
 use super::table::TextTable;
 use super::{with_store, Exit};
-use crate::store::Store;
+use crate::store::{JobRow, Store};
+
+/// A job as `--json` shows it: the stored row and the rows it published.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    job: &'a JobRow,
+    published: u64,
+}
+
+impl<'a> Listed<'a> {
+    fn of(job: &'a JobRow) -> Listed<'a> {
+        Listed {
+            job,
+            published: job.counts.published(job.status),
+        }
+    }
+}
 
 pub fn run(config: Option<&Path>, json: bool, csv: bool, limit: usize, job: Option<i64>) -> Exit {
     with_store(config, |store| match job {
@@ -21,12 +42,23 @@ fn list(
 ) -> Result<Exit, Box<dyn std::error::Error>> {
     let jobs = store.recent_jobs(limit, None)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&jobs)?);
+        let listed: Vec<Listed<'_>> = jobs.iter().map(Listed::of).collect();
+        println!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(Exit::Ok);
     }
     let mut t = TextTable::new([
-        "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "failed",
-        "started", "error",
+        "job",
+        "profile",
+        "file",
+        "status",
+        "read",
+        "filtered",
+        "rejected",
+        "mapped",
+        "published",
+        "failed",
+        "started",
+        "error",
     ]);
     for j in &jobs {
         t.push([
@@ -38,6 +70,7 @@ fn list(
             j.counts.filtered.to_string(),
             j.counts.rejected.to_string(),
             j.counts.written.to_string(),
+            j.counts.published(j.status).to_string(),
             j.counts.failed.to_string(),
             j.started_at.clone(),
             j.error.clone().unwrap_or_default(),
@@ -61,13 +94,13 @@ fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::err
     let failures = store.ledger_failures(id, 1000)?;
     if json {
         let doc = serde_json::json!({
-            "job": job, "outputs": outputs, "rejections": rejections, "delivery_failures": failures,
+            "job": Listed::of(&job), "outputs": outputs, "rejections": rejections, "delivery_failures": failures,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(Exit::Ok);
     }
     println!(
-        "job {} · {} · {:?} · {}\nread {}, filtered {}, rejected {}, written {}, failed {}\nstarted {}, finished {}",
+        "job {} · {} · {:?} · {}\nread {}, filtered {}, rejected {}, mapped {}, published {}, failed {}\nstarted {}, finished {}",
         job.id,
         job.profile,
         job.file_name,
@@ -76,6 +109,7 @@ fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::err
         job.counts.filtered,
         job.counts.rejected,
         job.counts.written,
+        job.counts.published(job.status),
         job.counts.failed,
         job.started_at,
         job.finished_at.as_deref().unwrap_or("-")

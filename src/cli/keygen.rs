@@ -1,6 +1,8 @@
 //! `hrbridge keygen [--output FILE]`: a new age identity for decrypting what partners send,
 //! written private (0600, never over an existing file); its public recipient is printed for
-//! the senders' `encrypt_to` or `age -r`.
+//! the senders' `encrypt_to` or `age -r`. The default place (`keys/` beside hrbridge.toml)
+//! is made when missing (0700); a folder named with `--output` must exist, so a mistyped
+//! path is an error rather than a new folder somewhere.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +14,17 @@ const DEFAULT_KEY: &str = "keys/hrbridge.key";
 
 pub fn run(config: Option<&Path>, output: Option<&Path>) -> Exit {
     let path: PathBuf = match output {
-        Some(p) => p.to_path_buf(),
+        Some(p) => match missing_folder(p) {
+            Some(folder) => {
+                eprintln!(
+                    "error: {}: the folder {} does not exist; create it first (mkdir -m 700)",
+                    p.display(),
+                    folder.display()
+                );
+                return Exit::Usage;
+            }
+            None => p.to_path_buf(),
+        },
         None => match load::load_settings(config) {
             Ok(settings) => settings.resolve_path(Path::new(DEFAULT_KEY)),
             Err(d) => {
@@ -34,6 +46,12 @@ pub fn run(config: Option<&Path>, output: Option<&Path>) -> Exit {
     }
 }
 
+/// The folder `path` would go in, when that is not an existing folder.
+fn missing_folder(path: &Path) -> Option<&Path> {
+    path.parent()
+        .filter(|folder| !folder.as_os_str().is_empty() && !folder.is_dir())
+}
+
 /// Writes a new identity to `path` in the format of `age-keygen`; returns its recipient.
 fn write_identity(path: &Path) -> std::io::Result<String> {
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -46,6 +64,15 @@ mod tests {
     use super::*;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn only_a_missing_folder_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no/such");
+        assert_eq!(missing_folder(&missing.join("k")), Some(missing.as_path()));
+        assert_eq!(missing_folder(&dir.path().join("k")), None);
+        assert_eq!(missing_folder(Path::new("k")), None);
+    }
 
     #[test]
     fn writes_a_private_identity_once_and_returns_its_recipient() {

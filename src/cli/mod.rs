@@ -297,8 +297,11 @@ fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Profile>), Exit> {
     Ok((settings, profiles))
 }
 
-/// Opens the store of the settings at `config` and runs `f` on it; every failure is printed
-/// and mapped to its exit code (for commands that only read the store).
+/// Runs `f` on the store of the settings at `config`, opened read-only, for the commands that
+/// only read it (`jobs`, `audit`): they never create or change state. Without a database yet
+/// that is said on stderr and `f` reads an empty store in memory: a listing is empty (`--json`
+/// prints `[]`) and `audit verify` finds an intact trail of 0 events, as on a store where
+/// nothing has happened yet. Every failure is printed and mapped to its exit code.
 fn with_store(
     config: Option<&Path>,
     f: impl FnOnce(&crate::store::Store) -> Result<Exit, Box<dyn std::error::Error>>,
@@ -310,12 +313,26 @@ fn with_store(
             return Exit::Usage;
         }
     };
-    match open_store(&settings) {
+    let opened =
+        crate::store::Store::open_read_only(&settings.state_dir).and_then(|found| match found {
+            Some(store) => Ok(store),
+            None => {
+                eprintln!(
+                    "note: no state yet: {} does not exist (nothing has run with these settings)",
+                    settings.state_dir.join(crate::store::DB_FILE).display()
+                );
+                crate::store::Store::open_in_memory()
+            }
+        });
+    match opened {
         Ok(store) => f(&store).unwrap_or_else(|e| {
             eprintln!("error: {e}");
             Exit::Failed
         }),
-        Err(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Failed
+        }
     }
 }
 

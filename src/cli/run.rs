@@ -1,14 +1,18 @@
 //! `hrbridge run`: the daemon (watch, schedules, polls) until SIGINT/SIGTERM, or with
-//! `--once` one pass over the waiting files, then a summary.
+//! `--once` one pass over the waiting files, then a summary: a table of the jobs (rows mapped,
+//! and published: none for a failed job), how many ran and how they ended, and any job a
+//! pass took and left unfinished because the pass stopped.
 
 use std::path::Path;
 
 use super::table::TextTable;
 use super::{load_all, open_store, Exit, LogFormat};
 use crate::daemon;
+use crate::daemon::commands::tally;
 use crate::engine::runner::{run_once, RunSummary};
 use crate::engine::{EngineError, StopFlag};
-use crate::store::JobStatus;
+use crate::profile::Profile;
+use crate::store::{JobRow, JobStatus, Store, StoreError};
 
 /// With `tui = Some((format, verbose))` the daemon runs behind the dashboard, logging to a file.
 pub fn run(
@@ -50,16 +54,40 @@ pub fn run(
         Ok(s) => s,
         Err(e) => return e,
     };
-    match run_once(&settings, &profiles, &store) {
-        Ok(summary) => {
-            print!("{}", render_summary(&summary));
+    let summary = match run_once(&settings, &profiles, &store) {
+        Ok(summary) => summary,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Failed;
+        }
+    };
+    match unfinished(&store, &profiles) {
+        Ok(left) => {
+            print!("{}", render_summary(&summary, &left));
             exit_for(&summary)
         }
         Err(e) => {
+            print!("{}", render_summary(&summary, &[]));
             eprintln!("error: {e}");
             Exit::Failed
         }
     }
+}
+
+/// The jobs of `profiles` still `running` or `committing` after a pass: taken by a pass that
+/// stopped on an error before they ended (the next run resumes them).
+pub fn unfinished(store: &Store, profiles: &[Profile]) -> Result<Vec<JobRow>, StoreError> {
+    let mut left = Vec::new();
+    for status in [JobStatus::Running, JobStatus::Committing] {
+        left.extend(
+            store
+                .jobs_with_status(status)?
+                .into_iter()
+                .filter(|j| profiles.iter().any(|p| p.name == j.profile)),
+        );
+    }
+    left.sort_by_key(|j| j.id);
+    Ok(left)
 }
 
 /// 1 when any job or pass failed, else 0 (partial jobs delivered within their limits).
@@ -71,8 +99,9 @@ pub fn exit_for(summary: &RunSummary) -> Exit {
     }
 }
 
-/// The per-job table and notes printed after a pass.
-pub fn render_summary(summary: &RunSummary) -> String {
+/// The per-job table and notes printed after a pass; `unfinished` are the jobs the pass took
+/// and left unfinished (see [`unfinished`]).
+pub fn render_summary(summary: &RunSummary, unfinished: &[JobRow]) -> String {
     let mut out = String::new();
     if summary.recovered > 0 {
         out.push_str(&format!(
@@ -86,13 +115,18 @@ pub fn render_summary(summary: &RunSummary) -> String {
             pause.profile, pause.by, pause.at
         ));
     }
-    if summary.jobs.is_empty() {
-        if summary.paused.is_empty() {
-            out.push_str("no files ready\n");
-        }
-    } else {
+    if !summary.jobs.is_empty() {
         let mut t = TextTable::new([
-            "job", "profile", "file", "status", "read", "filtered", "rejected", "written", "failed",
+            "job",
+            "profile",
+            "file",
+            "status",
+            "read",
+            "filtered",
+            "rejected",
+            "mapped",
+            "published",
+            "failed",
         ]);
         for j in &summary.jobs {
             t.push([
@@ -104,6 +138,7 @@ pub fn render_summary(summary: &RunSummary) -> String {
                 j.counts.filtered.to_string(),
                 j.counts.rejected.to_string(),
                 j.counts.written.to_string(),
+                j.counts.published(j.status).to_string(),
                 j.counts.failed.to_string(),
             ]);
         }
@@ -116,6 +151,24 @@ pub fn render_summary(summary: &RunSummary) -> String {
                 out.push_str(&format!("  job {} {}: {e}\n", j.job_id, j.status.as_str()));
             }
         }
+        out.push_str(&format!(
+            "{} job(s): {}\n",
+            summary.jobs.len(),
+            tally(&summary.jobs)
+        ));
+    }
+    for j in unfinished {
+        out.push_str(&format!(
+            "job {} ({}, {:?}) is {}: its pass stopped before the job ended; the next run resumes it\n",
+            j.id,
+            j.profile,
+            j.file_name,
+            j.status.as_str()
+        ));
+    }
+    let nothing_taken = summary.jobs.is_empty() && unfinished.is_empty();
+    if nothing_taken && summary.paused.is_empty() && summary.errors.is_empty() {
+        out.push_str("0 job(s): no files ready\n");
     }
     for (profile, name) in &summary.waiting {
         out.push_str(&format!(

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
 
 use crate::engine::event::Event;
+use crate::engine::job::JobReport;
 use crate::engine::retry::{retry, RetryReport};
 use crate::engine::runner::{in_context, RunSummary};
 use crate::engine::{EngineError, StopFlag};
@@ -229,20 +230,11 @@ pub fn ran(profile: &str, pass: &Result<RunSummary, EngineError>) -> Outcome {
 
 /// `2 job(s): 1 succeeded, 1 failed; 1 file(s) still being written`.
 fn describe(summary: &RunSummary) -> String {
-    let mut statuses: Vec<(&str, usize)> = Vec::new();
-    for job in &summary.jobs {
-        let status = job.status.as_str();
-        match statuses.iter_mut().find(|(s, _)| *s == status) {
-            Some((_, n)) => *n += 1,
-            None => statuses.push((status, 1)),
-        }
-    }
     let mut text = format!("{} job(s): ", summary.jobs.len());
-    if statuses.is_empty() {
+    if summary.jobs.is_empty() {
         text.push_str("no files ready");
     } else {
-        let counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
-        text.push_str(&counts.join(", "));
+        text.push_str(&tally(&summary.jobs));
     }
     for (n, what) in [
         (summary.waiting.len(), "file(s) still being written"),
@@ -254,6 +246,20 @@ fn describe(summary: &RunSummary) -> String {
         }
     }
     text
+}
+
+/// How many of `jobs` ended in each status, in the order first met: `1 succeeded, 1 failed`.
+pub fn tally(jobs: &[JobReport]) -> String {
+    let mut statuses: Vec<(&str, usize)> = Vec::new();
+    for job in jobs {
+        let status = job.status.as_str();
+        match statuses.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => statuses.push((status, 1)),
+        }
+    }
+    let counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    counts.join(", ")
 }
 
 /// Carries out a `retry` of job `job_id`, which must belong to `profile`.

@@ -118,16 +118,23 @@ impl Trigger {
     }
 }
 
-/// Problems of a profile's `schedule`, `timezone` and `source.poll`.
+/// Problems of a profile's `schedule` (not cron, or never firing), `timezone` and
+/// `source.poll`.
 pub fn check(profile: &Profile) -> Vec<Problem> {
     let mut problems = Vec::new();
     let root = KeyPath::root();
     if let Some(expr) = &profile.schedule {
-        if let Err(e) = Cron::from_str(expr) {
-            problems.push(Problem::new(
+        // Whether it fires again does not depend on the zone it is read in.
+        match CronSchedule::parse(expr, None) {
+            Err(e) => problems.push(Problem::new(root.clone().key("schedule"), e)),
+            Ok(s) if s.next_after(Utc::now()).is_none() => problems.push(Problem::new(
                 root.clone().key("schedule"),
-                format!("not a cron expression ({e}); e.g. \"*/15 * * * *\""),
-            ));
+                format!(
+                    "schedule {expr:?} never fires (no such date comes again): \
+                     the profile would never run"
+                ),
+            )),
+            Ok(_) => {}
         }
     }
     if let Some(name) = &profile.timezone {
@@ -258,6 +265,21 @@ mod tests {
             "",
         );
         assert!(problems(&good).is_empty(), "{:?}", problems(&good));
+    }
+
+    #[test]
+    fn a_schedule_that_never_fires_is_a_problem() {
+        let feb_30 = profile("schedule = \"0 0 30 2 *\"", "");
+        let p = problems(&feb_30);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].0, "schedule");
+        assert_eq!(
+            p[0].1,
+            "schedule \"0 0 30 2 *\" never fires (no such date comes again): \
+             the profile would never run"
+        );
+        assert!(Trigger::of(&feb_30).is_err());
+        assert!(problems(&profile("schedule = \"0 0 29 2 *\"", "")).is_empty());
     }
 
     #[test]

@@ -112,6 +112,30 @@ pub fn check_secrets(profile: &Profile, secrets: Option<&SecretStore>) -> Vec<Pr
         .collect()
 }
 
+/// `hrbridge check` only: the inbox folder of a `dir` source must exist, or every pass of the
+/// profile fails. (Not part of [`check`]: the daemon and `run` start without it and report
+/// the pass, so one missing folder does not stop the other profiles.)
+pub fn check_inbox(profile: &Profile, settings: &Settings) -> Vec<Problem> {
+    let SourceSpec::Dir(spec) = &profile.source else {
+        return Vec::new();
+    };
+    let inbox = settings.resolve_path(&spec.path);
+    let shown = inbox.display();
+    let problem = match std::fs::metadata(&inbox) {
+        Ok(meta) if meta.is_dir() => return Vec::new(),
+        Ok(_) => format!("inbox {shown} is not a folder: every pass of this profile would fail"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+            "inbox folder {shown} does not exist: every pass of this profile would fail; \
+             create it (mkdir -p {shown})"
+        ),
+        Err(e) => format!("inbox folder {shown} cannot be read ({e})"),
+    };
+    vec![Problem::new(
+        KeyPath::root().key("source").key("path"),
+        problem,
+    )]
+}
+
 /// Every secret reference of `profile`, with the key path it is written at.
 pub fn secret_refs(profile: &Profile) -> Vec<(KeyPath, &SecretRef)> {
     let mut found = Vec::new();
@@ -264,6 +288,30 @@ mod tests {
     fn sample_header_duplicates_and_empties() {
         let p = problems_of("sample_header = [\"ID\", \" \", \"Name\", \"ID\"]");
         assert_eq!(paths(&p), ["sample_header[1]", "sample_header[3]"]);
+    }
+
+    #[test]
+    fn a_missing_inbox_is_a_problem_at_source_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::resolve(None, dir.path().to_path_buf(), SettingsFile::default());
+        let profile = profile_of("");
+        let p = check_inbox(&profile, &settings);
+        assert_eq!(paths(&p), ["source.path"]);
+        let inbox = dir.path().join("inbox/x");
+        assert!(
+            p[0].message
+                .contains(&format!("{} does not exist", inbox.display())),
+            "{}",
+            p[0].message
+        );
+        std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+        std::fs::write(&inbox, "").unwrap();
+        assert!(check_inbox(&profile, &settings)[0]
+            .message
+            .contains("is not a folder"));
+        std::fs::remove_file(&inbox).unwrap();
+        std::fs::create_dir(&inbox).unwrap();
+        assert_eq!(check_inbox(&profile, &settings), vec![]);
     }
 
     #[test]

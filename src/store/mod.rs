@@ -58,6 +58,10 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("state database schema version {found} is newer than this hrbridge supports ({supported}); upgrade hrbridge")]
     TooNew { found: i64, supported: i64 },
+    /// A command that only reads found a database an older hrbridge wrote; it does not
+    /// upgrade it (that is a write).
+    #[error("state database schema version {found} is older than this hrbridge reads ({supported}); `hrbridge run --once` upgrades it")]
+    TooOld { found: i64, supported: i64 },
     #[error("state database: {0}")]
     Io(#[from] std::io::Error),
     /// Creating the state folder or the database file failed.
@@ -149,10 +153,23 @@ pub struct Counts {
     pub filtered: u64,
     /// Rows rejected by the reader or by mapping.
     pub rejected: u64,
-    /// Rows written to every output.
+    /// Rows mapped and written to the job's outputs (temp files until the job publishes
+    /// them: see [`Counts::published`]).
     pub written: u64,
     /// Rows an API output could not deliver (permanently, or after every retry).
     pub failed: u64,
+}
+
+impl Counts {
+    /// Rows that reached every output of a job that ended in `status`: none unless the job
+    /// delivered (`succeeded` or `partial`), and then the mapped rows less those an API output
+    /// could not deliver. A failed job may have mapped many rows; it published none.
+    pub fn published(&self, status: JobStatus) -> u64 {
+        match status {
+            JobStatus::Succeeded | JobStatus::Partial => self.written.saturating_sub(self.failed),
+            _ => 0,
+        }
+    }
 }
 
 /// A file as the store knows it.
@@ -252,6 +269,38 @@ impl Store {
             )));
         }
         Store::prepare(conn)
+    }
+
+    /// Opens `state_dir/hrbridge.db` for a command that only reads (`jobs`, `audit`): `None`
+    /// when there is no database yet, and then nothing is created — no folder, no file.
+    ///
+    /// The connection is read-only: no migration runs and the journal mode is left as the
+    /// writer set it (WAL; SQLite may add its `-wal`/`-shm` files beside the database, as for
+    /// any reader). A database of another schema version is refused.
+    pub fn open_read_only(state_dir: &Path) -> Result<Option<Store>> {
+        let path = state_dir.join(DB_FILE);
+        if !path.try_exists().map_err(|source| StoreError::File {
+            path: path.display().to_string(),
+            source,
+        })? {
+            return Ok(None);
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let supported = migrations::supported_version();
+        if found > supported {
+            return Err(StoreError::TooNew { found, supported });
+        }
+        if found < supported {
+            return Err(StoreError::TooOld { found, supported });
+        }
+        Ok(Some(Store { conn }))
     }
 
     /// A private database that lives as long as the value (tests, `preview`, `demo`).
@@ -411,6 +460,71 @@ mod tests {
         let err = Store::open(&blocker.join("state")).err().unwrap();
         assert!(matches!(err, StoreError::File { .. }), "{err}");
         assert!(err.to_string().contains("occupied"), "{err}");
+    }
+
+    #[test]
+    fn read_only_open_creates_nothing_and_never_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("var");
+        assert!(Store::open_read_only(&state).unwrap().is_none());
+        assert!(!state.exists(), "the state folder was created");
+
+        let store = Store::open(&state).unwrap();
+        store
+            .upsert_file("p", "a.csv", "ab12", 3, "dir:in")
+            .unwrap();
+        drop(store);
+        let reader = Store::open_read_only(&state).unwrap().unwrap();
+        assert_eq!(reader.jobs_extent().unwrap(), (0, 0));
+        let err = reader
+            .upsert_file("p", "b.csv", "cd34", 3, "dir:in")
+            .unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+    }
+
+    #[test]
+    fn read_only_open_refuses_other_schema_versions_untouched() {
+        let (dir, store) = temp_store();
+        drop(store);
+        let supported = migrations::supported_version();
+        for (version, too_old) in [(supported - 1, true), (supported + 1, false)] {
+            {
+                let raw = Connection::open(dir.path().join(DB_FILE)).unwrap();
+                raw.pragma_update(None, "user_version", version).unwrap();
+            }
+            match Store::open_read_only(dir.path()) {
+                Err(StoreError::TooOld { found, .. }) if too_old => assert_eq!(found, version),
+                Err(StoreError::TooNew { found, .. }) if !too_old => assert_eq!(found, version),
+                Err(other) => panic!("version {version}: {other}"),
+                Ok(_) => panic!("version {version}: the store opened"),
+            }
+            let raw = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            let kept: i64 = raw
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(kept, version, "a read-only open migrated");
+        }
+    }
+
+    #[test]
+    fn only_delivered_jobs_count_published_rows() {
+        let counts = Counts {
+            read: 10,
+            written: 8,
+            failed: 3,
+            ..Counts::default()
+        };
+        assert_eq!(counts.published(JobStatus::Succeeded), 8 - 3);
+        assert_eq!(counts.published(JobStatus::Partial), 5);
+        for status in [
+            JobStatus::Failed,
+            JobStatus::Running,
+            JobStatus::Committing,
+            JobStatus::Duplicate,
+            JobStatus::Interrupted,
+        ] {
+            assert_eq!(counts.published(status), 0, "{}", status.as_str());
+        }
     }
 
     #[test]

@@ -35,8 +35,9 @@ pub struct JobTotals {
     pub jobs: u64,
     pub failed: u64,
     pub partial: u64,
-    /// Rows written to every output.
-    pub rows_written: u64,
+    /// Rows that reached every output (see [`Counts::published`](super::Counts::published)):
+    /// the rows of failed jobs are not among them.
+    pub rows_published: u64,
     /// Rows an API output could not deliver.
     pub rows_failed: u64,
 }
@@ -117,12 +118,15 @@ impl Store {
         Ok(self.recent_jobs(1, Some(profile))?.pop())
     }
 
-    /// Totals of the jobs started at or after `since` (RFC 3339 UTC, as stored).
+    /// Totals of the jobs started at or after `since` (RFC 3339 UTC, as stored); the rows
+    /// published are counted as [`Counts::published`](super::Counts::published) counts them.
     pub fn job_totals_since(&self, since: &str) -> Result<JobTotals> {
         Ok(self.conn.query_row(
             "SELECT count(*), count(*) FILTER (WHERE status = 'failed'),
                     count(*) FILTER (WHERE status = 'partial'),
-                    ifnull(sum(written_rows), 0), ifnull(sum(failed_rows), 0)
+                    ifnull(sum(CASE WHEN status IN ('succeeded', 'partial')
+                                    THEN max(written_rows - failed_rows, 0) ELSE 0 END), 0),
+                    ifnull(sum(failed_rows), 0)
              FROM jobs WHERE started_at >= ?1",
             [since],
             |r| {
@@ -130,7 +134,7 @@ impl Store {
                     jobs: r.get(0)?,
                     failed: r.get(1)?,
                     partial: r.get(2)?,
-                    rows_written: r.get(3)?,
+                    rows_published: r.get(3)?,
                     rows_failed: r.get(4)?,
                 })
             },
@@ -302,6 +306,41 @@ mod tests {
         assert_eq!((totals.jobs, totals.failed), (10, 4));
         let none = store.job_totals_since("2999-01-01T00:00:00Z").unwrap();
         assert_eq!(none, JobTotals::default());
+    }
+
+    #[test]
+    fn totals_count_the_rows_published_not_those_of_failed_jobs() {
+        let (_dir, store) = temp_store();
+        for (i, (status, written, failed)) in [
+            (JobStatus::Failed, 5, 0),
+            (JobStatus::Succeeded, 3, 0),
+            (JobStatus::Partial, 4, 1),
+            (JobStatus::Failed, 2, 2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let file = store
+                .upsert_file("p", "f.csv", &format!("{i:064}"), 1, "dir:x")
+                .unwrap();
+            let job = store.start_job("p", file.id, &file.name).unwrap();
+            let counts = Counts {
+                read: written,
+                written,
+                failed,
+                ..Counts::default()
+            };
+            store.finish_job(job, status, counts, None).unwrap();
+        }
+        let totals = store.job_totals_since("2000-01-01T00:00:00Z").unwrap();
+        assert_eq!((totals.rows_published, totals.rows_failed), (3 + 3, 3));
+        let each: u64 = store
+            .recent_jobs(10, None)
+            .unwrap()
+            .iter()
+            .map(|j| j.counts.published(j.status))
+            .sum();
+        assert_eq!(totals.rows_published, each);
     }
 
     #[test]

@@ -33,11 +33,12 @@ pub fn draw(frame: &mut Frame, area: Rect, d: &mut JobDetail, now: DateTime<Utc>
             took(job, now)
         )),
         Line::from(format!(
-            " rows: {} read · {} filtered · {} rejected · {} written · {} failed",
+            " rows: {} read · {} filtered · {} rejected · {} mapped · {} published · {} failed",
             count(job.counts.read),
             count(job.counts.filtered),
             count(job.counts.rejected),
             count(job.counts.written),
+            count(job.counts.published(job.status)),
             count(job.counts.failed)
         )),
     ];

@@ -1,4 +1,6 @@
-//! The Jobs view: today's totals, then every job newest first, one line each.
+//! The Jobs view: today's totals, then every job newest first, one line each. Rows count as
+//! delivered once published: a failed job shows 0 however many rows it mapped (its detail
+//! shows those).
 
 use chrono::{DateTime, Utc};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -28,7 +30,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
         tally(t.failed, "failed", theme.bad(), theme),
         Span::raw(" · "),
         tally(t.partial, "partial", theme.warn(), theme),
-        Span::raw(format!(" · {} rows delivered", count(t.rows_written))),
+        Span::raw(format!(" · {} rows delivered", count(t.rows_published))),
     ];
     if t.rows_failed > 0 {
         spans.push(Span::styled(
@@ -73,7 +75,7 @@ pub fn job_table(jobs: &[JobRow], now: DateTime<Utc>, width: u16, theme: Theme) 
         if wide {
             cells.push(Cell::from(count(j.counts.read)));
         }
-        cells.push(Cell::from(count(j.counts.written)));
+        cells.push(Cell::from(count(j.counts.published(j.status))));
         cells.push(number(j.counts.rejected, theme.warn()));
         cells.push(number(j.counts.failed, theme.bad()));
         if wide {
@@ -104,8 +106,8 @@ pub fn job_table(jobs: &[JobRow], now: DateTime<Utc>, width: u16, theme: Theme) 
         titles.extend(["out", "rej", "fail"]);
         widths.extend([5, 5, 5].map(Constraint::Length));
     } else {
-        titles.extend(["written", "rejected", "failed"]);
-        widths.extend([7, 8, 6].map(Constraint::Length));
+        titles.extend(["published", "rejected", "failed"]);
+        widths.extend([9, 8, 6].map(Constraint::Length));
     }
     if wide {
         titles.push("took");
