@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use calamine::{DataType, ExcelDateTime, Ods, Reader, Xls, Xlsx};
 
-use super::footer::{Item, Line, Trailer};
+use super::footer::{Item, Line, Lines, Trailer};
 use super::header::{column_label, names_of};
 use super::limits::check_file_size;
 use super::shape::{table, Ragged};
@@ -84,6 +84,7 @@ pub fn open(
             row: 0,
         },
         header: Vec::new(),
+        last_row: 0,
         done: false,
     };
     let header_line = find_header(&mut lines, spec.header_row)?;
@@ -200,6 +201,8 @@ struct SheetLines {
     at: Position,
     /// Column names once the header is known (for naming columns in errors).
     header: Vec<String>,
+    /// The last sheet row holding a value, blank text included.
+    last_row: u64,
     done: bool,
 }
 
@@ -253,6 +256,7 @@ impl Iterator for SheetLines {
             match receive(&self.rx, self.wait, self.max_read_seconds) {
                 Msg::Row(row) => {
                     self.at.row = u64::from(row.row) + 1;
+                    self.last_row = self.last_row.max(self.at.row);
                     if let Some(item) = self.line(row) {
                         return Some(item);
                     }
@@ -266,6 +270,12 @@ impl Iterator for SheetLines {
             }
         }
         None
+    }
+}
+
+impl Lines for SheetLines {
+    fn last_row(&self) -> u64 {
+        self.last_row
     }
 }
 

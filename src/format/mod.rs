@@ -9,8 +9,9 @@
 //!
 //! `csv` and `excel` are the readers; `encoding` decodes text strictly; `header`, `footer` and
 //! `shape` hold the rules both readers share (header names; `skip_footer` and `trailer`; a
-//! row's cells against the header); `limits` and `zip_guard` apply the resource caps; `check`
-//! validates `[format]` settings with the readers' own parsing functions.
+//! row's cells against the header); `line_count` numbers the physical lines of CSV text;
+//! `limits` and `zip_guard` apply the resource caps; `check` validates `[format]` settings
+//! with the readers' own parsing functions.
 
 pub mod check;
 pub mod csv;
@@ -19,6 +20,7 @@ pub mod excel;
 mod footer;
 mod header;
 mod limits;
+mod line_count;
 mod shape;
 mod zip_guard;
 
