@@ -226,3 +226,51 @@ fn row_numbers_are_physical_lines_for_lf_crlf_and_cr() {
         );
     }
 }
+#[test]
+fn very_large_whole_numbers_in_cells_are_read_or_refused_accurately() {
+    let ws = Workspace::new();
+    let fields = "[[field]]\nname = \"id\"\nfrom = \"id\"\n\n[[field]]\nname = \"count\"\nfrom = \"count\"\ntype = \"integer\"\n\n[[field]]\nname = \"amount\"\nfrom = \"amount\"\ntype = \"decimal\"\n";
+    ws.profile("p", &profile("xlsx", "type = \"xlsx\"", fields));
+    let sheet = [
+        row(
+            1,
+            &[
+                ("A", &text("id")),
+                ("B", &text("count")),
+                ("C", &text("amount")),
+            ],
+        ),
+        row(
+            2,
+            &[
+                ("A", &text("1")),
+                ("B", r#"><v>9007199254740994</v>"#),
+                ("C", r#"><v>1E+21</v>"#),
+            ],
+        ),
+        row(
+            3,
+            &[
+                ("A", &text("2")),
+                ("B", r#"><v>1E+21</v>"#),
+                ("C", r#"><v>1</v>"#),
+            ],
+        ),
+    ]
+    .concat();
+    let detail = run(&ws, "staff.xlsx", &xlsx(&sheet));
+    assert_eq!(counts(&detail), (2, 1, 1, 0), "{detail}");
+    assert_eq!(
+        output(&ws),
+        "id,count,amount\n1,9007199254740994,1000000000000000000000\n"
+    );
+    let rejects = rejected_rows(&detail);
+    assert_eq!(rejects.len(), 1, "{detail}");
+    assert_eq!(rejects[0].0, 3);
+    assert_eq!(
+        rejects[0].1,
+        "value \"1000000000000000000000\" is a whole number outside the integer range \
+         (-9223372036854775808 to 9223372036854775807); use type = \"decimal\" or \"string\" \
+         for larger numbers"
+    );
+}

@@ -992,5 +992,8 @@ mod tests {
         assert_eq!(float_text(0.1), "0.1");
         assert_eq!(float_text(1.0e16), "10000000000000000");
         assert_eq!(float_text(2.5e-7), "0.00000025");
+        // Beyond 2^53 every digit is still written out, never an exponent.
+        assert_eq!(float_text(1e21), "1000000000000000000000");
+        assert_eq!(float_text(9_007_199_254_740_994.0), "9007199254740994");
     }
 }
