@@ -274,3 +274,20 @@ fn very_large_whole_numbers_in_cells_are_read_or_refused_accurately() {
          for larger numbers"
     );
 }
+
+#[test]
+fn date_time_cells_feed_date_fields_with_their_date() {
+    let ws = Workspace::new();
+    let fields = "[[field]]\nname = \"id\"\nfrom = \"id\"\n\n[[field]]\nname = \"start\"\nfrom = \"start\"\ntype = \"date\"\n";
+    ws.profile("p", &profile("xlsx", "type = \"xlsx\"", fields));
+    let sheet = [
+        row(1, &[("A", &text("id")), ("B", &text("start"))]),
+        // 2024-05-01 at noon, and 2024-05-02 at midnight, both in a date-time format.
+        row(2, &[("A", &text("1")), ("B", r#"s="1"><v>45413.5</v>"#)]),
+        row(3, &[("A", &text("2")), ("B", r#"s="1"><v>45414</v>"#)]),
+    ]
+    .concat();
+    let detail = run(&ws, "staff.xlsx", &xlsx(&sheet));
+    assert_eq!(counts(&detail), (2, 2, 0, 0), "{detail}");
+    assert_eq!(output(&ws), "id,start\n1,2024-05-01\n2,2024-05-02\n");
+}
