@@ -291,3 +291,43 @@ fn date_time_cells_feed_date_fields_with_their_date() {
     assert_eq!(counts(&detail), (2, 2, 0, 0), "{detail}");
     assert_eq!(output(&ws), "id,start\n1,2024-05-01\n2,2024-05-02\n");
 }
+
+#[test]
+fn ids_with_a_zero_padded_number_format_keep_their_zeros() {
+    let ws = Workspace::new();
+    let fields = "[[field]]\nname = \"id\"\nfrom = \"id\"\npattern = '\\d{5}'\n\n[[field]]\nname = \"ssn\"\nfrom = \"ssn\"\n\n[[field]]\nname = \"hours\"\nfrom = \"hours\"\n";
+    ws.profile("p", &profile("xlsx", "type = \"xlsx\"", fields));
+    let sheet = [
+        row(
+            1,
+            &[
+                ("A", &text("id")),
+                ("B", &text("ssn")),
+                ("C", &text("hours")),
+            ],
+        ),
+        row(
+            2,
+            &[
+                ("A", r#"s="2"><v>123</v>"#),
+                ("B", r#"s="3"><v>12345678</v>"#),
+                ("C", r#"><v>40</v>"#),
+            ],
+        ),
+        row(
+            3,
+            &[
+                ("A", r#"s="2"><v>98765</v>"#),
+                ("B", r#"s="3"><v>987654321</v>"#),
+                ("C", r#"><v>37.5</v>"#),
+            ],
+        ),
+    ]
+    .concat();
+    let detail = run(&ws, "staff.xlsx", &xlsx(&sheet));
+    assert_eq!(counts(&detail), (2, 2, 0, 0), "{detail}");
+    assert_eq!(
+        output(&ws),
+        "id,ssn,hours\n00123,012-34-5678,40\n98765,987-65-4321,37.5\n"
+    );
+}
