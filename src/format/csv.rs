@@ -228,19 +228,24 @@ fn sniff_delimiter(text: &[u8], header_row: usize, complete: bool) -> u8 {
         .unwrap_or(b',')
 }
 
-/// Delimiter counts of the header line and up to [`SNIFF_LINES`] non-blank lines after it.
+/// Delimiter counts of the header line and up to [`SNIFF_LINES`] non-blank lines after it
+/// (`\n`, `\r\n` and a lone `\r` end a line, as for the reader).
 fn logical_lines(text: &[u8], header_row: usize, complete: bool) -> Vec<Counts> {
     let mut lines = Vec::new();
     let mut counts: Counts = [0; SNIFF_CANDIDATES.len()];
     let (mut in_quotes, mut content) = (false, false);
     let (mut physical, mut start) = (1usize, 1usize);
+    let mut previous = 0u8;
     for &b in text {
+        let crlf = b == b'\n' && previous == b'\r';
+        previous = b;
         match b {
             b'"' => {
                 in_quotes = !in_quotes;
                 content = true;
             }
-            b'\n' => {
+            b'\n' if crlf => {}
+            b'\n' | b'\r' => {
                 physical += 1;
                 if !in_quotes {
                     if content && start >= header_row {
@@ -408,6 +413,16 @@ mod tests {
         assert_eq!(sniff_delimiter(text, 2, true), b';');
         assert_eq!(sniff_delimiter(b"id\n1\n", 1, true), b',');
         assert_eq!(sniff_delimiter(b"a,b;c\n1,2;3\n", 1, true), b',');
+    }
+
+    #[test]
+    fn sniffing_sees_the_lines_of_crlf_and_cr_files() {
+        for eol in ["\r\n", "\r"] {
+            let text = ["Export, 2024, all staff", "id;name", "1;Doe, J", "2;Roe"]
+                .map(|l| format!("{l}{eol}"))
+                .concat();
+            assert_eq!(sniff_delimiter(text.as_bytes(), 2, true), b';', "{eol:?}");
+        }
     }
 
     #[test]

@@ -210,7 +210,7 @@ mod tests {
         })
     }
 
-    /// Items ending at the last of their rows.
+    /// Test items, with the last row with content of the file they stand for.
     struct Sheet(std::vec::IntoIter<Item>, u64);
 
     impl Iterator for Sheet {
