@@ -1,16 +1,18 @@
 //! CSV reader: decodes, finds the delimiter and header, and streams positioned records.
 //!
 //! The file is decoded strictly (see [`super::encoding`]), parsed by the `csv` crate (quotes,
-//! embedded newlines), and each record remembers the line it starts on. Memory stays flat
-//! whatever the number of rows: one reusable record buffer plus the footer lookahead.
+//! embedded newlines), and each record remembers the physical line it starts on (counted by
+//! [`super::line_count`], for LF, CRLF and CR files alike). Memory stays flat whatever the
+//! number of rows: one reusable record buffer plus the footer lookahead.
 
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 
 use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
-use super::footer::{Item, Line, Trailer};
+use super::footer::{Item, Line, Lines, Trailer};
 use super::header::names_of;
 use super::limits::{check_file_size, max_line_bytes, LineLimit};
+use super::line_count::LineCounter;
 use super::shape::{table, Ragged};
 use super::{Input, ReadError, Table};
 use crate::profile::FormatSpec;
@@ -26,6 +28,8 @@ pub const SNIFF_CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 const SNIFF_BYTES: usize = 64 << 10;
 /// Lines after the header the sniffer compares with it.
 const SNIFF_LINES: usize = 10;
+/// The parser's read buffer.
+const BUFFER_BYTES: usize = 64 << 10;
 
 /// Resolves a `delimiter` setting: `Ok(None)` for `"auto"`, the byte for a single ASCII
 /// character, `"tab"` or `"\t"`, or a message saying why the value is not accepted.
@@ -78,8 +82,8 @@ pub fn open(
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .buffer_capacity(64 << 10)
-        .from_reader(input);
+        .buffer_capacity(BUFFER_BYTES)
+        .from_reader(LineCounter::new(input, BUFFER_BYTES));
     let mut lines = CsvLines {
         reader,
         record: ::csv::StringRecord::new(),
@@ -140,7 +144,7 @@ fn io_error(name: &Arc<str>, row: u64, err: &io::Error) -> ReadError {
 
 /// Non-blank CSV records as [`Line`]s, in file order.
 struct CsvLines {
-    reader: ::csv::Reader<Box<dyn Read + Send>>,
+    reader: ::csv::Reader<LineCounter<Box<dyn Read + Send>>>,
     record: ::csv::StringRecord,
     name: Arc<str>,
     done: bool,
@@ -151,13 +155,16 @@ impl Iterator for CsvLines {
 
     fn next(&mut self) -> Option<Item> {
         while !self.done {
-            match self.reader.read_record(&mut self.record) {
+            let start = self.reader.position().byte();
+            self.reader.get_mut().begin_record(start);
+            let result = self.reader.read_record(&mut self.record);
+            let row = self.reader.get_ref().record_line();
+            match result {
                 Ok(false) => self.done = true,
                 Ok(true) => {
                     if self.record.iter().all(|f| f.trim().is_empty()) {
                         continue;
                     }
-                    let row = self.record.position().map_or(0, |p| p.line());
                     return Some(Ok(Line {
                         pos: Position::new(self.name.clone(), row),
                         fields: self.record.iter().map(String::from).collect(),
@@ -165,7 +172,6 @@ impl Iterator for CsvLines {
                 }
                 Err(e) => {
                     self.done = true;
-                    let row = e.position().map_or(0, |p| p.line());
                     let err = match e.into_kind() {
                         ::csv::ErrorKind::Io(io) => io_error(&self.name, row, &io),
                         other => ReadError::file(
@@ -178,6 +184,12 @@ impl Iterator for CsvLines {
             }
         }
         None
+    }
+}
+
+impl Lines for CsvLines {
+    fn last_row(&self) -> u64 {
+        self.reader.get_ref().last_filled_line()
     }
 }
 
@@ -216,19 +228,24 @@ fn sniff_delimiter(text: &[u8], header_row: usize, complete: bool) -> u8 {
         .unwrap_or(b',')
 }
 
-/// Delimiter counts of the header line and up to [`SNIFF_LINES`] non-blank lines after it.
+/// Delimiter counts of the header line and up to [`SNIFF_LINES`] non-blank lines after it
+/// (`\n`, `\r\n` and a lone `\r` end a line, as for the reader).
 fn logical_lines(text: &[u8], header_row: usize, complete: bool) -> Vec<Counts> {
     let mut lines = Vec::new();
     let mut counts: Counts = [0; SNIFF_CANDIDATES.len()];
     let (mut in_quotes, mut content) = (false, false);
     let (mut physical, mut start) = (1usize, 1usize);
+    let mut previous = 0u8;
     for &b in text {
+        let crlf = b == b'\n' && previous == b'\r';
+        previous = b;
         match b {
             b'"' => {
                 in_quotes = !in_quotes;
                 content = true;
             }
-            b'\n' => {
+            b'\n' if crlf => {}
+            b'\n' | b'\r' => {
                 physical += 1;
                 if !in_quotes {
                     if content && start >= header_row {
@@ -399,6 +416,16 @@ mod tests {
     }
 
     #[test]
+    fn sniffing_sees_the_lines_of_crlf_and_cr_files() {
+        for eol in ["\r\n", "\r"] {
+            let text = ["Export, 2024, all staff", "id;name", "1;Doe, J", "2;Roe"]
+                .map(|l| format!("{l}{eol}"))
+                .concat();
+            assert_eq!(sniff_delimiter(text.as_bytes(), 2, true), b';', "{eol:?}");
+        }
+    }
+
+    #[test]
     fn quoted_newlines_keep_row_numbers_right() {
         let text = b"id,note\n1,\"two\nlines\"\n2,\"three\n\nlines\"\n3,x\n";
         let (_, out) = read(text, &spec()).unwrap();
@@ -462,13 +489,42 @@ mod tests {
     }
 
     #[test]
-    fn skip_footer_drops_the_last_records() {
-        let s = FormatSpec {
-            skip_footer: 2,
+    fn skip_footer_drops_the_last_physical_lines() {
+        let text = b"a,b\n1,2\n3,4\nTotal\n\nEnd,of,file\n\n";
+        let footer = |skip_footer| FormatSpec {
+            skip_footer,
             ..spec()
         };
-        let (_, out) = read(b"a,b\n1,2\n3,4\nTotal\n\nEnd,of,file\n", &s).unwrap();
+        // Lines 4-6 ("Total", a blank line, "End,of,file") are the footer; the empty line
+        // after the last one is not a row.
+        let (_, out) = read(text, &footer(3)).unwrap();
         assert_eq!(rows(&out), vec![(2, "1|2"), (3, "3|4")]);
+        // A footer set one line too short leaves "Total" a row, rejected: never silently lost.
+        let (_, out) = read(text, &footer(2)).unwrap();
+        assert_eq!(
+            rows(&out),
+            vec![
+                (2, "1|2"),
+                (3, "3|4"),
+                (4, "Row: row has 1 fields, header has 2")
+            ]
+        );
+    }
+
+    #[test]
+    fn records_carry_their_physical_line_whatever_the_line_ending() {
+        for eol in ["\n", "\r\n", "\r"] {
+            let text = ["a,b", "", "1,2", "\"x", "y\",3", " , ", "4,5"]
+                .map(|l| format!("{l}{eol}"))
+                .concat();
+            let (_, out) = read(text.as_bytes(), &spec()).unwrap();
+            let want = format!("x{eol}y|3");
+            assert_eq!(
+                rows(&out),
+                vec![(3, "1|2"), (4, want.as_str()), (7, "4|5")],
+                "{eol:?}"
+            );
+        }
     }
 
     fn with_trailer(pattern: &str) -> FormatSpec {

@@ -6,7 +6,10 @@
 //! xls and ods sheets are loaded whole by calamine, bounded by the file and decompression caps.
 //! The worker counts cells against `limits.max_cells` and its own busy time against
 //! `limits.max_read_seconds`; the reader also gives up when the worker goes silent that long.
-//! Cells become text the way an operator reads them in the spreadsheet (see [`cell_text`]).
+//! Cells become text the way an operator reads them in the spreadsheet (see [`cell_text`]);
+//! in xlsx files that includes ids kept in a zero-padded number format (see
+//! [`super::id_format`]). calamine 0.38 exposes number formats for xlsx only, so xls and ods
+//! numbers are read plain.
 
 use std::io::{BufReader, Read, Seek};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -16,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use calamine::{DataType, ExcelDateTime, Ods, Reader, Xls, Xlsx};
 
-use super::footer::{Item, Line, Trailer};
+use super::footer::{Item, Line, Lines, Trailer};
 use super::header::{column_label, names_of};
+use super::id_format::IdFormat;
 use super::limits::check_file_size;
 use super::shape::{table, Ragged};
 use super::zip_guard::{self, ZipKind};
@@ -84,6 +88,7 @@ pub fn open(
             row: 0,
         },
         header: Vec::new(),
+        last_row: 0,
         done: false,
     };
     let header_line = find_header(&mut lines, spec.header_row)?;
@@ -200,6 +205,8 @@ struct SheetLines {
     at: Position,
     /// Column names once the header is known (for naming columns in errors).
     header: Vec<String>,
+    /// The last sheet row holding a value, blank text included.
+    last_row: u64,
     done: bool,
 }
 
@@ -253,6 +260,7 @@ impl Iterator for SheetLines {
             match receive(&self.rx, self.wait, self.max_read_seconds) {
                 Msg::Row(row) => {
                     self.at.row = u64::from(row.row) + 1;
+                    self.last_row = self.last_row.max(self.at.row);
                     if let Some(item) = self.line(row) {
                         return Some(item);
                     }
@@ -266,6 +274,12 @@ impl Iterator for SheetLines {
             }
         }
         None
+    }
+}
+
+impl Lines for SheetLines {
+    fn last_row(&self) -> u64 {
+        self.last_row
     }
 }
 
@@ -384,7 +398,7 @@ impl Worker {
         self.send(Msg::Row(full))
     }
 
-    /// Streams an xlsx sheet cell by cell.
+    /// Streams an xlsx sheet cell by cell, with the id formats of the cells' styles.
     fn xlsx(
         &mut self,
         input: BufReader<Box<dyn Input>>,
@@ -394,15 +408,21 @@ impl Worker {
         let name = pick_sheet(&wb.sheet_names(), sheet)?;
         self.send(Msg::Sheet(name.clone()))?;
         let mut cells = wb.worksheet_cells_reader(&name).map_err(workbook_error)?;
+        let id_formats: Vec<Option<IdFormat>> = cells
+            .styles()
+            .iter()
+            .map(|style| IdFormat::parse(&style.number_format.as_ref()?.format_code))
+            .collect();
         let mut row = SheetRow::default();
-        while let Some(cell) = cells.next_cell().map_err(workbook_error)? {
+        while let Some((cell, style)) = cells.next_cell_with_style_id().map_err(workbook_error)? {
             self.count_cell()?;
             let (r, c) = cell.get_position();
             if r != row.row {
                 self.flush(&mut row)?;
                 row.row = r;
             }
-            if let Some(value) = cell_text(cell.get_value()) {
+            let id_format = id_formats.get(style).and_then(Option::as_ref);
+            if let Some(value) = cell_text(cell.get_value(), id_format) {
                 row.cells.push((c, value));
             }
         }
@@ -437,7 +457,7 @@ impl Worker {
                 self.flush(&mut row)?;
                 row.row = r;
             }
-            if let Some(value) = cell_text(value) {
+            if let Some(value) = cell_text(value, None) {
                 row.cells.push((c, value));
             }
         }
@@ -466,10 +486,12 @@ fn pick_sheet(names: &[String], want: Option<&SheetRef>) -> Result<String, Stop>
     })
 }
 
-/// A cell as text: strings as they are (leading zeros kept), whole numbers without `.0`,
-/// booleans as `true`/`false`, date cells as ISO dates (`YYYY-MM-DD`, with `THH:MM:SS` when
-/// the time is not midnight), duration cells as `H:MM:SS`. `None` for an empty cell.
-fn cell_text<T: DataType>(value: &T) -> Option<Cell> {
+/// A cell as text: strings as they are (leading zeros kept), numbers in the cell's
+/// `id_format` when it has one (`00123`), other whole numbers without `.0`, booleans as
+/// `true`/`false`, date cells as ISO dates (`YYYY-MM-DD`, with `THH:MM:SS` when the time is
+/// not midnight), duration cells as `H:MM:SS`. `None` for an empty cell.
+fn cell_text<T: DataType>(value: &T, id_format: Option<&IdFormat>) -> Option<Cell> {
+    let as_id = |n: f64| id_format.and_then(|f| f.render(n));
     if value.is_empty() {
         return None;
     }
@@ -479,9 +501,9 @@ fn cell_text<T: DataType>(value: &T) -> Option<Cell> {
         }
         s.to_string()
     } else if let Some(i) = value.get_int() {
-        i.to_string()
+        as_id(i as f64).unwrap_or_else(|| i.to_string())
     } else if let Some(f) = value.get_float() {
-        float_text(f)
+        as_id(f).unwrap_or_else(|| float_text(f))
     } else if let Some(b) = value.get_bool() {
         b.to_string()
     } else if let Some(dt) = value.get_datetime() {
@@ -538,11 +560,12 @@ mod tests {
 
     const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
-<cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="22" applyNumberFormat="1"/><xf numFmtId="46" applyNumberFormat="1"/></cellXfs>
+<numFmts count="1"><numFmt numFmtId="164" formatCode="00000"/></numFmts>
+<cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="22" applyNumberFormat="1"/><xf numFmtId="46" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>
 </styleSheet>"#;
 
     /// A minimal xlsx: sheets given as (name, `<sheetData>` inner XML). Style 1 is a date,
-    /// 2 a date-time, 3 a duration.
+    /// 2 a date-time, 3 a duration, 4 a zero-padded id (`00000`).
     fn xlsx(sheets: &[(&str, &str)], date1904: bool) -> Vec<u8> {
         let mut workbook = String::from(
             r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#,
@@ -690,6 +713,17 @@ mod tests {
             .map(|(n, c)| (n.as_str(), c.as_slice()))
             .collect();
         zip_of(&refs)
+    }
+
+    #[test]
+    fn numbers_in_an_id_format_keep_their_zeros() {
+        let data = format!(
+            "{}{}",
+            text_row(1, &["id", "plain"]),
+            r#"<row r="2"><c r="A2" s="4"><v>123</v></c><c r="B2"><v>123</v></c></row>"#
+        );
+        let (_, items) = read(&xlsx(&[("S", &data)], false), &spec()).unwrap();
+        assert_eq!(values(&items), vec![(2, "00123|123".to_string())]);
     }
 
     #[test]
@@ -982,5 +1016,8 @@ mod tests {
         assert_eq!(float_text(0.1), "0.1");
         assert_eq!(float_text(1.0e16), "10000000000000000");
         assert_eq!(float_text(2.5e-7), "0.00000025");
+        // Beyond 2^53 every digit is still written out, never an exponent.
+        assert_eq!(float_text(1e21), "1000000000000000000000");
+        assert_eq!(float_text(9_007_199_254_740_994.0), "9007199254740994");
     }
 }

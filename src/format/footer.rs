@@ -58,21 +58,48 @@ impl Trailer {
     }
 }
 
-/// Holds back the last `skip_footer` (+1 with a trailer) records of `inner`, drops the footer
-/// and checks the trailer; a failed check is a `File` error yielded as the last item.
+/// What the adapter reads: a reader's records in file order, and where the file ends.
+pub trait Lines: Iterator<Item = Item> {
+    /// The last physical row with content (CSV: the last line that is not empty; sheets: the
+    /// last row holding a value), once the iterator has returned `None`. Empty rows between
+    /// records count; empty rows after the last one do not.
+    fn last_row(&self) -> u64;
+}
+
+/// The row an item stands for.
+fn row_of(item: &Item) -> u64 {
+    match item {
+        Ok(line) => line.pos.row,
+        Err(e) => e.pos.row,
+    }
+}
+
+/// Drops the records that start in the last `skip_footer` physical rows of `inner` (blank
+/// rows count: the footer is what the operator sees at the end of the file), then checks the
+/// trailer, the last record left. A failed check is a `File` error yielded as the last item.
+///
+/// Each record starts on a row of its own, so the footer holds at most `skip_footer` records:
+/// holding back that many (+1 with a trailer) keeps reading streaming.
 pub struct Footer<I> {
     inner: I,
     skip: usize,
     trailer: Option<Trailer>,
     held: VecDeque<Item>,
-    /// Records handed on (data rows and rejected rows).
+    /// Records handed on while reading (data rows and rejected rows).
     passed: u64,
     /// Where a missing trailer is reported when the file has no records at all.
     fallback: Position,
-    done: bool,
+    state: State,
 }
 
-impl<I: Iterator<Item = Item>> Footer<I> {
+enum State {
+    Reading,
+    /// The input has ended: the held records go out, then the trailer's verdict.
+    Draining(Option<ReadError>),
+    Done,
+}
+
+impl<I: Lines> Footer<I> {
     /// Wraps `inner`; `header_pos` locates a missing trailer in a file without records.
     pub fn new(inner: I, skip: usize, trailer: Option<Trailer>, header_pos: Position) -> Footer<I> {
         Footer {
@@ -82,7 +109,7 @@ impl<I: Iterator<Item = Item>> Footer<I> {
             held: VecDeque::new(),
             passed: 0,
             fallback: header_pos,
-            done: false,
+            state: State::Reading,
         }
     }
 
@@ -92,9 +119,12 @@ impl<I: Iterator<Item = Item>> Footer<I> {
 
     /// The end of the input: drop the footer, then check the trailer.
     fn finish(&mut self) -> Option<ReadError> {
+        if self.skip > 0 {
+            let skip = u64::try_from(self.skip).unwrap_or(u64::MAX);
+            let last_data_row = self.inner.last_row().saturating_sub(skip);
+            self.held.retain(|item| row_of(item) <= last_data_row);
+        }
         let trailer = self.trailer.as_ref()?;
-        let kept = self.held.len().saturating_sub(self.skip);
-        self.held.truncate(kept);
         let last = self.held.pop_back();
         let missing = |pos: Position| {
             ReadError::file(
@@ -117,43 +147,50 @@ impl<I: Iterator<Item = Item>> Footer<I> {
         let declared = caps
             .get(1)
             .and_then(|m| m.as_str().trim().parse::<u64>().ok());
+        let records = self.passed + self.held.len() as u64;
         match declared {
             None => Some(ReadError::file(
                 line.pos,
                 "the trailer's row count (capture group 1) is not a whole number",
             )),
-            Some(n) if n != self.passed => Some(ReadError::file(
+            Some(n) if n != records => Some(ReadError::file(
                 line.pos,
-                format!("trailer declares {n} rows, file has {}", self.passed),
+                format!("trailer declares {n} rows, file has {records}"),
             )),
             Some(_) => None,
         }
     }
 }
 
-impl<I: Iterator<Item = Item>> Iterator for Footer<I> {
+impl<I: Lines> Iterator for Footer<I> {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
-        if self.done {
-            return None;
-        }
         loop {
+            match &mut self.state {
+                State::Done => return None,
+                State::Draining(verdict) => {
+                    if let Some(item) = self.held.pop_front() {
+                        return Some(item);
+                    }
+                    let verdict = verdict.take();
+                    self.state = State::Done;
+                    return verdict.map(Err);
+                }
+                State::Reading => {}
+            }
             if self.held.len() > self.lookahead() {
                 self.passed += 1;
                 return self.held.pop_front();
             }
             match self.inner.next() {
                 Some(Err(e)) if e.severity == super::Severity::File => {
-                    self.done = true;
+                    self.state = State::Done;
                     self.held.clear();
                     return Some(Err(e));
                 }
                 Some(item) => self.held.push_back(item),
-                None => {
-                    self.done = true;
-                    return self.finish().map(Err);
-                }
+                None => self.state = State::Draining(self.finish()),
             }
         }
     }
@@ -173,7 +210,29 @@ mod tests {
         })
     }
 
+    /// Test items, with the last row with content of the file they stand for.
+    struct Sheet(std::vec::IntoIter<Item>, u64);
+
+    impl Iterator for Sheet {
+        type Item = Item;
+        fn next(&mut self) -> Option<Item> {
+            self.0.next()
+        }
+    }
+
+    impl Lines for Sheet {
+        fn last_row(&self) -> u64 {
+            self.1
+        }
+    }
+
     fn run(items: Vec<Item>, skip: usize, pattern: Option<&str>) -> Vec<Item> {
+        let last_row = items.iter().map(row_of).max().unwrap_or(1);
+        run_to(items, last_row, skip, pattern)
+    }
+
+    /// Like [`run`], for a file whose last row with content is `last_row`.
+    fn run_to(items: Vec<Item>, last_row: u64, skip: usize, pattern: Option<&str>) -> Vec<Item> {
         let trailer = pattern.map(|p| {
             Trailer::new(
                 &TrailerSpec {
@@ -184,7 +243,7 @@ mod tests {
             .unwrap()
         });
         let header = Position::new(Arc::from("f.csv"), 1);
-        Footer::new(items.into_iter(), skip, trailer, header).collect()
+        Footer::new(Sheet(items.into_iter(), last_row), skip, trailer, header).collect()
     }
 
     fn rows(out: &[Item]) -> Vec<u64> {
@@ -207,6 +266,26 @@ mod tests {
         let input = vec![line(2, "a"), line(3, "b"), line(4, "x"), line(5, "y")];
         assert_eq!(rows(&run(input, 2, None)), vec![2, 3]);
         assert!(run(vec![line(2, "a")], 3, None).is_empty());
+    }
+
+    #[test]
+    fn the_footer_is_counted_in_physical_rows() {
+        // Row 4 is blank: "blank + Total" is a footer of 2 rows, and row 3 is data.
+        let input = vec![line(2, "a"), line(3, "b"), line(5, "Total")];
+        assert_eq!(rows(&run(input, 2, None)), vec![2, 3]);
+        // A footer of blank rows only: nothing is dropped.
+        let input = vec![line(2, "a"), line(3, "b")];
+        assert_eq!(rows(&run_to(input, 4, 1, None)), vec![2, 3]);
+        // Records spanning several lines: the one starting in the footer is the footer.
+        let input = vec![line(2, "a"), line(3, "b"), line(6, "Total")];
+        assert_eq!(rows(&run_to(input, 7, 2, None)), vec![2, 3]);
+    }
+
+    #[test]
+    fn the_trailer_is_the_last_record_before_the_footer() {
+        let input = vec![line(2, "a"), line(3, "TOTAL,1"), line(5, "Printed")];
+        let out = run(input, 2, Some(r"^TOTAL,(\d+)$"));
+        assert_eq!(rows(&out), vec![2]);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub fn max_line_bytes(limits: &Limits) -> usize {
     limits.max_cell_bytes.saturating_mul(64).max(1 << 20)
 }
 
-/// A `Read` adapter that fails once a line grows past `limit` bytes.
+/// A `Read` adapter that fails once a line (ended by `\n` or `\r`) grows past `limit` bytes.
 pub struct LineLimit<R> {
     inner: R,
     limit: usize,
@@ -76,7 +76,7 @@ impl<R: std::io::Read> std::io::Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let chunk = &buf[..n];
-        self.since_newline = match memchr::memrchr(b'\n', chunk) {
+        self.since_newline = match memchr::memrchr2(b'\n', b'\r', chunk) {
             Some(last) => chunk.len() - last - 1,
             None => self.since_newline + chunk.len(),
         };
@@ -108,6 +108,14 @@ mod tests {
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(err.to_string().contains("longer than 4096 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_lone_cr_ends_a_line_too() {
+        let text = b"abc\r".repeat(10_000);
+        let mut out = Vec::new();
+        LineLimit::new(&text[..], 16).read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), text.len());
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //!
 //! `csv` and `excel` are the readers; `encoding` decodes text strictly; `header`, `footer` and
 //! `shape` hold the rules both readers share (header names; `skip_footer` and `trailer`; a
-//! row's cells against the header); `limits` and `zip_guard` apply the resource caps; `check`
-//! validates `[format]` settings with the readers' own parsing functions.
+//! row's cells against the header); `line_count` numbers the physical lines of CSV text;
+//! `id_format` shows spreadsheet numbers with a zero-padded number format as their ids;
+//! `limits` and `zip_guard` apply the resource caps; `check` validates `[format]` settings
+//! with the readers' own parsing functions.
 
 pub mod check;
 pub mod csv;
@@ -18,7 +20,9 @@ pub mod encoding;
 pub mod excel;
 mod footer;
 mod header;
+mod id_format;
 mod limits;
+mod line_count;
 mod shape;
 mod zip_guard;
 

@@ -2,7 +2,7 @@
 //! may have, and how large a cell may be. Then the last step of opening a file: data lines,
 //! minus footer and trailer, checked into positioned records.
 
-use super::footer::{Footer, Item, Line, Trailer};
+use super::footer::{Footer, Line, Lines, Trailer};
 use super::header::column_label;
 use super::limits::check_cell_sizes;
 use super::{ReadError, Table};
@@ -68,7 +68,7 @@ pub fn table<I>(
     ragged: Ragged,
 ) -> Table
 where
-    I: Iterator<Item = Item> + Send + 'static,
+    I: Lines + Send + 'static,
 {
     let footer = Footer::new(lines, spec.skip_footer, trailer, header_pos);
     let width = Width {

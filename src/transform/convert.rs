@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 
 use super::date::{DateRule, Temporal};
 use super::email::normalize_email;
-use super::number::{normalize_decimal, parse_integer};
+use super::number::{normalize_decimal, parse_integer, NotInteger};
 use super::Value;
 use crate::mask::shown;
 use crate::profile::{FieldSpec, FieldType, KeyPath, Problem};
@@ -89,8 +89,17 @@ impl Converter {
                 })
             }
             Converter::Integer => match parse_integer(s) {
-                Some(i) => plain(Value::Integer(i)),
-                None => Err(format!("value {} is not a whole number", shown(s, pii))),
+                Ok(i) => plain(Value::Integer(i)),
+                Err(NotInteger::NotWhole) => {
+                    Err(format!("value {} is not a whole number", shown(s, pii)))
+                }
+                Err(NotInteger::OutOfRange) => Err(format!(
+                    "value {} is a whole number outside the integer range ({} to {}); use \
+                     type = \"decimal\" or \"string\" for larger numbers",
+                    shown(s, pii),
+                    i64::MIN,
+                    i64::MAX
+                )),
             },
             Converter::Decimal => match normalize_decimal(s) {
                 Some(d) => plain(Value::Decimal(d)),
@@ -181,6 +190,12 @@ mod tests {
             "value \"1.5\" is not a whole number"
         );
         assert!(value("type = \"integer\"", "12a").is_err());
+        assert_eq!(
+            value("type = \"integer\"", "-99999999999999999999").unwrap_err(),
+            "value \"-99999999999999999999\" is a whole number outside the integer range \
+             (-9223372036854775808 to 9223372036854775807); use type = \"decimal\" or \"string\" \
+             for larger numbers"
+        );
         assert!(value("type = \"decimal\"", "1,234.00")
             .unwrap_err()
             .contains("no thousands separators"));

@@ -1,7 +1,8 @@
 //! Dates and datetimes: parsing with the profile's `input_formats`, rendering with `format`.
 //!
-//! Input formats are chrono strftime strings tried in order, then ISO 8601 (always accepted),
-//! plus the pseudo-format `"excel_serial"` for spreadsheet day numbers. Every format is parsed
+//! Input formats are chrono strftime strings tried in order, then ISO 8601 (always accepted;
+//! a date field also reads an ISO date-time, such as a spreadsheet date-time cell, and keeps
+//! its date), plus the pseudo-format `"excel_serial"` for spreadsheet day numbers. Every format is parsed
 //! once at compile time and checked by writing a sample date with it and reading it back, so a
 //! format that cannot yield a full date is reported when the profile is checked, not per row.
 
@@ -44,7 +45,8 @@ pub(crate) struct DateRule {
 #[derive(Debug)]
 enum Input {
     Chrono(Vec<Item<'static>>),
-    /// `%Y-%m-%d` with a fast path for its common shape; chrono for the rest (`2024-1-5`).
+    /// `%Y-%m-%d` with a fast path for its common shape; chrono for the rest (`2024-1-5`);
+    /// then an ISO date-time, whose date it keeps.
     IsoDate(Vec<Item<'static>>),
     ExcelSerial,
 }
@@ -114,7 +116,8 @@ impl DateRule {
             Input::Chrono(items) => parse_with(self.temporal, s, items),
             Input::IsoDate(items) => iso_date(s)
                 .map(|d| d.and_time(NaiveTime::MIN))
-                .or_else(|| parse_with(self.temporal, s, items)),
+                .or_else(|| parse_with(self.temporal, s, items))
+                .or_else(|| iso_datetime(s).map(|t| t.date().and_time(NaiveTime::MIN))),
             Input::ExcelSerial => excel_serial(self.temporal, s),
         })
     }
@@ -155,9 +158,14 @@ pub(crate) fn parse_bound(text: &str) -> Option<NaiveDateTime> {
     if let Ok(d) = NaiveDate::parse_from_str(t, ISO_DATE) {
         return Some(d.and_time(NaiveTime::MIN));
     }
+    iso_datetime(t)
+}
+
+/// An ISO date-time with `T` or a space between date and time, seconds optionally fractional.
+fn iso_datetime(s: &str) -> Option<NaiveDateTime> {
     [ISO_DATETIME_T, ISO_DATETIME_SPACE]
         .iter()
-        .find_map(|fmt| NaiveDateTime::parse_from_str(t, fmt).ok())
+        .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
 }
 
 fn compile_input(temporal: Temporal, fmt: &str) -> Result<Input, String> {
@@ -393,6 +401,24 @@ mod tests {
             r.convert("03/01/2024 23:59", false).map(|(v, _)| v),
             Ok(Value::Date("2024-03-01".into()))
         );
+    }
+
+    #[test]
+    fn date_fields_take_the_date_of_an_iso_datetime() {
+        // As text, and as a spreadsheet date-time cell reads (`2024-05-01T12:00:00`).
+        for r in [
+            rule(Temporal::Date, &[], None).unwrap(),
+            rule(Temporal::Date, &["%m/%d/%Y", "%Y-%m-%d"], None).unwrap(),
+        ] {
+            let v = |s: &str| r.convert(s, false).map(|(v, _)| v);
+            let may_first = Ok(Value::Date("2024-05-01".into()));
+            assert_eq!(v("2024-05-01T12:00:00"), may_first);
+            assert_eq!(v("2024-05-01 00:00:00"), may_first);
+            assert_eq!(v("2024-05-01T23:59:59.999"), may_first);
+            assert!(v("2024-05-01T25:00:00").is_err());
+            assert!(v("2024-02-30T08:00:00").is_err());
+            assert!(v("2024-05-01T").is_err());
+        }
     }
 
     #[test]

@@ -6,9 +6,24 @@
 
 use std::cmp::Ordering;
 
-/// A whole number such as `42`, `-7` or `+3`; `1.5`, `12a` and `1,000` are refused.
-pub(crate) fn parse_integer(s: &str) -> Option<i64> {
-    s.parse().ok()
+/// Why a value is not an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotInteger {
+    /// `1.5`, `12a`, `1,000`, `1e21`: not written as a whole number.
+    NotWhole,
+    /// A whole number beyond the 64-bit range (e.g. a large number from a spreadsheet cell).
+    OutOfRange,
+}
+
+/// A whole number such as `42`, `-7` or `+3`; `1.5`, `12a` and `1,000` are refused, and so
+/// are whole numbers beyond `i64`.
+pub(crate) fn parse_integer(s: &str) -> Result<i64, NotInteger> {
+    use std::num::IntErrorKind::{NegOverflow, PosOverflow};
+    s.parse()
+        .map_err(|e: std::num::ParseIntError| match e.kind() {
+            PosOverflow | NegOverflow => NotInteger::OutOfRange,
+            _ => NotInteger::NotWhole,
+        })
 }
 
 /// The normal form of a decimal (`[+-]digits[.digits]`, or `.5`): no `+`, no leading zeros
@@ -85,12 +100,16 @@ mod tests {
 
     #[test]
     fn integers_are_strict() {
-        assert_eq!(parse_integer("42"), Some(42));
-        assert_eq!(parse_integer("-7"), Some(-7));
-        assert_eq!(parse_integer("+3"), Some(3));
-        assert_eq!(parse_integer("007"), Some(7));
-        for bad in ["1.5", "12a", "1,000", "", "99999999999999999999"] {
-            assert_eq!(parse_integer(bad), None, "{bad}");
+        assert_eq!(parse_integer("42"), Ok(42));
+        assert_eq!(parse_integer("-7"), Ok(-7));
+        assert_eq!(parse_integer("+3"), Ok(3));
+        assert_eq!(parse_integer("007"), Ok(7));
+        assert_eq!(parse_integer("9223372036854775807"), Ok(i64::MAX));
+        for bad in ["1.5", "12a", "1,000", "", "1e21", "-"] {
+            assert_eq!(parse_integer(bad), Err(NotInteger::NotWhole), "{bad}");
+        }
+        for big in ["9223372036854775808", "-99999999999999999999"] {
+            assert_eq!(parse_integer(big), Err(NotInteger::OutOfRange), "{big}");
         }
     }
 
