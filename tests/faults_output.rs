@@ -101,3 +101,201 @@ fn neutralize_formulas_takes_only_true_false_or_all() {
         stderr(&out)
     );
 }
+
+/// Everything the store and the audit trail say about the one job of `ws`, as text.
+fn stored_text(ws: &Workspace) -> String {
+    let jobs = ws.jobs();
+    let id = jobs[0]["id"].as_i64().unwrap();
+    let audit = ws.run(&["audit", "--json"]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    format!("{}\n{}", ws.job(id), stdout(&audit))
+}
+
+/// Fails when any of `secrets` appears in `text`, in any letter case.
+fn assert_hidden(text: &str, secrets: &[&str]) {
+    let lower = text.to_lowercase();
+    for secret in secrets {
+        assert!(
+            !lower.contains(&secret.to_lowercase()),
+            "{secret:?} shown in {text}"
+        );
+    }
+}
+
+#[test]
+fn api_echoes_of_pii_in_other_forms_are_masked_in_the_store_and_audit() {
+    // The API echoes the SSN without dashes, the name in capitals and the card number with
+    // spaces; short values (the one-letter code) must not turn the reason into masks.
+    let (port, _requests) = common::http_stub::serve(|_| {
+        (
+            "422 Unprocessable Entity".into(),
+            r#"{"error":"ssn 900123456 is already on file for LOVELACE, ADA (card 4111 1111 1111 1111, code F)"}"#.into(),
+        )
+    });
+    let ws = Workspace::new();
+    ws.profile(
+        "hris",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/hris"
+
+[[field]]
+name = "employee_id"
+from = "ID"
+key = true
+
+[[field]]
+name = "first"
+from = "First"
+pii = true
+
+[[field]]
+name = "last"
+from = "Last"
+pii = true
+
+[[field]]
+name = "ssn"
+from = "SSN"
+pii = true
+
+[[field]]
+name = "card"
+from = "Card"
+pii = true
+
+[[field]]
+name = "code"
+from = "Code"
+pii = true
+
+[[output]]
+type = "http"
+url = "http://127.0.0.1:{port}/api/v1/employees"
+max_attempts = 1
+"#
+        ),
+    );
+    ws.drop_file(
+        "hris",
+        "hires.csv",
+        b"ID,First,Last,SSN,Card,Code\nE1,Ada,Lovelace,900-12-3456,4111-1111-1111-1111,F\n",
+    );
+    let out = ws.run(&["run", "--once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_hidden(&stdout(&out), &["900123456", "LOVELACE", "4111 1111"]);
+
+    let jobs = ws.jobs();
+    let detail = ws.job(jobs[0]["id"].as_i64().unwrap());
+    let reason = detail["delivery_failures"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.starts_with("HTTP 422"), "{reason}");
+    assert!(reason.contains("is already on file for"), "{reason}");
+    assert!(reason.contains("[pii: "), "{reason}");
+    assert_hidden(
+        &format!(
+            "{}\n{}",
+            stored_text(&ws),
+            stdout(&ws.run(&["jobs", "--job", "1"]))
+        ),
+        &[
+            "900123456",
+            "3456",
+            "LOVELACE",
+            "ADA,",
+            " ADA ",
+            "4111 1111",
+            "1111",
+        ],
+    );
+}
+
+#[test]
+fn mapper_reasons_mask_every_pii_value_of_the_row_in_normalised_forms() {
+    let ws = Workspace::new();
+    ws.profile(
+        "hires",
+        r#"
+[source]
+type = "dir"
+path = "inbox/hires"
+
+[[field]]
+name = "employee_id"
+from = "ID"
+key = true
+
+[[field]]
+name = "last"
+from = "Last"
+pii = true
+
+[[field]]
+name = "ssn"
+from = "SSN"
+pii = true
+
+# Not PII themselves, but built from PII columns: their reasons must not show them.
+[[field]]
+name = "badge"
+from = "Last"
+transform = ["upper"]
+max_length = 5
+
+[[field]]
+name = "tax_ref"
+from = "SSN"
+transform = ["digits_only"]
+max_length = 5
+
+[validation]
+max_reject_ratio = 1.0
+
+[[output]]
+type = "file"
+path = "outbox/hires.csv"
+"#,
+    );
+    ws.drop_file(
+        "hires",
+        "hires.csv",
+        b"ID,Last,SSN\nE1,Lovelace,900-12-3456\nE2,Li,900-12-3457\n",
+    );
+    let copy = ws.path().join("export.csv");
+    fs::copy(ws.path().join("inbox/hires/hires.csv"), &copy).unwrap();
+    let preview = ws.run(&["preview", "--profile", "hires", copy.to_str().unwrap()]);
+    assert!(
+        stdout(&preview).contains("characters long; max_length is 5"),
+        "{}",
+        stdout(&preview)
+    );
+    assert_hidden(&stdout(&preview), &["LOVELACE", "900123456", "900123457"]);
+
+    let out = ws.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+
+    let stored = stored_text(&ws);
+    let rejections = &ws.job(ws.jobs()[0]["id"].as_i64().unwrap())["rejections"];
+    assert_eq!(rejections.as_array().unwrap().len(), 3, "{rejections}");
+    assert!(
+        stored.contains("characters long; max_length is 5"),
+        "{stored}"
+    );
+    assert_hidden(&stored, &["LOVELACE", "900123456", "900123457"]);
+    let report = fs::read_to_string(ws.path().join("outbox/hires.csv.rejects.csv")).unwrap();
+    assert!(
+        report.contains("characters long; max_length is 5"),
+        "{report}"
+    );
+    assert_hidden(&report, &["LOVELACE", "900123456", "900123457"]);
+}
