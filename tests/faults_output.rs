@@ -299,3 +299,124 @@ path = "outbox/hires.csv"
     );
     assert_hidden(&report, &["LOVELACE", "900123456", "900123457"]);
 }
+
+/// A workspace whose profile `hires` writes `output` (with `extra` `[validation]` keys; one
+/// of its three rows is rejected), and a folder `elsewhere/` beside `outbox/` that no output
+/// may reach.
+fn confined_workspace(output: &str, extra: &str) -> Workspace {
+    let ws = Workspace::new();
+    ws.profile(
+        "hires",
+        &format!(
+            r#"
+[source]
+type = "dir"
+path = "inbox/hires"
+
+[[field]]
+name = "employee_id"
+from = "ID"
+required = true
+
+[validation]
+max_reject_ratio = 1.0
+{extra}
+
+[[output]]
+type = "file"
+path = "{output}"
+"#
+        ),
+    );
+    fs::create_dir_all(ws.path().join("outbox")).unwrap();
+    fs::create_dir_all(ws.path().join("elsewhere")).unwrap();
+    ws.drop_file("hires", "hires.csv", b"ID,Name\nE1,a\n,b\nE3,c\n");
+    ws
+}
+
+fn link(target: &str, at: &Workspace, name: &str) {
+    std::os::unix::fs::symlink(at.path().join(target), at.path().join(name)).unwrap();
+}
+
+/// Runs the one pass and says the job's status and error.
+fn job_outcome(ws: &Workspace) -> (String, String) {
+    ws.run(&["run", "--once"]);
+    let job = &ws.jobs()[0];
+    (
+        job["status"].as_str().unwrap().to_string(),
+        job["error"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+// Paths use `{source_stem}` so that `check` (which renders a sample name) passes and the job
+// meets the link when it writes; a link `check` can see is refused before any job runs.
+
+#[test]
+fn a_symlinked_folder_inside_an_output_root_cannot_lead_outputs_outside() {
+    let ws = confined_workspace("outbox/{source_stem}/hires.csv", "");
+    link("elsewhere", &ws, "outbox/hires");
+    let (status, error) = job_outcome(&ws);
+    assert_eq!(status, "failed", "{error}");
+    assert!(
+        error.contains("outside the allowed output roots"),
+        "{error}"
+    );
+    assert_eq!(
+        common::all_files(&ws.path().join("elsewhere")),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    let ws = confined_workspace("outbox/hris/hires.csv", "");
+    link("elsewhere", &ws, "outbox/hris");
+    let out = ws.run(&["check"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("through a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    assert_ne!(ws.run(&["run", "--once"]).status.code(), Some(0));
+    assert_eq!(
+        common::all_files(&ws.path().join("elsewhere")),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+#[test]
+fn a_rejects_report_through_a_symlinked_folder_is_refused() {
+    let ws = confined_workspace(
+        "outbox/hires.csv",
+        "rejects_path = \"outbox/{source_stem}/rejects.csv\"",
+    );
+    link("elsewhere", &ws, "outbox/hires");
+    let (status, error) = job_outcome(&ws);
+    assert_eq!(status, "failed", "{error}");
+    assert!(error.contains("rejects_path"), "{error}");
+    assert_eq!(
+        common::all_files(&ws.path().join("elsewhere")),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert!(!ws.path().join("outbox/hires.csv").exists());
+}
+
+#[test]
+fn a_symlinked_final_name_is_refused_and_links_inside_the_root_still_work() {
+    let ws = confined_workspace("outbox/{source_stem}.csv", "");
+    fs::write(ws.path().join("elsewhere/victim.csv"), "keep me").unwrap();
+    link("elsewhere/victim.csv", &ws, "outbox/hires.csv");
+    let (status, error) = job_outcome(&ws);
+    assert_eq!(status, "failed", "{error}");
+    assert!(error.contains("is a symbolic link"), "{error}");
+    assert_eq!(
+        fs::read_to_string(ws.path().join("elsewhere/victim.csv")).unwrap(),
+        "keep me"
+    );
+
+    // A link that stays inside the root is fine.
+    let ws = confined_workspace("outbox/{source_stem}/hires.csv", "");
+    fs::create_dir_all(ws.path().join("outbox/2026")).unwrap();
+    link("outbox/2026", &ws, "outbox/hires");
+    let (status, error) = job_outcome(&ws);
+    assert_eq!(status, "partial", "{error}");
+    assert!(ws.path().join("outbox/2026/hires.csv").exists());
+}
