@@ -420,3 +420,32 @@ fn a_symlinked_final_name_is_refused_and_links_inside_the_root_still_work() {
     assert_eq!(status, "partial", "{error}");
     assert!(ws.path().join("outbox/2026/hires.csv").exists());
 }
+
+#[test]
+fn date_in_output_names_is_the_profiles_time_zone_not_the_process_one() {
+    // UTC+14 and UTC-12: never the same date, whenever the test runs.
+    let ws = confined_workspace("outbox/hires_{date:%Y%m%d}.csv", "");
+    let text = fs::read_to_string(ws.path().join("profiles/hires.toml")).unwrap();
+    ws.profile(
+        "hires",
+        &format!("schedule = \"0 9 * * *\"\ntimezone = \"Pacific/Kiritimati\"\n{text}"),
+    );
+    let out = ws
+        .cmd(&["run", "--once"])
+        .env("TZ", "Etc/GMT+12")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kiritimati = chrono::Utc::now() + chrono::Duration::hours(14);
+    let expected = format!("hires_{}.csv", kiritimati.format("%Y%m%d"));
+    let names = ws.files_under("outbox");
+    // Just after midnight the clock may have moved on between the run and here.
+    let earlier = format!(
+        "hires_{}.csv",
+        (kiritimati - chrono::Duration::minutes(1)).format("%Y%m%d")
+    );
+    assert!(
+        names.contains(&expected) || names.contains(&earlier),
+        "{names:?}, expected {expected}"
+    );
+}

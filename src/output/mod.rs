@@ -55,7 +55,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
         } else {
             &profile.name
         },
-        date: chrono::Local::now(),
+        date: template::now_in(profile.timezone.as_deref()),
         seq: 1,
         source_name: "export.csv",
     };

@@ -31,7 +31,8 @@ pub struct Profile {
     /// when they arrive (folders) or every `poll` (SFTP).
     #[serde(default)]
     pub schedule: Option<String>,
-    /// IANA time zone the schedule is read in (e.g. `"Europe/Berlin"`); default UTC.
+    /// IANA time zone (e.g. `"Europe/Berlin"`) the schedule is read in (default UTC) and
+    /// `{date}` in output names is written in (default: the machine's time zone).
     #[serde(default)]
     pub timezone: Option<String>,
     /// Where export files come from.
