@@ -449,3 +449,29 @@ fn date_in_output_names_is_the_profiles_time_zone_not_the_process_one() {
         "{names:?}, expected {expected}"
     );
 }
+
+#[test]
+fn bidi_controls_in_file_names_are_shown_escaped() {
+    let ws = confined_workspace("outbox/{source_stem}.csv", "");
+    let name = "hires_\u{202E}vsc.exe\u{2066}.csv";
+    fs::rename(
+        ws.path().join("inbox/hires/hires.csv"),
+        ws.path().join("inbox/hires").join(name),
+    )
+    .unwrap();
+    let run = ws.run(&["run", "--once"]);
+    let jobs = ws.run(&["jobs"]);
+    let audit = ws.run(&["audit"]);
+    for out in [&run, &jobs, &audit] {
+        let shown = format!("{}{}", stdout(out), stderr(out));
+        assert!(
+            !shown.contains(['\u{202E}', '\u{2066}']),
+            "raw bidi control in {shown}"
+        );
+    }
+    assert!(
+        stdout(&jobs).contains("hires_\\u{202e}vsc.exe\\u{2066}.csv"),
+        "{}",
+        stdout(&jobs)
+    );
+}
