@@ -18,6 +18,7 @@
 //! | [`standin`]   | a stand-in HR API (OAuth2, REST, SCIM) on loopback for the demo, tests and benchmarks |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map, operator commands and pauses, keyset pages for the dashboard, and the hash-chained audit trail |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
+//! | [`escape`]    | untrusted text shown safely: control and bidirectional characters escaped |
 //! | [`backoff`]   | exponential backoff with full jitter, for SFTP reconnects and API retries |
 //! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
 //! | [`keys`]      | the installation's own age key, for what hrbridge keeps encrypted at rest |
@@ -28,6 +29,7 @@ pub mod backoff;
 pub mod cli;
 pub mod daemon;
 pub mod engine;
+pub mod escape;
 pub mod format;
 pub mod keys;
 pub mod mask;

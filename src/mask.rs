@@ -2,6 +2,22 @@
 //!
 //! A masked value keeps only its length, which helps an operator tell an empty cell from a
 //! wrong one without revealing anything.
+//!
+//! Two tools, one rule each. [`shown`] is for a value a message is about: it is masked when
+//! its field is PII. [`PiiValues`] is for free text about a row — a rejection reason, an API's
+//! answer, a delivery failure — that may quote any value of the row: every reason that is
+//! stored or shown passes through [`PiiValues::hide`] with the PII values of its row, which
+//! masks them also when written another way:
+//!
+//! - in any letter case and with runs of whitespace collapsed (`LOVELACE` for `Lovelace`);
+//! - by their digits alone, whatever separates them (`900123456` or `900 12 3456` for
+//!   `900-12-3456`).
+//!
+//! Short values would mask every reason into noise, so they are held to stricter matches: a
+//! value of fewer than [`MIN_INNER_CHARS`] characters (`F`, `Li`, `Ada`) is masked only where
+//! it stands as a whole word, and the digits-only form is used only for values with at least
+//! [`MIN_DIGITS`] digits (an SSN, a phone or account number, a date of birth — not a 4-digit
+//! last4 or a year, which would otherwise match inside any number, such as a status code).
 
 /// The text shown instead of a PII value.
 pub fn mask(value: &str) -> String {
@@ -33,6 +49,189 @@ pub fn shown(value: &str, pii: bool) -> String {
     }
 }
 
+/// Values of fewer characters than this are masked only where they stand as a whole word.
+pub const MIN_INNER_CHARS: usize = 4;
+/// Values with fewer digits than this are not also matched by their digits alone.
+pub const MIN_DIGITS: usize = 6;
+
+/// The PII values of one row, to be masked wherever free text about the row quotes them.
+///
+/// ```
+/// use hrbridge::mask::PiiValues;
+/// let pii = PiiValues::new(["900-12-3456", "Lovelace", "F"]);
+/// assert_eq!(
+///     pii.hide("ssn 900123456 taken by LOVELACE (F) in file 3"),
+///     "ssn [pii: 9 chars] taken by [pii: 8 chars] ([pii: 1 chars]) in file 3"
+/// );
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PiiValues {
+    needles: Vec<Needle>,
+}
+
+/// One value's forms, as searched for.
+#[derive(Debug, Clone)]
+struct Needle {
+    /// Lower case, whitespace runs as one space, trimmed.
+    folded: Vec<char>,
+    /// `folded` must not touch a letter or digit on either side.
+    whole_word: bool,
+    /// The value's digits, when there are enough of them.
+    digits: Option<Vec<char>>,
+}
+
+/// A character of a text's normalised form, with the bytes of the text it stands for.
+type Projected = (char, std::ops::Range<usize>);
+
+impl PiiValues {
+    /// The values to hide (empty ones are ignored).
+    pub fn new<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> PiiValues {
+        let needles = values
+            .into_iter()
+            .filter_map(|v| {
+                let v = v.as_ref();
+                let folded: Vec<char> = fold(v).into_iter().map(|(c, _)| c).collect();
+                let folded = trim_spaces(&folded).to_vec();
+                if folded.is_empty() {
+                    return None;
+                }
+                let digits: Vec<char> = v.chars().filter(char::is_ascii_digit).collect();
+                Some(Needle {
+                    whole_word: folded.len() < MIN_INNER_CHARS,
+                    folded,
+                    digits: (digits.len() >= MIN_DIGITS).then_some(digits),
+                })
+            })
+            .collect();
+        PiiValues { needles }
+    }
+
+    /// `text` with every occurrence of a value, in any of its forms, replaced by its mask.
+    /// Masks already in the text are left as they are, so hiding twice changes nothing.
+    pub fn hide(&self, text: &str) -> String {
+        if self.needles.is_empty() {
+            return text.to_string();
+        }
+        let folded = fold(text);
+        let digits = digit_runs(text);
+        let mut spans = Vec::new();
+        for needle in &self.needles {
+            for range in find(&folded, &needle.folded) {
+                if !needle.whole_word || stands_alone(text, &range) {
+                    spans.push(range);
+                }
+            }
+            if let Some(d) = &needle.digits {
+                spans.extend(find(&digits, d));
+            }
+        }
+        let kept = mask_tokens(text);
+        spans.retain(|s| !kept.iter().any(|k| s.start < k.end && k.start < s.end));
+        spans.sort_by_key(|s| s.start);
+        // Overlapping matches become one mask over both.
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(spans.len());
+        for span in spans {
+            match merged.last_mut() {
+                Some(last) if span.start < last.end => last.end = last.end.max(span.end),
+                _ => merged.push(span),
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for span in merged {
+            out.push_str(&text[at..span.start]);
+            out.push_str(&mask(&text[span.clone()]));
+            at = span.end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+}
+
+/// `text` in lower case with each run of whitespace as one space.
+fn fold(text: &str) -> Vec<Projected> {
+    let mut out: Vec<Projected> = Vec::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        let bytes = i..i + c.len_utf8();
+        if c.is_whitespace() {
+            match out.last_mut() {
+                Some((' ', last)) => last.end = bytes.end,
+                _ => out.push((' ', bytes)),
+            }
+        } else {
+            out.extend(c.to_lowercase().map(|l| (l, bytes.clone())));
+        }
+    }
+    out
+}
+
+fn trim_spaces(chars: &[char]) -> &[char] {
+    let start = chars.iter().position(|c| *c != ' ').unwrap_or(chars.len());
+    let end = chars
+        .iter()
+        .rposition(|c| *c != ' ')
+        .map_or(start, |e| e + 1);
+    &chars[start..end]
+}
+
+/// `text`'s digits, skipping the separators people write in numbers (space, `-`, `.`, `/`,
+/// parentheses); any other character breaks a run (it appears as `_`).
+fn digit_runs(text: &str) -> Vec<Projected> {
+    text.char_indices()
+        .filter(|(_, c)| !matches!(c, ' ' | '-' | '.' | '/' | '(' | ')'))
+        .map(|(i, c)| {
+            let shown = if c.is_ascii_digit() { c } else { '_' };
+            (shown, i..i + c.len_utf8())
+        })
+        .collect()
+}
+
+/// The byte ranges of `text` where `needle` occurs in its projection `haystack`.
+fn find(haystack: &[Projected], needle: &[char]) -> Vec<std::ops::Range<usize>> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return Vec::new();
+    }
+    (0..=haystack.len() - needle.len())
+        .filter(|&i| {
+            haystack[i..i + needle.len()]
+                .iter()
+                .map(|(c, _)| c)
+                .eq(needle)
+        })
+        .map(|i| haystack[i].1.start..haystack[i + needle.len() - 1].1.end)
+        .collect()
+}
+
+/// Whether `range` of `text` has no letter or digit just before or just after it.
+fn stands_alone(text: &str, range: &std::ops::Range<usize>) -> bool {
+    let before = text[..range.start].chars().next_back();
+    let after = text[range.end..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+}
+
+/// The byte ranges of the masks ([`mask`]'s output) already in `text`.
+fn mask_tokens(text: &str) -> Vec<std::ops::Range<usize>> {
+    const OPEN: &str = "[pii: ";
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(OPEN).map(|i| i + from) {
+        let inner_at = i + OPEN.len();
+        let Some(close) = text[inner_at..].find(']').map(|c| c + inner_at) else {
+            break;
+        };
+        let inner = &text[inner_at..close];
+        let is_mask = inner == "empty"
+            || inner.strip_suffix(" chars").is_some_and(|n| {
+                (1..=6).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit())
+            });
+        if is_mask {
+            found.push(i..close + 1);
+        }
+        from = inner_at;
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +248,55 @@ mod tests {
         assert_eq!(shown("FT", false), "\"FT\"");
         let long = "x".repeat(200);
         assert!(shown(&long, false).chars().count() < 90);
+    }
+
+    #[test]
+    fn normalised_forms_of_pii_values_are_masked() {
+        let pii = PiiValues::new(["123-45-6789", "Ada  Lovelace", "+1 (415) 555-0100"]);
+        for echo in [
+            "123456789",
+            "123 45 6789",
+            "ADA LOVELACE",
+            "ada\n\tlovelace",
+            "14155550100",
+            "+1-415-555-0100",
+        ] {
+            let hidden = pii.hide(&format!("taken: {echo}!"));
+            assert!(hidden.starts_with("taken: ") && hidden.ends_with(" chars]!"));
+            for part in ["6789", "555", "lovelace", "ada"] {
+                assert!(!hidden.to_lowercase().contains(part), "{echo:?}: {hidden}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_values_are_masked_only_as_whole_words() {
+        let pii = PiiValues::new(["F", "Li", "3456"]);
+        assert_eq!(
+            pii.hide("Field li is F; LI-3456 in file 934567"),
+            "Field [pii: 2 chars] is [pii: 1 chars]; [pii: 2 chars]-[pii: 4 chars] in file 9[pii: 4 chars]7"
+        );
+        // A 4-digit value is not matched by its digits across separators.
+        assert_eq!(pii.hide("on 3-456"), "on 3-456");
+        assert_eq!(PiiValues::new(["12345"]).hide("1-2345"), "1-2345");
+    }
+
+    #[test]
+    fn hiding_twice_changes_nothing_and_masks_are_kept() {
+        let pii = PiiValues::new(["11", "900-12-3456", "chars"]);
+        let once = pii.hide("value [pii: 11 chars] and 900 12 3456 and 11");
+        assert_eq!(
+            once,
+            "value [pii: 11 chars] and [pii: 11 chars] and [pii: 2 chars]"
+        );
+        assert_eq!(pii.hide(&once), once);
+        assert_eq!(PiiValues::new(["  "]).hide("a  b"), "a  b");
+        assert_eq!(PiiValues::default().hide("x"), "x");
+    }
+
+    #[test]
+    fn overlapping_values_become_one_mask() {
+        let pii = PiiValues::new(["Ada Lovelace", "Lovelace Byron"]);
+        assert_eq!(pii.hide("Ada Lovelace Byron!"), "[pii: 18 chars]!");
     }
 }

@@ -50,14 +50,7 @@ impl TextTable {
         let cut = |s: &str| -> String {
             // Cells come from untrusted files: no control character (line breaks, terminal
             // escape sequences) reaches the operator's terminal as it is.
-            let one_line: String = s
-                .chars()
-                .map(|c| match c {
-                    '\n' | '\r' | '\t' => ' ',
-                    c if c.is_control() => '\u{FFFD}',
-                    c => c,
-                })
-                .collect();
+            let one_line = crate::escape::clean(&s.replace(['\n', '\r', '\t'], " "));
             if one_line.chars().count() > self.max_width {
                 let mut t: String = one_line.chars().take(self.max_width - 1).collect();
                 t.push('…');
@@ -118,7 +111,7 @@ mod tests {
     fn control_characters_never_reach_the_terminal() {
         let mut t = TextTable::new(["x"]);
         t.push(["a\u{1b}[2Jb\nc"]);
-        assert_eq!(t.render(), "x\n--------\na\u{FFFD}[2Jb c\n");
+        assert_eq!(t.render(), "x\n-------------\na\\u{1b}[2Jb c\n");
     }
 
     #[test]

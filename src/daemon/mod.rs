@@ -437,7 +437,7 @@ fn log_pass(profile: &str, summary: &RunSummary) {
         );
     }
     for (_, name, reason) in &summary.refused {
-        tracing::warn!(profile, file = %name, reason = %reason, "inbox entry refused");
+        tracing::warn!(profile, file = ?name, reason = %reason, "inbox entry refused");
     }
     if summary.jobs.is_empty() && summary.refused.is_empty() && summary.recovered == 0 {
         tracing::debug!(

@@ -334,6 +334,8 @@ impl LedgerWriter<'_, '_> {
                     if let Some(first) = item.records.first() {
                         progress.in_flight.remove(&first.line);
                     }
+                    // Whoever built the reason, no PII value of the rows is stored with it.
+                    let pii = item.pii(self.fields);
                     let (state, attempts, status, reason) = match outcome {
                         Outcome::Delivered {
                             status,
@@ -351,7 +353,7 @@ impl LedgerWriter<'_, '_> {
                                 DeliveryState::Delivered,
                                 *attempts,
                                 Some(*status),
-                                note.clone(),
+                                note.as_deref().map(|n| pii.hide(n)),
                             )
                         }
                         Outcome::Failed {
@@ -362,7 +364,7 @@ impl LedgerWriter<'_, '_> {
                             DeliveryState::Failed,
                             *attempts,
                             *status,
-                            Some(reason.clone()),
+                            Some(pii.hide(reason)),
                         ),
                         Outcome::Interrupted => {
                             // Left `sending`: resent under the same key on the next start.

@@ -128,7 +128,7 @@ impl JobContext<'_> {
         seq: u64,
         sinks: &mut Vec<Sink>,
     ) -> Result<Result<PathBuf, String>, EngineError> {
-        let now = chrono::Local::now();
+        let now = crate::output::template::now_in(self.profile.timezone.as_deref());
         let names = NameContext {
             profile: &self.profile.name,
             date: now,
@@ -422,7 +422,10 @@ mod tests {
     fn remote_paths_must_be_absolute() {
         let ctx = NameContext {
             profile: "p",
-            date: chrono::Local.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            date: chrono::Utc
+                .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+                .unwrap()
+                .into(),
             seq: 3,
             source_name: "../x.csv",
         };

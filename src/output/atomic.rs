@@ -175,11 +175,13 @@ fn not_a_folder(dir: &Path) -> Option<&Path> {
 }
 
 /// Creates the new file `path` for writing, readable by its owner only (mode 0600); an
-/// existing file is never opened, let alone replaced (`AlreadyExists`).
+/// existing file is never opened, let alone replaced (`AlreadyExists`), and a symbolic link
+/// at `path` is never followed.
 pub fn create_private(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(path)
 }
@@ -217,10 +219,10 @@ pub fn publish(temp_path: &Path, final_path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether two paths name the same inode.
+/// Whether two paths name the same inode (a symbolic link is not the file it points to).
 fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
     use std::os::unix::fs::MetadataExt;
-    let (a, b) = (fs::metadata(a)?, fs::metadata(b)?);
+    let (a, b) = (fs::symlink_metadata(a)?, fs::symlink_metadata(b)?);
     Ok(a.dev() == b.dev() && a.ino() == b.ino())
 }
 
@@ -272,6 +274,24 @@ mod tests {
         let err = publish(&done.temp_path, &done.final_path).unwrap_err();
         assert!(err.to_string().contains("refusing to overwrite"));
         assert_eq!(fs::read(&final_path).unwrap(), b"old");
+    }
+
+    #[test]
+    fn a_link_at_the_final_name_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.csv");
+        let final_path = dir.path().join("x.csv");
+        let mut f = AtomicFile::create(&final_path, "j4-0").unwrap();
+        f.write_all(b"new").unwrap();
+        let done = f.finish().unwrap();
+        // A link to the temp file itself is still not the file.
+        std::os::unix::fs::symlink(&done.temp_path, &final_path).unwrap();
+        assert!(publish(&done.temp_path, &final_path).is_err());
+        assert_eq!(fs::read(&done.temp_path).unwrap(), b"new");
+        fs::remove_file(&final_path).unwrap();
+        std::os::unix::fs::symlink(&victim, &final_path).unwrap();
+        assert!(create_private(&final_path).is_err());
+        assert!(!victim.exists());
     }
 
     #[test]

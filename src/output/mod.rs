@@ -2,19 +2,20 @@
 //!
 //! Files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear complete or
 //! not at all, and through `age.rs` when encrypted) and the rejects report beside them; APIs (`api/`: REST and SCIM). `template.rs`
-//! renders output names; `check` validates a profile's outputs, including that every path
-//! stays inside the settings' output roots.
+//! renders output names; `confine.rs` keeps local paths inside the settings' output roots by
+//! their real location; `check` validates a profile's outputs, including those paths.
 
 pub mod age;
 pub mod api;
 pub mod atomic;
+pub mod confine;
 pub mod csv;
 pub mod file;
 pub mod jsonl;
 pub mod rejects;
 pub mod template;
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::profile::{KeyPath, OutputFormat, OutputSpec, Problem, Profile};
 use crate::settings::Settings;
@@ -22,7 +23,7 @@ use crate::transform::FieldInfo;
 use template::{NameContext, NameTemplate};
 
 /// Renders a local path template (a file output's `path`, `validation.rejects_path`) and
-/// checks that it stays inside an output root.
+/// checks that it stays inside an output root, also by its real location (see `confine`).
 pub fn resolve_path(
     template: &str,
     settings: &Settings,
@@ -30,31 +31,10 @@ pub fn resolve_path(
 ) -> Result<PathBuf, String> {
     let template = NameTemplate::parse(template)?;
     let rendered = template.render(ctx);
-    inside_roots(&settings.resolve_path(Path::new(&rendered)), settings)
-}
-
-fn inside_roots(path: &Path, settings: &Settings) -> Result<PathBuf, String> {
-    if path.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(format!("output path {} contains `..`", path.display()));
-    }
-    if settings
-        .output_roots
-        .iter()
-        .any(|root| path.starts_with(root))
-    {
-        Ok(path.to_path_buf())
-    } else {
-        Err(format!(
-            "output path {} is outside the allowed output roots ({}); add its folder to `output_roots` in hrbridge.toml",
-            path.display(),
-            settings
-                .output_roots
-                .iter()
-                .map(|r| r.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    }
+    confine::confine(
+        &settings.resolve_path(Path::new(&rendered)),
+        &settings.output_roots,
+    )
 }
 
 /// Semantic checks of a profile's `[[output]]` entries.
@@ -75,7 +55,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
         } else {
             &profile.name
         },
-        date: chrono::Local::now(),
+        date: template::now_in(profile.timezone.as_deref()),
         seq: 1,
         source_name: "export.csv",
     };

@@ -1,7 +1,7 @@
 //! Output name templates: `outbox/{profile}/hires_{date:%Y%m%d}_{seq}.csv`.
 //!
-//! Placeholders: `{profile}`, `{date}` / `{date:FORMAT}` (local date, chrono format, default
-//! `%Y%m%d`), `{seq}` (a per-output counter kept in the store), `{source_stem}` (the input
+//! Placeholders: `{profile}`, `{date}` / `{date:FORMAT}` (the date in the profile's
+//! `timezone`, else the machine's; chrono format, default `%Y%m%d`), `{seq}` (a per-output counter kept in the store), `{source_stem}` (the input
 //! file's name without extension, reduced to safe characters). `{{` and `}}` are literal
 //! braces. Rendered values never contain path separators, so a template's folders are fixed
 //! by the profile author, never by an incoming file name.
@@ -15,10 +15,11 @@ use crate::profile::braces::{self, Piece};
 /// ```
 /// use chrono::TimeZone;
 /// use hrbridge::output::template::{NameContext, NameTemplate};
+/// let zone = chrono::FixedOffset::east_opt(3600).unwrap();
 /// let t = NameTemplate::parse("outbox/{profile}/{date:%Y%m%d}_{seq}_{source_stem}.csv").unwrap();
 /// let ctx = NameContext {
 ///     profile: "ats-to-hris",
-///     date: chrono::Local.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+///     date: zone.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
 ///     seq: 4,
 ///     source_name: "../hires march.csv",
 /// };
@@ -42,7 +43,8 @@ enum Part {
 #[derive(Debug, Clone)]
 pub struct NameContext<'a> {
     pub profile: &'a str,
-    pub date: chrono::DateTime<chrono::Local>,
+    /// Now, in the time zone `{date}` is written in (see [`now_in`]).
+    pub date: chrono::DateTime<chrono::FixedOffset>,
     pub seq: u64,
     /// The input file name as it arrived (untrusted).
     pub source_name: &'a str,
@@ -103,7 +105,7 @@ fn parse_placeholder(inner: &str) -> Result<Part, String> {
         ("source_stem", None) => Ok(Part::SourceStem),
         ("date", None) => Ok(Part::Date("%Y%m%d".into())),
         ("date", Some(fmt)) => {
-            let sample = chrono::Local::now();
+            let sample = now_in(None);
             if fmt.is_empty()
                 || StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error))
                 || render_date(&sample, fmt).is_none()
@@ -119,8 +121,17 @@ fn parse_placeholder(inner: &str) -> Result<Part, String> {
     }
 }
 
+/// The current time in a profile's `timezone` (an IANA name), or in the machine's time zone
+/// for a profile without one.
+pub fn now_in(timezone: Option<&str>) -> chrono::DateTime<chrono::FixedOffset> {
+    match timezone.and_then(|name| name.parse::<chrono_tz::Tz>().ok()) {
+        Some(zone) => chrono::Utc::now().with_timezone(&zone).fixed_offset(),
+        None => chrono::Local::now().fixed_offset(),
+    }
+}
+
 /// `date` in `fmt`, or `None` where chrono cannot render it (e.g. `%#z` for a local time).
-fn render_date(date: &chrono::DateTime<chrono::Local>, fmt: &str) -> Option<String> {
+fn render_date(date: &chrono::DateTime<chrono::FixedOffset>, fmt: &str) -> Option<String> {
     use std::fmt::Write;
     let mut out = String::new();
     write!(out, "{}", date.format(fmt)).ok()?;
@@ -164,7 +175,10 @@ mod tests {
     fn ctx<'a>(source_name: &'a str) -> NameContext<'a> {
         NameContext {
             profile: "ats-to-hris",
-            date: chrono::Local.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
+            date: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 1, 8, 0, 0)
+                .unwrap()
+                .fixed_offset(),
             seq: 7,
             source_name,
         }
@@ -190,6 +204,25 @@ mod tests {
             "out/_._.._etc_passwd.csv"
         );
         assert_eq!(t.render(&ctx(".hidden.csv")), "out/_hidden.csv");
+    }
+
+    #[test]
+    fn dates_are_rendered_in_the_profiles_time_zone() {
+        let t = NameTemplate::parse("{date:%Y%m%d}").unwrap();
+        let at = |zone| NameContext {
+            date: now_in(Some(zone)),
+            ..ctx("x")
+        };
+        let kiritimati = t.render(&at("Pacific/Kiritimati"));
+        let niue = t.render(&at("Pacific/Niue"));
+        // UTC+14 is always a day or more ahead of UTC-11.
+        assert!(kiritimati > niue, "{kiritimati} {niue}");
+        assert_eq!(
+            now_in(Some("Pacific/Kiritimati"))
+                .offset()
+                .local_minus_utc(),
+            14 * 3600
+        );
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub struct Profile {
     /// when they arrive (folders) or every `poll` (SFTP).
     #[serde(default)]
     pub schedule: Option<String>,
-    /// IANA time zone the schedule is read in (e.g. `"Europe/Berlin"`); default UTC.
+    /// IANA time zone (e.g. `"Europe/Berlin"`) the schedule is read in (default UTC) and
+    /// `{date}` in output names is written in (default: the machine's time zone).
     #[serde(default)]
     pub timezone: Option<String>,
     /// Where export files come from.
@@ -633,10 +634,13 @@ pub struct FileOutputSpec {
     /// `"csv"` (default) or `"jsonl"`.
     #[serde(default)]
     pub format: OutputFormat,
-    /// CSV only: prefix cells starting with `= + - @`, tab or CR with `'` so spreadsheets show
-    /// them as text instead of running them. On by default.
-    #[serde(default = "default_true")]
-    pub neutralize_formulas: bool,
+    /// CSV only: prefix text cells that a spreadsheet would run as a formula with `'`, so it
+    /// shows them as text. `true` (default): cells starting with `=`, `@`, tab or CR, and
+    /// cells starting with `+` or `-` unless they are a plain number or phone number
+    /// (`-150.00`, `+14155550100`); `"all"`: every cell starting with `= + - @`, tab or CR;
+    /// `false`: none.
+    #[serde(default)]
+    pub neutralize_formulas: Neutralize,
     /// CSV only: field delimiter of the output (default `,`).
     #[serde(default)]
     pub delimiter: Option<String>,
@@ -651,6 +655,43 @@ pub struct FileOutputSpec {
     pub armor: bool,
 }
 
-fn default_true() -> bool {
-    true
+/// `neutralize_formulas` of a CSV output: which text cells get a leading `'`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Neutralize {
+    /// `false`: cells are written as they are.
+    Off,
+    /// `true`: cells that would run as a formula; plain numbers and phones are left alone.
+    #[default]
+    Formulas,
+    /// `"all"`: every cell starting with `= + - @`, tab or CR.
+    All,
+}
+
+impl<'de> Deserialize<'de> for Neutralize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Choice;
+        impl serde::de::Visitor<'_> for Choice {
+            type Value = Neutralize;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or \"all\"")
+            }
+
+            fn visit_bool<E>(self, on: bool) -> Result<Neutralize, E> {
+                Ok(if on {
+                    Neutralize::Formulas
+                } else {
+                    Neutralize::Off
+                })
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Neutralize, E> {
+                match s {
+                    "all" => Ok(Neutralize::All),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(s), &self)),
+                }
+            }
+        }
+        d.deserialize_any(Choice)
+    }
 }

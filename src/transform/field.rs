@@ -257,6 +257,32 @@ impl FieldRule {
         self.typed(v).map_err(reject)
     }
 
+    /// What a PII field reads from a row — each column's cell, and its source value before and
+    /// after the transforms — so that reasons about the row can hide it. Nothing for other
+    /// fields.
+    pub(crate) fn pii_inputs<'a>(&self, value: impl Fn(ColumnId) -> &'a str) -> Vec<String> {
+        let mut found = Vec::new();
+        if !self.info.pii {
+            return found;
+        }
+        let source = match &self.source {
+            Source::Column(id, _) => value(*id).to_string(),
+            Source::Template(t) => {
+                found.extend(t.columns().map(|id| value(id).to_string()));
+                t.render(&value)
+            }
+            Source::Nothing => return found,
+        };
+        let transformed = self
+            .transforms
+            .iter()
+            .fold(Cow::Borrowed(source.as_str()), |v, t| t.apply(v))
+            .into_owned();
+        found.push(transformed);
+        found.push(source);
+        found
+    }
+
     /// The value of an empty field.
     fn when_empty(&self) -> Result<Value, String> {
         match &self.default {

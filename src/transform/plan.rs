@@ -12,6 +12,7 @@ use super::columns::{ColumnId, ColumnTable};
 use super::field::FieldRule;
 use super::filter::Filter;
 use super::{FieldInfo, MappedRecord, RowOutcome};
+use crate::mask::PiiValues;
 use crate::profile::{KeyPath, Problem, Profile};
 use crate::record::RawRecord;
 use crate::settings::Settings;
@@ -194,6 +195,11 @@ impl Mapper<'_> {
                 values,
             })
         } else {
+            // A reason may quote a value that is PII in another field of the row.
+            let pii = PiiValues::new(self.plan.fields.iter().flat_map(|f| f.pii_inputs(value)));
+            for r in &mut rejections {
+                r.reason = pii.hide(&r.reason);
+            }
             RowOutcome::Rejected(rejections)
         }
     }

@@ -39,6 +39,14 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// The columns the template reads, in order.
+    pub(crate) fn columns(&self) -> impl Iterator<Item = ColumnId> + '_ {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Column(id) => Some(*id),
+            Part::Text(_) => None,
+        })
+    }
+
     /// The template with each placeholder replaced by its column's value.
     pub(crate) fn render<'a>(&self, value: impl Fn(ColumnId) -> &'a str) -> String {
         let mut out = String::new();

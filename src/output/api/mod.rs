@@ -20,7 +20,7 @@ pub mod template;
 
 use std::future::Future;
 
-use crate::mask::mask;
+use crate::mask::PiiValues;
 use crate::profile::OutputSpec;
 use crate::transform::FieldInfo;
 use spool::SpoolRecord;
@@ -99,23 +99,25 @@ pub fn id_map_name<'a>(out: &'a OutputSpec, profile: &'a str) -> Option<&'a str>
     Some(named.as_deref().unwrap_or(profile))
 }
 
+impl Item {
+    /// The PII values of the item's records, to hide from anything said about it.
+    pub fn pii(&self, fields: &[FieldInfo]) -> PiiValues {
+        PiiValues::new(
+            self.records
+                .iter()
+                .flat_map(|rec| rec.values.iter().zip(fields))
+                .filter(|(_, f)| f.pii)
+                .map(|(v, _)| template::text_of(v)),
+        )
+    }
+}
+
 /// A failure reason for an answer: its status and body, cut to a few hundred characters,
-/// with the PII values of the item's records masked (APIs like to echo what they refuse).
+/// with the PII values of the item's records masked (APIs like to echo what they refuse), in
+/// any of the forms [`PiiValues`] knows, before the cut so that no part of a value survives it.
 pub fn failure_reason(prefix: &str, body: &[u8], item: &Item, fields: &[FieldInfo]) -> String {
-    let pii: Vec<String> = item
-        .records
-        .iter()
-        .flat_map(|rec| rec.values.iter().zip(fields))
-        .filter(|(_, f)| f.pii)
-        .map(|(v, _)| template::text_of(v))
-        .filter(|v| !v.is_empty())
-        .collect();
-    let hide = |mut text: String| {
-        for value in &pii {
-            text = text.replace(value.as_str(), &mask(value));
-        }
-        text
-    };
+    let pii = item.pii(fields);
+    let hide = |text: String| pii.hide(&text);
     // A JSON answer is masked in its decoded strings too, so an echo written with escapes
     // (`\u00e9`, `\/`) is caught; it is then shown in its compact form.
     let text = match serde_json::from_slice::<serde_json::Value>(body) {

@@ -64,22 +64,7 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// Text from outside (file names, reasons, paths) with control characters shown escaped, so
-/// nothing in it can move the cursor or change colours on the operator's terminal.
-pub fn clean(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_string();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub use crate::escape::clean;
 
 /// An audit event's detail on one line: `rows=22 path=out/h.csv`, nested values compact.
 pub fn detail(value: &Value) -> String {
@@ -128,12 +113,6 @@ mod tests {
         assert_eq!(took(&job(t0, "2026-11-26T06:00:12.000Z"), now), "12s");
         assert_eq!(took(&job(t0, "2026-11-26T06:03:05.000Z"), now), "3m05s");
         assert_eq!(took(&job(t0, "2026-11-26T08:10:00.000Z"), now), "2h10m");
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(clean("pay\x1b[31mroll\n.csv"), "pay\\u{1b}[31mroll\\n.csv");
-        assert_eq!(clean("plain é"), "plain é");
     }
 
     #[test]
