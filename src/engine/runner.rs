@@ -120,11 +120,34 @@ pub fn run_pass(
             summary.paused.push(pause);
             return Ok(());
         }
-        match &profile.source {
+        let passed = match &profile.source {
             SourceSpec::Dir(spec) => dir_pass(ctx, spec, stop, summary),
             SourceSpec::Sftp(spec) => super::sftp_pass::sftp_pass(ctx, spec, stop, summary),
-        }
+        };
+        waiting_uploads(ctx, summary)?;
+        passed
     })
+}
+
+/// Lists the profile's jobs still `committing` after its pass (uploads waiting for a server
+/// that could not be reached) among the pass's errors, so that the run says so.
+fn waiting_uploads(ctx: &JobContext<'_>, summary: &mut RunSummary) -> Result<(), EngineError> {
+    for job in ctx
+        .store
+        .jobs_with_status(crate::store::JobStatus::Committing)?
+    {
+        if job.profile == ctx.profile.name {
+            let why = job
+                .error
+                .as_deref()
+                .unwrap_or("not all outputs are published");
+            summary.errors.push((
+                job.profile,
+                format!("job {} is still committing: {why}", job.id),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Calls `work` with `profile`'s job context: its compiled mapping and the installation key.
