@@ -6,7 +6,7 @@
 //! folder's encrypted files; back it up with the same care as the database.
 
 use std::fs;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -104,7 +104,7 @@ impl InstallationKey {
     /// Opens an age stream encrypted to this installation; it also seeks when `input` does.
     /// A file that is not age, or not for this key, is an error; a truncated or altered one
     /// fails while it is read.
-    pub fn decrypt<R: Read + Seek>(&self, input: R) -> io::Result<StreamReader<R>> {
+    pub fn decrypt<R: Read>(&self, input: R) -> io::Result<StreamReader<R>> {
         decrypt_with(input, std::iter::once(&self.identity as &dyn age::Identity))
     }
 }

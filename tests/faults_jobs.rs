@@ -335,9 +335,17 @@ fn seq_is_one_number_per_delivered_job_shared_by_its_outputs() {
         let (code, err) = pass(&ws);
         assert_eq!(code, Some(0), "{err}");
     }
-    assert_eq!(statuses(&ws), ["succeeded", "succeeded", "failed", "failed"]);
+    assert_eq!(
+        statuses(&ws),
+        ["succeeded", "succeeded", "failed", "failed"]
+    );
     assert_eq!(
         ws.files_under("outbox"),
-        ["copy_1.jsonl", "copy_2.jsonl", "roster_1.csv", "roster_2.csv"]
+        [
+            "copy_1.jsonl",
+            "copy_2.jsonl",
+            "roster_1.csv",
+            "roster_2.csv"
+        ]
     );
 }

@@ -403,7 +403,8 @@ settle = "1s"
 [[field]]
 name = "id"
 from = "ID"
-{output}"#,
+{output}overwrite = true
+"#,
             output = sftp_output(&sshd, &remote_dir),
         ),
     );

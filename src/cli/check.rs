@@ -30,6 +30,10 @@ pub fn run(config: Option<&Path>) -> Exit {
     });
     match result {
         Ok(profiles) if secrets.is_some() => {
+            for profile in &profiles {
+                let warnings = crate::profile::check::warnings(profile);
+                print_diagnostics(&load::locate_warnings(profile, warnings));
+            }
             let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
             println!(
                 "ok: {} profile(s) checked: {}",

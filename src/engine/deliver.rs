@@ -1,5 +1,5 @@
 //! A job's outputs: opened as temp files before the first row, finished after the last, and
-//! published at commit — linked into place locally, or uploaded to an SFTP server.
+//! published at commit — linked into place locally, or uploaded to an SFTP server (`upload`).
 //!
 //! Every temp file is noted in the store before it exists, so crash recovery can remove what
 //! an interrupted job left. Publishing is idempotent: a crash in the middle of it is finished
@@ -14,7 +14,6 @@ use crate::output::file::{rejects_path, FileSink};
 use crate::output::template::{safe_component, NameContext, NameTemplate};
 use crate::output::{self};
 use crate::profile::{OutputSpec, SftpOutputSpec};
-use crate::sftp::with_backoff;
 use crate::store::OutputRow;
 use crate::transform::MappedRecord;
 
@@ -23,10 +22,8 @@ use super::arrival::Arrival;
 use super::event::Event;
 use super::job::JobContext;
 use super::login::Login;
+use super::upload::{self, Unsent};
 use super::EngineError;
-
-/// Upload attempts (each a fresh connection) before a publish gives up for this run.
-const UPLOAD_ATTEMPTS: u32 = 4;
 
 /// An output being written.
 pub(super) struct Sink {
@@ -169,6 +166,15 @@ impl JobContext<'_> {
                 target.push_str(age::SUFFIX);
                 local.as_mut_os_string().push(age::SUFFIX);
             }
+            // An upload's local copy that is not encrypted to recipients is sealed to this
+            // installation while it waits (see `upload`).
+            let sealing = match (out, sealing) {
+                (OutputSpec::Sftp(_), None) => {
+                    local.as_mut_os_string().push(upload::SEALED_SUFFIX);
+                    Some(Sealing::to_installation(self.key))
+                }
+                (_, sealing) => sealing,
+            };
             if let Err(e) = free_for_output(&target, &local, sinks) {
                 return Ok(Err(e));
             }
@@ -268,21 +274,49 @@ fn free_for_output(target: &str, local: &Path, sinks: &[Sink]) -> Result<(), Str
     Ok(())
 }
 
+/// What publishing a job's outputs came to.
+#[derive(Debug, Default)]
+pub struct Publication {
+    /// Every published target.
+    pub targets: Vec<String>,
+    /// The SFTP uploads that did not reach their server (their outputs stay unpublished).
+    pub unsent: Vec<Unsent>,
+}
+
 /// Publishes every recorded output of a committing job that is not published yet, marking
-/// each in the store, and returns every target. Used by a normal commit, by crash recovery and
-/// by `retry`. An API output is published by sending its spool's unsettled rows; its spool is
-/// kept while any row of the job stands failed, for `retry`.
+/// each in the store. Used by a normal commit, by crash recovery and by `retry`. An API output
+/// is published by sending its spool's unsettled rows; its spool is kept while any row of the
+/// job stands failed, for `retry`. An upload the server refused or could not take stays
+/// unpublished, its local copy kept.
 pub fn publish_outputs(
     ctx: &JobContext<'_>,
     job_id: i64,
     rows: &[OutputRow],
-) -> Result<Vec<String>, EngineError> {
-    let mut published = Vec::new();
+) -> Result<Publication, EngineError> {
+    let mut done = Publication::default();
+    let published = &mut done.targets;
     for row in rows {
         if !row.published {
             let spec = row.output_index.and_then(|i| ctx.profile.outputs.get(i));
             match spec {
-                Some(OutputSpec::Sftp(spec)) => upload(ctx, spec, row)?,
+                Some(OutputSpec::Sftp(spec)) => match upload::upload(ctx, job_id, spec, row)? {
+                    Ok(sent) => {
+                        ctx.store.mark_published(job_id, &row.final_path)?;
+                        // The audit trail names the bytes the server received.
+                        let received = sent.map(|t| OutputRow {
+                            bytes: t.bytes,
+                            sha256: t.sha256,
+                            ..row.clone()
+                        });
+                        emit_published(ctx, job_id, received.as_ref().unwrap_or(row))?;
+                        published.push(row.final_path.clone());
+                        continue;
+                    }
+                    Err(unsent) => {
+                        done.unsent.push(unsent);
+                        continue;
+                    }
+                },
                 Some(api @ (OutputSpec::Http(_) | OutputSpec::Scim(_))) => {
                     let settled = api_delivery::deliver(ctx, job_id, row, api)?;
                     ctx.store.mark_published(job_id, &row.final_path)?;
@@ -305,7 +339,7 @@ pub fn publish_outputs(
         }
         published.push(row.final_path.clone());
     }
-    Ok(published)
+    Ok(done)
 }
 
 /// Removes a fully delivered spool (gone already after a crash is fine).
@@ -315,47 +349,6 @@ fn remove_spool(path: &str) -> Result<(), EngineError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(EngineError::io(format!("removing the spool {path}"), e)),
     }
-}
-
-/// Uploads a finished temp file to its SFTP target (temp name, size check, rename), retrying
-/// transient failures, then removes the local copy.
-fn upload(ctx: &JobContext<'_>, spec: &SftpOutputSpec, row: &OutputRow) -> Result<(), EngineError> {
-    let login = Login::new(&spec.connection, ctx.settings);
-    let remote = row
-        .final_path
-        .strip_prefix(&login.label())
-        .unwrap_or(&row.final_path)
-        .to_string();
-    let local = Path::new(&row.temp_path);
-    if !local.exists() {
-        // A crash after the upload and before it was marked: the rename already happened.
-        return Ok(());
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
-    // The bytes are checked against the sha256 recorded at commit before the rename.
-    runtime
-        .block_on(with_backoff(
-            UPLOAD_ATTEMPTS,
-            std::time::Duration::from_millis(500),
-            std::time::Duration::from_secs(10),
-            || async {
-                let client = login.connect().await?;
-                let sent = client
-                    .upload_verified(local, &remote, Some(&row.sha256))
-                    .await;
-                let _ = client.close().await;
-                sent
-            },
-        ))
-        .map_err(|e| EngineError::Profile {
-            profile: ctx.profile.name.clone(),
-            message: format!("uploading {}: {e}", row.final_path),
-        })?;
-    std::fs::remove_file(local)
-        .map_err(|e| EngineError::io(format!("removing {}", local.display()), e))
 }
 
 /// The names of the profile's fields, and those of them that are PII.

@@ -49,6 +49,14 @@ pub enum Event<'a> {
         fields: Vec<&'a str>,
         pii_fields: Vec<&'a str>,
     },
+    /// An SFTP upload did not reach its server: `retrying` when the server could not be
+    /// reached and the job stays `committing` to try again; otherwise the output failed.
+    OutputUploadFailed {
+        job_id: i64,
+        target: &'a str,
+        error: &'a str,
+        retrying: bool,
+    },
     /// `hrbridge retry`: the failed rows of a finished job are sent again.
     JobRetried { job_id: i64, rows: u64 },
     JobFinished {
@@ -116,6 +124,7 @@ impl Event<'_> {
             Event::JobStarted { .. } => "job.started",
             Event::OutputPublished { .. } => "output.published",
             Event::OutputDelivered { .. } => "output.delivered",
+            Event::OutputUploadFailed { .. } => "output.upload_failed",
             Event::JobRetried { .. } => "job.retried",
             Event::JobFinished { .. } => "job.finished",
             Event::JobFailed { .. } => "job.failed",
@@ -150,6 +159,7 @@ impl Event<'_> {
             | Event::JobStarted { job_id, .. }
             | Event::OutputPublished { job_id, .. }
             | Event::OutputDelivered { job_id, .. }
+            | Event::OutputUploadFailed { job_id, .. }
             | Event::JobRetried { job_id, .. }
             | Event::JobFinished { job_id, .. }
             | Event::JobFailed { job_id, .. }
@@ -207,6 +217,12 @@ impl Event<'_> {
                 "target": target, "delivered": delivered, "failed": failed,
                 "settled_this_run": this_run, "fields": fields, "pii_fields": pii_fields,
             }),
+            Event::OutputUploadFailed {
+                target,
+                error,
+                retrying,
+                ..
+            } => json!({ "target": target, "error": error, "retrying": retrying }),
             Event::JobRetried { rows, .. } => json!({ "rows": rows }),
             Event::JobFinished { status, counts, .. } => {
                 json!({ "status": status, "counts": counts })
@@ -262,6 +278,7 @@ impl Event<'_> {
         let detail = self.detail();
         match self {
             Event::JobFailed { .. }
+            | Event::OutputUploadFailed { .. }
             | Event::FileRefused { .. }
             | Event::NotifyFailed { .. }
             | Event::CommandFinished { ok: false, .. } => {

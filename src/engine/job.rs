@@ -25,6 +25,7 @@ use super::arrival::{Arrival, Origin};
 use super::deliver::{publish_outputs, Finished, Outputs};
 use super::event::Event;
 use super::leftovers;
+use super::upload::Unsent;
 use super::EngineError;
 
 /// At most this many rejections of one job are kept in the store (the rejects file and the
@@ -356,25 +357,38 @@ impl JobContext<'_> {
             })
             .collect();
         self.store.begin_commit(job_id, counts, &rows, seq)?;
-        let outputs = publish_outputs(self, job_id, &rows)?;
-        let (status, counts, error) = self.settle(job_id, counts)?;
+        let published = publish_outputs(self, job_id, &rows)?;
+        let (status, counts, error) = self.settle(job_id, counts, &published.unsent)?;
         let kept_at = self.keep_input(
             job_id,
             input,
             &archive::archive_dir(&self.settings.state_dir, self.name()),
             true,
         )?;
+        let outputs = published.targets;
         Ok(self.report(job_id, input, status, counts, outputs, kept_at, error))
     }
 
-    /// Ends a job whose outputs are all published: `succeeded`, `partial` (rows rejected, or
-    /// rows an API output could not deliver) or `failed` (no row reached every output).
-    /// Returns the final status, counts and error.
+    /// Ends a job once its outputs were published: `succeeded`, `partial` (rows rejected, rows
+    /// an API output could not deliver, or an upload refused while another output delivered)
+    /// or `failed` (nothing delivered). While an upload waits for its server (`unsent` with
+    /// `retrying`), the job stays `committing` with the reason as its error. Returns the
+    /// status, counts and error.
     pub(super) fn settle(
         &self,
         job_id: i64,
         mut counts: Counts,
+        unsent: &[Unsent],
     ) -> Result<(JobStatus, Counts, Option<String>), EngineError> {
+        if unsent.iter().any(|u| u.retrying) {
+            let why = unsent.iter().map(|u| u.error.as_str()).collect::<Vec<_>>();
+            let error = format!(
+                "{}; tried again at the next pass (`retry_for`)",
+                why.join("; ")
+            );
+            self.store.note_committing_error(job_id, &error)?;
+            return Ok((JobStatus::Committing, counts, Some(error)));
+        }
         counts.failed = self.store.ledger_failed_rows(job_id)?;
         // Which outputs fell short, and whether any row reached any destination at all (a
         // published file output carries every row).
@@ -392,27 +406,35 @@ impl JobContext<'_> {
                         short.push(format!("{failed} to {}", out.final_path));
                     }
                 }
+                // An upload that failed: `unsent` says why.
+                _ if !out.published => {}
                 _ => reached = true,
             }
         }
-        let (status, error) = if counts.failed > 0 {
+        let mut problems = Vec::new();
+        if counts.failed > 0 {
             let first = self.store.ledger_failures(job_id, 1)?;
             let why = first
                 .first()
                 .map(|f| format!("; first, row {}: {}", f.row, f.reason))
                 .unwrap_or_default();
+            problems.push(format!(
+                "rows not delivered: {}{why} (`hrbridge jobs --job {job_id}` lists them; `hrbridge retry {job_id}` sends them again)",
+                short.join(", ")
+            ));
+        }
+        problems.extend(
+            unsent
+                .iter()
+                .map(|u| format!("{} (`hrbridge retry {job_id}` uploads it again)", u.error)),
+        );
+        let (status, error) = if !problems.is_empty() {
             let status = if reached {
                 JobStatus::Partial
             } else {
                 JobStatus::Failed
             };
-            (
-                status,
-                Some(format!(
-                    "rows not delivered: {}{why} (`hrbridge jobs --job {job_id}` lists them; `hrbridge retry {job_id}` sends them again)",
-                    short.join(", ")
-                )),
-            )
+            (status, Some(problems.join("; ")))
         } else if counts.rejected > 0 {
             (JobStatus::Partial, None)
         } else {

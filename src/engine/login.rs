@@ -47,9 +47,14 @@ impl<'a> Login<'a> {
             CONNECT_ATTEMPTS,
             Duration::from_millis(500),
             Duration::from_secs(10),
-            || async { SftpClient::connect(self.connection()?).await },
+            || self.connect_once(),
         )
         .await
+    }
+
+    /// One connection attempt, for callers that retry a larger step (an upload) themselves.
+    pub async fn connect_once(&self) -> Result<SftpClient, SftpError> {
+        SftpClient::connect(self.connection()?).await
     }
 
     fn connection(&self) -> Result<Connection<'_>, SftpError> {

@@ -1,6 +1,7 @@
 //! The engine: runs jobs for profiles and keeps the store consistent across crashes.
 //!
-//! `job` is the life of one file, `deliver` its outputs (`api_delivery` for API outputs),
+//! `job` is the life of one file, `deliver` its outputs (`api_delivery` for API outputs,
+//! `upload` for SFTP uploads),
 //! `runner` one pass over every profile's inbox, `recover` the clean-up of what a killed
 //! process left behind (`leftovers` the temp files of ended jobs), `retry` the re-sending of failed API rows, `archive` where inputs go
 //! afterwards (and `retention` how long they stay), `at_rest` the keys that keep them
@@ -22,6 +23,7 @@ pub mod retention;
 pub mod retry;
 pub mod runner;
 mod sftp_pass;
+pub mod upload;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,7 +3,8 @@
 //! A job left `running` died before its commit decision: its temp files are removed, it is
 //! marked `interrupted`, and its input — still in the inbox — is simply processed again. A job
 //! left `committing` had complete, fsynced temp outputs recorded: they are published (rolled
-//! forward), the job is finished and its input kept, exactly as if nothing had happened. An
+//! forward), the job is finished and its input kept, exactly as if nothing had happened. A job
+//! whose upload waits for an unreachable server is found `committing` too, and tried again. An
 //! ended job whose input is still in staging (killed just before keeping it) has it kept now.
 
 use std::fs;
@@ -101,15 +102,20 @@ fn interrupted(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Publishes what is left of a committing job and settles it — unless an upload still waits
+/// for its server: then the job stays `committing` for the next pass, and this pass goes on
+/// with the profile's new files. Its input is kept either way (it must not be taken again).
 fn roll_forward(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
     let outputs = ctx.store.job_outputs(job.id)?;
-    publish_outputs(ctx, job.id, &outputs)?;
-    ctx.settle(job.id, job.counts)?;
-    Event::JobRecovered {
-        job_id: job.id,
-        action: "committing: outputs published after a crash",
+    let published = publish_outputs(ctx, job.id, &outputs)?;
+    let (status, _, _) = ctx.settle(job.id, job.counts, &published.unsent)?;
+    if status != JobStatus::Committing {
+        Event::JobRecovered {
+            job_id: job.id,
+            action: "committing: outputs published after a crash",
+        }
+        .emit(ctx.store, &ctx.profile.name)?;
     }
-    .emit(ctx.store, &ctx.profile.name)?;
     keep_recovered_input(ctx, job, true)
 }
 

@@ -1,5 +1,6 @@
 //! `hrbridge retry JOB`: sends again the rows a finished job's API outputs could not deliver,
-//! and only those.
+//! and only those, and uploads again the SFTP outputs that did not reach their server (from
+//! their kept local copies).
 //!
 //! The job goes back to `committing` (its failed ledger entries reopened, in one transaction)
 //! and is published again from its kept spool: rows already delivered are settled in the
@@ -12,6 +13,7 @@
 //! the server may have applied them and the old key lets it say so instead of applying them
 //! twice. The rule and its trade-off are in `store/ledger.rs`.
 
+use crate::profile::OutputSpec;
 use crate::store::{JobStatus, StoreError};
 
 use super::api_delivery::open_spool;
@@ -41,9 +43,18 @@ pub fn retry(ctx: &JobContext<'_>, job_id: i64) -> Result<RetryReport, EngineErr
         .store
         .job(job_id)?
         .ok_or_else(|| refuse(format!("there is no job {job_id}")))?;
-    // Every spool to send from must be there and fit the profile, before the job reopens.
+    // Every spool to send from must be there and fit the profile, and every upload to send
+    // again must still have its local copy, before the job reopens.
     let failing = ctx.store.ledger_failed_outputs(job_id)?;
     for out in ctx.store.job_outputs(job_id)? {
+        let upload = out.output_index.and_then(|i| ctx.profile.outputs.get(i));
+        let copy_gone = !std::path::Path::new(&out.temp_path).exists();
+        if !out.published && matches!(upload, Some(OutputSpec::Sftp(_))) && copy_gone {
+            return Err(refuse(format!(
+                "the local copy of {} is gone; it cannot be uploaded again",
+                out.final_path
+            )));
+        }
         let spec = out
             .output_index
             .filter(|i| failing.contains(i))
@@ -68,8 +79,8 @@ pub fn retry(ctx: &JobContext<'_>, job_id: i64) -> Result<RetryReport, EngineErr
     };
     Event::JobRetried { job_id, rows }.emit(ctx.store, &ctx.profile.name)?;
     let outputs = ctx.store.job_outputs(job_id)?;
-    publish_outputs(ctx, job_id, &outputs)?;
-    let (status, counts, error) = ctx.settle(job_id, job.counts)?;
+    let published = publish_outputs(ctx, job_id, &outputs)?;
+    let (status, counts, error) = ctx.settle(job_id, job.counts, &published.unsent)?;
     Ok(RetryReport {
         rows,
         status,

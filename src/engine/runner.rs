@@ -120,11 +120,34 @@ pub fn run_pass(
             summary.paused.push(pause);
             return Ok(());
         }
-        match &profile.source {
+        let passed = match &profile.source {
             SourceSpec::Dir(spec) => dir_pass(ctx, spec, stop, summary),
             SourceSpec::Sftp(spec) => super::sftp_pass::sftp_pass(ctx, spec, stop, summary),
-        }
+        };
+        waiting_uploads(ctx, summary)?;
+        passed
     })
+}
+
+/// Lists the profile's jobs still `committing` after its pass (uploads waiting for a server
+/// that could not be reached) among the pass's errors, so that the run says so.
+fn waiting_uploads(ctx: &JobContext<'_>, summary: &mut RunSummary) -> Result<(), EngineError> {
+    for job in ctx
+        .store
+        .jobs_with_status(crate::store::JobStatus::Committing)?
+    {
+        if job.profile == ctx.profile.name {
+            let why = job
+                .error
+                .as_deref()
+                .unwrap_or("not all outputs are published");
+            summary.errors.push((
+                job.profile,
+                format!("job {} is still committing: {why}", job.id),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Calls `work` with `profile`'s job context: its compiled mapping and the installation key.
@@ -222,17 +245,27 @@ fn dir_pass(
             origin: Origin::Inbox(cand),
             source_label: label.clone(),
         };
-        match ctx.process(&input) {
-            Ok(report) => summary.jobs.push(report),
-            Err(e @ EngineError::Stopped { .. }) => return Err(e),
-            // One file the machinery could not finish (its input could not be kept, say)
-            // does not hold up the files after it.
-            Err(e) => {
-                tracing::error!(profile = %ctx.profile.name, error = %e, "job failed");
-                summary
-                    .errors
-                    .push((ctx.profile.name.clone(), e.to_string()));
-            }
+        process(ctx, &input, summary)?;
+    }
+    Ok(())
+}
+
+/// Runs the job of one staged input and adds its report to `summary`. A file the machinery
+/// could not finish (its input could not be kept, say) is logged and listed among the pass's
+/// errors, and does not hold up the files after it; only a stop ends the pass.
+pub(super) fn process(
+    ctx: &JobContext<'_>,
+    input: &Arrival,
+    summary: &mut RunSummary,
+) -> Result<(), EngineError> {
+    match ctx.process(input) {
+        Ok(report) => summary.jobs.push(report),
+        Err(e @ EngineError::Stopped { .. }) => return Err(e),
+        Err(e) => {
+            tracing::error!(profile = %ctx.profile.name, error = %e, "job failed");
+            summary
+                .errors
+                .push((ctx.profile.name.clone(), e.to_string()));
         }
     }
     Ok(())

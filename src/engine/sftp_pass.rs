@@ -26,7 +26,7 @@ use super::at_rest;
 use super::event::Event;
 use super::job::JobContext;
 use super::login::Login;
-use super::runner::{refuse, RunSummary};
+use super::runner::{process, refuse, RunSummary};
 use super::{EngineError, StopFlag};
 
 /// Used when a profile gives no `settle` for an SFTP source.
@@ -162,8 +162,7 @@ async fn pass_with(
         };
         // Processed before the next download: two files with the same content never share
         // one staged copy.
-        let report = tokio::task::block_in_place(|| ctx.process(&input))?;
-        summary.jobs.push(report);
+        tokio::task::block_in_place(|| process(ctx, &input, summary))?;
     }
     if !ctx.store.remote_pending(&ctx.profile.name)?.is_empty() {
         let fresh = observe(ctx, spec, client, summary).await?;

@@ -68,6 +68,31 @@ impl NameTemplate {
         self.parts.contains(&Part::Seq)
     }
 
+    /// Whether two files rendered on the same day can get the same name: the template has a
+    /// `{date}` and nothing that tells them apart (`{seq}`, `{source_stem}`, a time of day).
+    pub fn repeats_within_a_day(&self) -> bool {
+        let morning = chrono::Local::now()
+            .fixed_offset()
+            .with_time(chrono::NaiveTime::MIN)
+            .earliest();
+        let evening = morning.map(|m| m + chrono::TimeDelta::milliseconds(86_399_999));
+        let (Some(morning), Some(evening)) = (morning, evening) else {
+            return false;
+        };
+        let mut dated = false;
+        for part in &self.parts {
+            match part {
+                Part::Seq | Part::SourceStem => return false,
+                Part::Date(fmt) if render_date(&morning, fmt) != render_date(&evening, fmt) => {
+                    return false
+                }
+                Part::Date(_) => dated = true,
+                Part::Literal(_) | Part::Profile => {}
+            }
+        }
+        dated
+    }
+
     /// The literal text before the first placeholder (used to check the output root).
     pub fn literal_prefix(&self) -> &str {
         match self.parts.first() {
@@ -171,6 +196,20 @@ pub fn safe_component(s: &str) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn names_made_of_the_date_alone_repeat_within_a_day() {
+        let repeats = |t: &str| NameTemplate::parse(t).unwrap().repeats_within_a_day();
+        assert!(repeats("/in/daily_{date}.csv"));
+        assert!(repeats("out/{profile}/{date:%Y-%m-%d}.csv"));
+        assert!(!repeats("out/daily_{date}_{seq}.csv"));
+        assert!(!repeats("out/{source_stem}_{date}.csv"));
+        assert!(!repeats("out/{date:%Y%m%d_%H%M%S}.csv"));
+        assert!(
+            !repeats("out/fixed.csv"),
+            "only dated names are the day's concern"
+        );
+    }
 
     fn ctx<'a>(source_name: &'a str) -> NameContext<'a> {
         NameContext {

@@ -39,6 +39,39 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     problems
 }
 
+/// What `hrbridge check` points out in a valid profile: things that work but may not do what
+/// the author meant.
+pub fn warnings(profile: &Profile) -> Vec<Problem> {
+    let mut warnings = Vec::new();
+    check_daily_collisions(profile, &mut warnings);
+    warnings
+}
+
+/// A file or SFTP output named by the date alone gets the same name for every input of a day:
+/// the second one is refused (a local file is never replaced, nor a remote one without
+/// `overwrite = true`).
+fn check_daily_collisions(profile: &Profile, warnings: &mut Vec<Problem>) {
+    for (i, out) in profile.outputs.iter().enumerate() {
+        let path = match out {
+            OutputSpec::File(spec) => &spec.path,
+            OutputSpec::Sftp(spec) => &spec.file.path,
+            OutputSpec::Http(_) | OutputSpec::Scim(_) => continue,
+        };
+        let repeats = crate::output::template::NameTemplate::parse(path)
+            .is_ok_and(|t| t.repeats_within_a_day());
+        if repeats {
+            warnings.push(Problem::new(
+                KeyPath::output(i).key("path"),
+                format!(
+                    "`{path}` names every file of a day the same: a second input that day is \
+                     refused (the first file is never replaced); add {{seq}}, {{source_stem}} \
+                     or a time (`{{date:%Y%m%d_%H%M%S}}`)"
+                ),
+            ));
+        }
+    }
+}
+
 /// The name becomes part of file names and store keys, so it is kept to a safe alphabet.
 fn check_name(profile: &Profile, problems: &mut Vec<Problem>) {
     let name = &profile.name;

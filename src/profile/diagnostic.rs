@@ -35,6 +35,8 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it, when there is more to say than the message.
     pub help: Option<String>,
+    /// A warning: worth a look, but the file is valid.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -53,6 +55,7 @@ impl Diagnostic {
             location: Some(locate(text, span)),
             message: message.into(),
             help: None,
+            warning: false,
         }
     }
 
@@ -63,7 +66,14 @@ impl Diagnostic {
             location: None,
             message: message.into(),
             help: None,
+            warning: false,
         }
+    }
+
+    /// This diagnostic as a warning.
+    pub fn as_warning(mut self) -> Diagnostic {
+        self.warning = true;
+        self
     }
 
     /// This diagnostic with a hint on how to fix it.
@@ -104,7 +114,8 @@ fn locate(text: &str, span: Range<usize>) -> Location {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        let level = if self.warning { "warning" } else { "error" };
+        writeln!(f, "{level}: {}", self.message)?;
         let gutter = self
             .location
             .as_ref()

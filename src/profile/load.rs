@@ -102,15 +102,10 @@ pub fn load_profiles_with(
             .with_help("create it, or set `profiles = \"...\"` in hrbridge.toml")]
     })?;
     paths.sort();
-    let cwd = std::env::current_dir().ok();
     let mut diags = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
     for path in paths {
-        let shown = cwd
-            .as_deref()
-            .and_then(|cwd| path.strip_prefix(cwd).ok())
-            .unwrap_or(&path)
-            .to_path_buf();
+        let shown = shown_path(&path);
         match load_one(&path, &shown, settings, extra) {
             Ok(one) => loaded.push(one),
             Err(mut d) => diags.append(&mut d),
@@ -122,6 +117,34 @@ pub fn load_profiles_with(
     } else {
         Err(diags)
     }
+}
+
+/// `path` as the operator should read it: relative to the current folder when inside it.
+fn shown_path(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().ok();
+    cwd.as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .to_path_buf()
+}
+
+/// Locates `warnings` about a loaded profile (see [`super::check::warnings`]) in its file.
+pub fn locate_warnings(profile: &Profile, warnings: Vec<Problem>) -> Vec<Diagnostic> {
+    let shown = shown_path(&profile.origin);
+    let Ok(text) = std::fs::read_to_string(&profile.origin) else {
+        return Vec::new();
+    };
+    let Ok(doc) = parse_document(&shown, &text) else {
+        return Vec::new();
+    };
+    warnings
+        .into_iter()
+        .map(|p| match nearest_span(&doc, &p.at) {
+            Some(span) => Diagnostic::at_span(&shown, &text, span, p.message),
+            None => Diagnostic::whole_file(&shown, p.message),
+        })
+        .map(Diagnostic::as_warning)
+        .collect()
 }
 
 /// Loads and checks one profile file; its name defaults to the file stem.

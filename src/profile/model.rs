@@ -601,17 +601,79 @@ pub enum OutputSpec {
 }
 
 /// `[[output]] type = "sftp"`: the keys of a file output (`path` is the remote path template)
-/// plus the connection keys.
+/// plus the connection keys and the upload keys.
 #[derive(Debug, Clone)]
 pub struct SftpOutputSpec {
     pub connection: SftpConnectionSpec,
+    pub upload: SftpUploadSpec,
     pub file: FileOutputSpec,
+}
+
+/// How an SFTP output treats the server: what it may replace, the mode of what it writes, and
+/// how long it keeps trying while the server cannot be reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftpUploadSpec {
+    /// Replace a remote file of the same name (default `false`: such an upload fails, and the
+    /// job can be retried once the name is free).
+    #[serde(default)]
+    pub overwrite: bool,
+    /// Permissions of the uploaded file, in octal (default `"0600"`), set before it gets its
+    /// final name.
+    #[serde(default)]
+    pub mode: FileMode,
+    /// How long, counted from the job's start, an upload that fails because the server cannot
+    /// be reached is tried again at every pass (the job stays `committing`) before its job fails
+    /// (default `"1h"`).
+    #[serde(default)]
+    pub retry_for: Option<DurationStr>,
+}
+
+/// The keys of [`SftpUploadSpec`].
+const UPLOAD_KEYS: &[&str] = &["overwrite", "mode", "retry_for"];
+
+/// Unix permission bits written as an octal string (`"0640"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMode(pub u32);
+
+impl Default for FileMode {
+    fn default() -> FileMode {
+        FileMode(0o600)
+    }
+}
+
+impl std::str::FromStr for FileMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FileMode, String> {
+        match u32::from_str_radix(s, 8) {
+            Ok(bits) if bits <= 0o777 && !s.is_empty() => Ok(FileMode(bits)),
+            _ => Err(format!(
+                "mode {s:?} is not permission bits in octal between \"0000\" and \"0777\", e.g. \"0640\""
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FileMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl<'de> Deserialize<'de> for SftpOutputSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (connection, file) = split_connection(d)?;
-        Ok(SftpOutputSpec { connection, file })
+        use serde::de::Error;
+        let (connection, rest): (_, toml::Table) = split_connection(d)?;
+        let (upload, file) =
+            split_keys(toml::Value::Table(rest), UPLOAD_KEYS).map_err(D::Error::custom)?;
+        Ok(SftpOutputSpec {
+            connection,
+            upload,
+            file,
+        })
     }
 }
 
@@ -693,5 +755,21 @@ impl<'de> Deserialize<'de> for Neutralize {
             }
         }
         d.deserialize_any(Choice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_modes_are_octal_permission_bits() {
+        assert_eq!("0640".parse::<FileMode>(), Ok(FileMode(0o640)));
+        assert_eq!("600".parse::<FileMode>(), Ok(FileMode(0o600)));
+        assert_eq!(FileMode::default(), FileMode(0o600));
+        for bad in ["", "0800", "1777", "rw-r-----", "-1"] {
+            let err = bad.parse::<FileMode>().unwrap_err();
+            assert!(err.contains("octal"), "{bad}: {err}");
+        }
     }
 }

@@ -87,6 +87,12 @@ pub enum SftpError {
         path: String,
         source: io::Error,
     },
+    /// An upload's final name is taken on the server, and the output may not replace it.
+    #[error(
+        "{path} already exists on the server; refusing to replace it (set `overwrite = true` \
+         on the output to allow that, or put {{seq}} or {{source_stem}} in its path)"
+    )]
+    Exists { path: String },
     /// A transferred file's size is not the one expected.
     #[error("{path}: expected {expected} bytes, got {got}")]
     SizeMismatch {

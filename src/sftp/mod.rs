@@ -4,7 +4,7 @@
 //! |------------------|------|
 //! | [`known_hosts`]  | OpenSSH known_hosts: verify (plain, hashed, `[host]:port`, `@revoked`), append, fingerprints |
 //! | [`client`]       | [`SftpClient`]: connect (host key check fails closed, key or password login), list, remove, rename |
-//! | [`transfer`]     | pipelined download and upload with size checks and sha256 |
+//! | [`transfer`]     | pipelined download and upload (part name, mode, size check, rename that replaces only when asked) with sha256 |
 //! | [`retry`]        | exponential backoff with full jitter for transient failures |
 //! | [`error`]        | [`SftpError`] and which failures are transient |
 //!
@@ -21,4 +21,4 @@ pub use client::{host_key_of, Auth, Connection, RemoteEntry, SftpClient};
 pub use error::SftpError;
 pub use known_hosts::HostKeyVerdict;
 pub use retry::with_backoff;
-pub use transfer::Transfer;
+pub use transfer::{SentPart, Transfer};

@@ -7,8 +7,9 @@
 //!
 //! A download goes to the local path the caller names (a temp name in staging), mode 0600,
 //! optionally encrypted to the installation key as it arrives; any failure, and dropping the
-//! future, removes it. An upload goes to `<dir>/.<name>.hrbridge-part`,
-//! is checked by size on the server, then renamed into place.
+//! future, removes it. An upload goes to `<dir>/.<name>.hrbridge-part` with the mode asked
+//! for, is checked by size on the server, then renamed into place — over an existing file only
+//! when the caller says so.
 //!
 //! [`IN_FLIGHT`]: super::client::IN_FLIGHT
 //! [`MAX_SFTP_PACKET`]: super::client::MAX_SFTP_PACKET
@@ -17,12 +18,22 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use russh_sftp::protocol::{FileAttributes, OpenFlags};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::client::{SftpClient, MAX_SFTP_PACKET};
 use super::SftpError;
 use crate::keys::InstallationKey;
+
+/// An upload written to its part name and checked by size, not yet under its final name.
+#[derive(Debug)]
+pub struct SentPart {
+    part: String,
+    remote: String,
+    /// What was sent.
+    pub transfer: Transfer,
+}
 
 /// What a finished transfer moved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,50 +185,62 @@ impl SftpClient {
         })
     }
 
-    /// Uploads `local` to `remote`: writes `<dir>/.<name>.hrbridge-part` with pipelined writes,
-    /// checks its size on the server, then renames it into place.
-    ///
-    /// Servers that refuse to rename over an existing file (OpenSSH without the posix-rename
-    /// extension, which russh-sftp does not offer) get the old file removed first. Between that
-    /// removal and the rename, readers briefly see no file at `remote`, and a crash exactly
-    /// there leaves the new content under the part name; the file is never seen half-written.
+    /// Uploads `local` to `remote` (mode 0600), replacing a file of that name: see
+    /// [`send_part`](Self::send_part) and [`place`](Self::place).
     pub async fn upload(&self, local: &Path, remote: &str) -> Result<Transfer, SftpError> {
-        self.upload_verified(local, remote, None).await
+        let input = std::fs::File::open(local).map_err(local_io("opening", local))?;
+        let sent = self.send_part(input, remote, 0o600).await?;
+        self.place(sent, true).await
     }
 
-    /// [`upload`](Self::upload) that renames into place only if the bytes sent have the
-    /// `expected` sha256 (the file recorded at commit): a changed local file is never published.
-    pub async fn upload_verified(
+    /// Writes what `source` yields to `<dir>/.<name>.hrbridge-part` with pipelined writes, sets
+    /// its permissions to `mode`, and checks its size on the server. The file is not in place
+    /// yet: [`place`](Self::place) or [`discard`](Self::discard) it. On failure the part file
+    /// is removed.
+    ///
+    /// `source` is read with plain blocking reads (a local file, possibly through an age
+    /// decryptor), like the local writes of a download.
+    pub async fn send_part(
         &self,
-        local: &Path,
+        source: impl io::Read,
         remote: &str,
-        expected: Option<&str>,
-    ) -> Result<Transfer, SftpError> {
+        mode: u32,
+    ) -> Result<SentPart, SftpError> {
         let part = part_name(remote).ok_or_else(|| SftpError::Protocol {
             what: format!("uploading to {remote}"),
             reason: "the remote path does not end in a file name".into(),
         })?;
-        let result = self.upload_to(local, remote, &part, expected).await;
-        if result.is_err() {
+        let sent = self.write_part(source, remote, &part, mode).await;
+        if sent.is_err() {
             // best effort: the part name is ours and may hold a partial upload
             let _ = self.remove(&part).await;
         }
-        result
+        let transfer = sent?;
+        Ok(SentPart {
+            part,
+            remote: remote.to_string(),
+            transfer,
+        })
     }
 
-    async fn upload_to(
+    async fn write_part(
         &self,
-        local: &Path,
+        mut source: impl io::Read,
         remote: &str,
         part: &str,
-        expected: Option<&str>,
+        mode: u32,
     ) -> Result<Transfer, SftpError> {
-        let mut input = tokio::fs::File::open(local)
-            .await
-            .map_err(local_io("opening", local))?;
+        let attributes = FileAttributes {
+            permissions: Some(mode),
+            ..FileAttributes::empty()
+        };
         let mut file = self
             .sftp
-            .create(part)
+            .open_with_flags_and_attributes(
+                part,
+                OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE,
+                attributes.clone(),
+            )
             .await
             .map_err(|e| self.error(format!("creating {part}"), e))?;
         let mut hash = Sha256::new();
@@ -225,10 +248,11 @@ impl SftpClient {
         let mut bytes = 0u64;
         let writing = || format!("writing {part}");
         loop {
-            let n = input
-                .read(&mut buf)
-                .await
-                .map_err(local_io("reading", local))?;
+            let n = source.read(&mut buf).map_err(|e| SftpError::Io {
+                what: "reading the local copy of".into(),
+                path: remote.to_string(),
+                source: e,
+            })?;
             let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
                 break;
             };
@@ -245,6 +269,12 @@ impl SftpClient {
         file.shutdown()
             .await
             .map_err(|e| self.stream_error(format!("closing {part}"), e))?;
+        // The server's umask applies at creation (and an existing part keeps its old mode):
+        // set the mode exactly, before the file can appear under its final name.
+        self.sftp
+            .set_metadata(part, attributes)
+            .await
+            .map_err(|e| self.error(format!("chmod {mode:o} {part}"), e))?;
         let on_server = self.size(part).await?;
         if on_server != bytes {
             return Err(SftpError::SizeMismatch {
@@ -253,23 +283,73 @@ impl SftpClient {
                 got: on_server,
             });
         }
-        let sha256 = hex::encode(hash.finalize());
-        if expected.is_some_and(|want| want != sha256) {
-            return Err(SftpError::Protocol {
-                what: format!("uploading {}", local.display()),
-                reason: "the local file is not the one recorded at commit (sha256 differs)".into(),
-            });
-        }
-        if let Err(first) = self.rename(part, remote).await {
-            match first {
-                SftpError::Remote { .. } if self.size(remote).await.is_ok() => {
-                    self.remove(remote).await?;
-                    self.rename(part, remote).await?;
+        Ok(Transfer {
+            bytes,
+            sha256: hex::encode(hash.finalize()),
+        })
+    }
+
+    /// Renames a sent part to its final name. Without `overwrite`, a file already there is
+    /// never touched: the upload fails with [`SftpError::Exists`] (OpenSSH's plain rename
+    /// refuses an existing target, so no other writer can slip in between a check and the
+    /// rename). With `overwrite`, servers that refuse to rename over a file (OpenSSH without
+    /// the posix-rename extension, which russh-sftp does not offer) get the old file removed
+    /// first: between that removal and the rename readers briefly see no file, and a crash
+    /// exactly there leaves the new content under the part name; the file is never seen
+    /// half-written. On failure the part file is removed.
+    pub async fn place(&self, sent: SentPart, overwrite: bool) -> Result<Transfer, SftpError> {
+        let SentPart {
+            part,
+            remote,
+            transfer,
+        } = sent;
+        let placed = match self.rename(&part, &remote).await {
+            Err(SftpError::Remote { .. }) if self.size(&remote).await.is_ok() => {
+                if overwrite {
+                    self.remove(&remote).await?;
+                    self.rename(&part, &remote).await
+                } else {
+                    Err(SftpError::Exists { path: remote })
                 }
-                other => return Err(other),
             }
+            other => other,
+        };
+        if placed.is_err() {
+            let _ = self.remove(&part).await;
         }
-        Ok(Transfer { bytes, sha256 })
+        placed.map(|()| transfer)
+    }
+
+    /// Removes a sent part that is not to be placed (best effort: it is hidden and ours).
+    pub async fn discard(&self, sent: SentPart) {
+        let _ = self.remove(&sent.part).await;
+    }
+
+    /// The size and sha256 of remote file `remote`, read with several requests in flight.
+    pub async fn digest(&self, remote: &str) -> Result<Transfer, SftpError> {
+        let mut file = self
+            .sftp
+            .open(remote)
+            .await
+            .map_err(|e| self.error(format!("opening {remote}"), e))?;
+        let mut hash = Sha256::new();
+        let mut buf = vec![0u8; MAX_SFTP_PACKET as usize];
+        let mut bytes = 0u64;
+        loop {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| self.stream_error(format!("reading {remote}"), e))?;
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                break;
+            };
+            hash.update(chunk);
+            bytes += n as u64;
+        }
+        Ok(Transfer {
+            bytes,
+            sha256: hex::encode(hash.finalize()),
+        })
     }
 
     /// Maps an error from russh-sftp's file stream (which wraps its errors in `io::Error`).

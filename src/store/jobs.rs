@@ -2,7 +2,9 @@
 //!
 //! `running` → `committing` (outputs recorded, [`Store::begin_commit`]) → a final status
 //! ([`Store::finish_job`]). A job may also end straight from `running` (failed, duplicate,
-//! interrupted). A job only becomes `succeeded` or `partial` once all its outputs are published.
+//! interrupted). A job only becomes `succeeded` once all its outputs are published; `partial`
+//! and `failed` may leave some unpublished (uploads that did not reach their server, kept for
+//! `retry`).
 
 use rusqlite::types::{FromSqlError, Type};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
@@ -150,7 +152,8 @@ impl Store {
     /// Ends job `job_id` with a final `status`, its counts and, for failures, why.
     ///
     /// Only a `running` or `committing` job can finish, only with a final status, and
-    /// `succeeded`/`partial` only once every output of the job is published.
+    /// `succeeded` only once every output of the job is published (`partial` and `failed` may
+    /// leave outputs unpublished: uploads that did not reach their server, kept for retry).
     pub fn finish_job(
         &self,
         job_id: i64,
@@ -167,8 +170,7 @@ impl Store {
                 to: status.as_str(),
             });
         }
-        let delivered = matches!(status, JobStatus::Succeeded | JobStatus::Partial);
-        if delivered && outputs::unpublished(&tx, job_id)? > 0 {
+        if status == JobStatus::Succeeded && outputs::unpublished(&tx, job_id)? > 0 {
             return Err(StoreError::BadTransition {
                 job_id,
                 from: "committing with unpublished outputs",
@@ -181,10 +183,11 @@ impl Store {
     }
 
     /// `hrbridge retry`: moves a `partial` or `failed` job back to `committing` so that its
-    /// failed API rows are sent again, and returns how many rows that is. In one transaction:
-    /// the outputs with failed rows are marked unpublished and those rows reopened (unsettled;
-    /// the ones an API refused for good move to a new `Idempotency-Key` generation, see
-    /// `ledger.rs`). A job without failed rows is refused (nothing to retry).
+    /// failed API rows are sent again and its unpublished outputs (uploads that failed) are
+    /// published again, and returns how many rows that is. In one transaction: the outputs
+    /// with failed rows are marked unpublished and those rows reopened (unsettled; the ones an
+    /// API refused for good move to a new `Idempotency-Key` generation, see `ledger.rs`). A
+    /// job with neither is refused (nothing to retry).
     pub fn reopen_for_retry(&self, job_id: i64) -> Result<u64> {
         let tx = self.write_tx()?;
         expect_status(
@@ -194,7 +197,10 @@ impl Store {
             JobStatus::Committing,
         )?;
         let rows: u64 = tx.query_row(
-            "SELECT count(DISTINCT line) FROM deliveries WHERE job_id = ?1 AND state = 'failed'",
+            "SELECT (SELECT count(DISTINCT line) FROM deliveries
+                     WHERE job_id = ?1 AND state = 'failed')
+                  + (SELECT coalesce(sum(rows), 0) FROM outputs
+                     WHERE job_id = ?1 AND published = 0)",
             params![job_id],
             |r| r.get(0),
         )?;
@@ -215,6 +221,16 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(rows)
+    }
+
+    /// Records why a `committing` job is still waiting (an upload whose server could not be
+    /// reached); any other job is left alone.
+    pub fn note_committing_error(&self, job_id: i64, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE jobs SET error = ?2 WHERE id = ?1 AND status = ?3",
+            params![job_id, error, JobStatus::Committing.as_str()],
+        )?;
+        Ok(())
     }
 
     /// Job `id`, if it exists.
@@ -333,7 +349,7 @@ mod tests {
             .collect();
         assert_eq!(stored, expected);
 
-        let early = store.finish_job(job, JobStatus::Partial, counts, None);
+        let early = store.finish_job(job, JobStatus::Succeeded, counts, None);
         assert!(
             matches!(early, Err(StoreError::BadTransition { .. })),
             "{early:?}"
@@ -393,6 +409,33 @@ mod tests {
             Err(StoreError::NotFound(_))
         ));
         assert_eq!(store.job(999).unwrap(), None);
+    }
+
+    #[test]
+    fn a_job_whose_upload_failed_waits_then_reopens_for_retry() {
+        let (_dir, store) = temp_store();
+        let job = job_in(&store, "p", "aa");
+        let outs = [output(Some(0), "a.csv")];
+        store
+            .begin_commit(job, Counts::default(), &outs, store.peek_seq("p").unwrap())
+            .unwrap();
+        store.note_committing_error(job, "server down").unwrap();
+        let waiting = store.job(job).unwrap().unwrap();
+        assert_eq!(waiting.status, JobStatus::Committing);
+        assert_eq!(waiting.error.as_deref(), Some("server down"));
+        store
+            .finish_job(job, JobStatus::Failed, Counts::default(), Some("refused"))
+            .unwrap();
+        // A finished job's error is not touched by a late note.
+        store.note_committing_error(job, "late").unwrap();
+        assert_eq!(
+            store.job(job).unwrap().unwrap().error.as_deref(),
+            Some("refused")
+        );
+        assert_eq!(store.reopen_for_retry(job).unwrap(), 2, "the output's rows");
+        let reopened = store.job(job).unwrap().unwrap();
+        assert_eq!(reopened.status, JobStatus::Committing);
+        assert_eq!(reopened.error, None);
     }
 
     #[test]
