@@ -231,7 +231,7 @@ fn a_server_down_longer_than_retry_for_fails_the_upload_and_retry_sends_it() {
     let ws = pushing(
         &sshd,
         &format!("{}/{{source_stem}}.csv", served.display()),
-        "retry_for = \"1s\"",
+        "retry_for = \"0s\"",
     );
     sshd.stop();
     ws.drop_file("push", "a.csv", &export(1));
@@ -396,6 +396,7 @@ fn uploads_are_private_by_default_and_take_the_configured_mode() {
 #[test]
 fn check_warns_about_output_names_that_can_collide_within_a_day() {
     let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("inbox/daily")).unwrap();
     ws.profile(
         "daily",
         r#"
