@@ -225,6 +225,9 @@ fn unknown_and_changed_host_keys_are_refused_with_the_fingerprint() {
     );
     assert_eq!(job_count(&ws), 0);
     assert!(served.join("a.csv").exists());
+    // Audited, not only logged: once, however many passes meet the same key.
+    assert_eq!(run_once(&ws).status.code(), Some(1));
+    assert_host_key_refused_once(&ws, "is not known");
 
     let ws = workspace(
         &sshd,
@@ -242,6 +245,23 @@ fn unknown_and_changed_host_keys_are_refused_with_the_fingerprint() {
     );
     assert_eq!(job_count(&ws), 0);
     assert!(served.join("a.csv").exists());
+    assert_host_key_refused_once(&ws, "HOST KEY CHANGED");
+}
+
+/// The audit trail holds exactly one `host_key.refused` event, naming the server, the
+/// fingerprint offered and `why`.
+fn assert_host_key_refused_once(ws: &Workspace, why: &str) {
+    let out = ws.run(&["audit", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let refused: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "host_key.refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{events:?}");
+    let detail = &refused[0]["detail"];
+    assert!(detail["server"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(detail["fingerprint"].as_str().unwrap().starts_with("SHA256:"));
+    assert!(detail["reason"].as_str().unwrap().contains(why), "{detail}");
 }
 
 #[test]

@@ -13,6 +13,13 @@ use crate::store::{AuditEvent, Counts, Store, StoreError};
 pub enum Event<'a> {
     /// An inbox entry was not taken (hostile name, symlink ...).
     FileRefused { name: &'a str, reason: &'a str },
+    /// An SFTP server's host key was refused (unknown, changed or revoked): the connection
+    /// was not made. Audited once per server and key offered.
+    HostKeyRefused {
+        server: &'a str,
+        fingerprint: &'a str,
+        reason: &'a str,
+    },
     /// The same content was delivered before; nothing done.
     FileDuplicate {
         job_id: i64,
@@ -120,6 +127,7 @@ impl Event<'_> {
     fn kind(&self) -> &'static str {
         match self {
             Event::FileRefused { .. } => "file.refused",
+            Event::HostKeyRefused { .. } => "host_key.refused",
             Event::FileDuplicate { .. } => "file.duplicate",
             Event::JobStarted { .. } => "job.started",
             Event::OutputPublished { .. } => "output.published",
@@ -147,6 +155,7 @@ impl Event<'_> {
     fn job_id(&self) -> Option<i64> {
         match self {
             Event::FileRefused { .. }
+            | Event::HostKeyRefused { .. }
             | Event::InputPurged { .. }
             | Event::SecretSet { .. }
             | Event::SecretRemoved { .. }
@@ -176,6 +185,11 @@ impl Event<'_> {
             Event::FileRefused { name, reason } => {
                 json!({ "name": format!("{name:?}"), "reason": reason })
             }
+            Event::HostKeyRefused {
+                server,
+                fingerprint,
+                reason,
+            } => json!({ "server": server, "fingerprint": fingerprint, "reason": reason }),
             Event::FileDuplicate {
                 name,
                 sha256,
@@ -280,6 +294,7 @@ impl Event<'_> {
             Event::JobFailed { .. }
             | Event::OutputUploadFailed { .. }
             | Event::FileRefused { .. }
+            | Event::HostKeyRefused { .. }
             | Event::NotifyFailed { .. }
             | Event::CommandFinished { ok: false, .. } => {
                 tracing::warn!(event = self.kind(), profile, job = self.job_id(), %detail)

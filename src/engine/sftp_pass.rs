@@ -362,10 +362,32 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The pass's error for `e`; a refused host key is also audited (once per server and key), so
+/// the trail shows who tried to answer for the server, not only the log.
 fn sftp_error(ctx: &JobContext<'_>, e: SftpError) -> EngineError {
+    let message = e.to_string();
+    if let Some((server, fingerprint)) = e.refused_host_key() {
+        let first = ctx.store.note_refusal(
+            &ctx.profile.name,
+            &format!("{server} {fingerprint}"),
+            &message,
+        );
+        let audited = first.and_then(|first| match first {
+            true => Event::HostKeyRefused {
+                server: &server,
+                fingerprint,
+                reason: &message,
+            }
+            .emit(ctx.store, &ctx.profile.name),
+            false => Ok(()),
+        });
+        if let Err(store) = audited {
+            return store.into();
+        }
+    }
     EngineError::Profile {
         profile: ctx.profile.name.clone(),
-        message: e.to_string(),
+        message,
     }
 }
 

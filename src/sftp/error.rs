@@ -112,6 +112,30 @@ impl SftpError {
         )
     }
 
+    /// `("host:port", fingerprint)` when this is a refused host key (unknown, changed or
+    /// revoked).
+    pub fn refused_host_key(&self) -> Option<(String, &str)> {
+        match self {
+            SftpError::HostKeyUnknown {
+                host,
+                port,
+                fingerprint,
+            }
+            | SftpError::HostKeyChanged {
+                host,
+                port,
+                fingerprint,
+                ..
+            }
+            | SftpError::HostKeyRevoked {
+                host,
+                port,
+                fingerprint,
+            } => Some((format!("{host}:{port}"), fingerprint)),
+            _ => None,
+        }
+    }
+
     /// True when the server said the path does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, SftpError::Remote { code: 2, .. })
