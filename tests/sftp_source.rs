@@ -260,7 +260,10 @@ fn assert_host_key_refused_once(ws: &Workspace, why: &str) {
     assert_eq!(refused.len(), 1, "{events:?}");
     let detail = &refused[0]["detail"];
     assert!(detail["server"].as_str().unwrap().starts_with("127.0.0.1:"));
-    assert!(detail["fingerprint"].as_str().unwrap().starts_with("SHA256:"));
+    assert!(detail["fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("SHA256:"));
     assert!(detail["reason"].as_str().unwrap().contains(why), "{detail}");
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::table::TextTable;
+use super::table::{job_cells, TextTable, JOB_COLUMNS};
 use super::{with_store, Exit};
 use crate::store::{JobRow, Store};
 
@@ -46,35 +46,12 @@ fn list(
         println!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(Exit::Ok);
     }
-    let mut t = TextTable::new([
-        "job",
-        "profile",
-        "file",
-        "status",
-        "read",
-        "filtered",
-        "rejected",
-        "mapped",
-        "published",
-        "failed",
-        "started",
-        "error",
-    ]);
+    let mut t = TextTable::new(JOB_COLUMNS.into_iter().chain(["started", "error"]));
     for j in &jobs {
-        t.push([
-            j.id.to_string(),
-            j.profile.clone(),
-            j.file_name.clone(),
-            j.status.as_str().to_string(),
-            j.counts.read.to_string(),
-            j.counts.filtered.to_string(),
-            j.counts.rejected.to_string(),
-            j.counts.written.to_string(),
-            j.counts.published(j.status).to_string(),
-            j.counts.failed.to_string(),
-            j.started_at.clone(),
-            j.error.clone().unwrap_or_default(),
-        ]);
+        let mut row = job_cells(j.id, &j.profile, &j.file_name, j.status, &j.counts);
+        row.push(j.started_at.clone());
+        row.push(j.error.clone().unwrap_or_default());
+        t.push(row);
     }
     if csv {
         print!("{}", t.to_csv()?);

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::table::TextTable;
+use super::table::{job_cells, TextTable, JOB_COLUMNS};
 use super::{load_all, open_store, Exit, LogFormat};
 use crate::daemon;
 use crate::daemon::commands::tally;
@@ -116,31 +116,11 @@ pub fn render_summary(summary: &RunSummary, unfinished: &[JobRow]) -> String {
         ));
     }
     if !summary.jobs.is_empty() {
-        let mut t = TextTable::new([
-            "job",
-            "profile",
-            "file",
-            "status",
-            "read",
-            "filtered",
-            "rejected",
-            "mapped",
-            "published",
-            "failed",
-        ]);
+        let mut t = TextTable::new(JOB_COLUMNS);
         for j in &summary.jobs {
-            t.push([
-                j.job_id.to_string(),
-                j.profile.clone(),
-                j.file.clone(),
-                j.status.as_str().to_string(),
-                j.counts.read.to_string(),
-                j.counts.filtered.to_string(),
-                j.counts.rejected.to_string(),
-                j.counts.written.to_string(),
-                j.counts.published(j.status).to_string(),
-                j.counts.failed.to_string(),
-            ]);
+            t.push(job_cells(
+                j.job_id, &j.profile, &j.file, j.status, &j.counts,
+            ));
         }
         out.push_str(&t.render());
         for j in &summary.jobs {

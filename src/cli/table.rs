@@ -94,6 +94,42 @@ impl TextTable {
     }
 }
 
+/// The columns every table of jobs starts with (`jobs`, `run`).
+pub const JOB_COLUMNS: [&str; 10] = [
+    "job",
+    "profile",
+    "file",
+    "status",
+    "read",
+    "filtered",
+    "rejected",
+    "mapped",
+    "published",
+    "failed",
+];
+
+/// The cells of [`JOB_COLUMNS`] for one job: published rows are counted by its status.
+pub fn job_cells(
+    id: i64,
+    profile: &str,
+    file: &str,
+    status: crate::store::JobStatus,
+    counts: &crate::store::Counts,
+) -> Vec<String> {
+    vec![
+        id.to_string(),
+        profile.to_string(),
+        file.to_string(),
+        status.as_str().to_string(),
+        counts.read.to_string(),
+        counts.filtered.to_string(),
+        counts.rejected.to_string(),
+        counts.written.to_string(),
+        counts.published(status).to_string(),
+        counts.failed.to_string(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

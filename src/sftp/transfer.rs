@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use russh_sftp::protocol::{FileAttributes, OpenFlags};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::client::{SftpClient, MAX_SFTP_PACKET};
 use super::SftpError;
@@ -150,21 +150,12 @@ impl SftpClient {
             .map_err(|e| self.error(format!("opening {remote}"), e))?;
         // one byte past the expected size is enough to know the file grew
         let mut file = file.take(expected_size.saturating_add(1));
-        let mut hash = Sha256::new();
-        let mut buf = vec![0u8; MAX_SFTP_PACKET as usize];
-        let mut bytes = 0u64;
-        loop {
-            let n = file
-                .read(&mut buf)
-                .await
-                .map_err(|e| self.stream_error(format!("reading {remote}"), e))?;
-            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-                break;
-            };
-            hash.update(chunk);
-            out.write_all(chunk).map_err(local_io("writing", local))?;
-            bytes += n as u64;
-        }
+        let transfer = self
+            .read_hashing(&mut file, remote, |chunk| {
+                out.write_all(chunk).map_err(local_io("writing", local))
+            })
+            .await?;
+        let bytes = transfer.bytes;
         if bytes != expected_size {
             let got = if bytes > expected_size {
                 self.size(remote).await.unwrap_or(bytes)
@@ -179,10 +170,7 @@ impl SftpClient {
         }
         out.finish().map_err(local_io("syncing", local))?;
         partial.keep = true;
-        Ok(Transfer {
-            bytes,
-            sha256: hex::encode(hash.finalize()),
-        })
+        Ok(transfer)
     }
 
     /// Uploads `local` to `remote` (mode 0600), replacing a file of that name: see
@@ -332,6 +320,17 @@ impl SftpClient {
             .open(remote)
             .await
             .map_err(|e| self.error(format!("opening {remote}"), e))?;
+        self.read_hashing(&mut file, remote, |_| Ok(())).await
+    }
+
+    /// Reads the remote file `remote` (opened as `file`) to its end, handing each chunk to
+    /// `write`; returns what was read: its size and sha256.
+    async fn read_hashing<R: AsyncRead + Unpin>(
+        &self,
+        file: &mut R,
+        remote: &str,
+        mut write: impl FnMut(&[u8]) -> Result<(), SftpError>,
+    ) -> Result<Transfer, SftpError> {
         let mut hash = Sha256::new();
         let mut buf = vec![0u8; MAX_SFTP_PACKET as usize];
         let mut bytes = 0u64;
@@ -344,6 +343,7 @@ impl SftpClient {
                 break;
             };
             hash.update(chunk);
+            write(chunk)?;
             bytes += n as u64;
         }
         Ok(Transfer {
