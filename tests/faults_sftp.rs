@@ -437,3 +437,44 @@ path = "/in/daily_{date:%Y%m%d%H%M%S}_{seq}.csv"
     assert!(err.contains("daily.toml:10:"), "{err}");
     assert!(err.contains("daily.toml:20:"), "{err}");
 }
+
+#[test]
+fn a_refused_host_key_fails_the_upload_and_is_audited_once() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let served = sshd.served("hostkey");
+    let ws = pushing(
+        &sshd,
+        &format!("{}/{{source_stem}}.csv", served.display()),
+        "",
+    );
+    let profile = ws.path().join("profiles/push.toml");
+    let trusted = sshd.known_hosts().display().to_string();
+    let wrong = sshd.known_hosts_wrong_key().display().to_string();
+    let text = fs::read_to_string(&profile)
+        .unwrap()
+        .replace(&trusted, &wrong);
+    fs::write(&profile, text).unwrap();
+    for (name, id) in [("a.csv", 1), ("b.csv", 2)] {
+        ws.drop_file("push", name, &export(id));
+        run_once(&ws);
+        let job = job_of(&ws, name);
+        assert_eq!(job["status"], "failed", "{job}");
+        let error = job["error"].as_str().unwrap();
+        assert!(error.contains("HOST KEY CHANGED"), "{error}");
+    }
+    let refused: Vec<_> = audit(&ws)
+        .into_iter()
+        .filter(|e| e["kind"] == "host_key.refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "once per server and key: {refused:?}");
+    let detail = &refused[0]["detail"];
+    assert_eq!(detail["server"], format!("127.0.0.1:{}", sshd.port));
+    assert!(detail["fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("SHA256:"));
+    assert!(all_files(&served).is_empty(), "nothing reached the server");
+    assert_no_pii(&ws);
+}

@@ -1,7 +1,8 @@
 //! From a profile's SFTP connection keys to a live, verified SFTP session.
 //!
 //! Paths resolve against the settings folder, secrets are read at connect time (never kept in
-//! the profile), and transient connect failures are retried with backoff and jitter.
+//! the profile), and transient connect failures are retried with backoff and jitter. A refused host key is audited
+//! (`host_key.refused`), once per server and key.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,6 +10,10 @@ use std::time::Duration;
 use crate::profile::SftpConnectionSpec;
 use crate::settings::Settings;
 use crate::sftp::{with_backoff, Auth, Connection, SftpClient, SftpError};
+
+use super::event::Event;
+use super::job::JobContext;
+use super::EngineError;
 
 /// Used when a profile gives no `connect_timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -94,4 +99,23 @@ impl<'a> Login<'a> {
             timeout: self.spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
         })
     }
+}
+
+/// Audits `e` when it is a refused host key (unknown, changed or revoked), once per server and
+/// key offered, so the trail shows who tried to answer for a server, not only the log.
+pub fn audit_host_key(ctx: &JobContext<'_>, e: &SftpError) -> Result<(), EngineError> {
+    let Some((server, fingerprint)) = e.refused_host_key() else {
+        return Ok(());
+    };
+    let reason = e.to_string();
+    let seen = format!("{server} {fingerprint}");
+    if ctx.store.note_refusal(&ctx.profile.name, &seen, &reason)? {
+        Event::HostKeyRefused {
+            server: &server,
+            fingerprint,
+            reason: &reason,
+        }
+        .emit(ctx.store, &ctx.profile.name)?;
+    }
+    Ok(())
 }

@@ -25,7 +25,7 @@ use super::arrival::{Arrival, Origin};
 use super::at_rest;
 use super::event::Event;
 use super::job::JobContext;
-use super::login::Login;
+use super::login::{audit_host_key, Login};
 use super::runner::{process, refuse, RunSummary};
 use super::{EngineError, StopFlag};
 
@@ -362,32 +362,14 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The pass's error for `e`; a refused host key is also audited (once per server and key), so
-/// the trail shows who tried to answer for the server, not only the log.
+/// The pass's error for `e` (a refused host key is audited as well).
 fn sftp_error(ctx: &JobContext<'_>, e: SftpError) -> EngineError {
-    let message = e.to_string();
-    if let Some((server, fingerprint)) = e.refused_host_key() {
-        let first = ctx.store.note_refusal(
-            &ctx.profile.name,
-            &format!("{server} {fingerprint}"),
-            &message,
-        );
-        let audited = first.and_then(|first| match first {
-            true => Event::HostKeyRefused {
-                server: &server,
-                fingerprint,
-                reason: &message,
-            }
-            .emit(ctx.store, &ctx.profile.name),
-            false => Ok(()),
-        });
-        if let Err(store) = audited {
-            return store.into();
-        }
+    if let Err(store) = audit_host_key(ctx, &e) {
+        return store;
     }
     EngineError::Profile {
         profile: ctx.profile.name.clone(),
-        message,
+        message: e.to_string(),
     }
 }
 

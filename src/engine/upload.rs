@@ -32,7 +32,7 @@ use crate::store::OutputRow;
 
 use super::event::Event;
 use super::job::JobContext;
-use super::login::Login;
+use super::login::{audit_host_key, Login};
 use super::EngineError;
 
 /// Upload attempts (each a fresh connection) before a publish gives up for this pass.
@@ -103,6 +103,7 @@ pub(super) fn upload(
             Ok(Ok(Some(transfer)))
         }
         Err(e) => {
+            audit_host_key(ctx, &e)?;
             let retrying = e.is_transient() && within_retry_for(ctx, job_id, spec)?;
             let error = e.to_string();
             Event::OutputUploadFailed {
