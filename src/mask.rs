@@ -13,9 +13,13 @@
 //! - by their digits alone, whatever separates them (`900123456` or `900 12 3456` for
 //!   `900-12-3456`).
 //!
+//! A value is also searched as a quoted message escapes it (`O\"Neil`), and where [`shown`]
+//! cut a long value short, the cut end that begins a value is masked too.
+//!
 //! Short values would mask every reason into noise, so they are held to stricter matches: a
-//! value of fewer than [`MIN_INNER_CHARS`] characters (`F`, `Li`, `Ada`) is masked only where
-//! it stands as a whole word, and the digits-only form is used only for values with at least
+//! value of fewer than [`MIN_INNER_CHARS`] characters (`F`, `Li`, `Ada`), or made of digits
+//! only (a last4, a year), is masked only where it stands alone, not inside a longer word or
+//! number, and the digits-only form is used only for values with at least
 //! [`MIN_DIGITS`] digits (an SSN, a phone or account number, a date of birth — not a 4-digit
 //! last4 or a year, which would otherwise match inside any number, such as a status code).
 
@@ -86,23 +90,28 @@ type Projected = (char, std::ops::Range<usize>);
 impl PiiValues {
     /// The values to hide (empty ones are ignored).
     pub fn new<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> PiiValues {
-        let needles = values
-            .into_iter()
-            .filter_map(|v| {
-                let v = v.as_ref();
-                let folded: Vec<char> = fold(v).into_iter().map(|(c, _)| c).collect();
+        let mut needles = Vec::new();
+        for value in values {
+            let value = value.as_ref();
+            let digits: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
+            let digits = (digits.len() >= MIN_DIGITS).then_some(digits);
+            // As written, and as a quoted message writes it (`\"`, `\n`).
+            let escaped = value.escape_debug().to_string();
+            for form in [value, escaped.as_str()] {
+                let folded: Vec<char> = fold(form).into_iter().map(|(c, _)| c).collect();
                 let folded = trim_spaces(&folded).to_vec();
-                if folded.is_empty() {
-                    return None;
+                if folded.is_empty() || needles.iter().any(|n: &Needle| n.folded == folded) {
+                    continue;
                 }
-                let digits: Vec<char> = v.chars().filter(char::is_ascii_digit).collect();
-                Some(Needle {
-                    whole_word: folded.len() < MIN_INNER_CHARS,
+                needles.push(Needle {
+                    // A number (a last4, a year) inside a longer number is another number.
+                    whole_word: folded.len() < MIN_INNER_CHARS
+                        || folded.iter().all(char::is_ascii_digit),
                     folded,
-                    digits: (digits.len() >= MIN_DIGITS).then_some(digits),
-                })
-            })
-            .collect();
+                    digits: digits.clone(),
+                });
+            }
+        }
         PiiValues { needles }
     }
 
@@ -125,6 +134,7 @@ impl PiiValues {
                 spans.extend(find(&digits, d));
             }
         }
+        spans.extend(self.cut_tails(text, &folded, &digits));
         let kept = mask_tokens(text);
         spans.retain(|s| !kept.iter().any(|k| s.start < k.end && k.start < s.end));
         spans.sort_by_key(|s| s.start);
@@ -146,6 +156,47 @@ impl PiiValues {
         out.push_str(&text[at..]);
         out
     }
+}
+
+impl PiiValues {
+    /// Where [`shown`] cut a long value (`"…` ends it), the end of the cut text that begins a
+    /// value: a value cut in the middle must not show its first part.
+    fn cut_tails(
+        &self,
+        text: &str,
+        folded: &[Projected],
+        digits: &[Projected],
+    ) -> Vec<std::ops::Range<usize>> {
+        let mut spans = Vec::new();
+        for (at, _) in text.match_indices(CUT) {
+            let before =
+                |p: &[Projected]| p.iter().position(|(_, r)| r.end > at).unwrap_or(p.len());
+            let (folded, digits) = (&folded[..before(folded)], &digits[..before(digits)]);
+            for needle in &self.needles {
+                spans.extend(prefix_at_end(folded, &needle.folded));
+                if let Some(d) = &needle.digits {
+                    spans.extend(prefix_at_end(digits, d));
+                }
+            }
+        }
+        spans
+    }
+}
+
+/// How [`shown`] marks a value it cut short: the closing quote, then `…`.
+const CUT: &str = "\"…";
+/// The shortest start of a value masked where a cut ends it.
+const MIN_CUT_CHARS: usize = 3;
+
+/// The byte range of the longest end of `haystack` (at least [`MIN_CUT_CHARS`] long) that is
+/// a start of `needle`.
+fn prefix_at_end(haystack: &[Projected], needle: &[char]) -> Option<std::ops::Range<usize>> {
+    (MIN_CUT_CHARS..=needle.len()).rev().find_map(|n| {
+        let tail = haystack.get(haystack.len().checked_sub(n)?..)?;
+        let matches = tail.iter().map(|(c, _)| c).eq(needle.get(..n)?);
+        let (first, last) = (tail.first()?, tail.last()?);
+        matches.then_some(first.1.start..last.1.end)
+    })
 }
 
 /// `text` in lower case with each run of whitespace as one space.
@@ -274,7 +325,7 @@ mod tests {
         let pii = PiiValues::new(["F", "Li", "3456"]);
         assert_eq!(
             pii.hide("Field li is F; LI-3456 in file 934567"),
-            "Field [pii: 2 chars] is [pii: 1 chars]; [pii: 2 chars]-[pii: 4 chars] in file 9[pii: 4 chars]7"
+            "Field [pii: 2 chars] is [pii: 1 chars]; [pii: 2 chars]-[pii: 4 chars] in file 934567"
         );
         // A 4-digit value is not matched by its digits across separators.
         assert_eq!(pii.hide("on 3-456"), "on 3-456");
@@ -298,5 +349,39 @@ mod tests {
     fn overlapping_values_become_one_mask() {
         let pii = PiiValues::new(["Ada Lovelace", "Lovelace Byron"]);
         assert_eq!(pii.hide("Ada Lovelace Byron!"), "[pii: 18 chars]!");
+    }
+
+    #[test]
+    fn a_value_cut_short_by_shown_does_not_show_the_start_of_a_pii_value() {
+        let pii = PiiValues::new(["900-12-3456"]);
+        let comment = format!("{} SSN 900-12-3456 again", "x".repeat(70));
+        let reason = format!("value {} is longer than 40", shown(&comment, false));
+        let hidden = pii.hide(&reason);
+        assert!(!hidden.contains("900-12"), "{hidden}");
+        assert!(hidden.contains("[pii: "), "{hidden}");
+    }
+
+    #[test]
+    fn quoted_messages_are_searched_as_they_escape_the_value() {
+        let pii = PiiValues::new(["O\"Neil", "1 Main St\nApt 4"]);
+        let reason = format!(
+            "badge {} and {} too long",
+            shown("O\"Neil", false),
+            shown("1 Main St\nApt 4", false)
+        );
+        let hidden = pii.hide(&reason);
+        assert!(
+            !hidden.contains("Neil") && !hidden.contains("Apt"),
+            "{hidden}"
+        );
+    }
+
+    #[test]
+    fn a_number_is_not_masked_inside_a_longer_number() {
+        let pii = PiiValues::new(["2024"]);
+        assert_eq!(
+            pii.hide("date 20240615 in 2024"),
+            "date 20240615 in [pii: 4 chars]"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::table::{job_cells, TextTable, JOB_COLUMNS};
 use super::{with_store, Exit};
+use crate::escape::clean;
 use crate::store::{JobRow, Store};
 
 /// A job as `--json` shows it: the stored row and the rows it published.
@@ -91,13 +92,16 @@ fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::err
         job.started_at,
         job.finished_at.as_deref().unwrap_or("-")
     );
+    // Errors and paths can quote a server's or a file's own text.
     if let Some(e) = &job.error {
-        println!("error: {e}");
+        println!("error: {}", clean(e));
     }
     for o in &outputs {
         println!(
             "output: {} ({} rows, sha256 {})",
-            o.final_path, o.rows, o.sha256
+            clean(&o.final_path),
+            o.rows,
+            o.sha256
         );
     }
     if !rejections.is_empty() {

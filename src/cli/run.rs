@@ -11,6 +11,7 @@ use crate::daemon;
 use crate::daemon::commands::tally;
 use crate::engine::runner::{run_once, RunSummary};
 use crate::engine::{EngineError, StopFlag};
+use crate::escape::clean;
 use crate::profile::Profile;
 use crate::store::{JobRow, JobStatus, Store, StoreError};
 
@@ -124,11 +125,13 @@ pub fn render_summary(summary: &RunSummary, unfinished: &[JobRow]) -> String {
         }
         out.push_str(&t.render());
         for j in &summary.jobs {
+            // Paths and errors can quote a server's or a file's own text.
             for o in &j.outputs {
-                out.push_str(&format!("  job {} delivered to {o}\n", j.job_id));
+                out.push_str(&format!("  job {} delivered to {}\n", j.job_id, clean(o)));
             }
             if let Some(e) = &j.error {
-                out.push_str(&format!("  job {} {}: {e}\n", j.job_id, j.status.as_str()));
+                let (id, status) = (j.job_id, j.status.as_str());
+                out.push_str(&format!("  job {id} {status}: {}\n", clean(e)));
             }
         }
         out.push_str(&format!(

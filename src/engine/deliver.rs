@@ -301,14 +301,14 @@ pub fn publish_outputs(
             match spec {
                 Some(OutputSpec::Sftp(spec)) => match upload::upload(ctx, job_id, spec, row)? {
                     Ok(sent) => {
-                        ctx.store.mark_published(job_id, &row.final_path)?;
-                        // The audit trail names the bytes the server received.
-                        let received = sent.map(|t| OutputRow {
-                            bytes: t.bytes,
-                            sha256: t.sha256,
+                        // Marked published by the upload. The audit trail names the bytes
+                        // the server received.
+                        let received = OutputRow {
+                            bytes: sent.bytes,
+                            sha256: sent.sha256,
                             ..row.clone()
-                        });
-                        emit_published(ctx, job_id, received.as_ref().unwrap_or(row))?;
+                        };
+                        emit_published(ctx, job_id, &received)?;
                         published.push(row.final_path.clone());
                         continue;
                     }

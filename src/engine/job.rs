@@ -4,8 +4,9 @@
 //! Nothing reaches a final output name before the whole file has been read and has passed its
 //! contract (header, trailer, reject ratio, minimum rows). The commit is two-phase: the store
 //! first records the complete temp files (`committing`), then they are published; a crash
-//! between the two is rolled forward by `recover`. A failed job leaves no output, keeps its
-//! input in `error/` and records why.
+//! between the two is rolled forward by `recover`. A job that fails before its commit
+//! leaves no output, keeps its input in `error/` and records why; one whose upload is refused
+//! after the commit keeps its input in the archive, its local copy ready for `retry`.
 
 use std::fs;
 use std::io::Write;
@@ -16,6 +17,7 @@ use crate::output::atomic::{temp_path, FinishedFile};
 use crate::output::rejects::RejectsFile;
 use crate::profile::{OutputSpec, Profile, SourceSpec};
 use crate::settings::Settings;
+use crate::source::dir::Candidate;
 use crate::source::staging::Content;
 use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
 use crate::transform::{MappingPlan, Rejection, RowOutcome};
@@ -356,15 +358,28 @@ impl JobContext<'_> {
                 published: false,
             })
             .collect();
-        self.store.begin_commit(job_id, counts, &rows, seq)?;
-        let published = publish_outputs(self, job_id, &rows)?;
+        if let Err(e) = self.store.begin_commit(job_id, counts, &rows, seq) {
+            // Nothing is recorded as committing: the job fails and its temp files go.
+            let failure = JobFailure {
+                message: format!("{}: recording the commit: {e}", input.name),
+                counts,
+                rejects: None,
+            };
+            return self.fail(job_id, input, failure);
+        }
+        let archive = archive::archive_dir(&self.settings.state_dir, self.name());
+        let published = match publish_outputs(self, job_id, &rows) {
+            Ok(published) => published,
+            Err(e) => {
+                // Committed: recovery finishes the publish at the next pass. The input is
+                // kept now, so it is never taken (and delivered) again meanwhile.
+                self.store.note_committing_error(job_id, &e.to_string())?;
+                self.keep_input(job_id, input, &archive, true)?;
+                return Err(e);
+            }
+        };
         let (status, counts, error) = self.settle(job_id, counts, &published.unsent)?;
-        let kept_at = self.keep_input(
-            job_id,
-            input,
-            &archive::archive_dir(&self.settings.state_dir, self.name()),
-            true,
-        )?;
+        let kept_at = self.keep_input(job_id, input, &archive, true)?;
         let outputs = published.targets;
         Ok(self.report(job_id, input, status, counts, outputs, kept_at, error))
     }
@@ -513,23 +528,7 @@ impl JobContext<'_> {
         let kept = archive::keep(&input.staged.path, dir, &name)
             .map_err(|e| EngineError::io(format!("keeping {:?}", input.name), e))?;
         match &input.origin {
-            Origin::Inbox(cand) => {
-                let released = archive::release_original(cand).map_err(|e| {
-                    EngineError::io(format!("removing {:?} from the inbox", input.name), e)
-                })?;
-                if let (true, SourceSpec::Dir(dir)) = (released, &self.profile.source) {
-                    if let Some(marker) = &dir.done_marker {
-                        // A marker left behind would let the next upload of this name in
-                        // half-written.
-                        archive::remove_marker(&cand.path, marker).map_err(|e| {
-                            EngineError::io(
-                                format!("removing the done marker of {:?}", input.name),
-                                e,
-                            )
-                        })?;
-                    }
-                }
-            }
+            Origin::Inbox(cand) => self.release(cand)?,
             Origin::Remote { size, mtime } => {
                 let state = if delivered {
                     RemoteState::Delivered
@@ -550,6 +549,21 @@ impl JobContext<'_> {
             to: &kept.display().to_string(),
         })?;
         Ok(kept)
+    }
+
+    /// Removes an inbox entry that is still the version taken, with its done marker (a marker
+    /// left behind would let the next upload of this name in half-written).
+    pub(super) fn release(&self, cand: &Candidate) -> Result<(), EngineError> {
+        let released = archive::release_original(cand)
+            .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
+        if let (true, SourceSpec::Dir(dir)) = (released, &self.profile.source) {
+            if let Some(marker) = &dir.done_marker {
+                archive::remove_marker(&cand.path, marker).map_err(|e| {
+                    EngineError::io(format!("removing the done marker of {:?}", cand.name), e)
+                })?;
+            }
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,8 +1,8 @@
 //! From a profile's SFTP connection keys to a live, verified SFTP session.
 //!
 //! Paths resolve against the settings folder, secrets are read at connect time (never kept in
-//! the profile), and transient connect failures are retried with backoff and jitter. A refused host key is audited
-//! (`host_key.refused`), once per server and key.
+//! the profile), and transient connect failures are retried with backoff and jitter. A
+//! refused host key is audited (`host_key.refused`), once per profile, server and key.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -40,24 +40,31 @@ pub fn recover(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
             match roll_forward(ctx, &job) {
                 Ok(()) => n += 1,
                 Err(e @ EngineError::Stopped { .. }) => return Err(e),
-                Err(e) => tracing::error!(
-                    profile = %ctx.profile.name,
-                    job_id = job.id,
-                    error = %e,
-                    "could not finish publishing a committed job; trying again next pass"
-                ),
+                Err(e) => {
+                    tracing::error!(
+                        profile = %ctx.profile.name,
+                        job_id = job.id,
+                        error = %e,
+                        "could not finish publishing a committed job; trying again next pass"
+                    );
+                    ctx.store.note_committing_error(job.id, &e.to_string())?;
+                }
             }
         }
     }
-    keep_stranded_inputs(ctx)?;
+    if let Err(e) = keep_stranded_inputs(ctx) {
+        // An archive that cannot be written now: the copies wait in staging for a later pass.
+        tracing::error!(profile = %ctx.profile.name, error = %e, "could not keep a stranded input; trying again next pass");
+    }
     leftovers::sweep(ctx)?;
     Ok(n)
 }
 
-/// Keeps the inputs of ended jobs that are still in staging: a process killed (or a disk that
-/// failed) between the end of a job and the keeping of its input leaves the staged copy and
-/// the inbox entry behind. They are kept for that job now, as the job would have, so the next
-/// pass does not take the file again as a duplicate and the audit trail has its `input.kept`.
+/// Settles staged copies no job is using: a process killed (or a disk that failed) between the
+/// end of a job and the keeping of its input leaves the staged copy and the inbox entry
+/// behind. A delivered one is kept for its job now, as the job would have, so the next pass
+/// does not take it again and the audit trail has its `input.kept`; any other is removed, and
+/// its inbox entry (if any) is simply taken again.
 fn keep_stranded_inputs(ctx: &JobContext<'_>) -> Result<(), EngineError> {
     let staging_dir = ctx
         .settings
@@ -75,13 +82,22 @@ fn keep_stranded_inputs(ctx: &JobContext<'_>) -> Result<(), EngineError> {
         let Some(job) = ctx.store.last_job_of_content(&ctx.profile.name, sha256)? else {
             continue;
         };
-        let delivered = match job.status {
-            JobStatus::Succeeded | JobStatus::Partial | JobStatus::Duplicate => true,
-            JobStatus::Failed => false,
-            // Running, committing: recovered above; interrupted: taken again from the inbox.
-            _ => continue,
-        };
-        keep_recovered_input(ctx, &job, delivered)?;
+        match job.status {
+            // The content was delivered: kept for that job, as the next file of the same
+            // content would be kept as a duplicate.
+            JobStatus::Succeeded | JobStatus::Partial | JobStatus::Duplicate => {
+                keep_recovered_input(ctx, &job)?;
+            }
+            // Not delivered: the copy may be of a new arrival staged just before a kill, so
+            // it is not filed under the old job; its inbox entry is taken again.
+            JobStatus::Failed | JobStatus::Interrupted => {
+                if let Err(e) = fs::remove_file(entry.path()) {
+                    tracing::warn!(profile = %ctx.profile.name, error = %e, "could not remove a staged copy");
+                }
+            }
+            // Recovered above.
+            JobStatus::Running | JobStatus::Committing => {}
+        }
     }
     Ok(())
 }
@@ -116,16 +132,12 @@ fn roll_forward(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
         }
         .emit(ctx.store, &ctx.profile.name)?;
     }
-    keep_recovered_input(ctx, job, true)
+    keep_recovered_input(ctx, job)
 }
 
-/// Moves the staged copy of an ended job to the archive (`delivered`) or to `error/`, and
-/// removes the inbox entry if it still holds the same content.
-fn keep_recovered_input(
-    ctx: &JobContext<'_>,
-    job: &JobRow,
-    delivered: bool,
-) -> Result<(), EngineError> {
+/// Moves the staged copy of a delivered job to the archive and removes the inbox entry (and
+/// its done marker) if it still holds the same content.
+fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), EngineError> {
     let Some(file) = ctx.store.file(job.file_id)? else {
         return Ok(());
     };
@@ -140,11 +152,7 @@ fn keep_recovered_input(
     } else {
         Content::Decrypted
     };
-    let dir = if delivered {
-        archive::archive_dir(state_dir, &ctx.profile.name)
-    } else {
-        archive::error_dir(state_dir, &ctx.profile.name)
-    };
+    let dir = archive::archive_dir(state_dir, &ctx.profile.name);
     if staged.exists() {
         let kept = archive::keep(&staged, &dir, &content.kept_name(&job.file_name))
             .map_err(|e| EngineError::io(format!("keeping {:?}", job.file_name), e))?;
@@ -159,22 +167,15 @@ fn keep_recovered_input(
         let same = staging::sha256_of_input(&original.path, identities.as_ref())
             .is_ok_and(|sha| sha == file.sha256);
         if same {
-            archive::release_original(&original).map_err(|e| {
-                EngineError::io(format!("removing {:?} from the inbox", job.file_name), e)
-            })?;
+            ctx.release(&original)?;
         }
     }
     if let Some(remote) = ctx.store.remote_of_job(job.id)? {
-        let state = if delivered {
-            RemoteState::Delivered
-        } else {
-            RemoteState::Failed
-        };
         ctx.store.remote_set(
             &remote.profile,
             &remote.name,
             (remote.size, remote.mtime),
-            state,
+            RemoteState::Delivered,
             None,
         )?;
     }

@@ -115,7 +115,10 @@ pub fn run_pass(
 ) -> Result<(), EngineError> {
     in_context(settings, profile, store, stop, |ctx| {
         summary.recovered += recover(ctx)?;
-        retention::purge(ctx)?;
+        if let Err(e) = retention::purge(ctx) {
+            // Old files kept a while longer never hold up new ones.
+            tracing::error!(profile = %profile.name, error = %e, "retention could not purge; trying again next pass");
+        }
         if let Some(pause) = store.pause_of(&profile.name)? {
             summary.paused.push(pause);
             return Ok(());

@@ -54,15 +54,15 @@ pub struct Unsent {
     pub retrying: bool,
 }
 
-/// Uploads the local copy of `row` to its server. `Ok(Ok(sent))` once it is in place (`None`
-/// when an earlier attempt placed it and removed the copy before a crash); `Ok(Err(unsent))`
-/// when the server refused it or could not be reached (audited here).
+/// Uploads the local copy of `row` to its server and marks the output published before the
+/// copy is removed. `Ok(Ok(sent))` once it is in place; `Ok(Err(unsent))` when the server
+/// refused it or could not be reached, or the copy is gone (audited here).
 pub(super) fn upload(
     ctx: &JobContext<'_>,
     job_id: i64,
     spec: &SftpOutputSpec,
     row: &OutputRow,
-) -> Result<Result<Option<Transfer>, Unsent>, EngineError> {
+) -> Result<Result<Transfer, Unsent>, EngineError> {
     let login = Login::new(&spec.connection, ctx.settings);
     let remote = row
         .final_path
@@ -71,8 +71,24 @@ pub(super) fn upload(
         .to_string();
     let local = Path::new(&row.temp_path);
     if !local.exists() {
-        // A crash after the upload and before it was marked: the rename already happened.
-        return Ok(Ok(None));
+        // The copy is removed only once the output is marked published: an unpublished output
+        // without its copy lost it, and nothing may be claimed delivered from it.
+        let error = format!(
+            "the local copy {} is gone; nothing was uploaded",
+            row.temp_path
+        );
+        Event::OutputUploadFailed {
+            job_id,
+            target: &row.final_path,
+            error: &error,
+            retrying: false,
+        }
+        .emit(ctx.store, &ctx.profile.name)?;
+        return Ok(Err(Unsent {
+            target: row.final_path.clone(),
+            error: format!("uploading {}: {error}", row.final_path),
+            retrying: false,
+        }));
     }
     let copy = LocalCopy {
         path: local,
@@ -98,9 +114,10 @@ pub(super) fn upload(
     ));
     match sent {
         Ok(transfer) => {
+            ctx.store.mark_published(job_id, &row.final_path)?;
             std::fs::remove_file(local)
                 .map_err(|e| EngineError::io(format!("removing {}", local.display()), e))?;
-            Ok(Ok(Some(transfer)))
+            Ok(Ok(transfer))
         }
         Err(e) => {
             audit_host_key(ctx, &e)?;

@@ -22,9 +22,16 @@ enum Part {
     Literal(char),
 }
 
+/// The longest format code read as an id format (Excel's own SSN format has 12 characters).
+const MAX_FORMAT_CHARS: usize = 64;
+
 impl IdFormat {
-    /// The id format `code` stands for, or `None` when it is another kind of format.
+    /// The id format `code` stands for, or `None` when it is another kind of format (or one
+    /// longer than any id: a hostile file's format must not make every cell huge).
     pub fn parse(code: &str) -> Option<IdFormat> {
+        if code.chars().count() > MAX_FORMAT_CHARS {
+            return None;
+        }
         let mut parts = Vec::new();
         let mut chars = code.chars();
         while let Some(c) = chars.next() {
@@ -89,6 +96,8 @@ mod tests {
         assert_eq!(show("00000", 0.0).as_deref(), Some("00000"));
         assert_eq!(show("00000", 1_234_567.0).as_deref(), Some("1234567"));
         assert_eq!(show("0", 42.0).as_deref(), Some("42"));
+        // A format longer than any id (a hostile file's) is not applied.
+        assert!(IdFormat::parse(&"0".repeat(10_000)).is_none());
     }
 
     #[test]

@@ -6,13 +6,13 @@
 //! derives from it when keeping the file still fits (one rule for inboxes and SFTP listings).
 
 /// The longest name taken, in bytes. Kept inputs, error notes and rejects reports are named
-/// after the input with suffixes of up to [`SUFFIX_ROOM`] bytes (`.age`, a second `.age` for
-/// an input that did not decrypt, a `.N` to keep names unique, `.rejects.csv`), and every
-/// one of those names must still fit the 255 bytes a file system allows.
+/// after the input with suffixes of up to [`SUFFIX_ROOM`] bytes, and every one of those names
+/// must still fit the 255 bytes a file system allows.
 pub const MAX_NAME_BYTES: usize = 255 - SUFFIX_ROOM;
 
-/// Bytes kept free for the suffixes hrbridge adds: `.age.age` (8) + `.99999` (6) +
-/// `.rejects.csv` (12), rounded up.
+/// Bytes kept free for the suffixes hrbridge adds to a kept input's name: `.age` (4), `.N`
+/// to keep names unique (up to 8 for `.9999999`), `.rejects.csv` (12, the longest of it and
+/// `.error.txt`), with room to spare.
 pub const SUFFIX_ROOM: usize = 32;
 
 /// Why a name is refused, or `Ok` for a name that is safe to use as one path component.
@@ -76,7 +76,11 @@ mod tests {
         // Short enough for a file system, too long once `.age.error.txt` is added.
         assert!(check_name(&format!("{}.csv", "a".repeat(246))).is_err());
         assert!(check_name(&"a".repeat(MAX_NAME_BYTES)).is_ok());
-        let longest_kept = format!("{}.age.age.99999.rejects.csv", "a".repeat(MAX_NAME_BYTES));
-        assert!(longest_kept.len() <= 255);
+        // The longest names hrbridge derives: an error note and a rejects report, each made
+        // unique, beside the kept copy of a longest name.
+        let longest = "a".repeat(MAX_NAME_BYTES);
+        for derived in [".age.9999999.error.txt", ".age.9999999.rejects.csv"] {
+            assert!(format!("{longest}{derived}").len() <= 255, "{derived}");
+        }
     }
 }

@@ -33,7 +33,20 @@ pub fn held_for_writing(path: &Path) -> bool {
         unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
         return false;
     }
-    std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN)
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EAGAIN) {
+        return true;
+    }
+    static UNKNOWN: Once = Once::new();
+    UNKNOWN.call_once(|| {
+        tracing::warn!(
+            path = ?path,
+            %error,
+            "cannot tell whether a writer still holds inbox files open (not their owner, no \
+             CAP_LEASE, or a network file system): only `settle` decides; `done_marker` is safe"
+        );
+    });
+    false
 }
 
 /// A writer opening the file in the instant the lease is held makes the kernel signal the

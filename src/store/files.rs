@@ -41,15 +41,16 @@ impl Store {
         Ok(row)
     }
 
-    /// The latest job that delivered a file with this content for this profile (status
-    /// succeeded or partial), if any.
+    /// The latest job that delivered a file with this content for this profile, or is
+    /// delivering it (status succeeded, partial or committing), if any: the same content is
+    /// never taken again while a commit of it waits to be finished.
     pub fn delivered_before(&self, profile: &str, sha256: &str) -> Result<Option<JobRow>> {
         let job = self
             .conn
             .query_row(
                 jobs::select!(
                     "WHERE f.profile = ?1 AND f.sha256 = ?2
-                       AND j.status IN ('succeeded', 'partial')
+                       AND j.status IN ('succeeded', 'partial', 'committing')
                      ORDER BY j.id DESC LIMIT 1"
                 ),
                 params![profile, sha256],
@@ -116,7 +117,7 @@ mod tests {
     }
 
     #[test]
-    fn delivered_before_counts_only_succeeded_or_partial_jobs() {
+    fn delivered_before_counts_succeeded_partial_and_committing_jobs() {
         let (_dir, store) = temp_store();
         let file = store.upsert_file("p", "a.csv", "aa", 1, "dir:in").unwrap();
         assert_eq!(store.delivered_before("p", "aa").unwrap(), None);
@@ -146,5 +147,16 @@ mod tests {
         assert_eq!(latest.file_name, "a_again.csv");
         assert_eq!(store.delivered_before("other", "aa").unwrap(), None);
         assert_eq!(store.delivered_before("p", "bb").unwrap(), None);
+
+        // A commit that waits to be finished holds its content: it is not taken again.
+        let waiting = store.start_job("p", file.id, "x.csv").unwrap();
+        let seq = store.peek_seq("p").unwrap();
+        store
+            .begin_commit(waiting, Counts::default(), &[], seq)
+            .unwrap();
+        assert_eq!(
+            store.delivered_before("p", "aa").unwrap().unwrap().id,
+            waiting
+        );
     }
 }

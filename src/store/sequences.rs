@@ -3,8 +3,9 @@
 //!
 //! A job names its outputs with the number the profile's next commit will take
 //! ([`Store::peek_seq`]) and takes it in the same transaction that records those outputs
-//! (`begin_commit`). A job that fails or is interrupted before its commit takes nothing, so
-//! the numbers of delivered files have no gaps, and all outputs of one job share one number.
+//! (`begin_commit`). A job that fails or is interrupted before its commit takes nothing, and
+//! all outputs of one job share one number. (A committed job whose upload is then refused
+//! keeps its number: its file may still be sent with `retry`.)
 
 use rusqlite::{params, Transaction};
 
