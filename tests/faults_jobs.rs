@@ -349,3 +349,39 @@ fn seq_is_one_number_per_delivered_job_shared_by_its_outputs() {
         ]
     );
 }
+
+#[test]
+fn a_commit_that_cannot_be_finished_keeps_its_input_and_delivers_nothing_twice() {
+    let ws = Workspace::new();
+    // The API output's token is missing when the commit sends its rows: the file output is
+    // published, the job waits `committing`.
+    let profile = format!(
+        "{}\n[[output]]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/employees\"\nauth = {{ type = \"bearer\", token = \"${{env:HRBRIDGE_TEST_NO_TOKEN}}\" }}\n",
+        profile("outbox/roster_{seq}.csv")
+    );
+    ws.profile("roster", &profile);
+    let input = ws.drop_file("roster", "a.csv", &roster(3));
+    let (code, err) = pass(&ws);
+    assert_eq!(code, Some(1), "{err}");
+    let jobs = ws.jobs();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["status"], "committing", "{}", jobs[0]);
+    assert!(
+        jobs[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("HRBRIDGE_TEST_NO_TOKEN"),
+        "{}",
+        jobs[0]
+    );
+    assert!(!input.exists(), "the input of a committed job is kept");
+
+    // The same export dropped again is a duplicate while the commit waits, and further passes
+    // publish nothing new.
+    ws.drop_file("roster", "a.csv", &roster(3));
+    for _ in 0..2 {
+        pass(&ws);
+    }
+    assert_eq!(statuses(&ws), ["duplicate", "committing"]);
+    assert_eq!(ws.files_under("outbox"), ["roster_1.csv"]);
+}
