@@ -17,6 +17,7 @@
 //! | [`notify`]    | `[[notify]]` webhooks: signed JSON summaries of finished jobs |
 //! | [`standin`]   | a stand-in HR API (OAuth2, REST, SCIM) on loopback for the demo, tests and benchmarks |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map, operator commands and pauses, keyset pages for the dashboard, and the hash-chained audit trail |
+//! | [`kernel`]    | the ground floor every layer may use, importing nothing above it: the URL policy (https, or plain http only to loopback) |
 //! | [`mask`]      | masking of PII before it reaches any log, error or screen |
 //! | [`escape`]    | untrusted text shown safely: control and bidirectional characters escaped |
 //! | [`backoff`]   | exponential backoff with full jitter, for SFTP reconnects and API retries |
@@ -31,6 +32,7 @@ pub mod daemon;
 pub mod engine;
 pub mod escape;
 pub mod format;
+pub mod kernel;
 pub mod keys;
 pub mod mask;
 pub mod notify;

@@ -1,7 +1,7 @@
 //! Semantic checks of `http` and `scim` outputs: rules serde cannot express, each reported at
 //! the key it is about.
 
-use crate::notify::url_allowed;
+use crate::kernel::url_policy::url_allowed;
 use crate::profile::{ApiConnectionSpec, AuthSpec, KeyPath, OutputSpec, Problem, Profile};
 use crate::transform::FieldInfo;
 
