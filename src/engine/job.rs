@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::format::{self, ReadError, Severity};
 use crate::output::atomic::{temp_path, FinishedFile};
 use crate::output::rejects::RejectsFile;
+use crate::output::webhook;
 use crate::profile::{OutputSpec, Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::source::dir::Candidate;
@@ -93,7 +94,16 @@ impl JobContext<'_> {
     /// notification that fails is audited; it never changes the job).
     pub fn process(&self, input: &Arrival) -> Result<JobReport, EngineError> {
         let report = self.run_job(input)?;
-        for message in crate::notify::send(self.settings, self.profile, &report) {
+        let summary = webhook::JobSummary {
+            job_id: report.job_id,
+            profile: &report.profile,
+            file: &report.file,
+            status: report.status.as_str(),
+            counts: &report.counts,
+            outputs: &report.outputs,
+            error: report.error.as_deref(),
+        };
+        for message in webhook::send(self.settings, self.profile, &summary) {
             self.emit(Event::NotifyFailed {
                 job_id: report.job_id,
                 message: &message,

@@ -1,9 +1,11 @@
 //! Destinations for mapped records.
 //!
 //! Files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear complete or
-//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; APIs (`api/`: REST and SCIM). `template.rs`
-//! renders output names; `confine.rs` keeps local paths inside the settings' output roots by
-//! their real location; `check` validates a profile's outputs, including those paths.
+//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; APIs
+//! (`api/`: REST and SCIM). `template.rs` renders output names; `confine.rs` keeps local paths
+//! inside the settings' output roots by their real location; `check` validates a profile's
+//! outputs, including those paths. `webhook.rs` delivers the `[[notify]]` webhooks: a signed
+//! JSON summary of each finished job.
 
 pub mod age;
 pub mod api;
@@ -14,6 +16,7 @@ pub mod file;
 pub mod jsonl;
 pub mod rejects;
 pub mod template;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 

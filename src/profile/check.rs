@@ -28,7 +28,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     problems.extend(crate::source::check(profile));
     problems.extend(crate::source::decrypt::check(profile, settings));
     problems.extend(crate::daemon::schedule::check(profile));
-    problems.extend(crate::notify::check(profile));
+    problems.extend(crate::output::webhook::check(profile));
     problems.extend(crate::format::check::check(&profile.format));
     problems.extend(crate::output::check(profile, settings));
     // The mapping plan also checks the columns it reads against `sample_header`.

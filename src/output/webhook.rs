@@ -6,14 +6,17 @@
 //! signature header is `X-Hrbridge-Signature: sha256=<hex HMAC of the body>`. A notification
 //! that cannot be delivered (after a few attempts) is logged and audited; it never changes the
 //! job's outcome.
+//!
+//! The engine hands the finished job in as plain data ([`JobSummary`]), so this module needs
+//! nothing from the engine.
 
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::engine::job::JobReport;
 use crate::kernel::url_policy::url_allowed;
 use crate::profile::{KeyPath, NotifySpec, Problem, Profile, WebhookSpec};
 use crate::settings::Settings;
@@ -49,17 +52,31 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
     problems
 }
 
+/// A finished job as its webhooks hear of it: plain data the engine fills in from its report.
+/// `C` is the job's row counts (the store's `Counts`), sent as they serialize.
+pub struct JobSummary<'a, C: Serialize> {
+    pub job_id: i64,
+    pub profile: &'a str,
+    pub file: &'a str,
+    /// The job's status name (`succeeded`, `partial`, `failed`, `duplicate`, ...).
+    pub status: &'a str,
+    pub counts: &'a C,
+    /// Published outputs: local paths or `sftp://` targets.
+    pub outputs: &'a [String],
+    pub error: Option<&'a str>,
+}
+
 /// The JSON summary of a finished job.
-pub fn summary(report: &JobReport) -> serde_json::Value {
+pub fn summary<C: Serialize>(job: &JobSummary<'_, C>) -> serde_json::Value {
     json!({
         "event": "job.finished",
-        "profile": report.profile,
-        "job_id": report.job_id,
-        "file": report.file,
-        "status": report.status.as_str(),
-        "counts": report.counts,
-        "outputs": report.outputs,
-        "error": report.error,
+        "profile": job.profile,
+        "job_id": job.job_id,
+        "file": job.file,
+        "status": job.status,
+        "counts": job.counts,
+        "outputs": job.outputs,
+        "error": job.error,
     })
 }
 
@@ -71,19 +88,23 @@ pub fn signature(key: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Sends the summary of `report` to every webhook of `profile` that wants its status.
+/// Sends the summary of `job` to every webhook of `profile` that wants its status.
 /// Returns one message per webhook that could not be reached (no secrets in them).
-pub fn send(settings: &Settings, profile: &Profile, report: &JobReport) -> Vec<String> {
+pub fn send<C: Serialize>(
+    settings: &Settings,
+    profile: &Profile,
+    job: &JobSummary<'_, C>,
+) -> Vec<String> {
     let wanted: Vec<&WebhookSpec> = profile
         .notify
         .iter()
         .map(|NotifySpec::Webhook(h)| h)
-        .filter(|h| h.on.iter().any(|s| s == report.status.as_str()))
+        .filter(|h| h.on.iter().any(|s| s == job.status))
         .collect();
     if wanted.is_empty() {
         return Vec::new();
     }
-    let body = summary(report).to_string();
+    let body = summary(job).to_string();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
