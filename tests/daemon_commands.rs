@@ -17,7 +17,7 @@ use hrbridge::engine::control;
 use hrbridge::profile::load;
 use hrbridge::standin::{Config, StandinApi};
 use hrbridge::store::{CommandKind, CommandState};
-use hrbridge::tui::app::{Action, App, Daemon as DaemonState, Overlay};
+use hrbridge::tui::app::{App, Daemon as DaemonState, Operation as Action, Overlay};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 const WITHIN: Duration = Duration::from_secs(20);

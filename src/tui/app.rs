@@ -1,11 +1,14 @@
-//! The dashboard's state and what keys do to it, apart from any terminal: the event loop
-//! feeds it keys and clock ticks, the drawing code reads it, and tests drive it directly.
+//! The dashboard's state and what actions do to it, apart from any terminal: the event loop
+//! feeds it [`Action`]s (from keys, see [`super::action`]) and clock ticks, the drawing code
+//! reads it, and tests drive it directly.
 //!
-//! Reading the store happens here (pages, refreshes); writing happens only through the
-//! operator actions of [`crate::engine::control`], after the operator confirmed.
+//! [`App::update`] only changes the state; the store work an action needs comes back as an
+//! [`Effect`] that [`App::carry_out`] does. Reading the store happens there and in the
+//! refreshes; writing happens only through the operator actions of
+//! [`crate::engine::control`], after the operator confirmed.
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 
 use crate::engine::control;
 use crate::profile::Profile;
@@ -14,6 +17,7 @@ use crate::store::{
     Store, StoreError,
 };
 
+use super::action::{keymap, Action, Edge, Effect, Mode};
 use super::background::{self, Update};
 use super::detail::{JobDetail, Problems};
 use super::feeds::{AuditFeed, JobsFeed};
@@ -52,25 +56,25 @@ impl View {
 
 /// Something that changes what hrbridge does; asked for with a key, done after `y`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Operation {
     Run { profile: String },
     Retry { profile: String, job_id: i64 },
     Pause { profile: String },
     Resume { profile: String },
 }
 
-impl Action {
+impl Operation {
     /// The question the confirmation asks.
     pub fn question(&self) -> String {
         match self {
-            Action::Run { profile } => format!("Run profile {profile} now?"),
-            Action::Retry { job_id, .. } => {
+            Operation::Run { profile } => format!("Run profile {profile} now?"),
+            Operation::Retry { job_id, .. } => {
                 format!("Send the failed rows of job {job_id} again?")
             }
-            Action::Pause { profile } => {
+            Operation::Pause { profile } => {
                 format!("Pause profile {profile}? It takes no new files until resumed.")
             }
-            Action::Resume { profile } => format!("Resume profile {profile}?"),
+            Operation::Resume { profile } => format!("Resume profile {profile}?"),
         }
     }
 }
@@ -80,7 +84,7 @@ impl Action {
 pub enum Overlay {
     None,
     Help,
-    Confirm(Action),
+    Confirm(Operation),
     /// The audit filter being typed.
     Filter(String),
 }
@@ -271,151 +275,179 @@ impl App {
         Ok(())
     }
 
-    /// What a key does.
+    /// What a key does, store work included: [`keymap`], [`App::update`] and
+    /// [`App::carry_out`] in one call, as the event loop does them (tests drive the
+    /// dashboard with it).
     pub fn on_key(&mut self, store: &Store, key: KeyEvent) -> Result<(), StoreError> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = true;
-            return Ok(());
-        }
-        match std::mem::replace(&mut self.overlay, Overlay::None) {
-            Overlay::None => self.on_view_key(store, key),
-            // Any key closes the help.
-            Overlay::Help => Ok(()),
-            Overlay::Confirm(action) => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                    self.perform(store, action)
-                }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                    self.say(Level::Info, "cancelled");
-                    Ok(())
-                }
-                _ => {
-                    self.overlay = Overlay::Confirm(action);
-                    Ok(())
-                }
-            },
-            Overlay::Filter(mut typed) => {
-                match key.code {
-                    KeyCode::Enter => return self.apply_filter(store, typed),
-                    KeyCode::Esc => return Ok(()),
-                    KeyCode::Backspace => {
-                        typed.pop();
-                    }
-                    KeyCode::Char(c) if !c.is_control() && typed.chars().count() < 200 => {
-                        typed.push(c)
-                    }
-                    _ => {}
-                }
-                self.overlay = Overlay::Filter(typed);
-                Ok(())
-            }
+        match keymap(self.mode(), key).and_then(|action| self.update(action)) {
+            Some(effect) => self.carry_out(store, effect),
+            None => Ok(()),
         }
     }
 
-    fn on_view_key(&mut self, store: &Store, key: KeyEvent) -> Result<(), StoreError> {
-        let page = self.page_rows.max(1) as isize;
-        match key.code {
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('?') => self.overlay = Overlay::Help,
-            KeyCode::Char(c @ '1'..='4') => {
-                let index = usize::from(c as u8 - b'1');
-                self.switch(store, View::ALL[index])?;
+    /// How keys are read now (see [`keymap`]).
+    pub fn mode(&self) -> Mode {
+        match self.overlay {
+            Overlay::None => Mode::Normal,
+            Overlay::Help => Mode::Help,
+            Overlay::Confirm(_) => Mode::Confirm,
+            Overlay::Filter(_) => Mode::Filter,
+        }
+    }
+
+    /// Applies an action to the dashboard's state; what needs the store is returned for the
+    /// event loop to [carry out](App::carry_out).
+    pub fn update(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.overlay = Overlay::Help,
+            Action::CloseHelp => self.overlay = Overlay::None,
+            Action::Switch(view) => return Some(self.switch(view)),
+            Action::NextView => return Some(self.switch(View::ALL[(self.view.index() + 1) % 4])),
+            Action::PreviousView => {
+                return Some(self.switch(View::ALL[(self.view.index() + 3) % 4]))
             }
-            KeyCode::Tab => self.switch(store, View::ALL[(self.view.index() + 1) % 4])?,
-            KeyCode::BackTab => self.switch(store, View::ALL[(self.view.index() + 3) % 4])?,
-            KeyCode::Esc => self.back(store)?,
-            KeyCode::Enter => self.open_detail(store)?,
-            KeyCode::Char('j') | KeyCode::Down => self.move_by(store, 1)?,
-            KeyCode::Char('k') | KeyCode::Up => self.move_by(store, -1)?,
-            KeyCode::PageDown => self.move_by(store, page)?,
-            KeyCode::PageUp => self.move_by(store, -page)?,
-            KeyCode::Home | KeyCode::Char('g') => self.jump(store, true)?,
-            KeyCode::End | KeyCode::Char('G') => self.jump(store, false)?,
-            KeyCode::Char('/') => {
+            Action::Open => return self.open_detail(),
+            Action::Back => return self.back(),
+            Action::Move(rows) => return self.move_by(rows),
+            Action::Page(pages) => return self.move_by(pages * self.page_rows.max(1) as isize),
+            Action::Jump(edge) => return self.jump(edge),
+            Action::Filter => {
                 if self.view == View::Audit && self.detail.is_none() {
                     self.overlay = Overlay::Filter(self.filter.clone());
                 } else {
                     self.say(Level::Info, "/ filters the Audit view (press 3)");
                 }
             }
-            KeyCode::Char('r') => self.ask_run(),
-            KeyCode::Char('R') => self.ask_retry(),
-            KeyCode::Char('p') => self.ask_pause(),
-            _ => {}
+            Action::FilterChar(c) => {
+                if let Overlay::Filter(typed) = &mut self.overlay {
+                    if typed.chars().count() < 200 {
+                        typed.push(c);
+                    }
+                }
+            }
+            Action::FilterErase => {
+                if let Overlay::Filter(typed) = &mut self.overlay {
+                    typed.pop();
+                }
+            }
+            Action::FilterApply => {
+                if let Overlay::Filter(typed) = std::mem::replace(&mut self.overlay, Overlay::None)
+                {
+                    return Some(self.set_filter(typed));
+                }
+            }
+            Action::FilterCancel => self.overlay = Overlay::None,
+            Action::Confirm => {
+                if let Overlay::Confirm(operation) =
+                    std::mem::replace(&mut self.overlay, Overlay::None)
+                {
+                    return Some(Effect::Perform(operation));
+                }
+            }
+            Action::Cancel => {
+                self.overlay = Overlay::None;
+                self.say(Level::Info, "cancelled");
+            }
+            Action::Run => self.ask_run(),
+            Action::Retry => self.ask_retry(),
+            Action::PauseResume => self.ask_pause(),
         }
-        Ok(())
+        None
+    }
+
+    /// Does the store work an [`App::update`] asked for.
+    pub fn carry_out(&mut self, store: &Store, effect: Effect) -> Result<(), StoreError> {
+        match effect {
+            Effect::Fill => self.step(store).map(|_| ()),
+            Effect::Scroll(delta) => {
+                match self.view {
+                    View::Jobs => self.jobs.move_by(store, delta)?,
+                    View::Errors => self.errors.move_by(store, delta)?,
+                    View::Audit => self.audit.move_by(store, delta)?,
+                    View::Profiles => return Ok(()),
+                }
+                self.sync_problems(store)
+            }
+            Effect::Jump(edge) => {
+                let list = match self.view {
+                    View::Jobs => &mut self.jobs,
+                    View::Errors => &mut self.errors,
+                    View::Audit => {
+                        return match edge {
+                            Edge::Top => self.audit.top(store),
+                            Edge::Bottom => self.audit.bottom(store),
+                        }
+                    }
+                    View::Profiles => return Ok(()),
+                };
+                match edge {
+                    Edge::Top => list.top(store)?,
+                    Edge::Bottom => list.bottom(store)?,
+                }
+                self.sync_problems(store)
+            }
+            Effect::Refilter => self.audit.top(store),
+            Effect::Open(id) => {
+                self.detail = JobDetail::load(store, id)?;
+                Ok(())
+            }
+            Effect::Perform(operation) => self.perform(store, operation),
+        }
     }
 
     /// `Esc`: closes the open job, else clears the audit filter.
-    fn back(&mut self, store: &Store) -> Result<(), StoreError> {
+    fn back(&mut self) -> Option<Effect> {
         if self.detail.take().is_some() || self.view != View::Audit {
-            return Ok(());
+            return None;
         }
-        self.apply_filter(store, String::new())
+        Some(self.set_filter(String::new()))
     }
 
-    fn switch(&mut self, store: &Store, view: View) -> Result<(), StoreError> {
+    fn switch(&mut self, view: View) -> Effect {
         self.detail = None;
         self.view = view;
-        self.step(store).map(|_| ())
+        Effect::Fill
     }
 
-    fn move_by(&mut self, store: &Store, delta: isize) -> Result<(), StoreError> {
+    fn move_by(&mut self, delta: isize) -> Option<Effect> {
         if let Some(detail) = &mut self.detail {
             detail.scroll = detail
                 .scroll
                 .saturating_add_signed(delta.clamp(-999, 999) as i16);
-            return Ok(());
+            return None;
         }
-        match self.view {
-            View::Jobs => self.jobs.move_by(store, delta)?,
-            View::Errors => self.errors.move_by(store, delta)?,
-            View::Audit => self.audit.move_by(store, delta)?,
-            View::Profiles => {
-                let last = self.profiles.len().saturating_sub(1);
-                self.profile_selected =
-                    self.profile_selected.saturating_add_signed(delta).min(last);
-            }
+        if self.view != View::Profiles {
+            return Some(Effect::Scroll(delta));
         }
-        self.sync_problems(store)
+        let last = self.profiles.len().saturating_sub(1);
+        self.profile_selected = self.profile_selected.saturating_add_signed(delta).min(last);
+        None
     }
 
-    fn jump(&mut self, store: &Store, top: bool) -> Result<(), StoreError> {
+    fn jump(&mut self, edge: Edge) -> Option<Effect> {
         if let Some(detail) = &mut self.detail {
-            detail.scroll = if top { 0 } else { u16::MAX / 2 };
-            return Ok(());
+            detail.scroll = match edge {
+                Edge::Top => 0,
+                Edge::Bottom => u16::MAX / 2,
+            };
+            return None;
         }
-        let list = match self.view {
-            View::Jobs => &mut self.jobs,
-            View::Errors => &mut self.errors,
-            View::Audit => {
-                return if top {
-                    self.audit.top(store)
-                } else {
-                    self.audit.bottom(store)
-                }
-            }
-            View::Profiles => {
-                self.profile_selected = if top {
-                    0
-                } else {
-                    self.profiles.len().saturating_sub(1)
-                };
-                return Ok(());
-            }
+        if self.view != View::Profiles {
+            return Some(Effect::Jump(edge));
+        }
+        self.profile_selected = match edge {
+            Edge::Top => 0,
+            Edge::Bottom => self.profiles.len().saturating_sub(1),
         };
-        if top {
-            list.top(store)?;
-        } else {
-            list.bottom(store)?;
-        }
-        self.sync_problems(store)
+        None
     }
 
-    fn apply_filter(&mut self, store: &Store, typed: String) -> Result<(), StoreError> {
+    /// Takes `typed` as the audit filter; the trail is read again from the top.
+    fn set_filter(&mut self, typed: String) -> Effect {
         self.audit.feed.filter = filter::parse(&typed);
         self.filter = typed.trim().to_string();
-        self.audit.top(store)
+        Effect::Refilter
     }
 
     /// Keeps the Errors view's lower panel on the selected job.
@@ -431,19 +463,15 @@ impl App {
     }
 
     /// `Enter`: the selected job, or the job of the selected audit event.
-    fn open_detail(&mut self, store: &Store) -> Result<(), StoreError> {
+    fn open_detail(&self) -> Option<Effect> {
         let id = match self.view {
             View::Audit => self.audit.selected().and_then(|e| e.job_id),
             _ => self.selected_job().map(|j| j.id),
         };
-        let Some(id) = id else {
-            return Ok(());
-        };
-        self.detail = JobDetail::load(store, id)?;
-        Ok(())
+        id.map(Effect::Open)
     }
 
-    /// The job the actions of the current view apply to.
+    /// The job the operations of the current view apply to.
     pub fn selected_job(&self) -> Option<&JobRow> {
         if let Some(detail) = &self.detail {
             return Some(&detail.job);
@@ -455,7 +483,7 @@ impl App {
         }
     }
 
-    /// The profile the actions of the current view apply to.
+    /// The profile the operations of the current view apply to.
     fn selected_profile(&self) -> Option<&ProfileLine> {
         let name = match (self.view, self.selected_job()) {
             (_, Some(job)) => job.profile.clone(),
@@ -475,7 +503,7 @@ impl App {
             return self.say(Level::Warn, &text);
         }
         let profile = line.name.clone();
-        self.overlay = Overlay::Confirm(Action::Run { profile });
+        self.overlay = Overlay::Confirm(Operation::Run { profile });
     }
 
     fn ask_retry(&mut self) {
@@ -496,7 +524,7 @@ impl App {
             let text = format!("profile {profile} is no longer configured");
             return self.say(Level::Warn, &text);
         }
-        self.overlay = Overlay::Confirm(Action::Retry { profile, job_id });
+        self.overlay = Overlay::Confirm(Operation::Retry { profile, job_id });
     }
 
     fn ask_pause(&mut self) {
@@ -508,30 +536,30 @@ impl App {
         };
         let profile = line.name.clone();
         self.overlay = Overlay::Confirm(if line.paused.is_some() {
-            Action::Resume { profile }
+            Operation::Resume { profile }
         } else {
-            Action::Pause { profile }
+            Operation::Pause { profile }
         });
     }
 
-    /// Carries out a confirmed action and says what came of it.
-    fn perform(&mut self, store: &Store, action: Action) -> Result<(), StoreError> {
+    /// Carries out a confirmed operation and says what came of it.
+    fn perform(&mut self, store: &Store, operation: Operation) -> Result<(), StoreError> {
         let user = self.user.clone();
-        match &action {
-            Action::Pause { profile } => {
+        match &operation {
+            Operation::Pause { profile } => {
                 control::pause(store, profile, &user)?;
                 let text = format!("paused {profile}: it takes no new files until resumed");
                 self.say(Level::Info, &text);
             }
-            Action::Resume { profile } => {
+            Operation::Resume { profile } => {
                 control::resume(store, profile, &user)?;
                 self.say(Level::Info, &format!("resumed {profile}"));
             }
-            Action::Run { profile } => {
+            Operation::Run { profile } => {
                 let id = control::request(store, CommandKind::Run, profile, None, &user)?;
                 self.queued(id, format!("run {profile}"));
             }
-            Action::Retry { profile, job_id } => {
+            Operation::Retry { profile, job_id } => {
                 let id =
                     control::request(store, CommandKind::Retry, profile, Some(*job_id), &user)?;
                 self.queued(id, format!("retry job {job_id}"));
@@ -599,6 +627,34 @@ fn daemon_state(beat: Option<Heartbeat>, now: DateTime<Utc>) -> Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_changes_state_and_leaves_the_store_work_as_effects() {
+        let mut app = App::new(&[], "var".into(), false);
+        assert_eq!(app.update(Action::Switch(View::Audit)), Some(Effect::Fill));
+        assert_eq!(app.view, View::Audit);
+        assert_eq!(app.update(Action::Filter), None);
+        for c in "kind:job.failed ".chars() {
+            app.update(Action::FilterChar(c));
+        }
+        app.update(Action::FilterErase);
+        assert_eq!(app.update(Action::FilterApply), Some(Effect::Refilter));
+        assert_eq!(app.filter, "kind:job.failed");
+        assert_eq!(app.overlay, Overlay::None);
+        // Nothing to open, no job to retry: said, not asked.
+        assert_eq!(app.update(Action::Open), None);
+        assert_eq!(app.update(Action::Retry), None);
+        assert_eq!(app.overlay, Overlay::None);
+        assert_eq!(app.update(Action::Page(1)), Some(Effect::Scroll(10)));
+        let pause = Operation::Pause {
+            profile: "p".into(),
+        };
+        app.overlay = Overlay::Confirm(pause.clone());
+        assert_eq!(app.update(Action::Confirm), Some(Effect::Perform(pause)));
+        assert_eq!(app.overlay, Overlay::None);
+        assert_eq!(app.update(Action::Quit), None);
+        assert!(app.quit);
+    }
 
     #[test]
     fn a_stale_heartbeat_means_no_daemon() {

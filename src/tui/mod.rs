@@ -1,13 +1,15 @@
 //! The operator's dashboard: `hrbridge tui` beside a running daemon (or on the history
 //! alone), and `hrbridge run --tui` with the daemon in the same process.
 //!
-//! Shaped like the ratatui component template: [`app`] is the state and what keys do to it,
-//! [`draw`] paints it, and [`run`] is the loop that turns terminal events and clock ticks
-//! into calls on the state. Lists page through the store ([`window`], [`feeds`]); the audit
+//! Shaped like the ratatui component template: [`action`] says what a key means, [`app`] is
+//! the state and what an action does to it, [`draw`] paints it, and [`run`] is the loop that
+//! turns terminal events into actions, carries out the store work they leave, and refreshes
+//! on clock ticks. Lists page through the store ([`window`], [`feeds`]); the audit
 //! chain check and the day's totals run on a thread ([`background`]). The dashboard reads
 //! the store through its own connection (SQLite WAL lets the daemon write meanwhile) and
 //! changes it only through the audited operator actions of [`crate::engine::control`].
 
+pub mod action;
 pub mod app;
 pub mod background;
 pub mod detail;
@@ -130,8 +132,11 @@ fn event_loop(
         if event::poll(wait)? {
             if let Event::Key(key) = event::read()? {
                 if key.kind == KeyEventKind::Press {
-                    let handled = app.on_key(store, key);
-                    report(app, handled);
+                    let effect = action::keymap(app.mode(), key).and_then(|a| app.update(a));
+                    if let Some(effect) = effect {
+                        let done = app.carry_out(store, effect);
+                        report(app, done);
+                    }
                 }
             }
         }

@@ -58,7 +58,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlay::help(frame, area, theme),
-        Overlay::Confirm(action) => overlay::confirm(frame, area, &action.question(), theme),
+        Overlay::Confirm(operation) => overlay::confirm(frame, area, &operation.question(), theme),
         Overlay::Filter(typed) => overlay::filter(frame, status, typed, theme),
     }
 }
