@@ -6,7 +6,7 @@ use super::{load_all, open_store, Exit};
 use crate::daemon::commands::retried;
 use crate::engine::retry::retry;
 use crate::engine::runner::{lock_state, with_plan};
-use crate::engine::StopFlag;
+use crate::kernel::stop::StopFlag;
 use crate::store::JobStatus;
 use crate::transform::MappingPlan;
 

@@ -9,7 +9,7 @@ use std::thread;
 
 use super::{load_all, Exit, LogFormat};
 use crate::daemon;
-use crate::engine::StopFlag;
+use crate::kernel::stop::StopFlag;
 use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::tui;

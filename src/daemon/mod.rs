@@ -1,7 +1,7 @@
 //! The long-running daemon (`hrbridge run` without `--once`): watches, schedules and polls,
 //! carries out operator commands, and stops cleanly on a signal.
 //!
-//! Each profile gets one task that waits for its [`schedule::Trigger`] (file events through
+//! Each profile gets one task that waits for its [`Trigger`] (file events through
 //! [`watch`], a rescan or poll interval, or a cron schedule) or for an operator command, then
 //! runs one engine pass (or a retry) on a blocking thread with its own store connection.
 //! Because everything a profile does comes from its one task, a profile never runs two passes,
@@ -24,7 +24,6 @@
 //! [`run`] returns.
 
 pub mod commands;
-pub mod schedule;
 pub mod watch;
 
 use std::sync::Arc;
@@ -35,13 +34,14 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch as channel, Notify};
 
 use crate::engine::runner::{lock_state, recover_all, run_pass, RunSummary};
-use crate::engine::{EngineError, StopFlag};
+use crate::engine::EngineError;
+use crate::kernel::stop::StopFlag;
+use crate::profile::schedule::{LastPass, Trigger};
 use crate::profile::{Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::source::dir::{matcher, DEFAULT_SETTLE};
 use crate::store::{CommandKind, CommandRow, JobStatus, Store};
 use commands::{Poller, Route};
-use schedule::{LastPass, Trigger};
 use watch::{Debouncer, Inbox, InboxWatcher};
 
 /// Longest single sleep: timers are re-evaluated at least this often, so a cron schedule

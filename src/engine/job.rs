@@ -43,7 +43,7 @@ pub struct JobContext<'a> {
     pub store: &'a Store,
     /// Set when hrbridge is stopping: an API delivery then sends no new rows (the job stays
     /// `committing` and resumes on the next start).
-    pub stop: &'a super::StopFlag,
+    pub stop: &'a crate::kernel::stop::StopFlag,
     /// The installation's key: staged inputs, kept copies and spools are sealed to it.
     pub key: &'a crate::keys::InstallationKey,
 }

@@ -18,7 +18,8 @@ use super::event::Event;
 use super::job::{JobContext, JobReport};
 use super::recover::recover;
 use super::retention;
-use super::{EngineError, StopFlag};
+use super::EngineError;
+use crate::kernel::stop::StopFlag;
 
 /// What one pass did.
 #[derive(Debug, Default)]

@@ -27,7 +27,8 @@ use super::event::Event;
 use super::job::JobContext;
 use super::login::{audit_host_key, Login};
 use super::runner::{process, refuse, RunSummary};
-use super::{EngineError, StopFlag};
+use super::EngineError;
+use crate::kernel::stop::StopFlag;
 
 /// Used when a profile gives no `settle` for an SFTP source.
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(10);

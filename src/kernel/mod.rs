@@ -7,6 +7,8 @@
 //!
 //! | module          | owns |
 //! |-----------------|------|
+//! | [`stop`]        | the stop signal passes and deliveries check before starting new work |
 //! | [`url_policy`]  | which URLs hrbridge may call: `https://`, or plain `http://` only to loopback unless allowed |
 
+pub mod stop;
 pub mod url_policy;

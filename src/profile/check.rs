@@ -27,7 +27,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     // Checks whose rules live with the module that applies them.
     problems.extend(crate::source::check(profile));
     problems.extend(crate::source::decrypt::check(profile, settings));
-    problems.extend(crate::daemon::schedule::check(profile));
+    problems.extend(super::schedule::check(profile));
     problems.extend(crate::output::webhook::check(profile));
     problems.extend(crate::format::check::check(&profile.format));
     problems.extend(crate::output::check(profile, settings));

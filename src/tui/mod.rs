@@ -29,7 +29,7 @@ use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use ratatui::crossterm::{cursor, execute};
 
-use crate::engine::StopFlag;
+use crate::kernel::stop::StopFlag;
 use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::daemon::schedule::Trigger;
+use crate::profile::schedule::Trigger;
 use crate::profile::{Profile, SourceSpec};
 use crate::store::{JobRow, Pause, Store, StoreError};
 

@@ -13,7 +13,7 @@ use reqwest::{Method, Url};
 use super::auth::Auth;
 use super::ratelimit::RateLimiter;
 use super::retry::{is_transient, retry_after, RetryPolicy};
-use crate::engine::StopFlag;
+use crate::kernel::stop::StopFlag;
 use crate::profile::{ApiConnectionSpec, HeaderValueSpec};
 use crate::settings::Settings;
 

@@ -885,7 +885,8 @@ mod tests {
         let settings = Settings::resolve(None, std::env::temp_dir(), SettingsFile::default());
         let spec: ApiConnectionSpec =
             toml::from_str("max_attempts = 2\nbackoff = \"1ms\"").unwrap();
-        let client = ApiClient::new(&spec, &settings, crate::engine::StopFlag::new()).unwrap();
+        let client =
+            ApiClient::new(&spec, &settings, crate::kernel::stop::StopFlag::new()).unwrap();
         let keys: ScimKeys = toml::from_str(&format!("base_url = \"{base}\"\n{keys}")).unwrap();
         ScimDeliverer::new(client, &keys, fields).unwrap()
     }

@@ -1,5 +1,7 @@
 //! When a profile's pass starts in the daemon: its cron `schedule` (read in `timezone`), or —
-//! without a schedule — file events plus a periodic rescan (folders) or a poll (SFTP).
+//! without a schedule — file events plus a periodic rescan (folders) or a poll (SFTP). Part of
+//! the profile language, so the daemon that fires it and the dashboard that shows it both
+//! look down at it.
 //!
 //! Rules about these keys are written once, here: [`check`] reports them as located problems
 //! for `hrbridge check`, and [`Trigger::of`] turns a checked profile into the trigger the
@@ -12,7 +14,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 
-use crate::profile::{KeyPath, Problem, Profile, SourceSpec};
+use super::{KeyPath, Problem, Profile, SourceSpec};
 
 /// Rescan / poll interval when a profile gives no `poll`.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(60);
