@@ -231,6 +231,12 @@ impl SftpClient {
             )
             .await
             .map_err(|e| self.error(format!("creating {part}"), e))?;
+        // The server's umask applies at creation, and a part left by an earlier attempt keeps
+        // its old mode through the truncation: set the mode exactly before any byte is written.
+        self.sftp
+            .set_metadata(part, attributes)
+            .await
+            .map_err(|e| self.error(format!("chmod {mode:o} {part}"), e))?;
         let mut hash = Sha256::new();
         let mut buf = vec![0u8; MAX_SFTP_PACKET as usize];
         let mut bytes = 0u64;
@@ -257,12 +263,6 @@ impl SftpClient {
         file.shutdown()
             .await
             .map_err(|e| self.stream_error(format!("closing {part}"), e))?;
-        // The server's umask applies at creation (and an existing part keeps its old mode):
-        // set the mode exactly, before the file can appear under its final name.
-        self.sftp
-            .set_metadata(part, attributes)
-            .await
-            .map_err(|e| self.error(format!("chmod {mode:o} {part}"), e))?;
         let on_server = self.size(part).await?;
         if on_server != bytes {
             return Err(SftpError::SizeMismatch {
