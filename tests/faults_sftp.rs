@@ -8,7 +8,7 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::sshd::{KeyKind, TestSshd};
 use common::{all_files, contains_bytes, stderr, stdout, Workspace};
@@ -67,6 +67,18 @@ path = "{remote}"
         ),
     );
     ws
+}
+
+/// A workspace whose `push` profile uploads each input as `<source_stem>.csv` into the
+/// served folder `folder` (returned), with `extra` output keys.
+fn pushing_each(sshd: &TestSshd, folder: &str, extra: &str) -> (PathBuf, Workspace) {
+    let served = sshd.served(folder);
+    let ws = pushing(
+        sshd,
+        &format!("{}/{{source_stem}}.csv", served.display()),
+        extra,
+    );
+    (served, ws)
 }
 
 /// An export of one employee `id`.
@@ -180,12 +192,7 @@ fn an_unreachable_server_keeps_the_job_committing_without_blocking_the_next_file
     let Some(mut sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("down");
-    let ws = pushing(
-        &sshd,
-        &format!("{}/{{source_stem}}.csv", served.display()),
-        "",
-    );
+    let (served, ws) = pushing_each(&sshd, "down", "");
     sshd.stop();
     ws.drop_file("push", "a.csv", &export(1));
     let out = run_once(&ws);
@@ -227,12 +234,7 @@ fn a_server_down_longer_than_retry_for_fails_the_upload_and_retry_sends_it() {
     let Some(mut sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("long");
-    let ws = pushing(
-        &sshd,
-        &format!("{}/{{source_stem}}.csv", served.display()),
-        "retry_for = \"0s\"",
-    );
+    let (served, ws) = pushing_each(&sshd, "long", "retry_for = \"0s\"");
     sshd.stop();
     ws.drop_file("push", "a.csv", &export(1));
     let out = run_once(&ws);
@@ -262,12 +264,7 @@ fn the_local_copy_of_an_upload_is_sealed_at_rest_and_lands_as_committed() {
     let Some(mut sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("sealed");
-    let ws = pushing(
-        &sshd,
-        &format!("{}/{{source_stem}}.csv", served.display()),
-        "",
-    );
+    let (served, ws) = pushing_each(&sshd, "sealed", "");
     sshd.stop();
     ws.drop_file("push", "a.csv", &export(1));
     run_once(&ws);
@@ -299,12 +296,7 @@ fn a_changed_local_copy_is_never_uploaded() {
     let Some(mut sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("changed");
-    let ws = pushing(
-        &sshd,
-        &format!("{}/{{source_stem}}.csv", served.display()),
-        "",
-    );
+    let (served, ws) = pushing_each(&sshd, "changed", "");
     sshd.stop();
     ws.drop_file("push", "a.csv", &export(1));
     run_once(&ws);
@@ -373,12 +365,7 @@ fn uploads_are_private_by_default_and_take_the_configured_mode() {
     let Some(sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("modes");
-    let ws = pushing(
-        &sshd,
-        &format!("{}/{{source_stem}}.csv", served.display()),
-        "",
-    );
+    let (served, ws) = pushing_each(&sshd, "modes", "");
     ws.drop_file("push", "a.csv", &export(1));
     assert!(run_once(&ws).status.success());
     assert_eq!(mode_of(&served.join("a.csv")), 0o600);
@@ -443,12 +430,7 @@ fn a_refused_host_key_fails_the_upload_and_is_audited_once() {
     let Some(sshd) = TestSshd::start() else {
         return;
     };
-    let served = sshd.served("hostkey");
-    let ws = pushing(
-        &sshd,
-        &format!("{}/{{source_stem}}.csv", served.display()),
-        "",
-    );
+    let (served, ws) = pushing_each(&sshd, "hostkey", "");
     let profile = ws.path().join("profiles/push.toml");
     let trusted = sshd.known_hosts().display().to_string();
     let wrong = sshd.known_hosts_wrong_key().display().to_string();
