@@ -10,27 +10,12 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::sshd::{KeyKind, TestSshd};
+use common::sshd::TestSshd;
 use common::{all_files, contains_bytes, stderr, stdout, Workspace};
 use sha2::{Digest, Sha256};
 
 /// A PII value that must never be readable in the state folder, the jobs or the audit trail.
 const SSN: &str = "987-65-4329";
-
-/// The login lines of the harness user (the key is made once per server).
-fn key_login(sshd: &TestSshd) -> String {
-    let made = sshd.dir.path().join("id_ed25519");
-    let key = if made.exists() {
-        made
-    } else {
-        sshd.user_key(KeyKind::Ed25519, None)
-    };
-    format!(
-        "user = \"{}\"\nprivate_key = \"{}\"",
-        sshd.user,
-        key.display()
-    )
-}
 
 /// A workspace with profile `push`: inbox `inbox/push`, fields `id` and `ssn` (PII), one SFTP
 /// output to `remote` (a path template) with the `extra` output keys.
@@ -62,7 +47,7 @@ path = "{remote}"
 {extra}
 "#,
             port = sshd.port,
-            login = key_login(sshd),
+            login = sshd.key_login(),
             kh = sshd.known_hosts().display(),
         ),
     );

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::sshd::{KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
+use common::sshd::{TestSshd, PASSWORD, PASSWORD_USER};
 use common::{age_cli, stderr, stdout, Workspace};
 
 const EXPORT: &str = "ID,Name\n1,Ada\n2,Grace\n3,Edsger\n";
@@ -59,28 +59,13 @@ path = "outbox/{{source_stem}}.csv"
     ws
 }
 
-/// Login keys for the harness user (made once per server: the key file is reused).
-fn key_login(sshd: &TestSshd) -> String {
-    let made = sshd.dir.path().join("id_ed25519");
-    let key = if made.exists() {
-        made
-    } else {
-        sshd.user_key(KeyKind::Ed25519, None)
-    };
-    format!(
-        "user = \"{}\"\nprivate_key = \"{}\"",
-        sshd.user,
-        key.display()
-    )
-}
-
 /// An `[[output]]` uploading to `dir` on `sshd` as `{source_stem}.csv`, logged in with the
 /// harness user's key.
 fn sftp_output(sshd: &TestSshd, dir: &Path) -> String {
     format!(
         "[[output]]\ntype = \"sftp\"\nhost = \"127.0.0.1\"\nport = {}\n{}\nknown_hosts = \"{}\"\npath = \"{}/{{source_stem}}.csv\"\n",
         sshd.port,
-        key_login(sshd),
+        sshd.key_login(),
         sshd.known_hosts().display(),
         dir.display()
     )
@@ -90,7 +75,7 @@ fn sftp_output(sshd: &TestSshd, dir: &Path) -> String {
 fn serving(sshd: &TestSshd, folder: &str, after: &str) -> (PathBuf, Workspace) {
     let served = sshd.served(folder);
     fs::write(served.join("a.csv"), EXPORT).unwrap();
-    let ws = workspace(sshd, &served, &key_login(sshd), &sshd.known_hosts(), after);
+    let ws = workspace(sshd, &served, &sshd.key_login(), &sshd.known_hosts(), after);
     (served, ws)
 }
 
@@ -156,7 +141,7 @@ fn after_delete_and_move_run_once_the_job_is_committed() {
     let ws = workspace(
         &sshd,
         &served,
-        &key_login(&sshd),
+        &sshd.key_login(),
         &sshd.known_hosts(),
         "delete",
     );
@@ -211,7 +196,7 @@ fn unknown_and_changed_host_keys_are_refused_with_the_fingerprint() {
     let served = sshd.served("hk");
     fs::write(served.join("a.csv"), EXPORT).unwrap();
     let empty = sshd.known_hosts_with("empty_known_hosts", "");
-    let ws = workspace(&sshd, &served, &key_login(&sshd), &empty, "delete");
+    let ws = workspace(&sshd, &served, &sshd.key_login(), &empty, "delete");
     let out = run_once(&ws);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
@@ -232,7 +217,7 @@ fn unknown_and_changed_host_keys_are_refused_with_the_fingerprint() {
     let ws = workspace(
         &sshd,
         &served,
-        &key_login(&sshd),
+        &sshd.key_login(),
         &sshd.known_hosts_wrong_key(),
         "delete",
     );
@@ -275,7 +260,7 @@ fn known_hosts_add_trusts_a_key_only_when_its_fingerprint_is_confirmed() {
     let served = sshd.served("add");
     fs::write(served.join("a.csv"), EXPORT).unwrap();
     let kh = sshd.known_hosts_with("kh_added", "");
-    let ws = workspace(&sshd, &served, &key_login(&sshd), &kh, "keep");
+    let ws = workspace(&sshd, &served, &sshd.key_login(), &kh, "keep");
     let target = format!("127.0.0.1:{}", sshd.port);
     // Not a terminal and no fingerprint: nothing is added.
     let out = ws.run(&["known-hosts", "add", &target]);
@@ -317,7 +302,7 @@ fn hostile_remote_names_are_refused_and_the_rest_is_fetched() {
     let ws = workspace(
         &sshd,
         &served,
-        &key_login(&sshd),
+        &sshd.key_login(),
         &sshd.known_hosts(),
         "keep",
     );
@@ -353,7 +338,7 @@ fn a_server_stopped_mid_download_leaves_nothing_and_the_file_is_processed_once_l
     let ws = workspace(
         &sshd,
         &served,
-        &key_login(&sshd),
+        &sshd.key_login(),
         &sshd.known_hosts(),
         "delete",
     );

@@ -223,6 +223,22 @@ impl TestSshd {
         self.known_hosts_with("known_hosts_wrong", &line)
     }
 
+    /// The profile lines logging in as the harness user with its ed25519 key (made once per
+    /// server: the key file is reused).
+    pub fn key_login(&self) -> String {
+        let made = self.dir.path().join("id_ed25519");
+        let key = if made.exists() {
+            made
+        } else {
+            self.user_key(KeyKind::Ed25519, None)
+        };
+        format!(
+            "user = \"{}\"\nprivate_key = \"{}\"",
+            self.user,
+            key.display()
+        )
+    }
+
     /// Makes a user key (optionally passphrase-protected) and authorizes it; returns its path.
     pub fn user_key(&self, kind: KeyKind, passphrase: Option<&str>) -> PathBuf {
         let (name, args): (&str, &[&str]) = match kind {
