@@ -66,6 +66,21 @@ fn pushing_each(sshd: &TestSshd, folder: &str, extra: &str) -> (PathBuf, Workspa
     (served, ws)
 }
 
+/// Starts a server, stops it, and runs one pass over export 1 (`a.csv`) for a workspace
+/// pushing to its folder `folder` (see [`pushing_each`]): the server, the folder, the workspace
+/// and what the pass printed. `None` where sshd cannot run here (see `TestSshd::start`).
+fn pushed_while_down(
+    folder: &str,
+    extra: &str,
+) -> Option<(TestSshd, PathBuf, Workspace, std::process::Output)> {
+    let mut sshd = TestSshd::start()?;
+    let (served, ws) = pushing_each(&sshd, folder, extra);
+    sshd.stop();
+    ws.drop_file("push", "a.csv", &export(1));
+    let out = run_once(&ws);
+    Some((sshd, served, ws, out))
+}
+
 /// An export of one employee `id`.
 fn export(id: u32) -> Vec<u8> {
     format!("ID,SSN\n{id},{SSN}\n").into_bytes()
@@ -174,13 +189,9 @@ fn a_missing_remote_folder_fails_the_upload_the_next_file_goes_out_and_retry_sen
 
 #[test]
 fn an_unreachable_server_keeps_the_job_committing_without_blocking_the_next_file() {
-    let Some(mut sshd) = TestSshd::start() else {
+    let Some((mut sshd, served, ws, out)) = pushed_while_down("down", "") else {
         return;
     };
-    let (served, ws) = pushing_each(&sshd, "down", "");
-    sshd.stop();
-    ws.drop_file("push", "a.csv", &export(1));
-    let out = run_once(&ws);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let a = job_of(&ws, "a.csv");
     assert_eq!(a["status"], "committing", "{a}");
@@ -216,13 +227,9 @@ fn an_unreachable_server_keeps_the_job_committing_without_blocking_the_next_file
 
 #[test]
 fn a_server_down_longer_than_retry_for_fails_the_upload_and_retry_sends_it() {
-    let Some(mut sshd) = TestSshd::start() else {
+    let Some((mut sshd, served, ws, out)) = pushed_while_down("long", "retry_for = \"0s\"") else {
         return;
     };
-    let (served, ws) = pushing_each(&sshd, "long", "retry_for = \"0s\"");
-    sshd.stop();
-    ws.drop_file("push", "a.csv", &export(1));
-    let out = run_once(&ws);
     assert_eq!(out.status.code(), Some(1));
     let a = job_of(&ws, "a.csv");
     assert_eq!(a["status"], "failed", "{a}");
@@ -246,13 +253,9 @@ fn a_server_down_longer_than_retry_for_fails_the_upload_and_retry_sends_it() {
 
 #[test]
 fn the_local_copy_of_an_upload_is_sealed_at_rest_and_lands_as_committed() {
-    let Some(mut sshd) = TestSshd::start() else {
+    let Some((mut sshd, served, ws, _)) = pushed_while_down("sealed", "") else {
         return;
     };
-    let (served, ws) = pushing_each(&sshd, "sealed", "");
-    sshd.stop();
-    ws.drop_file("push", "a.csv", &export(1));
-    run_once(&ws);
     assert_eq!(job_of(&ws, "a.csv")["status"], "committing");
     let copies = all_files(&ws.path().join("var/outgoing"));
     assert_eq!(copies.len(), 1, "{copies:?}");
@@ -278,13 +281,9 @@ fn the_local_copy_of_an_upload_is_sealed_at_rest_and_lands_as_committed() {
 
 #[test]
 fn a_changed_local_copy_is_never_uploaded() {
-    let Some(mut sshd) = TestSshd::start() else {
+    let Some((mut sshd, served, ws, _)) = pushed_while_down("changed", "") else {
         return;
     };
-    let (served, ws) = pushing_each(&sshd, "changed", "");
-    sshd.stop();
-    ws.drop_file("push", "a.csv", &export(1));
-    run_once(&ws);
     let copies = all_files(&ws.path().join("var/outgoing"));
     assert_eq!(copies.len(), 1, "{copies:?}");
     fs::write(&copies[0], "id,ssn\n666,000-00-0000\n").unwrap();
