@@ -13,8 +13,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use hrbridge::kernel::atomic::AtomicFile;
 use hrbridge::output::age::Sealing;
-use hrbridge::output::atomic::AtomicFile;
 use hrbridge::settings::{Settings, SettingsFile};
 
 fn main() {

@@ -8,7 +8,6 @@
 //! | [`profile`]   | the profile language: serde model, located loading, semantic checks, the schedule a profile's passes wait on |
 //! | [`source`]    | local inbox folders: stability, safe names, staging with sha256 |
 //! | [`format`]    | readers (CSV with encodings, spreadsheets with caps) yielding positioned records |
-//! | [`record`]    | the positioned raw record every stage passes along |
 //! | [`transform`] | mapping rules, filters and validation: raw record → record or rejection |
 //! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files, REST and SCIM APIs with auth, rate limits and retries), name templates, and `[[notify]]` webhooks (signed JSON summaries of finished jobs) |
 //! | [`sftp`]      | SSH/SFTP client: verified host keys (known_hosts), listings, pipelined transfers |
@@ -16,28 +15,17 @@
 //! | [`engine`]    | one job (read → map → write → commit → keep), delivery (files, SFTP uploads, API rows through the ledger), passes over inboxes and SFTP folders, crash recovery, `retry` |
 //! | [`standin`]   | a stand-in HR API (OAuth2, REST, SCIM) on loopback for the demo, tests and benchmarks |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map, operator commands and pauses, keyset pages for the dashboard, and the hash-chained audit trail |
-//! | [`kernel`]    | the ground floor every layer may use, importing nothing above it: the stop signal, the URL policy (https, or plain http only to loopback) |
-//! | [`mask`]      | masking of PII before it reaches any log, error or screen |
-//! | [`escape`]    | untrusted text shown safely: control and bidirectional characters escaped |
-//! | [`backoff`]   | exponential backoff with full jitter, for SFTP reconnects and API retries |
-//! | [`secret`]    | `${env:..}` / `${secret:..}` references and values that never print |
-//! | [`keys`]      | the installation's own age key, for what hrbridge keeps encrypted at rest |
+//! | [`kernel`]    | the ground floor every layer may use, importing nothing above it: the record vocabulary, atomic files, durations, the stop signal, the URL policy, backoff, PII masking, escaping, the installation key and secrets |
 //! | [`tui`]       | the operator's dashboard (ratatui): jobs, errors, audit trail, profiles; pause, run, retry |
 //! | [`cli`]       | the command line: argument parsing and one module per command |
 
-pub mod backoff;
 pub mod cli;
 pub mod daemon;
 pub mod engine;
-pub mod escape;
 pub mod format;
 pub mod kernel;
-pub mod keys;
-pub mod mask;
 pub mod output;
 pub mod profile;
-pub mod record;
-pub mod secret;
 pub mod settings;
 pub mod sftp;
 pub mod source;

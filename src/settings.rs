@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::profile::DurationStr;
+use crate::kernel::duration::DurationStr;
 
 /// The settings file as written.
 #[derive(Debug, Clone, Default, Deserialize)]

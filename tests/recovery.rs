@@ -39,7 +39,7 @@ fn committing_job(ws: &Workspace) -> (std::path::PathBuf, std::path::PathBuf) {
     let staging = state.join("staging/p");
     fs::create_dir_all(&staging).unwrap();
     // Staged copies are sealed to the installation key.
-    let key = hrbridge::keys::InstallationKey::load_or_create(&state).unwrap();
+    let key = hrbridge::kernel::keys::InstallationKey::load_or_create(&state).unwrap();
     let mut sealed = key
         .encrypt(fs::File::create(staging.join(&sha)).unwrap())
         .unwrap();

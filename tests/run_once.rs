@@ -135,7 +135,7 @@ fn maps_filters_rejects_and_archives() {
     assert!(archived[0].ends_with("hires_1.csv.age"));
     let sealed = fs::File::open(ws.path().join("var/archive/hires").join(&archived[0])).unwrap();
     let mut kept = String::new();
-    hrbridge::keys::InstallationKey::load_or_create(&ws.path().join("var"))
+    hrbridge::kernel::keys::InstallationKey::load_or_create(&ws.path().join("var"))
         .unwrap()
         .decrypt(sealed)
         .unwrap()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::sshd::{connect_with, content, key, KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
-use hrbridge::secret::{Secret, SecretRef};
+use hrbridge::kernel::secret::{Secret, SecretRef};
 use hrbridge::settings::{Settings, SettingsFile};
 use hrbridge::sftp::{known_hosts, with_backoff, Auth, SftpClient, SftpError};
 use sha2::{Digest, Sha256};
@@ -22,7 +22,7 @@ fn env_secret(name: &str, value: &str) -> Secret {
     format!("${{env:{name}}}")
         .parse::<SecretRef>()
         .unwrap()
-        .resolve(&settings)
+        .resolve(&settings.state_dir)
         .unwrap()
 }
 

@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use super::{print_diagnostics, Exit};
+use crate::kernel::secret::SecretStore;
 use crate::profile::check::{check_inbox, check_secrets};
 use crate::profile::load;
-use crate::secret::SecretStore;
 
 pub fn run(config: Option<&Path>) -> Exit {
     let settings = match load::load_settings(config) {
@@ -20,7 +20,7 @@ pub fn run(config: Option<&Path>) -> Exit {
     };
     // Reading the store creates nothing; an unreadable one is reported, and then every
     // `${secret:...}` is reported as not set as well.
-    let secrets = SecretStore::open(&settings)
+    let secrets = SecretStore::open(&settings.state_dir)
         .map_err(|e| eprintln!("error: cannot read the secrets store: {e}\n"))
         .ok();
     let result = load::load_profiles_with(&settings, &|p| {

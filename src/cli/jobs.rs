@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::table::{job_cells, TextTable, JOB_COLUMNS};
 use super::{with_store, Exit};
-use crate::escape::clean;
+use crate::kernel::escape::clean;
 use crate::store::{JobRow, Store};
 
 /// A job as `--json` shows it: the stored row and the rows it published.

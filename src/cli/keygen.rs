@@ -55,7 +55,7 @@ fn missing_folder(path: &Path) -> Option<&Path> {
 /// Writes a new identity to `path` in the format of `age-keygen`; returns its recipient.
 fn write_identity(path: &Path) -> std::io::Result<String> {
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let identity = crate::keys::write_new_identity(path, &format!("created: {created}"))?;
+    let identity = crate::kernel::keys::write_new_identity(path, &format!("created: {created}"))?;
     Ok(identity.to_public().to_string())
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::table::TextTable;
 use super::{load_all, Exit};
 use crate::format::{self, Severity};
-use crate::mask::mask;
+use crate::kernel::mask::mask;
 use crate::store::Counts;
 use crate::transform::{MappingPlan, RowOutcome};
 

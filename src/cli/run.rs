@@ -11,7 +11,7 @@ use crate::daemon;
 use crate::daemon::commands::tally;
 use crate::engine::runner::{run_once, RunSummary};
 use crate::engine::EngineError;
-use crate::escape::clean;
+use crate::kernel::escape::clean;
 use crate::kernel::stop::StopFlag;
 use crate::profile::Profile;
 use crate::store::{JobRow, JobStatus, Store, StoreError};

@@ -16,8 +16,8 @@ use super::{print_diagnostics, Exit};
 use crate::engine::control::os_user;
 use crate::engine::event::Event;
 use crate::engine::runner::lock_state;
+use crate::kernel::secret::{check_name, SecretStore};
 use crate::profile::load;
-use crate::secret::{check_name, SecretStore};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -53,7 +53,7 @@ pub fn list(config: Option<&Path>) -> Exit {
     let Some(settings) = settings(config) else {
         return Exit::Usage;
     };
-    match SecretStore::open(&settings) {
+    match SecretStore::open(&settings.state_dir) {
         Ok(store) => {
             let mut any = false;
             for name in store.names() {
@@ -125,7 +125,7 @@ fn change(
     event: for<'x> fn(&'x str, &'x str) -> Event<'x>,
 ) -> Result<bool, Box<dyn std::error::Error>> {
     let _lock = lock_state(settings)?;
-    let mut secrets = SecretStore::open(settings)?;
+    let mut secrets = SecretStore::open(&settings.state_dir)?;
     if !apply(&mut secrets)? {
         return Ok(false);
     }

@@ -50,7 +50,7 @@ impl TextTable {
         let cut = |s: &str| -> String {
             // Cells come from untrusted files: no control character (line breaks, terminal
             // escape sequences) reaches the operator's terminal as it is.
-            let one_line = crate::escape::clean(&s.replace(['\n', '\r', '\t'], " "));
+            let one_line = crate::kernel::escape::clean(&s.replace(['\n', '\r', '\t'], " "));
             if one_line.chars().count() > self.max_width {
                 let mut t: String = one_line.chars().take(self.max_width - 1).collect();
                 t.push('…');

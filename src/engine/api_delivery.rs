@@ -18,6 +18,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use crate::kernel::mapped::FieldInfo;
 use crate::output::api::client::ApiClient;
 use crate::output::api::rest::RestDeliverer;
 use crate::output::api::scim::ScimDeliverer;
@@ -25,7 +26,6 @@ use crate::output::api::spool::{SpoolHeader, SpoolReader, SpoolRecord};
 use crate::output::api::{id_map_name, Deliverer, Item, Outcome};
 use crate::profile::OutputSpec;
 use crate::store::{DeliveryState, LedgerEntry, OutputRow};
-use crate::transform::FieldInfo;
 
 use super::job::JobContext;
 use super::EngineError;

@@ -10,8 +10,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::keys::InstallationKey;
-use crate::output::atomic::create_private;
+use crate::kernel::atomic::create_private;
+use crate::kernel::keys::InstallationKey;
 use crate::source::dir::Candidate;
 use crate::source::writers::held_for_writing;
 

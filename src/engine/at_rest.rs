@@ -2,7 +2,7 @@
 //! (staged and kept copies are sealed to it) and the identities of a source's `decrypt_with`.
 //! Loaded per pass and per job, with errors that name the file and the profile.
 
-use crate::keys::InstallationKey;
+use crate::kernel::keys::InstallationKey;
 use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::source::decrypt::{decrypt_with, identity_passphrase, SourceIdentities};

@@ -7,15 +7,15 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::kernel::atomic::{self, FinishedFile};
+use crate::kernel::mapped::MappedRecord;
 use crate::output::age::{self, Sealing};
 use crate::output::api::spool::SpoolHeader;
-use crate::output::atomic::{self, FinishedFile};
 use crate::output::file::{rejects_path, FileSink};
 use crate::output::template::{safe_component, NameContext, NameTemplate};
 use crate::output::{self};
 use crate::profile::{OutputSpec, SftpOutputSpec};
 use crate::store::OutputRow;
-use crate::transform::MappedRecord;
 
 use super::api_delivery;
 use super::arrival::Arrival;

@@ -13,7 +13,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::format::{self, ReadError, Severity};
-use crate::output::atomic::{temp_path, FinishedFile};
+use crate::kernel::atomic::{temp_path, FinishedFile};
+use crate::kernel::mapped::Rejection;
 use crate::output::rejects::RejectsFile;
 use crate::output::webhook;
 use crate::profile::{OutputSpec, Profile, SourceSpec};
@@ -21,7 +22,7 @@ use crate::settings::Settings;
 use crate::source::dir::Candidate;
 use crate::source::staging::Content;
 use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
-use crate::transform::{MappingPlan, Rejection, RowOutcome};
+use crate::transform::{MappingPlan, RowOutcome};
 
 use super::archive;
 use super::arrival::{Arrival, Origin};
@@ -45,7 +46,7 @@ pub struct JobContext<'a> {
     /// `committing` and resumes on the next start).
     pub stop: &'a crate::kernel::stop::StopFlag,
     /// The installation's key: staged inputs, kept copies and spools are sealed to it.
-    pub key: &'a crate::keys::InstallationKey,
+    pub key: &'a crate::kernel::keys::InstallationKey,
 }
 
 /// The result of one job, for summaries.

@@ -63,13 +63,14 @@ impl<'a> Login<'a> {
     }
 
     fn connection(&self) -> Result<Connection<'_>, SftpError> {
-        let secret = |r: &crate::secret::SecretRef| {
-            r.resolve(self.settings).map_err(|reason| SftpError::Auth {
-                user: self.spec.user.clone(),
-                host: self.spec.host.clone(),
-                port: self.spec.port,
-                reason,
-            })
+        let secret = |r: &crate::kernel::secret::SecretRef| {
+            r.resolve(&self.settings.state_dir)
+                .map_err(|reason| SftpError::Auth {
+                    user: self.spec.user.clone(),
+                    host: self.spec.host.clone(),
+                    port: self.spec.port,
+                    reason,
+                })
         };
         let auth = match (&self.spec.private_key, &self.spec.password) {
             (Some(key), _) => Auth::Key {

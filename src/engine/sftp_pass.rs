@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::keys::InstallationKey;
+use crate::kernel::keys::InstallationKey;
 use crate::profile::{AfterAction, SftpSourceSpec};
 use crate::sftp::{RemoteEntry, SftpClient, SftpError, Transfer};
 use crate::source::decrypt::SourceIdentities;

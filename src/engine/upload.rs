@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::keys::InstallationKey;
+use crate::kernel::keys::InstallationKey;
 use crate::profile::SftpOutputSpec;
 use crate::sftp::{with_backoff, SftpClient, SftpError, Transfer};
 use crate::store::OutputRow;

@@ -15,8 +15,8 @@ use super::limits::{check_file_size, max_line_bytes, LineLimit};
 use super::line_count::LineCounter;
 use super::shape::{table, Ragged};
 use super::{Input, ReadError, Table};
+use crate::kernel::record::Position;
 use crate::profile::FormatSpec;
-use crate::record::Position;
 
 /// The `delimiter` value that sniffs among [`SNIFF_CANDIDATES`].
 pub const AUTO: &str = "auto";

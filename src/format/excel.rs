@@ -26,8 +26,8 @@ use super::limits::check_file_size;
 use super::shape::{table, Ragged};
 use super::zip_guard::{self, ZipKind};
 use super::{Input, ReadError, Severity, Table};
+use crate::kernel::record::Position;
 use crate::profile::{FormatSpec, Limits, SheetRef};
-use crate::record::Position;
 
 /// Rows in flight between the worker and the reader.
 const CHANNEL_ROWS: usize = 256;
@@ -631,7 +631,7 @@ mod tests {
         f
     }
 
-    type Outcome = Result<crate::record::RawRecord, ReadError>;
+    type Outcome = Result<crate::kernel::record::RawRecord, ReadError>;
 
     fn read(bytes: &[u8], spec: &FormatSpec) -> Result<(Vec<String>, Vec<Outcome>), ReadError> {
         let f = write(bytes);

@@ -10,8 +10,8 @@ use std::collections::VecDeque;
 use regex::Regex;
 
 use super::ReadError;
+use crate::kernel::record::Position;
 use crate::profile::TrailerSpec;
-use crate::record::Position;
 
 /// A record as a reader found it, before it is checked against the header's width.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::ReadError;
-use crate::record::Position;
+use crate::kernel::record::Position;
 
 /// The column names of a header line (see [`column_names`]).
 pub fn names_of(line: &super::footer::Line) -> Result<Vec<String>, ReadError> {

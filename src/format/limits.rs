@@ -7,8 +7,8 @@ use std::io::{Seek, SeekFrom};
 
 use super::header::column_label;
 use super::ReadError;
+use crate::kernel::record::Position;
 use crate::profile::Limits;
-use crate::record::Position;
 
 /// Refuses a file larger than `limits.max_file_bytes`; the message names the setting. The
 /// size is that of the bytes the reader gets (the plaintext of a sealed file); `input` is left
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn a_sealed_file_is_measured_by_its_plaintext() {
         let dir = tempfile::tempdir().unwrap();
-        let key = crate::keys::InstallationKey::load_or_create(dir.path()).unwrap();
+        let key = crate::kernel::keys::InstallationKey::load_or_create(dir.path()).unwrap();
         let mut sealed = Vec::new();
         let mut w = key.encrypt(&mut sealed).unwrap();
         w.write_all(b"0123456789").unwrap();

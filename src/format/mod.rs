@@ -31,8 +31,8 @@ use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::kernel::record::{Position, RawRecord};
 use crate::profile::{FormatKind, FormatSpec};
-use crate::record::{Position, RawRecord};
 
 /// An opened export: its column names and its data rows.
 pub struct Table {

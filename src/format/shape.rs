@@ -6,8 +6,8 @@ use super::footer::{Footer, Line, Lines, Trailer};
 use super::header::column_label;
 use super::limits::check_cell_sizes;
 use super::{ReadError, Table};
+use crate::kernel::record::{Position, RawRecord};
 use crate::profile::FormatSpec;
-use crate::record::{Position, RawRecord};
 
 /// What a row with another number of cells than the header means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,11 +12,10 @@ use std::path::Path;
 use age::armor::{ArmoredWriter, Format};
 use age::stream::StreamWriter;
 
-use super::atomic::AtomicFile;
+use crate::kernel::atomic::AtomicFile;
 use crate::settings::Settings;
 
-/// The suffix an encrypted output's name gets.
-pub const SUFFIX: &str = ".age";
+pub use crate::kernel::keys::AGE_SUFFIX as SUFFIX;
 
 /// A recipient, whatever its kind.
 type BoxedRecipient = Box<dyn age::Recipient + Send + Sync>;
@@ -61,7 +60,7 @@ impl Sealing {
     }
 
     /// Binary age to this installation's own key (for what hrbridge keeps for itself).
-    pub fn to_installation(key: &crate::keys::InstallationKey) -> Sealing {
+    pub fn to_installation(key: &crate::kernel::keys::InstallationKey) -> Sealing {
         Sealing {
             recipients: vec![Box::new(key.recipient())],
             armor: false,

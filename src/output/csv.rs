@@ -12,8 +12,9 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use crate::kernel::mapped::{FieldInfo, MappedRecord};
+use crate::kernel::value::Value;
 use crate::profile::Neutralize;
-use crate::transform::{FieldInfo, MappedRecord, Value};
 
 /// Writes records as CSV rows under a header of field names.
 pub struct CsvEncoder<W: Write> {
@@ -92,7 +93,7 @@ fn is_plain_number(cell: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Position;
+    use crate::kernel::record::Position;
 
     use crate::output::test_fields as fields;
 

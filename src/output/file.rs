@@ -5,11 +5,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::age::{OutFile, Sealing, SUFFIX};
-use super::atomic::{AtomicFile, FinishedFile};
 use super::csv::CsvEncoder;
 use super::jsonl::JsonlEncoder;
+use crate::kernel::atomic::{AtomicFile, FinishedFile};
+use crate::kernel::mapped::{FieldInfo, MappedRecord};
 use crate::profile::{FileOutputSpec, OutputFormat};
-use crate::transform::{FieldInfo, MappedRecord};
 
 enum Encoder {
     Csv(Box<CsvEncoder<OutFile>>),
@@ -58,7 +58,7 @@ impl FileSink {
         final_path: &Path,
         tag: &str,
         header: &super::api::spool::SpoolHeader,
-        key: &crate::keys::InstallationKey,
+        key: &crate::kernel::keys::InstallationKey,
     ) -> io::Result<FileSink> {
         let mut file = Sealing::to_installation(key).seal(AtomicFile::create(final_path, tag)?)?;
         header.write(&mut file)?;

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::transform::{FieldInfo, MappedRecord};
+use crate::kernel::mapped::{FieldInfo, MappedRecord};
 
 /// A node of the nesting tree: a leaf is a field index, a branch an object.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,8 +110,8 @@ fn write_object<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Position;
-    use crate::transform::Value;
+    use crate::kernel::record::Position;
+    use crate::kernel::value::Value;
 
     use crate::output::test_fields as fields;
 

@@ -9,7 +9,6 @@
 
 pub mod age;
 pub mod api;
-pub mod atomic;
 pub mod confine;
 pub mod csv;
 pub mod file;
@@ -20,9 +19,9 @@ pub mod webhook;
 
 use std::path::{Path, PathBuf};
 
+use crate::kernel::mapped::FieldInfo;
 use crate::profile::{KeyPath, OutputFormat, OutputSpec, Problem, Profile};
 use crate::settings::Settings;
-use crate::transform::FieldInfo;
 use template::{NameContext, NameTemplate};
 
 /// Renders a local path template (a file output's `path`, `validation.rejects_path`) and

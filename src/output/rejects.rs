@@ -6,9 +6,9 @@
 use std::io;
 use std::path::Path;
 
-use super::atomic::{AtomicFile, FinishedFile};
 use super::csv::neutralize;
-use crate::transform::Rejection;
+use crate::kernel::atomic::{AtomicFile, FinishedFile};
+use crate::kernel::mapped::Rejection;
 
 /// A rejects report being written.
 pub struct RejectsFile {

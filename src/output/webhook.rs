@@ -123,7 +123,7 @@ pub fn send<C: Serialize>(
 
 async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<(), String> {
     let url = url_allowed(&hook.url, hook.allow_plain_http)?;
-    let key = hook.secret.resolve(settings)?;
+    let key = hook.secret.resolve(&settings.state_dir)?;
     let signature = signature(key.expose().as_bytes(), body.as_bytes());
     let client = reqwest::Client::builder()
         .timeout(hook.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0))

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use super::duration::DurationStr;
-use crate::secret::SecretRef;
+use crate::kernel::duration::DurationStr;
+use crate::kernel::secret::SecretRef;
 
 /// How to reach and authenticate to an API; shared by `http` and `scim` outputs.
 #[derive(Debug, Clone, Deserialize)]

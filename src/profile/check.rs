@@ -12,7 +12,7 @@ use super::model::{
     SftpConnectionSpec, SourceSpec,
 };
 use super::problem::{KeyPath, Problem};
-use crate::secret::{SecretRef, SecretStore};
+use crate::kernel::secret::{SecretRef, SecretStore};
 use crate::settings::Settings;
 use crate::transform::MappingPlan;
 
@@ -402,7 +402,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::resolve(None, dir.path().to_path_buf(), SettingsFile::default());
-        let mut secrets = SecretStore::open(&settings).unwrap();
+        let mut secrets = SecretStore::open(&settings.state_dir).unwrap();
         secrets
             .set("api_pw", zeroize::Zeroizing::new("pw-value".into()))
             .unwrap();

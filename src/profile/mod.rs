@@ -10,13 +10,11 @@ pub mod api;
 pub mod braces;
 pub mod check;
 pub mod diagnostic;
-pub mod duration;
 pub mod load;
 pub mod model;
 pub mod problem;
 pub mod schedule;
 
 pub use diagnostic::Diagnostic;
-pub use duration::DurationStr;
 pub use model::*;
 pub use problem::{KeyPath, Problem, Seg};

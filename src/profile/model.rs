@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 pub use super::api::*;
-use super::duration::DurationStr;
-use crate::secret::SecretRef;
+use crate::kernel::duration::DurationStr;
+use crate::kernel::secret::SecretRef;
 
 /// One integration: where files come from, how to read them, how to map each row, and where the
 /// mapped records go.

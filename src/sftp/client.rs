@@ -19,7 +19,7 @@ use russh_sftp::client::SftpSession;
 
 use super::known_hosts::{self, HostKeyVerdict};
 use super::SftpError;
-use crate::secret::Secret;
+use crate::kernel::secret::Secret;
 
 /// SSH channel window: large enough that a pipelined download never waits for window updates
 /// on a fast link (russh's default of 2 MiB caps throughput at 2 MiB per round trip).

@@ -1,6 +1,6 @@
 //! Trying again after transient SFTP failures, without hammering a server that is down.
 //!
-//! Waits grow exponentially from `base` up to `max` with full jitter (`crate::backoff`), so
+//! Waits grow exponentially from `base` up to `max` with full jitter (`crate::kernel::backoff`), so
 //! many pollers that lost the same server do not all come back in the same second. Only [`SftpError::is_transient`] failures are retried: a
 //! refused host key or a failed login is returned at once.
 
@@ -28,7 +28,7 @@ where
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) if e.is_transient() && attempt < attempts => {
-                let wait = crate::backoff::jittered(attempt - 1, base, max);
+                let wait = crate::kernel::backoff::jittered(attempt - 1, base, max);
                 tracing::warn!(
                     attempt,
                     attempts,

@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::client::{SftpClient, MAX_SFTP_PACKET};
 use super::SftpError;
-use crate::keys::InstallationKey;
+use crate::kernel::keys::InstallationKey;
 
 /// An upload written to its part name and checked by size, not yet under its final name.
 #[derive(Debug)]

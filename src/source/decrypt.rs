@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::kernel::secret::SecretRef;
 use crate::profile::{KeyPath, Problem, Profile, SourceSpec};
-use crate::secret::SecretRef;
 use crate::settings::Settings;
 
 /// The largest identity file read (a few keys are a few hundred bytes).
@@ -56,7 +56,7 @@ impl SourceIdentities {
         Ok(Some(SourceIdentities { identities }))
     }
 
-    /// The identities, for [`crate::keys::decrypt_with`].
+    /// The identities, for [`crate::kernel::keys::decrypt_with`].
     pub fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
         self.identities
             .iter()
@@ -116,10 +116,10 @@ fn read_identity_file(
                 "{shown} is protected by a passphrase; give it as source.identity_passphrase = \"${{secret:NAME}}\""
             ));
         };
-        let pass = secret.resolve(settings)?;
+        let pass = secret.resolve(&settings.state_dir)?;
         let scrypt = age::scrypt::Identity::new(pass.expose().to_string().into());
         let mut plain = Zeroizing::new(Vec::new());
-        crate::keys::decrypt_with(file, std::iter::once(&scrypt as &dyn age::Identity))
+        crate::kernel::keys::decrypt_with(file, std::iter::once(&scrypt as &dyn age::Identity))
             .and_then(|r| r.take(MAX_IDENTITY_FILE).read_to_end(&mut plain))
             .map_err(|_| format!("{shown} does not open with source.identity_passphrase"))?;
         plain
@@ -176,7 +176,7 @@ mod tests {
         w.write_all(b"ID\n1\n").unwrap();
         w.finish().unwrap();
         let mut plain = String::new();
-        crate::keys::decrypt_with(std::io::Cursor::new(sealed), ids.iter())
+        crate::kernel::keys::decrypt_with(std::io::Cursor::new(sealed), ids.iter())
             .unwrap()
             .read_to_string(&mut plain)
             .unwrap();

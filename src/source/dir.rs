@@ -160,7 +160,7 @@ fn settle_files(cands: Vec<Candidate>, settle: Duration, scan: &mut Scan) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::DurationStr;
+    use crate::kernel::duration::DurationStr;
 
     fn spec(pattern: &str, settle_ms: u64, done_marker: Option<&str>) -> DirSourceSpec {
         DirSourceSpec {

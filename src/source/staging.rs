@@ -4,7 +4,7 @@
 //! cannot change under the reader, its sha256 identifies the content for duplicate detection,
 //! and its deterministic name lets crash recovery find it again.
 //!
-//! The copy is encrypted to the installation key (see [`crate::keys`]) as it is written, so
+//! The copy is encrypted to the installation key (see [`crate::kernel::keys`]) as it is written, so
 //! no plaintext export lingers in the state folder; the sha256 and size are those of the
 //! plaintext, so the same export is recognised however it arrived. An input of a source with
 //! `decrypt_with` is decrypted on the way in (never written in the clear); one that does not
@@ -20,8 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::decrypt::SourceIdentities;
 use super::dir::Candidate;
-use crate::keys::{self, InstallationKey};
-use crate::output::age::SUFFIX as AGE_SUFFIX;
+use crate::kernel::keys::{self, InstallationKey, AGE_SUFFIX};
 
 /// A staged copy of an input file (encrypted to the installation key).
 #[derive(Debug, Clone, PartialEq, Eq)]

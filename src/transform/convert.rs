@@ -11,8 +11,8 @@ use chrono::NaiveDateTime;
 use super::date::{DateRule, Temporal};
 use super::email::normalize_email;
 use super::number::{normalize_decimal, parse_integer, NotInteger};
-use super::Value;
-use crate::mask::shown;
+use crate::kernel::mask::shown;
+use crate::kernel::value::Value;
 use crate::profile::{FieldSpec, FieldType, KeyPath, Problem};
 
 /// A field's conversion, compiled from its `type`, `input_formats` and `format`.

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use chrono::format::{parse, Item, Parsed, StrftimeItems};
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
-use super::Value;
-use crate::mask::shown;
+use crate::kernel::mask::shown;
+use crate::kernel::value::Value;
 use crate::profile::{KeyPath, Problem};
 
 /// The pseudo-format for spreadsheet serial day numbers (1900 epoch).

@@ -15,9 +15,10 @@ use super::map::CodeMap;
 use super::template::Template;
 use super::text::Transform;
 use super::validate::Checks;
-use super::{FieldInfo, Rejection, Value};
+use crate::kernel::mapped::{FieldInfo, Rejection};
+use crate::kernel::record::Position;
+use crate::kernel::value::Value;
 use crate::profile::{FieldSpec, KeyPath, Problem};
-use crate::record::Position;
 use crate::settings::Settings;
 
 /// A compiled `[[field]]`.

@@ -4,7 +4,7 @@
 //! then costs one hash lookup. Cells are trimmed. A key listed twice with different values is a
 //! problem in the table, not something to resolve by taking the first or the last.
 
-use crate::mask::shown;
+use crate::kernel::mask::shown;
 use crate::profile::{KeyPath, LookupSpec, Problem};
 use crate::settings::Settings;
 use std::collections::HashMap;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::mask::shown;
+use crate::kernel::mask::shown;
 
 /// How many keys an "unknown value" reason lists.
 const KEYS_SHOWN: usize = 5;

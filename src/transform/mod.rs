@@ -20,51 +20,10 @@ pub mod plan;
 mod template;
 mod text;
 mod validate;
-pub mod value;
 
 pub use plan::{Mapper, MappingPlan, MissingColumns};
-pub use value::Value;
 
-use crate::record::Position;
-
-/// One output field as the outputs need to know it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldInfo {
-    pub name: String,
-    pub pii: bool,
-    pub key: bool,
-}
-
-/// A mapped row: values aligned with [`Mapper::fields`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct MappedRecord {
-    pub pos: Position,
-    pub values: Vec<Value>,
-}
-
-/// Why a row was not mapped. `reason` never holds a PII value unmasked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub pos: Position,
-    /// The input column concerned, when there is one.
-    pub column: Option<String>,
-    /// The output field concerned, when there is one.
-    pub field: Option<String>,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.pos)?;
-        if let Some(col) = &self.column {
-            write!(f, ", column {col:?}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, " (field {field})")?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
+use crate::kernel::mapped::{MappedRecord, Rejection};
 
 /// What became of one row.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,10 +11,11 @@ use std::fmt;
 use super::columns::{ColumnId, ColumnTable};
 use super::field::FieldRule;
 use super::filter::Filter;
-use super::{FieldInfo, MappedRecord, RowOutcome};
-use crate::mask::PiiValues;
+use super::RowOutcome;
+use crate::kernel::mapped::{FieldInfo, MappedRecord};
+use crate::kernel::mask::PiiValues;
+use crate::kernel::record::RawRecord;
 use crate::profile::{KeyPath, Problem, Profile};
-use crate::record::RawRecord;
 use crate::settings::Settings;
 
 /// A profile's mapping, compiled and independent of any file.
@@ -216,9 +217,9 @@ fn cell<'r>(index: &[usize], rec: &'r RawRecord, id: ColumnId) -> &'r str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Position;
+    use crate::kernel::record::Position;
+    use crate::kernel::value::Value;
     use crate::settings::SettingsFile;
-    use crate::transform::Value;
 
     const SOURCE: &str = "[source]\ntype = \"dir\"\npath = \"inbox\"\n";
 

@@ -13,8 +13,8 @@ use regex::Regex;
 use super::convert::Converted;
 use super::date::parse_bound;
 use super::number::{compare_decimal, normalize_decimal};
-use super::Value;
-use crate::mask::shown;
+use crate::kernel::mask::shown;
+use crate::kernel::value::Value;
 use crate::profile::{Bound, FieldSpec, FieldType, KeyPath, Problem};
 
 /// The compiled checks of one field.

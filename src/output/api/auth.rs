@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use super::retry::{is_transient, RetryPolicy};
+use crate::kernel::secret::SecretRef;
 use crate::profile::{AuthSpec, ClientCredentials, OAuth2Spec};
-use crate::secret::SecretRef;
 use crate::settings::Settings;
 
 /// The longest `expires_in` believed, in seconds.
@@ -58,7 +58,7 @@ impl Auth {
         retry: RetryPolicy,
         settings: &Settings,
     ) -> Result<Auth, String> {
-        let secret = |r: &SecretRef| r.resolve(settings).map_err(|e| e.to_string());
+        let secret = |r: &SecretRef| r.resolve(&settings.state_dir).map_err(|e| e.to_string());
         let fixed = |name: HeaderName, value: String| -> Result<Auth, String> {
             let mut value = HeaderValue::try_from(value)
                 .map_err(|_| format!("the {name} header value is not valid in HTTP"))?;
@@ -344,7 +344,7 @@ mod tests {
     fn settings() -> (tempfile::TempDir, Settings) {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::resolve(None, dir.path().to_path_buf(), SettingsFile::default());
-        crate::secret::SecretStore::open(&settings)
+        crate::kernel::secret::SecretStore::open(&settings.state_dir)
             .unwrap()
             .set("tok", zeroize::Zeroizing::new("s3cr3t-value".into()))
             .unwrap();

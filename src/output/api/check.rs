@@ -1,9 +1,9 @@
 //! Semantic checks of `http` and `scim` outputs: rules serde cannot express, each reported at
 //! the key it is about.
 
+use crate::kernel::mapped::FieldInfo;
 use crate::kernel::url_policy::url_allowed;
 use crate::profile::{ApiConnectionSpec, AuthSpec, KeyPath, OutputSpec, Problem, Profile};
-use crate::transform::FieldInfo;
 
 use super::template::{BodyPlan, UrlTemplate};
 

@@ -94,7 +94,7 @@ impl ApiClient {
             let (text, secret) = match value {
                 HeaderValueSpec::Plain(text) => (text.clone(), false),
                 HeaderValueSpec::Secret(r) => (
-                    r.resolve(settings)
+                    r.resolve(&settings.state_dir)
                         .map_err(|e| e.to_string())?
                         .expose()
                         .to_string(),

@@ -20,9 +20,9 @@ pub mod template;
 
 use std::future::Future;
 
-use crate::mask::PiiValues;
+use crate::kernel::mapped::FieldInfo;
+use crate::kernel::mask::PiiValues;
 use crate::profile::OutputSpec;
-use crate::transform::FieldInfo;
 use spool::SpoolRecord;
 
 /// The most of an answer's body kept in a failure reason.

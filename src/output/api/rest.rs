@@ -6,8 +6,8 @@ use reqwest::Method;
 use super::client::{ApiClient, Call};
 use super::template::{BodyPlan, UrlTemplate};
 use super::{failure_reason, Deliverer, Item, Outcome};
+use crate::kernel::mapped::FieldInfo;
 use crate::profile::{HttpKeys, HttpMethod, SuccessSpec};
-use crate::transform::FieldInfo;
 
 /// Sends the items of one `http` output.
 #[derive(Debug)]

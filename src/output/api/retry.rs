@@ -1,7 +1,7 @@
 //! When a failed request is tried again, and how long to wait first.
 //!
 //! Connection errors, timeouts, 408, 429 and 5xx are transient; every other answer is final.
-//! Waits grow exponentially with full jitter (`crate::backoff`), so many workers retrying at
+//! Waits grow exponentially with full jitter (`crate::kernel::backoff`), so many workers retrying at
 //! once spread out, and are never shorter than the server's `Retry-After` (seconds or an HTTP
 //! date).
 
@@ -34,7 +34,8 @@ impl RetryPolicy {
 
     /// The wait after the `failures`-th failed attempt (1 for the first).
     pub fn delay(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
-        let jitter = crate::backoff::jittered(failures.saturating_sub(1), self.base, self.max);
+        let jitter =
+            crate::kernel::backoff::jittered(failures.saturating_sub(1), self.base, self.max);
         jitter.max(retry_after.unwrap_or_default().min(RETRY_AFTER_CAP))
     }
 }

@@ -15,9 +15,9 @@ use super::client::{Answer, ApiClient, Call};
 use super::spool::SpoolRecord;
 use super::template::text_of;
 use super::{failure_reason, Deliverer, Item, Outcome};
-use crate::mask::shown;
+use crate::kernel::mapped::FieldInfo;
+use crate::kernel::mask::shown;
 use crate::profile::{ScimKeys, ScimUpdate};
-use crate::transform::FieldInfo;
 
 const CORE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

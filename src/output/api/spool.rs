@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use age::stream::StreamReader;
 
-use crate::keys::InstallationKey;
+use crate::kernel::keys::InstallationKey;
+use crate::kernel::mapped::{FieldInfo, MappedRecord};
 use crate::profile::OutputSpec;
-use crate::transform::{FieldInfo, MappedRecord};
 
 /// What a spool's records were written for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,8 +168,8 @@ impl Classify for serde_json::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Position;
-    use crate::transform::Value;
+    use crate::kernel::record::Position;
+    use crate::kernel::value::Value;
 
     /// Writes `plain` to `path` encrypted to the installation key of `state`.
     fn write_sealed(state: &Path, path: &Path, plain: &[u8]) -> InstallationKey {

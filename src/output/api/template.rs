@@ -2,9 +2,9 @@
 //! `{id}` from the id map) and the JSON body (the record with dotted names nested, or the
 //! profile's `body` template).
 
+use crate::kernel::mapped::FieldInfo;
 use crate::output::jsonl::{nesting, Node};
 use crate::profile::braces::{split, Piece};
-use crate::transform::FieldInfo;
 
 use super::spool::SpoolRecord;
 

@@ -64,7 +64,7 @@ pub fn count(n: u64) -> String {
     out
 }
 
-pub use crate::escape::clean;
+pub use crate::kernel::escape::clean;
 
 /// An audit event's detail on one line: `rows=22 path=out/h.csv`, nested values compact.
 pub fn detail(value: &Value) -> String {

@@ -9,7 +9,7 @@
 /// `text` with every control and bidirectional control character escaped.
 ///
 /// ```
-/// assert_eq!(hrbridge::escape::clean("pay\u{202e}vsc.csv\n"), "pay\\u{202e}vsc.csv\\n");
+/// assert_eq!(hrbridge::kernel::escape::clean("pay\u{202e}vsc.csv\n"), "pay\\u{202e}vsc.csv\\n");
 /// ```
 pub fn clean(text: &str) -> String {
     if !text.chars().any(must_escape) {

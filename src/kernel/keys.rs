@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use age::secrecy::ExposeSecret;
 use age::stream::{StreamReader, StreamWriter};
 
-use crate::output::atomic::create_private;
+use crate::kernel::atomic::create_private;
+
+/// The suffix an age-encrypted file's name gets: outputs sealed to recipients, and inputs
+/// that arrive encrypted.
+pub const AGE_SUFFIX: &str = ".age";
 
 /// File name of the identity inside `state_dir/keys`.
 const KEY_FILE: &str = "installation.key";

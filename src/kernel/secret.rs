@@ -7,7 +7,7 @@
 //! `Debug` output and is wiped from memory when dropped.
 //!
 //! The [`SecretStore`] is one file, `state_dir/secrets.age`: a JSON map of name to value,
-//! encrypted to the installation key ([`crate::keys`]). Every change rewrites it whole under a
+//! encrypted to the installation key ([`crate::kernel::keys`]). Every change rewrites it whole under a
 //! temp name (mode 0600, fsynced) that is then renamed over the old one, so a crash leaves the
 //! old store or the new one, never a mix and never plaintext. Reading it never creates the
 //! installation key: without a store, every `${secret:...}` is simply not set.
@@ -21,9 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
 
-use crate::keys::InstallationKey;
-use crate::output::atomic::{temp_path, AtomicFile};
-use crate::settings::Settings;
+use crate::kernel::atomic::{temp_path, AtomicFile};
+use crate::kernel::keys::InstallationKey;
 
 /// Where a secret comes from, as written in a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,10 +105,10 @@ impl fmt::Display for SecretRef {
 
 impl SecretRef {
     /// Reads the secret. Errors name the reference and how to set it, never a value.
-    pub fn resolve(&self, settings: &Settings) -> Result<Secret, String> {
+    pub fn resolve(&self, state_dir: &Path) -> Result<Secret, String> {
         let found = match self {
             SecretRef::Env(name) => std::env::var(name).ok().map(|v| Secret(Zeroizing::new(v))),
-            SecretRef::File(name) => SecretStore::open(settings)
+            SecretRef::File(name) => SecretStore::open(state_dir)
                 .map_err(|e| format!("{self}: cannot read the secrets store: {e}"))?
                 .get(name),
         };
@@ -161,11 +160,11 @@ impl SecretStore {
         state_dir.join(STORE_FILE)
     }
 
-    /// Reads the store of `settings` (empty when there is none yet). Creates nothing: a store
+    /// Reads the store of `state_dir` (empty when there is none yet). Creates nothing: a store
     /// whose installation key is missing, altered or not for this key is an error.
-    pub fn open(settings: &Settings) -> io::Result<SecretStore> {
+    pub fn open(state_dir: &Path) -> io::Result<SecretStore> {
         let mut store = SecretStore {
-            state_dir: settings.state_dir.clone(),
+            state_dir: state_dir.to_path_buf(),
             key: None,
             values: BTreeMap::new(),
         };
@@ -306,7 +305,6 @@ fn in_file(path: &Path, e: io::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::SettingsFile;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -332,8 +330,9 @@ mod tests {
         assert!(!err.contains("hunter2"));
     }
 
-    fn settings_in(dir: &Path) -> Settings {
-        Settings::resolve(None, dir.to_path_buf(), SettingsFile::default())
+    /// The state folder an installation in `dir` uses by default.
+    fn state_in(dir: &Path) -> PathBuf {
+        dir.join("var")
     }
 
     fn value(v: &str) -> Zeroizing<String> {
@@ -343,16 +342,16 @@ mod tests {
     #[test]
     fn set_get_remove_round_trip_through_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = settings_in(dir.path());
-        let mut store = SecretStore::open(&settings).unwrap();
+        let state_dir = state_in(dir.path());
+        let mut store = SecretStore::open(&state_dir).unwrap();
         store.set("sftp_pw", value("s3cret")).unwrap();
         store.set("hris.key-2", value("k2")).unwrap();
         store.set("sftp_pw", value("n3w")).unwrap();
 
-        let again = SecretStore::open(&settings).unwrap();
+        let again = SecretStore::open(&state_dir).unwrap();
         assert_eq!(again.names().collect::<Vec<_>>(), ["hris.key-2", "sftp_pw"]);
         let s = SecretRef::File("sftp_pw".into())
-            .resolve(&settings)
+            .resolve(&state_dir)
             .unwrap();
         assert_eq!(s.expose(), "n3w");
         assert_eq!(format!("{s:?}"), "[secret]");
@@ -365,13 +364,13 @@ mod tests {
         let mut store = again;
         assert!(store.remove("sftp_pw").unwrap());
         assert!(!store.remove("sftp_pw").unwrap());
-        let again = SecretStore::open(&settings).unwrap();
+        let again = SecretStore::open(&state_dir).unwrap();
         assert_eq!(again.names().collect::<Vec<_>>(), ["hris.key-2"]);
-        let path = SecretStore::path(&settings.state_dir);
+        let path = SecretStore::path(&state_dir);
         let mode = fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         // Only the store and the key: no temp file is left behind.
-        let mut left: Vec<_> = fs::read_dir(&settings.state_dir)
+        let mut left: Vec<_> = fs::read_dir(&state_dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
@@ -382,12 +381,12 @@ mod tests {
     #[test]
     fn the_file_holds_no_plaintext() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = settings_in(dir.path());
-        let mut store = SecretStore::open(&settings).unwrap();
+        let state_dir = state_in(dir.path());
+        let mut store = SecretStore::open(&state_dir).unwrap();
         store
             .set("canary_name", value("canary-value-5b1e"))
             .unwrap();
-        let bytes = fs::read(SecretStore::path(&settings.state_dir)).unwrap();
+        let bytes = fs::read(SecretStore::path(&state_dir)).unwrap();
         assert!(bytes.starts_with(b"age-encryption.org/v1"));
         for needle in [&b"canary-value-5b1e"[..], b"canary_name"] {
             assert!(!bytes.windows(needle.len()).any(|w| w == needle));
@@ -397,20 +396,20 @@ mod tests {
     #[test]
     fn a_missing_secret_names_itself_and_how_to_set_it() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = settings_in(dir.path());
+        let state_dir = state_in(dir.path());
         let err = SecretRef::File("hris".into())
-            .resolve(&settings)
+            .resolve(&state_dir)
             .unwrap_err();
         assert_eq!(
             err,
             "${secret:hris} is not set: store it with `hrbridge secrets set hris`"
         );
         // Reading never creates the installation key.
-        assert!(!InstallationKey::path(&settings.state_dir).exists());
-        let store = SecretStore::open(&settings).unwrap();
+        assert!(!InstallationKey::path(&state_dir).exists());
+        let store = SecretStore::open(&state_dir).unwrap();
         assert!(!SecretRef::File("hris".into()).is_set(Some(&store)));
         let err = SecretRef::Env("HRBRIDGE_TEST_SURELY_UNSET".into())
-            .resolve(&settings)
+            .resolve(&state_dir)
             .unwrap_err();
         assert!(
             err.contains("HRBRIDGE_TEST_SURELY_UNSET is not set"),
@@ -421,8 +420,8 @@ mod tests {
     #[test]
     fn bad_names_empty_values_and_a_lost_key_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = settings_in(dir.path());
-        let mut store = SecretStore::open(&settings).unwrap();
+        let state_dir = state_in(dir.path());
+        let mut store = SecretStore::open(&state_dir).unwrap();
         for bad in ["", "../x", "a/b", ".hidden", "sp ace"] {
             let err = store.set(bad, value("v")).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
@@ -430,9 +429,9 @@ mod tests {
         let err = store.set("x", value("")).unwrap_err();
         assert!(err.to_string().contains("empty"), "{err}");
         store.set("x", value("v")).unwrap();
-        fs::remove_file(InstallationKey::path(&settings.state_dir)).unwrap();
-        let err = SecretStore::open(&settings).unwrap_err();
+        fs::remove_file(InstallationKey::path(&state_dir)).unwrap();
+        let err = SecretStore::open(&state_dir).unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
-        assert!(!InstallationKey::path(&settings.state_dir).exists());
+        assert!(!InstallationKey::path(&state_dir).exists());
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 /// A duration parsed from a string with a unit suffix.
 ///
 /// ```
-/// use hrbridge::profile::DurationStr;
+/// use hrbridge::kernel::duration::DurationStr;
 /// let settle: DurationStr = "10s".parse().unwrap();
 /// assert_eq!(settle.0, std::time::Duration::from_secs(10));
 /// assert!("10 parsecs".parse::<DurationStr>().is_err());

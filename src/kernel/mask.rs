@@ -36,7 +36,7 @@ pub fn mask(value: &str) -> String {
 /// `value` as it may be shown: masked when `pii`, otherwise quoted and shortened to 80 chars.
 ///
 /// ```
-/// use hrbridge::mask::shown;
+/// use hrbridge::kernel::mask::shown;
 /// assert_eq!(shown("900-12-3456", true), "[pii: 11 chars]");
 /// assert_eq!(shown("FT", false), "\"FT\"");
 /// ```
@@ -61,7 +61,7 @@ pub const MIN_DIGITS: usize = 6;
 /// The PII values of one row, to be masked wherever free text about the row quotes them.
 ///
 /// ```
-/// use hrbridge::mask::PiiValues;
+/// use hrbridge::kernel::mask::PiiValues;
 /// let pii = PiiValues::new(["900-12-3456", "Lovelace", "F"]);
 /// assert_eq!(
 ///     pii.hide("ssn 900123456 taken by LOVELACE (F) in file 3"),
