@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{mpsc, watch as channel, Notify};
+use tokio::sync::{mpsc, Notify};
 
 use crate::engine::runner::{lock_state, recover_all, run_pass, RunSummary};
 use crate::engine::EngineError;
@@ -47,9 +47,6 @@ use watch::{Debouncer, Inbox, InboxWatcher};
 /// Longest single sleep: timers are re-evaluated at least this often, so a cron schedule
 /// follows wall-clock changes and a missing inbox folder is watched soon after it appears.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
-
-/// How often an embedding program's [`StopFlag::stop`] is noticed.
-const STOP_CHECK: Duration = Duration::from_millis(200);
 
 /// What the daemon did before it stopped.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -76,9 +73,8 @@ impl DaemonReport {
 /// What every profile task shares.
 struct Shared {
     settings: Settings,
+    /// Set once the daemon is stopping.
     stop: StopFlag,
-    /// Turns true once the daemon is stopping.
-    shutdown: channel::Receiver<bool>,
     /// When the daemon started (the anchor of cron schedules before their first pass).
     since: DateTime<Utc>,
 }
@@ -120,11 +116,9 @@ async fn serve(
     stop: StopFlag,
 ) -> Result<DaemonReport, EngineError> {
     let mut signals = stop_on_signals(stop.clone())?;
-    let (shutdown_tx, shutdown) = channel::channel(false);
     let shared = Arc::new(Shared {
         settings: settings.clone(),
         stop: stop.clone(),
-        shutdown,
         since: Utc::now(),
     });
 
@@ -150,7 +144,7 @@ async fn serve(
         event_rx,
         Debouncer::new(watch::QUIET, watch::MAX_DELAY),
         wakes.clone(),
-        shared.shutdown.clone(),
+        stop.clone(),
     ));
 
     // Commands routed before the tasks start wait in their queues.
@@ -180,8 +174,6 @@ async fn serve(
         }
     }
     tracing::info!("stopping: no new passes; finishing the file in hand");
-    // Every receiver is alive in `shared`, so sending cannot fail.
-    let _ = shutdown_tx.send(true);
     let mut report = DaemonReport::default();
     for task in tasks {
         match task.await {
@@ -211,29 +203,23 @@ fn stop_on_signals(stop: StopFlag) -> Result<tokio::task::JoinHandle<()>, Engine
     let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
     let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
     Ok(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(STOP_CHECK);
-        loop {
-            tokio::select! {
-                _ = term.recv() => tracing::info!("SIGTERM received"),
-                _ = int.recv() => tracing::info!("SIGINT received"),
-                _ = tick.tick() => {
-                    if !stop.is_stopped() {
-                        continue;
-                    }
-                }
-            }
-            stop.stop();
-            // A second signal means "now": unfinished jobs are recovered on the next start.
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-                tracing::warn!("second signal: exiting at once; the job in hand is recovered on the next start");
-                std::process::exit(130);
-            });
-            return;
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+            () = stop.stopped() => {}
         }
+        stop.stop();
+        // A second signal means "now": unfinished jobs are recovered on the next start.
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::warn!(
+                "second signal: exiting at once; the job in hand is recovered on the next start"
+            );
+            std::process::exit(130);
+        });
     }))
 }
 
@@ -299,7 +285,6 @@ async fn profile_loop(
 ) -> DaemonReport {
     let profile = Arc::new(profile);
     let settle = recheck_after(&profile);
-    let mut shutdown = shared.shutdown.clone();
     let mut tally = DaemonReport::default();
     let mut last: Option<LastPass> = None;
     let mut recheck: Option<Instant> = None;
@@ -318,7 +303,7 @@ async fn profile_loop(
             }
             tokio::select! {
                 biased;
-                _ = shutdown.wait_for(|&s| s) => break Wake::Stop,
+                () = shared.stop.stopped() => break Wake::Stop,
                 Some(command) = queue.recv() => break Wake::Command(command),
                 () = wake.notified() => break Wake::Pass,
                 () = tokio::time::sleep(due.min(MAX_SLEEP)) => {}

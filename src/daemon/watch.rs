@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use globset::GlobMatcher;
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, Notify};
+
+use crate::kernel::stop::StopFlag;
 
 /// Quiet time after the last event of a burst before the profile is woken.
 pub const QUIET: Duration = Duration::from_millis(500);
@@ -180,12 +182,12 @@ impl Debouncer {
 }
 
 /// Feeds profile indexes from `rx` through a debouncer and wakes `wakes[index]` when due,
-/// until `shutdown` turns true or every sender is gone.
+/// until `stop` is set or every sender is gone.
 pub async fn forward(
     mut rx: mpsc::UnboundedReceiver<usize>,
     mut debouncer: Debouncer,
     wakes: Vec<Arc<Notify>>,
-    mut shutdown: watch::Receiver<bool>,
+    stop: StopFlag,
 ) {
     loop {
         let due = debouncer.next_due();
@@ -196,7 +198,7 @@ pub async fn forward(
             }
         };
         tokio::select! {
-            _ = shutdown.wait_for(|&s| s) => return,
+            () = stop.stopped() => return,
             got = rx.recv() => match got {
                 Some(profile) => debouncer.note(profile, Instant::now()),
                 None => return,
@@ -323,13 +325,13 @@ mod tests {
     #[tokio::test]
     async fn forward_wakes_the_profile_once_per_burst() {
         let (tx, rx) = mpsc::unbounded_channel();
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let stop = StopFlag::new();
         let wakes = vec![Arc::new(Notify::new()), Arc::new(Notify::new())];
         let task = tokio::spawn(forward(
             rx,
             Debouncer::new(ms(100), ms(1000)),
             wakes.clone(),
-            stop_rx,
+            stop.clone(),
         ));
         for _ in 0..5 {
             tx.send(1).unwrap();
@@ -345,7 +347,7 @@ mod tests {
         assert!(tokio::time::timeout(ms(10), wakes[0].notified())
             .await
             .is_err());
-        stop_tx.send(true).unwrap();
+        stop.stop();
         task.await.unwrap();
     }
 }

@@ -21,7 +21,6 @@ pub mod theme;
 pub mod window;
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -39,25 +38,13 @@ use theme::Theme;
 /// How often the dashboard looks for new jobs and events without a key press.
 const REFRESH: Duration = Duration::from_millis(500);
 
-/// Set by SIGTERM or SIGHUP in `hrbridge tui`: the loop quits and restores the terminal.
-static TERMINATED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_terminate(_signal: libc::c_int) {
-    // Only an atomic store: safe in a signal handler.
-    TERMINATED.store(true, Ordering::SeqCst);
-}
-
-/// Makes SIGTERM (`kill`) and SIGHUP (a closed SSH session) end `hrbridge tui` like `q`,
-/// with the terminal restored, instead of leaving it in raw mode. (With `run --tui` the
-/// daemon's handlers set the stop flag instead.)
-fn quit_on_signals() {
-    let handler = on_terminate as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(signal, handler);
-        }
-    }
+/// A stop flag that SIGTERM (`kill`) and SIGHUP (a closed SSH session) set, so that they end
+/// `hrbridge tui` like `q`, with the terminal restored, instead of leaving it in raw mode.
+/// (With `run --tui` the daemon's handlers set the daemon's flag instead.)
+fn quit_on_signals() -> io::Result<StopFlag> {
+    let stop = StopFlag::new();
+    stop.set_on_signals(&[libc::SIGTERM, libc::SIGHUP])?;
+    Ok(stop)
 }
 
 /// What stops the dashboard from starting.
@@ -90,11 +77,12 @@ pub fn run(
     app.apply(background::totals(&store, Utc::now())?);
     let background = background::Background::start(settings.state_dir.clone());
     let theme = Theme::from_env();
-    if stop.is_none() {
-        quit_on_signals();
-    }
+    let stop = match stop {
+        Some(stop) => stop.clone(),
+        None => quit_on_signals()?,
+    };
     let mut terminal = ratatui::try_init()?;
-    let outcome = event_loop(&mut terminal, &mut app, &store, &background, theme, stop);
+    let outcome = event_loop(&mut terminal, &mut app, &store, &background, theme, &stop);
     ratatui::restore();
     let _ = execute!(io::stdout(), cursor::Show);
     outcome
@@ -106,7 +94,7 @@ fn event_loop(
     store: &Store,
     background: &background::Background,
     theme: Theme,
-    stop: Option<&StopFlag>,
+    stop: &StopFlag,
 ) -> Result<(), TuiError> {
     let mut next_refresh = Instant::now() + REFRESH;
     loop {
@@ -118,8 +106,7 @@ fn event_loop(
         terminal.draw(|frame| draw::draw(frame, app, theme))?;
         execute!(io::stdout(), EndSynchronizedUpdate)?;
         io::stdout().flush()?;
-        let stopped = stop.is_some_and(StopFlag::is_stopped) || TERMINATED.load(Ordering::SeqCst);
-        if app.quit || stopped {
+        if app.quit || stop.is_stopped() {
             return Ok(());
         }
         let stepped = app.step(store);
