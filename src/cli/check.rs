@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use super::{print_diagnostics, Exit};
+use crate::engine::checks::{self, check_secrets};
 use crate::kernel::secret::SecretStore;
-use crate::profile::check::{check_inbox, check_secrets};
+use crate::profile::check::check_inbox;
 use crate::profile::load;
 
 pub fn run(config: Option<&Path>) -> Exit {
@@ -23,18 +24,18 @@ pub fn run(config: Option<&Path>) -> Exit {
     let secrets = SecretStore::open(&settings.state_dir)
         .map_err(|e| eprintln!("error: cannot read the secrets store: {e}\n"))
         .ok();
-    let result = load::load_profiles_with(&settings, &|p| {
+    let result = checks::load_profiles_and(&settings, &|p| {
         let mut problems = check_secrets(p, secrets.as_ref());
         problems.extend(check_inbox(p, &settings));
         problems
     });
     match result {
         Ok(profiles) if secrets.is_some() => {
-            for profile in &profiles {
-                let warnings = crate::profile::check::warnings(profile);
+            for checks::Checked { profile, .. } in &profiles {
+                let warnings = checks::warnings(profile);
                 print_diagnostics(&load::locate_warnings(profile, warnings));
             }
-            let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+            let names: Vec<&str> = profiles.iter().map(|c| c.profile.name.as_str()).collect();
             println!(
                 "ok: {} profile(s) checked: {}",
                 profiles.len(),

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use super::run::{exit_for, render_summary, unfinished};
 use super::{print_diagnostics, Exit};
+use crate::engine::checks::{self, Checked};
 use crate::engine::runner::run_once;
 use crate::profile::{load, SourceSpec};
 use crate::standin::{self, StandinApi};
@@ -71,7 +72,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
             return Ok(Exit::Failed);
         }
     };
-    let profiles = match load::load_profiles(&settings) {
+    let profiles = match checks::load_profiles(&settings) {
         Ok(p) => p,
         Err(d) => {
             print_diagnostics(&d);
@@ -89,7 +90,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         profiles.len(),
         ws.display()
     );
-    for p in &profiles {
+    for Checked { profile: p, .. } in &profiles {
         println!(
             "  {:<16} {}",
             p.name,
@@ -104,9 +105,9 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     );
 
     // The same export arriving again under another name is recognised by its content.
-    if let Some((profile, job, again)) = first.jobs.iter().find_map(|job| {
-        let profile = profiles.iter().find(|p| p.name == job.profile)?;
-        let SourceSpec::Dir(spec) = &profile.source else {
+    if let Some((checked, job, again)) = first.jobs.iter().find_map(|job| {
+        let checked = profiles.iter().find(|c| c.profile.name == job.profile)?;
+        let SourceSpec::Dir(spec) = &checked.profile.source else {
             return None;
         };
         let again = again_name(&job.file);
@@ -114,7 +115,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
             .ok()?
             .is_match(&again);
         (job.error.is_none() && matches)
-            .then(|| (profile, job, settings.resolve_path(&spec.path).join(again)))
+            .then(|| (checked, job, settings.resolve_path(&spec.path).join(again)))
     }) {
         crate::engine::archive::restore(&job.kept_at, &settings.state_dir, &again)?;
         fs::File::options()
@@ -126,10 +127,10 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
             job.file,
             again.file_name().unwrap_or_default()
         );
-        let second = run_once(&settings, std::slice::from_ref(profile), &store)?;
+        let second = run_once(&settings, std::slice::from_ref(checked), &store)?;
         print!(
             "{}",
-            render_summary(&second, &unfinished(&store, std::slice::from_ref(profile))?)
+            render_summary(&second, &unfinished(&store, std::slice::from_ref(checked))?)
         );
     }
 

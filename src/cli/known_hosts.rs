@@ -25,10 +25,11 @@ pub fn add(
         eprintln!("error: {target:?} is not HOST or HOST:PORT");
         return Exit::Usage;
     };
-    let (settings, profiles) = match load_all(config) {
+    let (settings, checked) = match load_all(config) {
         Ok(x) => x,
         Err(e) => return e,
     };
+    let profiles: Vec<Profile> = checked.into_iter().map(|c| c.profile).collect();
     let file = match file {
         Some(f) => settings.resolve_path(f),
         None => match known_hosts_for(&settings, &profiles, &host, port) {

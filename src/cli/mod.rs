@@ -22,7 +22,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::profile::{load, Diagnostic, Profile};
+use crate::engine::checks::{self, Checked};
+use crate::profile::{load, Diagnostic};
 use crate::settings::Settings;
 
 /// hrbridge: export files from HR systems in, validated records out, every step audited.
@@ -280,13 +281,13 @@ fn print_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
-/// Loads settings and every profile; any problem is printed and becomes `Exit::Usage`.
-fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Profile>), Exit> {
+/// Loads settings and every profile, checked; any problem is printed and becomes `Exit::Usage`.
+fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Checked>), Exit> {
     let settings = load::load_settings(config).map_err(|d| {
         print_diagnostics(&d);
         Exit::Usage
     })?;
-    let profiles = load::load_profiles(&settings).map_err(|d| {
+    let profiles = checks::load_profiles(&settings).map_err(|d| {
         print_diagnostics(&d);
         eprintln!(
             "error: {} problem(s) in the configuration; run `hrbridge check`",

@@ -9,26 +9,18 @@ use super::{load_all, Exit};
 use crate::format::{self, Severity};
 use crate::kernel::mask::mask;
 use crate::store::Counts;
-use crate::transform::{MappingPlan, RowOutcome};
+use crate::transform::RowOutcome;
 
 pub fn run(config: Option<&Path>, profile_name: &str, rows: usize, file: &Path) -> Exit {
-    let (settings, profiles) = match load_all(config) {
+    let (_, profiles) = match load_all(config) {
         Ok(x) => x,
         Err(e) => return e,
     };
-    let Some(profile) = profiles.iter().find(|p| p.name == profile_name) else {
+    let Some(checked) = profiles.iter().find(|c| c.profile.name == profile_name) else {
         eprintln!("error: no profile named {profile_name:?}");
         return Exit::Usage;
     };
-    let plan = match MappingPlan::compile(profile, &settings) {
-        Ok(p) => p,
-        Err(problems) => {
-            for p in problems {
-                eprintln!("error: {}: {}", p.at, p.message);
-            }
-            return Exit::Usage;
-        }
-    };
+    let (profile, plan) = (&checked.profile, &checked.plan);
     let display_name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

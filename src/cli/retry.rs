@@ -5,10 +5,9 @@ use std::path::Path;
 use super::{load_all, open_store, Exit};
 use crate::daemon::commands::retried;
 use crate::engine::retry::retry;
-use crate::engine::runner::{lock_state, with_plan};
+use crate::engine::runner::{in_context, lock_state};
 use crate::kernel::stop::StopFlag;
 use crate::store::JobStatus;
-use crate::transform::MappingPlan;
 
 pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
     let (settings, profiles) = match load_all(config) {
@@ -30,25 +29,15 @@ pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
             return Exit::Failed;
         }
     };
-    let Some(profile) = profiles.iter().find(|p| p.name == job.profile) else {
+    let Some(checked) = profiles.iter().find(|c| c.profile.name == job.profile) else {
         eprintln!(
             "error: job {job_id} belongs to profile {:?}, which is no longer configured",
             job.profile
         );
         return Exit::Usage;
     };
-    let plan = match MappingPlan::compile(profile, &settings) {
-        Ok(p) => p,
-        Err(_) => {
-            eprintln!(
-                "error: profile {} has problems; run `hrbridge check`",
-                profile.name
-            );
-            return Exit::Usage;
-        }
-    };
     let outcome = lock_state(&settings).and_then(|_lock| {
-        with_plan(&settings, profile, &plan, &store, &StopFlag::new(), |ctx| {
+        in_context(&settings, checked, &store, &StopFlag::new(), |ctx| {
             retry(ctx, job_id)
         })
     });

@@ -9,11 +9,11 @@ use super::table::{job_cells, TextTable, JOB_COLUMNS};
 use super::{load_all, open_store, Exit, LogFormat};
 use crate::daemon;
 use crate::daemon::commands::tally;
+use crate::engine::checks::Checked;
 use crate::engine::runner::{run_once, RunSummary};
 use crate::engine::EngineError;
 use crate::kernel::escape::clean;
 use crate::kernel::stop::StopFlag;
-use crate::profile::Profile;
 use crate::store::{JobRow, JobStatus, Store, StoreError};
 
 /// With `tui = Some((format, verbose))` the daemon runs behind the dashboard, logging to a file.
@@ -30,12 +30,12 @@ pub fn run(
     if !only.is_empty() {
         if let Some(unknown) = only
             .iter()
-            .find(|n| !profiles.iter().any(|p| &p.name == *n))
+            .find(|n| !profiles.iter().any(|c| &c.profile.name == *n))
         {
             eprintln!("error: no profile named {unknown:?}");
             return Exit::Usage;
         }
-        profiles.retain(|p| only.contains(&p.name));
+        profiles.retain(|c| only.contains(&c.profile.name));
     }
     if let Some((format, verbose)) = tui {
         return super::tui::with_daemon(&settings, profiles, format, verbose);
@@ -78,14 +78,14 @@ pub fn run(
 
 /// The jobs of `profiles` still `running` or `committing` after a pass: taken by a pass that
 /// stopped on an error before they ended (the next run resumes them).
-pub fn unfinished(store: &Store, profiles: &[Profile]) -> Result<Vec<JobRow>, StoreError> {
+pub fn unfinished(store: &Store, profiles: &[Checked]) -> Result<Vec<JobRow>, StoreError> {
     let mut left = Vec::new();
     for status in [JobStatus::Running, JobStatus::Committing] {
         left.extend(
             store
                 .jobs_with_status(status)?
                 .into_iter()
-                .filter(|j| profiles.iter().any(|p| p.name == j.profile)),
+                .filter(|j| profiles.iter().any(|c| c.profile.name == j.profile)),
         );
     }
     left.sort_by_key(|j| j.id);

@@ -9,6 +9,7 @@ use std::thread;
 
 use super::{load_all, Exit, LogFormat};
 use crate::daemon;
+use crate::engine::checks::Checked;
 use crate::kernel::stop::StopFlag;
 use crate::profile::Profile;
 use crate::settings::Settings;
@@ -19,7 +20,7 @@ pub const LOG_FILE: &str = "hrbridge.log";
 
 /// `hrbridge tui`.
 pub fn run(config: Option<&Path>, format: LogFormat, verbose: u8) -> Exit {
-    let (settings, profiles) = match load_all(config) {
+    let (settings, checked) = match load_all(config) {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -27,6 +28,7 @@ pub fn run(config: Option<&Path>, format: LogFormat, verbose: u8) -> Exit {
         eprintln!("error: {e}");
         return Exit::Failed;
     }
+    let profiles: Vec<Profile> = checked.into_iter().map(|c| c.profile).collect();
     finish(tui::run(&settings, &profiles, None))
 }
 
@@ -34,7 +36,7 @@ pub fn run(config: Option<&Path>, format: LogFormat, verbose: u8) -> Exit {
 /// then finishes the file in hand.
 pub fn with_daemon(
     settings: &Settings,
-    profiles: Vec<Profile>,
+    profiles: Vec<Checked>,
     format: LogFormat,
     verbose: u8,
 ) -> Exit {
@@ -44,7 +46,7 @@ pub fn with_daemon(
     }
     let stop = StopFlag::new();
     let (daemon_settings, daemon_stop) = (settings.clone(), stop.clone());
-    let shown: Vec<Profile> = profiles.clone();
+    let shown: Vec<Profile> = profiles.iter().map(|c| c.profile.clone()).collect();
     let daemon = thread::Builder::new()
         .name("hrbridge-daemon".into())
         .spawn(move || daemon::run(&daemon_settings, profiles, daemon_stop));

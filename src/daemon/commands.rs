@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
+use crate::engine::checks::Checked;
 use crate::engine::event::Event;
 use crate::engine::job::JobReport;
 use crate::engine::retry::{retry, RetryReport};
 use crate::engine::runner::{in_context, RunSummary};
 use crate::engine::EngineError;
 use crate::kernel::stop::StopFlag;
-use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::store::{CommandRow, Store, StoreError};
 
@@ -263,14 +263,15 @@ pub fn tally(jobs: &[JobReport]) -> String {
     counts.join(", ")
 }
 
-/// Carries out a `retry` of job `job_id`, which must belong to `profile`.
+/// Carries out a `retry` of job `job_id`, which must belong to the `checked` profile.
 pub fn retry_job(
     settings: &Settings,
-    profile: &Profile,
+    checked: &Checked,
     store: &Store,
     stop: &StopFlag,
     job_id: Option<i64>,
 ) -> Outcome {
+    let profile = &checked.profile;
     let Some(job_id) = job_id else {
         return Outcome::failed("the retry names no job".into());
     };
@@ -285,7 +286,7 @@ pub fn retry_job(
         Ok(None) => return Outcome::failed(format!("there is no job {job_id}")),
         Err(e) => return Outcome::failed(e.to_string()),
     }
-    match in_context(settings, profile, store, stop, |ctx| retry(ctx, job_id)) {
+    match in_context(settings, checked, store, stop, |ctx| retry(ctx, job_id)) {
         Ok(report) => {
             let mut text = retried(&report);
             if let Some(e) = &report.error {

@@ -33,6 +33,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, Notify};
 
+use crate::engine::checks::Checked;
 use crate::engine::runner::{lock_state, recover_all, run_pass, RunSummary};
 use crate::engine::EngineError;
 use crate::kernel::stop::StopFlag;
@@ -84,12 +85,12 @@ struct Shared {
 /// profile's schedule keys are wrong, or the signal handlers or runtime cannot be set up.
 pub fn run(
     settings: &Settings,
-    profiles: Vec<Profile>,
+    profiles: Vec<Checked>,
     stop: StopFlag,
 ) -> Result<DaemonReport, EngineError> {
     let _lock = lock_state(settings)?;
     let mut triggers = Vec::with_capacity(profiles.len());
-    for profile in &profiles {
+    for Checked { profile, .. } in &profiles {
         let trigger = Trigger::of(profile)
             .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
         triggers.push(trigger);
@@ -111,7 +112,7 @@ pub fn run(
 /// The daemon inside its runtime.
 async fn serve(
     settings: &Settings,
-    profiles: Vec<Profile>,
+    profiles: Vec<Checked>,
     triggers: Vec<Trigger>,
     stop: StopFlag,
 ) -> Result<DaemonReport, EngineError> {
@@ -126,10 +127,10 @@ async fn serve(
     let (routes, queues): (Vec<Route>, Vec<_>) = profiles
         .iter()
         .zip(&wakes)
-        .map(|(profile, wake)| {
+        .map(|(checked, wake)| {
             let (commands, queue) = mpsc::unbounded_channel();
             let route = Route {
-                profile: profile.name.clone(),
+                profile: checked.profile.name.clone(),
                 commands,
                 wake: wake.clone(),
             };
@@ -155,8 +156,8 @@ async fn serve(
         .into_iter()
         .zip(triggers)
         .zip(wakes.into_iter().zip(queues))
-        .map(|((profile, trigger), (wake, queue))| {
-            tokio::spawn(profile_loop(shared.clone(), profile, trigger, wake, queue))
+        .map(|((checked, trigger), (wake, queue))| {
+            tokio::spawn(profile_loop(shared.clone(), checked, trigger, wake, queue))
         })
         .collect();
     tracing::info!(
@@ -224,9 +225,10 @@ fn stop_on_signals(stop: StopFlag) -> Result<tokio::task::JoinHandle<()>, Engine
 }
 
 /// The inbox folders of the profiles that react to file events.
-fn inboxes(settings: &Settings, profiles: &[Profile], triggers: &[Trigger]) -> Vec<Inbox> {
+fn inboxes(settings: &Settings, profiles: &[Checked], triggers: &[Trigger]) -> Vec<Inbox> {
     profiles
         .iter()
+        .map(|c| &c.profile)
         .zip(triggers)
         .enumerate()
         .filter(|(_, (_, t))| t.watches_inbox())
@@ -278,13 +280,13 @@ enum Wake {
 /// retry), repeat until shutdown.
 async fn profile_loop(
     shared: Arc<Shared>,
-    profile: Profile,
+    checked: Checked,
     trigger: Trigger,
     wake: Arc<Notify>,
     mut queue: mpsc::UnboundedReceiver<CommandRow>,
 ) -> DaemonReport {
-    let profile = Arc::new(profile);
-    let settle = recheck_after(&profile);
+    let settle = recheck_after(&checked.profile);
+    let checked = Arc::new(checked);
     let mut tally = DaemonReport::default();
     let mut last: Option<LastPass> = None;
     let mut recheck: Option<Instant> = None;
@@ -315,11 +317,11 @@ async fn profile_loop(
         let started = Utc::now();
         let summary = match woken {
             Wake::Stop => return tally,
-            Wake::Pass => pass(&shared, &profile, None).await,
+            Wake::Pass => pass(&shared, &checked, None).await,
             Wake::Command(command) => match command.kind {
-                CommandKind::Run => pass(&shared, &profile, Some(command)).await,
+                CommandKind::Run => pass(&shared, &checked, Some(command)).await,
                 CommandKind::Retry => {
-                    retry_command(&shared, &profile, command).await;
+                    retry_command(&shared, &checked, command).await;
                     continue;
                 }
             },
@@ -345,14 +347,14 @@ async fn profile_loop(
     }
 }
 
-/// Runs `work` for `profile` on a blocking thread with its own store connection; an error,
+/// Runs `work` for a profile on a blocking thread with its own store connection; an error,
 /// or a panic, comes back as its message.
 async fn on_store<T: Send + 'static>(
     shared: &Arc<Shared>,
-    profile: &Arc<Profile>,
-    work: impl FnOnce(&Shared, &Profile, &Store) -> Result<T, EngineError> + Send + 'static,
+    checked: &Arc<Checked>,
+    work: impl FnOnce(&Shared, &Checked, &Store) -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, String> {
-    let (sh, pr) = (shared.clone(), profile.clone());
+    let (sh, pr) = (shared.clone(), checked.clone());
     let outcome = tokio::task::spawn_blocking(move || {
         let store = Store::open(&sh.settings.state_dir)?;
         work(&sh, &pr, &store)
@@ -364,18 +366,19 @@ async fn on_store<T: Send + 'static>(
     }
 }
 
-/// Runs one pass of `profile` (answering `command`, a `run` request, if given) and logs what
+/// Runs one pass of a profile (answering `command`, a `run` request, if given) and logs what
 /// it did; `None` when it failed (logged).
 async fn pass(
     shared: &Arc<Shared>,
-    profile: &Arc<Profile>,
+    checked: &Arc<Checked>,
     command: Option<CommandRow>,
 ) -> Option<RunSummary> {
-    let outcome = on_store(shared, profile, move |sh, pr, store| {
+    let profile = &checked.profile;
+    let outcome = on_store(shared, checked, move |sh, pr, store| {
         let mut summary = RunSummary::default();
         let result = run_pass(&sh.settings, pr, store, &sh.stop, &mut summary).map(|()| summary);
         if let Some(command) = &command {
-            commands::answer(store, command, &commands::ran(&pr.name, &result));
+            commands::answer(store, command, &commands::ran(&pr.profile.name, &result));
         }
         result
     })
@@ -392,17 +395,17 @@ async fn pass(
     }
 }
 
-/// Carries out a `retry` request for a job of `profile`.
-async fn retry_command(shared: &Arc<Shared>, profile: &Arc<Profile>, command: CommandRow) {
+/// Carries out a `retry` request for a job of a profile.
+async fn retry_command(shared: &Arc<Shared>, checked: &Arc<Checked>, command: CommandRow) {
     let id = command.id;
-    let outcome = on_store(shared, profile, move |sh, pr, store| {
+    let outcome = on_store(shared, checked, move |sh, pr, store| {
         let outcome = commands::retry_job(&sh.settings, pr, store, &sh.stop, command.job_id);
         commands::answer(store, &command, &outcome);
         Ok(())
     })
     .await;
     if let Err(e) = outcome {
-        tracing::error!(profile = %profile.name, command = id, error = %e, "retry could not run; it stays pending until the next start");
+        tracing::error!(profile = %checked.profile.name, command = id, error = %e, "retry could not run; it stays pending until the next start");
     }
 }
 

@@ -1,17 +1,19 @@
 //! The engine: runs jobs for profiles and keeps the store consistent across crashes.
 //!
-//! `job` is the life of one file, `deliver` its outputs (`api_delivery` for API outputs,
-//! `upload` for SFTP uploads), `runner` one pass over every profile's inbox, `recover` the
-//! clean-up of what a killed process left behind (`leftovers` the temp files of ended jobs),
-//! `retry` the re-sending of failed API rows, `archive` where inputs go afterwards (and
-//! `retention` how long they stay), `at_rest` the keys that keep them encrypted, `control` the
-//! operator actions (pause, resume, run now, retry) the dashboard asks for, and `event` the
-//! typed events that are both logged and audited.
+//! `checks` is every check a profile passes before it runs (each component's rules, and its
+//! mapping plan compiled once per start), `job` the life of one file, `deliver` its outputs
+//! (`api_delivery` for API outputs, `upload` for SFTP uploads), `runner` one pass over every
+//! profile's inbox, `recover` the clean-up of what a killed process left behind (`leftovers`
+//! the temp files of ended jobs), `retry` the re-sending of failed API rows, `archive` where
+//! inputs go afterwards (and `retention` how long they stay), `at_rest` the keys that keep
+//! them encrypted, `control` the operator actions (pause, resume, run now, retry) the
+//! dashboard asks for, and `event` the typed events that are both logged and audited.
 
 mod api_delivery;
 pub mod archive;
 pub mod arrival;
 pub mod at_rest;
+pub mod checks;
 pub mod control;
 pub mod deliver;
 pub mod event;

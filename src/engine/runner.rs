@@ -6,14 +6,14 @@
 
 use std::fs::{self, File, TryLockError};
 
-use crate::profile::{DirSourceSpec, Profile, SourceSpec};
+use crate::profile::{DirSourceSpec, SourceSpec};
 use crate::settings::Settings;
 use crate::source::{dir, staging};
 use crate::store::{Pause, Store};
-use crate::transform::MappingPlan;
 
 use super::arrival::{Arrival, Origin};
 use super::at_rest;
+use super::checks::Checked;
 use super::event::Event;
 use super::job::{JobContext, JobReport};
 use super::recover::recover;
@@ -60,18 +60,19 @@ pub fn lock_state(settings: &Settings) -> Result<StateLock, EngineError> {
     }
 }
 
-/// Runs one pass over `profiles` (already loaded and checked).
+/// Runs one pass over `profiles`.
 pub fn run_once(
     settings: &Settings,
-    profiles: &[Profile],
+    profiles: &[Checked],
     store: &Store,
 ) -> Result<RunSummary, EngineError> {
     let _lock = lock_state(settings)?;
     let mut summary = RunSummary::default();
-    for profile in profiles {
-        if let Err(e) = run_pass(settings, profile, store, &StopFlag::new(), &mut summary) {
-            tracing::error!(profile = %profile.name, error = %e, "pass failed");
-            summary.errors.push((profile.name.clone(), e.to_string()));
+    for checked in profiles {
+        if let Err(e) = run_pass(settings, checked, store, &StopFlag::new(), &mut summary) {
+            let name = &checked.profile.name;
+            tracing::error!(profile = %name, error = %e, "pass failed");
+            summary.errors.push((name.clone(), e.to_string()));
         }
     }
     Ok(summary)
@@ -82,19 +83,17 @@ pub fn run_once(
 /// fire); returns how many jobs were recovered.
 pub fn recover_all(
     settings: &Settings,
-    profiles: &[Profile],
+    profiles: &[Checked],
     store: &Store,
     stop: &StopFlag,
 ) -> Result<usize, EngineError> {
     let mut recovered = 0;
     let key = at_rest::installation_key(settings)?;
-    for profile in profiles {
-        let plan = MappingPlan::compile(profile, settings)
-            .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
+    for Checked { profile, plan } in profiles {
         recovered += recover(&JobContext {
             settings,
             profile,
-            plan: &plan,
+            plan,
             store,
             stop,
             key: &key,
@@ -109,12 +108,13 @@ pub fn recover_all(
 /// state lock and makes sure a profile never runs two passes at once.
 pub fn run_pass(
     settings: &Settings,
-    profile: &Profile,
+    checked: &Checked,
     store: &Store,
     stop: &StopFlag,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
-    in_context(settings, profile, store, stop, |ctx| {
+    let profile = &checked.profile;
+    in_context(settings, checked, store, stop, |ctx| {
         summary.recovered += recover(ctx)?;
         if let Err(e) = retention::purge(ctx) {
             // Old files kept a while longer never hold up new ones.
@@ -154,26 +154,11 @@ fn waiting_uploads(ctx: &JobContext<'_>, summary: &mut RunSummary) -> Result<(),
     Ok(())
 }
 
-/// Calls `work` with `profile`'s job context: its compiled mapping and the installation key.
-/// Fails first when the profile has problems or the key cannot be loaded.
+/// Calls `work` with the job context of a checked profile: its mapping plan, compiled when it
+/// was checked, and the installation key. Fails first when the key cannot be loaded.
 pub fn in_context<T>(
     settings: &Settings,
-    profile: &Profile,
-    store: &Store,
-    stop: &StopFlag,
-    work: impl FnOnce(&JobContext<'_>) -> Result<T, EngineError>,
-) -> Result<T, EngineError> {
-    let plan = MappingPlan::compile(profile, settings)
-        .map_err(|problems| EngineError::problems(&profile.name, &problems))?;
-    with_plan(settings, profile, &plan, store, stop, work)
-}
-
-/// [`in_context`] with `profile`'s mapping already compiled (`hrbridge retry` compiles it
-/// first, to tell a profile with problems apart); fails first when the key cannot be loaded.
-pub fn with_plan<T>(
-    settings: &Settings,
-    profile: &Profile,
-    plan: &MappingPlan,
+    checked: &Checked,
     store: &Store,
     stop: &StopFlag,
     work: impl FnOnce(&JobContext<'_>) -> Result<T, EngineError>,
@@ -181,8 +166,8 @@ pub fn with_plan<T>(
     let key = at_rest::installation_key(settings)?;
     work(&JobContext {
         settings,
-        profile,
-        plan,
+        profile: &checked.profile,
+        plan: &checked.plan,
         store,
         stop,
         key: &key,

@@ -3,9 +3,11 @@
 //! A TOML syntax error stops a file at that point (one diagnostic). Otherwise the document is
 //! parsed with spans and deserialized piece by piece — each top-level key, each `[[field]]`,
 //! `[[filter]]` and `[[output]]` on its own — so that independent mistakes are all reported in
-//! one pass, each at its own line and column. The semantic checks of [`check`](super::check)
-//! then run too — on stand-ins for the parts that failed, whose own findings are dropped — and
-//! their key paths are mapped back to spans.
+//! one pass, each at its own line and column. The semantic rules then run too — the profile
+//! language's own ([`check`](super::check)) and those the caller gives (the engine gives every
+//! component's, and keeps what they make: the compiled mapping plan) — on stand-ins for the
+//! parts that failed, whose own findings are dropped, and their key paths are mapped back to
+//! spans.
 
 use std::collections::HashMap;
 use std::io;
@@ -83,19 +85,27 @@ fn parse_settings(shown: &Path, text: &str) -> Result<SettingsFile, Vec<Diagnost
     finish(shown, text, diags, &doc, SettingsFile::deserialize)
 }
 
+/// What a caller checks in each profile besides the profile language's own rules: `Ok` with
+/// what it makes of a profile it finds no problem in, or at least one problem.
+pub type Rules<'r, T> = &'r dyn Fn(&Profile) -> Result<T, Vec<Problem>>;
+
 /// Loads every `*.toml` file of the profile folder (in name order; names starting with `.` are
-/// skipped as editor leftovers). All problems of all files are returned together, including
-/// profile names used by more than one file.
+/// skipped as editor leftovers) with the profile language's own rules only; what runs a
+/// profile loads it through the engine's `checks`, which add the rules of every component.
+/// All problems of all files are returned together, including profile names used by more
+/// than one file.
 pub fn load_profiles(settings: &Settings) -> Result<Vec<Profile>, Vec<Diagnostic>> {
-    load_profiles_with(settings, &|_| Vec::new())
+    let loaded = load_profiles_with(settings, &|_| Ok(()))?;
+    Ok(loaded.into_iter().map(|(profile, ())| profile).collect())
 }
 
-/// [`load_profiles`] with an `extra` rule run on each profile besides the semantic checks,
-/// its problems located like theirs (`hrbridge check` adds the missing secrets this way).
-pub fn load_profiles_with(
+/// [`load_profiles`] with the caller's `rules` run on each profile besides the profile
+/// language's own, their problems located like theirs; each profile comes with what `rules`
+/// made of it.
+pub fn load_profiles_with<T>(
     settings: &Settings,
-    extra: &dyn Fn(&Profile) -> Vec<Problem>,
-) -> Result<Vec<Profile>, Vec<Diagnostic>> {
+    rules: Rules<'_, T>,
+) -> Result<Vec<(Profile, T)>, Vec<Diagnostic>> {
     let dir = &settings.profiles_dir;
     let mut paths = profile_paths(dir).map_err(|e| {
         vec![unreadable(dir, "profile folder", &e)
@@ -103,17 +113,17 @@ pub fn load_profiles_with(
     })?;
     paths.sort();
     let mut diags = Vec::new();
-    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut loaded: Vec<Loaded<T>> = Vec::new();
     for path in paths {
         let shown = shown_path(&path);
-        match load_one(&path, &shown, settings, extra) {
+        match load_one(&path, &shown, rules) {
             Ok(one) => loaded.push(one),
             Err(mut d) => diags.append(&mut d),
         }
     }
     diags.extend(duplicate_names(&loaded));
     if diags.is_empty() {
-        Ok(loaded.into_iter().map(|l| l.profile).collect())
+        Ok(loaded.into_iter().map(|l| (l.profile, l.made)).collect())
     } else {
         Err(diags)
     }
@@ -128,7 +138,8 @@ fn shown_path(path: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-/// Locates `warnings` about a loaded profile (see [`super::check::warnings`]) in its file.
+/// Locates `warnings` about a loaded profile (things that work but may not do what the author
+/// meant, which `hrbridge check` points out) in its file.
 pub fn locate_warnings(profile: &Profile, warnings: Vec<Problem>) -> Vec<Diagnostic> {
     let shown = shown_path(&profile.origin);
     let Ok(text) = std::fs::read_to_string(&profile.origin) else {
@@ -147,9 +158,18 @@ pub fn locate_warnings(profile: &Profile, warnings: Vec<Problem>) -> Vec<Diagnos
         .collect()
 }
 
-/// Loads and checks one profile file; its name defaults to the file stem.
-pub fn load_profile_file(path: &Path, settings: &Settings) -> Result<Profile, Vec<Diagnostic>> {
-    load_one(path, path, settings, &|_| Vec::new()).map(|l| l.profile)
+/// Loads one profile file with the profile language's own rules; its name defaults to the
+/// file stem.
+pub fn load_profile_file(path: &Path) -> Result<Profile, Vec<Diagnostic>> {
+    load_profile_file_with(path, &|_| Ok(())).map(|(profile, ())| profile)
+}
+
+/// [`load_profile_file`] with the caller's `rules` too (see [`load_profiles_with`]).
+pub fn load_profile_file_with<T>(
+    path: &Path,
+    rules: Rules<'_, T>,
+) -> Result<(Profile, T), Vec<Diagnostic>> {
+    load_one(path, path, rules).map(|l| (l.profile, l.made))
 }
 
 fn profile_paths(dir: &Path) -> io::Result<Vec<PathBuf>> {
@@ -167,20 +187,21 @@ fn profile_paths(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// A loaded profile with what is needed to point at its name later.
-struct Loaded {
+/// A loaded profile with what the caller's rules made of it, and what is needed to point at
+/// its name later.
+struct Loaded<T> {
     profile: Profile,
+    made: T,
     shown: PathBuf,
     text: String,
     name_span: Option<Range<usize>>,
 }
 
-fn load_one(
+fn load_one<T>(
     path: &Path,
     shown: &Path,
-    settings: &Settings,
-    extra: &dyn Fn(&Profile) -> Vec<Problem>,
-) -> Result<Loaded, Vec<Diagnostic>> {
+    rules: Rules<'_, T>,
+) -> Result<Loaded<T>, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![unreadable(shown, "profile", &e)])?;
     let doc = parse_document(shown, &text)?;
     let name_span = value_at(&doc, &KeyPath::root().key("name"));
@@ -198,10 +219,11 @@ fn load_one(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
     }
+    let mut problems = check(&profile);
+    let made = rules(&profile).map_err(|found| problems.extend(found)).ok();
     diags.extend(
-        check(&profile, settings)
+        problems
             .into_iter()
-            .chain(extra(&profile))
             .filter(|p| !failed.iter().any(|f| p.at.0.starts_with(&f.0)))
             .map(|p| match nearest_span(&doc, &p.at) {
                 Some(span) => Diagnostic::at_span(shown, &text, span, p.message),
@@ -209,21 +231,23 @@ fn load_one(
             }),
     );
     drop(doc); // ends the borrow of `text`, which moves into the result
-    if diags.is_empty() {
-        Ok(Loaded {
+    match made {
+        Some(made) if diags.is_empty() => Ok(Loaded {
             profile,
+            made,
             shown: shown.to_path_buf(),
             text,
             name_span,
-        })
-    } else {
-        sort_by_position(&mut diags);
-        Err(diags)
+        }),
+        _ => {
+            sort_by_position(&mut diags);
+            Err(diags)
+        }
     }
 }
 
-fn duplicate_names(loaded: &[Loaded]) -> Vec<Diagnostic> {
-    let mut first: HashMap<&str, &Loaded> = HashMap::new();
+fn duplicate_names<T>(loaded: &[Loaded<T>]) -> Vec<Diagnostic> {
+    let mut first: HashMap<&str, &Loaded<T>> = HashMap::new();
     let mut diags = Vec::new();
     for l in loaded {
         let Some(earlier) = first.get(l.profile.name.as_str()) else {
@@ -622,38 +646,16 @@ mod tests {
     use std::fs;
 
     use super::*;
-
-    const MINIMAL: &str = r#"[source]
-type = "dir"
-path = "inbox/x"
-[[field]]
-name = "id"
-from = "ID"
-[[output]]
-type = "file"
-path = "outbox/x.csv"
-"#;
-
-    fn settings_for(dir: &Path) -> Settings {
-        let profiles = dir.join("profiles");
-        fs::create_dir_all(&profiles).unwrap();
-        Settings::resolve(None, dir.to_path_buf(), SettingsFile::default())
-    }
+    use crate::profile::fixtures::{self, settings_for, MINIMAL};
 
     /// Writes `text` as profiles/`stem`.toml and loads it; returns its path too.
     fn load_text(stem: &str, text: &str) -> (PathBuf, Result<Profile, Vec<Diagnostic>>) {
-        let dir = tempfile::tempdir().unwrap();
-        let settings = settings_for(dir.path());
-        let path = settings.profiles_dir.join(format!("{stem}.toml"));
-        fs::write(&path, text).unwrap();
-        let result = load_profile_file(&path, &settings);
-        (path, result)
+        fixtures::load_text(stem, text, |path, _| load_profile_file(path))
     }
 
     fn errors(text: &str) -> (PathBuf, Vec<String>) {
         let (path, result) = load_text("p", text);
-        let diags = result.expect_err("profile should fail");
-        (path, diags.iter().map(ToString::to_string).collect())
+        (path, fixtures::errors_of(result))
     }
 
     #[test]
@@ -769,7 +771,7 @@ path = "outbox/hris.csv"
         let settings = settings_for(dir.path());
         let path = settings.profiles_dir.join("latin1.toml");
         fs::write(&path, b"name = \"caf\xe9\"\n").unwrap();
-        let e = load_profile_file(&path, &settings).unwrap_err();
+        let e = load_profile_file(&path).unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(
             e[0].message,
@@ -828,20 +830,6 @@ path = "outbox/hris.csv"
     }
 
     #[test]
-    fn semantic_problems_point_at_the_offending_value() {
-        let text = format!("{MINIMAL}[[field]]\nname = \"id\"\nfrom = \"Other\"\n");
-        let (path, e) = errors(&text);
-        assert_eq!(
-            e,
-            [format!(
-                "error: field name \"id\" is already used by field[0]\n  \
-                 --> {}:11:8\n   |\n11 | name = \"id\"\n   |        ^^^^",
-                path.display()
-            )]
-        );
-    }
-
-    #[test]
     fn semantic_problem_on_a_missing_key_falls_back_to_the_file() {
         let text = MINIMAL.split("[[output]]").next().unwrap();
         let (path, e) = errors(text);
@@ -880,79 +868,6 @@ path = "outbox/hris.csv"
             "{}",
             e[0]
         );
-    }
-
-    #[test]
-    fn realistic_profile_loads_cleanly() {
-        let text = r#"name = "ats-to-hris"
-description = "Accepted offers in the ATS export become employees in the HRIS"
-sample_header = ["Candidate ID", "hire_date", "Type", "SSN", "Status"]
-
-[source]
-type = "dir"
-path = "inbox/ats"
-pattern = "hires_*.csv"
-settle = "10s"
-done_marker = ".done"
-
-[format]
-type = "csv"
-delimiter = ","
-encoding = "auto"
-header_row = 1
-
-[format.limits]
-max_cells = 1000000
-
-[[field]]
-name = "employee_id"
-from = "Candidate ID"
-required = true
-key = true
-
-[[field]]
-name = "start_date"
-from = "hire_date"
-type = "date"
-input_formats = ["%m/%d/%Y"]
-format = "%Y-%m-%d"
-
-[[field]]
-name = "employment_type"
-from = "Type"
-map = { FT = "full_time", PT = "part_time" }
-
-[[field]]
-name = "ssn_last4"
-from = "SSN"
-pii = true
-transform = ["digits_only"]
-
-[[filter]]
-column = "Status"
-equals = "Accepted"
-
-[validation]
-max_reject_ratio = 0.05
-min_rows = 1
-
-[[output]]
-type = "file"
-path = "outbox/hris/hires_{date:%Y%m%d}_{seq}.csv"
-format = "csv"
-"#;
-        let (_, result) = load_text("ats", text);
-        let profile = result.unwrap();
-        assert_eq!(profile.name, "ats-to-hris");
-        assert_eq!(profile.fields.len(), 4);
-        assert_eq!(profile.filters.len(), 1);
-        assert_eq!(profile.outputs.len(), 1);
-        assert_eq!(profile.validation.min_rows, Some(1));
-        assert_eq!(profile.format.limits.max_cells, 1_000_000);
-        let SourceSpec::Dir(dir) = &profile.source else {
-            panic!("a dir source");
-        };
-        assert_eq!(dir.settle.map(|d| d.0.as_secs()), Some(10));
     }
 
     #[test]
