@@ -69,7 +69,7 @@ impl<'a> Login<'a> {
                     user: self.spec.user.clone(),
                     host: self.spec.host.clone(),
                     port: self.spec.port,
-                    reason,
+                    reason: reason.to_string(),
                 })
         };
         let auth = match (&self.spec.private_key, &self.spec.password) {

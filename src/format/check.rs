@@ -14,10 +14,10 @@ pub fn check(spec: &FormatSpec) -> Vec<Problem> {
     let at = |key: &str| KeyPath::root().key("format").key(key);
     let mut problems = Vec::new();
     if let Err(message) = parse_delimiter(&spec.delimiter) {
-        problems.push(Problem::new(at("delimiter"), message));
+        problems.push(Problem::new(at("delimiter"), message.to_string()));
     }
     if let Err(message) = encoding_for_label(&spec.encoding) {
-        problems.push(Problem::new(at("encoding"), message));
+        problems.push(Problem::new(at("encoding"), message.to_string()));
     }
     if spec.header_row == 0 {
         problems.push(Problem::new(
@@ -27,7 +27,10 @@ pub fn check(spec: &FormatSpec) -> Vec<Problem> {
     }
     if let Some(trailer) = &spec.trailer {
         if let Err(message) = trailer_regex(trailer) {
-            problems.push(Problem::new(at("trailer").key("pattern"), message));
+            problems.push(Problem::new(
+                at("trailer").key("pattern"),
+                message.to_string(),
+            ));
         }
     }
     let limits = &spec.limits;

@@ -31,21 +31,33 @@ const SNIFF_LINES: usize = 10;
 /// The parser's read buffer.
 const BUFFER_BYTES: usize = 64 << 10;
 
+/// Why a `delimiter` setting is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DelimiterError {
+    /// A quote or a line break, which CSV itself uses.
+    #[error("delimiter {value:?} cannot be used: it is a quote or a line break")]
+    Reserved { value: String },
+    #[error(
+        "delimiter {value:?} must be \"auto\", \"tab\" or a single ASCII punctuation \
+         character such as \",\" \";\" \"|\""
+    )]
+    Invalid { value: String },
+}
+
 /// Resolves a `delimiter` setting: `Ok(None)` for `"auto"`, the byte for a single ASCII
-/// character, `"tab"` or `"\t"`, or a message saying why the value is not accepted.
-pub fn parse_delimiter(value: &str) -> Result<Option<u8>, String> {
+/// character, `"tab"` or `"\t"`, or why the value is not accepted.
+pub fn parse_delimiter(value: &str) -> Result<Option<u8>, DelimiterError> {
     match value {
         v if v.eq_ignore_ascii_case(AUTO) => Ok(None),
         "tab" | "\\t" | "\t" => Ok(Some(b'\t')),
         v => match v.as_bytes() {
-            [b'"' | b'\n' | b'\r'] => Err(format!(
-                "delimiter {v:?} cannot be used: it is a quote or a line break"
-            )),
+            [b'"' | b'\n' | b'\r'] => Err(DelimiterError::Reserved {
+                value: v.to_string(),
+            }),
             [b] if b.is_ascii() && !b.is_ascii_alphanumeric() => Ok(Some(*b)),
-            _ => Err(format!(
-                "delimiter {v:?} must be \"auto\", \"tab\" or a single ASCII punctuation \
-                 character such as \",\" \";\" \"|\""
-            )),
+            _ => Err(DelimiterError::Invalid {
+                value: v.to_string(),
+            }),
         },
     }
 }
@@ -58,9 +70,9 @@ pub fn open(
 ) -> Result<Table, ReadError> {
     let file_err =
         |row: u64, reason: String| ReadError::file(Position::new(name.clone(), row), reason);
-    check_file_size(&mut file, &spec.limits).map_err(|reason| file_err(0, reason))?;
-    let encoding = encoding_for_label(&spec.encoding).map_err(|reason| file_err(0, reason))?;
-    let explicit = parse_delimiter(&spec.delimiter).map_err(|reason| file_err(0, reason))?;
+    check_file_size(&mut file, &spec.limits).map_err(|e| file_err(0, e.to_string()))?;
+    let encoding = encoding_for_label(&spec.encoding).map_err(|e| file_err(0, e.to_string()))?;
+    let explicit = parse_delimiter(&spec.delimiter).map_err(|e| file_err(0, e.to_string()))?;
 
     let mut decoder = DecodingReader::new(file, encoding).map_err(|e| io_error(&name, 0, &e))?;
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);

@@ -14,22 +14,37 @@ use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
 /// The `encoding` value that sniffs a byte-order mark and otherwise expects UTF-8.
 pub const AUTO: &str = "auto";
 
+/// Why an `encoding` setting is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodingLabelError {
+    /// A label of an encoding that decodes nothing (`replacement`, `x-user-defined`).
+    #[error("encoding {label:?} cannot decode text; name the file's real encoding")]
+    CannotDecode { label: String },
+    #[error(
+        "unknown encoding {label:?}: use \"auto\" or a label such as \"utf-8\", \
+         \"windows-1252\", \"utf-16le\""
+    )]
+    Unknown { label: String },
+}
+
 /// Resolves an `encoding` setting: `Ok(None)` for `"auto"`, the encoding for a known label
-/// (WHATWG labels: `"utf-8"`, `"windows-1252"`, `"latin1"`, `"utf-16le"`, ...), or a message
-/// saying why the label is not accepted.
-pub fn encoding_for_label(label: &str) -> Result<Option<&'static Encoding>, String> {
+/// (WHATWG labels: `"utf-8"`, `"windows-1252"`, `"latin1"`, `"utf-16le"`, ...), or why the
+/// label is not accepted.
+pub fn encoding_for_label(label: &str) -> Result<Option<&'static Encoding>, EncodingLabelError> {
     if label.trim().eq_ignore_ascii_case(AUTO) {
         return Ok(None);
     }
+    let label_text = || label.to_string();
     match Encoding::for_label(label.as_bytes()) {
-        Some(enc) if enc == encoding_rs::REPLACEMENT || enc == encoding_rs::X_USER_DEFINED => Err(
-            format!("encoding {label:?} cannot decode text; name the file's real encoding"),
-        ),
+        Some(enc) if enc == encoding_rs::REPLACEMENT || enc == encoding_rs::X_USER_DEFINED => {
+            Err(EncodingLabelError::CannotDecode {
+                label: label_text(),
+            })
+        }
         Some(enc) => Ok(Some(enc)),
-        None => Err(format!(
-            "unknown encoding {label:?}: use \"auto\" or a label such as \"utf-8\", \
-             \"windows-1252\", \"utf-16le\""
-        )),
+        None => Err(EncodingLabelError::Unknown {
+            label: label_text(),
+        }),
     }
 }
 
@@ -311,6 +326,7 @@ pub(crate) mod tests {
         );
         assert!(encoding_for_label("klingon")
             .unwrap_err()
+            .to_string()
             .contains("unknown"));
         assert!(encoding_for_label("replacement").is_err());
     }

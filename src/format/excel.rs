@@ -24,7 +24,7 @@ use super::header::{column_label, names_of};
 use super::id_format::IdFormat;
 use super::limits::check_file_size;
 use super::shape::{table, Ragged};
-use super::zip_guard::{self, ZipKind};
+use super::zip_guard::{self, ZipCheckError, ZipKind};
 use super::{Input, ReadError, Severity, Table};
 use crate::kernel::record::Position;
 use crate::profile::{FormatSpec, Limits, SheetRef};
@@ -53,8 +53,8 @@ pub fn open(
     spec: &FormatSpec,
 ) -> Result<Table, ReadError> {
     let fail = |reason: String| ReadError::file(Position::new(name.clone(), 0), reason);
-    check_file_size(&mut file, &spec.limits).map_err(fail)?;
-    let container = detect(&mut file, &spec.limits).map_err(fail)?;
+    check_file_size(&mut file, &spec.limits).map_err(|e| fail(e.to_string()))?;
+    let container = detect(&mut file, &spec.limits).map_err(|e| fail(e.to_string()))?;
     file.rewind()
         .map_err(|e| fail(format!("cannot read the file: {e}")))?;
     let trailer = spec
@@ -104,23 +104,32 @@ pub fn open(
     ))
 }
 
+/// Why the file is not a workbook hrbridge reads.
+#[derive(Debug, thiserror::Error)]
+enum ContainerError {
+    #[error("cannot read the file: {0}")]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Zip(#[from] ZipCheckError),
+    /// Neither a zip container nor an xls file.
+    #[error("not a spreadsheet (expected an xlsx/xls/ods file)")]
+    Unknown,
+}
+
 /// Tells the container from its first bytes; zip containers are measured on the way.
-fn detect<R: Read + Seek>(file: &mut R, limits: &Limits) -> Result<Container, String> {
+fn detect<R: Read + Seek>(file: &mut R, limits: &Limits) -> Result<Container, ContainerError> {
     let mut magic = [0u8; 4];
-    let n = file
-        .read(&mut magic)
-        .map_err(|e| format!("cannot read the file: {e}"))?;
+    let n = file.read(&mut magic)?;
     match magic.get(..n) {
         Some(b"PK\x03\x04") => {
-            file.rewind()
-                .map_err(|e| format!("cannot read the file: {e}"))?;
+            file.rewind()?;
             match zip_guard::inspect(file, limits)? {
                 ZipKind::Xlsx => Ok(Container::Xlsx),
                 ZipKind::Ods => Ok(Container::Ods),
             }
         }
         Some([0xD0, 0xCF, 0x11, 0xE0]) => Ok(Container::Xls),
-        _ => Err("not a spreadsheet (expected an xlsx/xls/ods file)".to_string()),
+        _ => Err(ContainerError::Unknown),
     }
 }
 

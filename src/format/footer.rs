@@ -26,15 +26,21 @@ pub struct Line {
 /// problem that ends the file (`File`).
 pub type Item = Result<Line, ReadError>;
 
+/// Why a trailer pattern is refused; the message is for the operator.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrailerError {
+    #[error("invalid regular expression: {0}")]
+    Regex(#[from] regex::Error),
+    /// The pattern has no group to capture the declared row count with.
+    #[error("pattern needs a capture group holding the declared row count, e.g. '^TOTAL,(\\d+)$'")]
+    NoCountGroup,
+}
+
 /// Compiles a trailer pattern, requiring the capture group that holds the declared row count.
-/// The error is a message for the operator.
-pub fn trailer_regex(spec: &TrailerSpec) -> Result<Regex, String> {
-    let re = Regex::new(&spec.pattern).map_err(|e| format!("invalid regular expression: {e}"))?;
+pub fn trailer_regex(spec: &TrailerSpec) -> Result<Regex, TrailerError> {
+    let re = Regex::new(&spec.pattern)?;
     if re.captures_len() < 2 {
-        return Err(
-            "pattern needs a capture group holding the declared row count, e.g. '^TOTAL,(\\d+)$'"
-                .to_string(),
-        );
+        return Err(TrailerError::NoCountGroup);
     }
     Ok(re)
 }
@@ -49,7 +55,7 @@ pub struct Trailer {
 
 impl Trailer {
     /// A trailer check for `spec`, joining fields with `joiner` (the CSV delimiter).
-    pub fn new(spec: &TrailerSpec, joiner: &str) -> Result<Trailer, String> {
+    pub fn new(spec: &TrailerSpec, joiner: &str) -> Result<Trailer, TrailerError> {
         Ok(Trailer {
             re: trailer_regex(spec)?,
             pattern: spec.pattern.clone(),

@@ -10,19 +10,32 @@ use super::ReadError;
 use crate::kernel::record::Position;
 use crate::profile::Limits;
 
+/// Why a file is refused before any of its content is read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileSizeError {
+    /// Seeking to the end failed; `reason` is the I/O error's.
+    #[error("cannot read the file's size: {reason}")]
+    Unmeasured { reason: String },
+    /// The file is larger than `limits.max_file_bytes`.
+    #[error("file is {size} bytes, over the limit of {limit} (limits.max_file_bytes)")]
+    TooLarge { size: u64, limit: u64 },
+}
+
 /// Refuses a file larger than `limits.max_file_bytes`; the message names the setting. The
 /// size is that of the bytes the reader gets (the plaintext of a sealed file); `input` is left
 /// at its start.
-pub fn check_file_size(input: &mut impl Seek, limits: &Limits) -> Result<(), String> {
+pub fn check_file_size(input: &mut impl Seek, limits: &Limits) -> Result<(), FileSizeError> {
     let size = input
         .seek(SeekFrom::End(0))
         .and_then(|size| input.rewind().map(|()| size))
-        .map_err(|e| format!("cannot read the file's size: {e}"))?;
+        .map_err(|e| FileSizeError::Unmeasured {
+            reason: e.to_string(),
+        })?;
     if size > limits.max_file_bytes {
-        return Err(format!(
-            "file is {size} bytes, over the limit of {} (limits.max_file_bytes)",
-            limits.max_file_bytes
-        ));
+        return Err(FileSizeError::TooLarge {
+            size,
+            limit: limits.max_file_bytes,
+        });
     }
     Ok(())
 }
@@ -129,7 +142,7 @@ mod tests {
         assert_eq!(check_file_size(&mut f, &limits), Ok(()));
         assert_eq!(f.stream_position().unwrap(), 0);
         limits.max_file_bytes = 9;
-        let err = check_file_size(&mut f, &limits).unwrap_err();
+        let err = check_file_size(&mut f, &limits).unwrap_err().to_string();
         assert_eq!(
             err,
             "file is 10 bytes, over the limit of 9 (limits.max_file_bytes)"

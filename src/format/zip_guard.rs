@@ -29,36 +29,55 @@ pub enum ZipKind {
     Ods,
 }
 
-/// Checks `reader`'s archive against `limits.max_unzipped_bytes` and tells its kind. The error
-/// is a message for the operator. Nothing is inflated; the reader's position is unspecified.
-pub fn inspect<R: Read + Seek>(reader: R, limits: &Limits) -> Result<ZipKind, String> {
-    let mut zip = ZipArchive::new(reader).map_err(|e| format!("not a valid zip container: {e}"))?;
+/// Why a zip container is refused; the message is for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZipCheckError {
+    /// The zip library cannot read the archive; `reason` is its error.
+    #[error("not a valid zip container: {reason}")]
+    NotAZip { reason: String },
+    #[error("archive has {parts} parts, over the limit of {MAX_ENTRIES}, refusing")]
+    TooManyParts { parts: usize },
+    /// The declared sizes add up to more than `limits.max_unzipped_bytes`.
+    #[error("decompressed size exceeds {max} bytes (limits.max_unzipped_bytes), refusing (possible zip bomb)")]
+    TooLarge { max: u64 },
+    #[error("unreadable zip part: {reason}")]
+    UnreadablePart { reason: String },
+    /// One part compresses better than [`MAX_RATIO`].
+    #[error(
+        "a part inflates {ratio}-fold, over the limit of {MAX_RATIO}, refusing (possible zip bomb)"
+    )]
+    Ratio { ratio: u64 },
+    #[error("not a spreadsheet (expected an xlsx/xls/ods file): the zip holds no workbook")]
+    NoWorkbook,
+}
+
+/// Checks `reader`'s archive against `limits.max_unzipped_bytes` and tells its kind. Nothing
+/// is inflated; the reader's position is unspecified.
+pub fn inspect<R: Read + Seek>(reader: R, limits: &Limits) -> Result<ZipKind, ZipCheckError> {
+    let mut zip = ZipArchive::new(reader).map_err(|e| ZipCheckError::NotAZip {
+        reason: e.to_string(),
+    })?;
     if zip.len() > MAX_ENTRIES {
-        return Err(format!(
-            "archive has {} parts, over the limit of {MAX_ENTRIES}, refusing",
-            zip.len()
-        ));
+        return Err(ZipCheckError::TooManyParts { parts: zip.len() });
     }
     let max = limits.max_unzipped_bytes;
-    let bomb = || {
-        format!("decompressed size exceeds {max} bytes (limits.max_unzipped_bytes), refusing (possible zip bomb)")
-    };
     let mut declared: u64 = 0;
     let mut kind = None;
     for i in 0..zip.len() {
         let part = zip
             .by_index_raw(i)
-            .map_err(|e| format!("unreadable zip part: {e}"))?;
+            .map_err(|e| ZipCheckError::UnreadablePart {
+                reason: e.to_string(),
+            })?;
         let (size, packed) = (part.size(), part.compressed_size());
         declared = declared.saturating_add(size);
         if declared > max {
-            return Err(bomb());
+            return Err(ZipCheckError::TooLarge { max });
         }
         if size > RATIO_FLOOR && size / packed.max(1) > MAX_RATIO {
-            return Err(format!(
-                "a part inflates {}-fold, over the limit of {MAX_RATIO}, refusing (possible zip bomb)",
-                size / packed.max(1)
-            ));
+            return Err(ZipCheckError::Ratio {
+                ratio: size / packed.max(1),
+            });
         }
         kind = kind.or(match part.name().as_deref() {
             Ok("xl/workbook.xml") => Some(ZipKind::Xlsx),
@@ -66,13 +85,7 @@ pub fn inspect<R: Read + Seek>(reader: R, limits: &Limits) -> Result<ZipKind, St
             _ => None,
         });
     }
-    let Some(kind) = kind else {
-        return Err(
-            "not a spreadsheet (expected an xlsx/xls/ods file): the zip holds no workbook"
-                .to_string(),
-        );
-    };
-    Ok(kind)
+    kind.ok_or(ZipCheckError::NoWorkbook)
 }
 
 #[cfg(test)]
@@ -111,6 +124,7 @@ pub(crate) mod tests {
         let other = zip_of(&[("readme.txt", b"hi")]);
         assert!(inspect(Cursor::new(other), &limits(1000))
             .unwrap_err()
+            .to_string()
             .contains("not a spreadsheet"));
     }
 
@@ -119,7 +133,9 @@ pub(crate) mod tests {
         let huge = vec![b'a'; 200_000];
         let bomb = zip_of(&[("xl/workbook.xml", b"<w/>"), ("xl/sheet.xml", &huge)]);
         assert!(bomb.len() < 2_000);
-        let err = inspect(Cursor::new(bomb), &limits(100_000)).unwrap_err();
+        let err = inspect(Cursor::new(bomb), &limits(100_000))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("possible zip bomb"), "{err}");
     }
 
@@ -127,7 +143,9 @@ pub(crate) mod tests {
     fn refuses_extreme_compression_ratios() {
         let huge = vec![0u8; 8 << 20];
         let bomb = zip_of(&[("xl/workbook.xml", b"<w/>"), ("xl/sheet.xml", &huge)]);
-        let err = inspect(Cursor::new(bomb), &limits(1 << 30)).unwrap_err();
+        let err = inspect(Cursor::new(bomb), &limits(1 << 30))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("fold"), "{err}");
     }
 
@@ -165,7 +183,9 @@ pub(crate) mod tests {
 
     #[test]
     fn refuses_non_zip_bytes() {
-        let err = inspect(Cursor::new(b"PK\x03\x04 not really".to_vec()), &limits(10)).unwrap_err();
+        let err = inspect(Cursor::new(b"PK\x03\x04 not really".to_vec()), &limits(10))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a valid zip"), "{err}");
     }
 }

@@ -33,8 +33,51 @@ pub enum SecretRef {
     File(String),
 }
 
+/// A secret name outside the rules of `${secret:NAME}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("secret name {name:?} may only contain letters, digits, `_`, `-` and `.`")]
+pub struct BadSecretName {
+    name: String,
+}
+
+/// Why a profile's text is not a secret reference. No variant holds the text itself: it may
+/// be a secret written inline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretRefError {
+    /// Not `${...}` at all, as an inline secret value would be.
+    #[error("secrets are never written inline: use \"${{env:NAME}}\" or \"${{secret:NAME}}\"")]
+    Inline,
+    /// `${...}` without a `kind:`.
+    #[error("a secret reference is \"${{env:NAME}}\" or \"${{secret:NAME}}\"")]
+    NoKind,
+    #[error(transparent)]
+    Name(#[from] BadSecretName),
+    /// A kind other than `env` or `secret`.
+    #[error("unknown secret kind {kind:?}: use \"${{env:NAME}}\" or \"${{secret:NAME}}\"")]
+    UnknownKind { kind: String },
+}
+
+/// Why a secret could not be read. Messages name the reference and how to set it, never a
+/// value.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The secrets store exists but cannot be read or decrypted.
+    #[error("{reference}: cannot read the secrets store: {source}")]
+    Store {
+        reference: SecretRef,
+        #[source]
+        source: io::Error,
+    },
+    /// `${env:NAME}` names a variable the process does not have.
+    #[error("${{env:{name}}}: environment variable {name} is not set")]
+    EnvNotSet { name: String },
+    /// `${secret:NAME}` names no entry of the store.
+    #[error("${{secret:{name}}} is not set: store it with `hrbridge secrets set {name}`")]
+    StoreNotSet { name: String },
+}
+
 /// Refuses a secret name outside letters, digits, `_`, `-` and `.` (and not starting with `.`).
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), BadSecretName> {
     let valid = !name.is_empty()
         && name
             .chars()
@@ -43,9 +86,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "secret name {name:?} may only contain letters, digits, `_`, `-` and `.`"
-        ))
+        Err(BadSecretName {
+            name: name.to_string(),
+        })
     }
 }
 
@@ -66,23 +109,21 @@ impl fmt::Debug for Secret {
 }
 
 impl std::str::FromStr for SecretRef {
-    type Err = String;
+    type Err = SecretRefError;
 
-    fn from_str(s: &str) -> Result<SecretRef, String> {
+    fn from_str(s: &str) -> Result<SecretRef, SecretRefError> {
         let inner = s
             .strip_prefix("${")
             .and_then(|r| r.strip_suffix('}'))
-            .ok_or("secrets are never written inline: use \"${env:NAME}\" or \"${secret:NAME}\"")?;
-        let (kind, name) = inner
-            .split_once(':')
-            .ok_or("a secret reference is \"${env:NAME}\" or \"${secret:NAME}\"")?;
+            .ok_or(SecretRefError::Inline)?;
+        let (kind, name) = inner.split_once(':').ok_or(SecretRefError::NoKind)?;
         check_name(name)?;
         match kind {
             "env" => Ok(SecretRef::Env(name.to_string())),
             "secret" => Ok(SecretRef::File(name.to_string())),
-            other => Err(format!(
-                "unknown secret kind {other:?}: use \"${{env:NAME}}\" or \"${{secret:NAME}}\""
-            )),
+            other => Err(SecretRefError::UnknownKind {
+                kind: other.to_string(),
+            }),
         }
     }
 }
@@ -105,14 +146,17 @@ impl fmt::Display for SecretRef {
 
 impl SecretRef {
     /// Reads the secret. Errors name the reference and how to set it, never a value.
-    pub fn resolve(&self, state_dir: &Path) -> Result<Secret, String> {
+    pub fn resolve(&self, state_dir: &Path) -> Result<Secret, SecretError> {
         let found = match self {
             SecretRef::Env(name) => std::env::var(name).ok().map(|v| Secret(Zeroizing::new(v))),
             SecretRef::File(name) => SecretStore::open(state_dir)
-                .map_err(|e| format!("{self}: cannot read the secrets store: {e}"))?
+                .map_err(|source| SecretError::Store {
+                    reference: self.clone(),
+                    source,
+                })?
                 .get(name),
         };
-        found.ok_or_else(|| self.not_set())
+        found.ok_or_else(|| self.unset())
     }
 
     /// Whether the secret can be resolved, without reading its value out (`hrbridge check`);
@@ -126,11 +170,14 @@ impl SecretRef {
 
     /// What to say when the secret is not set: the reference and how to set it.
     pub fn not_set(&self) -> String {
+        self.unset().to_string()
+    }
+
+    /// The error of resolving the secret when it is not set.
+    fn unset(&self) -> SecretError {
         match self {
-            SecretRef::Env(name) => format!("{self}: environment variable {name} is not set"),
-            SecretRef::File(name) => {
-                format!("{self} is not set: store it with `hrbridge secrets set {name}`")
-            }
+            SecretRef::Env(name) => SecretError::EnvNotSet { name: name.clone() },
+            SecretRef::File(name) => SecretError::StoreNotSet { name: name.clone() },
         }
     }
 }
@@ -326,7 +373,7 @@ mod tests {
         ] {
             assert!(bad.parse::<SecretRef>().is_err(), "{bad}");
         }
-        let err = "hunter2".parse::<SecretRef>().unwrap_err();
+        let err = "hunter2".parse::<SecretRef>().unwrap_err().to_string();
         assert!(!err.contains("hunter2"));
     }
 
@@ -399,7 +446,8 @@ mod tests {
         let state_dir = state_in(dir.path());
         let err = SecretRef::File("hris".into())
             .resolve(&state_dir)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "${secret:hris} is not set: store it with `hrbridge secrets set hris`"
@@ -410,7 +458,8 @@ mod tests {
         assert!(!SecretRef::File("hris".into()).is_set(Some(&store)));
         let err = SecretRef::Env("HRBRIDGE_TEST_SURELY_UNSET".into())
             .resolve(&state_dir)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("HRBRIDGE_TEST_SURELY_UNSET is not set"),
             "{err}"

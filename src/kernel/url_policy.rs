@@ -2,9 +2,27 @@
 //! OAuth2 token endpoints. `https://` always; plain `http://` only to loopback, unless the
 //! profile sets `allow_plain_http = true`; any other scheme never.
 
+/// Why a URL may not be called.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// The text does not parse as a URL; `reason` is the parser's.
+    #[error("not a URL: {reason}")]
+    NotAUrl { reason: String },
+    /// Plain `http://` to a host that is not loopback, without `allow_plain_http`.
+    #[error(
+        "plain http:// is only allowed to loopback; use https:// or set allow_plain_http = true"
+    )]
+    PlainHttp,
+    /// A scheme other than `https` or `http`.
+    #[error("unsupported URL scheme {scheme:?}")]
+    Scheme { scheme: String },
+}
+
 /// Refuses plain `http://` except to loopback, unless `allow_plain_http` says so.
-pub fn url_allowed(url: &str, allow_plain_http: bool) -> Result<reqwest::Url, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+pub fn url_allowed(url: &str, allow_plain_http: bool) -> Result<reqwest::Url, UrlError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| UrlError::NotAUrl {
+        reason: e.to_string(),
+    })?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if allow_plain_http => Ok(parsed),
@@ -18,10 +36,12 @@ pub fn url_allowed(url: &str, allow_plain_http: bool) -> Result<reqwest::Url, St
             if loopback {
                 Ok(parsed)
             } else {
-                Err("plain http:// is only allowed to loopback; use https:// or set allow_plain_http = true".into())
+                Err(UrlError::PlainHttp)
             }
         }
-        other => Err(format!("unsupported URL scheme {other:?}")),
+        other => Err(UrlError::Scheme {
+            scheme: other.to_string(),
+        }),
     }
 }
 

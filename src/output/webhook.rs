@@ -35,7 +35,7 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
         let NotifySpec::Webhook(hook) = n;
         let at = KeyPath::root().key("notify").index(i);
         if let Err(e) = url_allowed(&hook.url, hook.allow_plain_http) {
-            problems.push(Problem::new(at.clone().key("url"), e));
+            problems.push(Problem::new(at.clone().key("url"), e.to_string()));
         }
         for (j, status) in hook.on.iter().enumerate() {
             if !STATUSES.contains(&status.as_str()) {
@@ -122,8 +122,11 @@ pub fn send<C: Serialize>(
 }
 
 async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<(), String> {
-    let url = url_allowed(&hook.url, hook.allow_plain_http)?;
-    let key = hook.secret.resolve(&settings.state_dir)?;
+    let url = url_allowed(&hook.url, hook.allow_plain_http).map_err(|e| e.to_string())?;
+    let key = hook
+        .secret
+        .resolve(&settings.state_dir)
+        .map_err(|e| e.to_string())?;
     let signature = signature(key.expose().as_bytes(), body.as_bytes());
     let client = reqwest::Client::builder()
         .timeout(hook.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0))

@@ -116,7 +116,9 @@ fn read_identity_file(
                 "{shown} is protected by a passphrase; give it as source.identity_passphrase = \"${{secret:NAME}}\""
             ));
         };
-        let pass = secret.resolve(&settings.state_dir)?;
+        let pass = secret
+            .resolve(&settings.state_dir)
+            .map_err(|e| e.to_string())?;
         let scrypt = age::scrypt::Identity::new(pass.expose().to_string().into());
         let mut plain = Zeroizing::new(Vec::new());
         crate::kernel::keys::decrypt_with(file, std::iter::once(&scrypt as &dyn age::Identity))

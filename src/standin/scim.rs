@@ -248,7 +248,13 @@ pub(super) async fn list(
         .get("filter")
         .map(|f| Filter::parse(f))
         .transpose()
-        .map_err(|detail| Refusal::scim(StatusCode::BAD_REQUEST, Some("invalidFilter"), &detail))?;
+        .map_err(|e| {
+            Refusal::scim(
+                StatusCode::BAD_REQUEST,
+                Some("invalidFilter"),
+                &e.to_string(),
+            )
+        })?;
     let found: Vec<Value> = shared
         .lock()
         .users

@@ -14,6 +14,26 @@ pub(super) enum Attribute {
     ExternalId,
 }
 
+/// Why a filter is refused: the detail of an `invalidFilter` answer, never the value.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FilterError {
+    #[error("expected <attribute> eq \"<value>\"")]
+    NoAttribute,
+    #[error("only userName and externalId can be filtered")]
+    Attribute,
+    #[error("expected an operator and a value")]
+    NoOperator,
+    #[error("only the eq operator is supported")]
+    Operator,
+    #[error("expected a quoted string value")]
+    NoValue,
+    #[error("unexpected text after the value (and/or/not are not supported)")]
+    Trailing,
+    /// The literal is not a valid JSON string (a bad escape).
+    #[error("invalid string value: {0}")]
+    Value(#[from] serde_json::Error),
+}
+
 /// A parsed `<attribute> eq "<value>"` filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Filter {
@@ -23,35 +43,32 @@ pub(super) struct Filter {
 
 impl Filter {
     /// Parses a filter expression; the error is a detail for an `invalidFilter` answer.
-    pub(super) fn parse(text: &str) -> Result<Filter, String> {
+    pub(super) fn parse(text: &str) -> Result<Filter, FilterError> {
         let text = text.trim_start();
         let (name, rest) = text
             .split_once(char::is_whitespace)
-            .ok_or("expected <attribute> eq \"<value>\"")?;
+            .ok_or(FilterError::NoAttribute)?;
         let attribute = if name.eq_ignore_ascii_case("userName") {
             Attribute::UserName
         } else if name.eq_ignore_ascii_case("externalId") {
             Attribute::ExternalId
         } else {
-            return Err("only userName and externalId can be filtered".to_string());
+            return Err(FilterError::Attribute);
         };
         let rest = rest.trim_start();
         let (operator, rest) = rest
             .split_once(char::is_whitespace)
-            .ok_or("expected an operator and a value")?;
+            .ok_or(FilterError::NoOperator)?;
         if !operator.eq_ignore_ascii_case("eq") {
-            return Err("only the eq operator is supported".to_string());
+            return Err(FilterError::Operator);
         }
         let rest = rest.trim_start();
-        let end = string_literal_end(rest).ok_or("expected a quoted string value")?;
+        let end = string_literal_end(rest).ok_or(FilterError::NoValue)?;
         let (literal, trailing) = rest.split_at(end);
         if !trailing.trim().is_empty() {
-            return Err(
-                "unexpected text after the value (and/or/not are not supported)".to_string(),
-            );
+            return Err(FilterError::Trailing);
         }
-        let value = serde_json::from_str::<String>(literal)
-            .map_err(|e| format!("invalid string value: {e}"))?;
+        let value = serde_json::from_str::<String>(literal)?;
         Ok(Filter { attribute, value })
     }
 

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use chrono::NaiveDateTime;
 
-use super::date::{DateRule, Temporal};
+use super::date::{DateRule, NotADate, Temporal};
 use super::email::normalize_email;
 use super::number::{normalize_decimal, parse_integer, NotInteger};
 use crate::kernel::mask::shown;
@@ -24,6 +24,30 @@ pub(crate) enum Converter {
     Decimal,
     Boolean,
     Email,
+}
+
+/// A value the field's type refuses (a rejection reason). `value` is the value as messages
+/// show it: quoted, or masked for a PII field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotConverted {
+    #[error(transparent)]
+    Date(#[from] NotADate),
+    #[error("value {value} is not a whole number")]
+    NotWhole { value: String },
+    #[error(
+        "value {value} is a whole number outside the integer range ({} to {}); use \
+         type = \"decimal\" or \"string\" for larger numbers",
+        i64::MIN,
+        i64::MAX
+    )]
+    OutOfRange { value: String },
+    #[error("value {value} is not a decimal number (digits with an optional `.` fraction, no thousands separators)")]
+    NotDecimal { value: String },
+    #[error("value {value} is not a boolean (true/false, yes/no, y/n, 1/0)")]
+    NotBoolean { value: String },
+    /// `why` says what is wrong with the address.
+    #[error("value {value} is not a valid email address: {why}")]
+    NotEmail { value: String, why: &'static str },
 }
 
 /// A converted value; dates and datetimes also keep the instant for `min`/`max` checks.
@@ -71,7 +95,7 @@ impl Converter {
     }
 
     /// Converts a non-empty value; the error is a rejection reason.
-    pub(crate) fn convert(&self, v: Cow<'_, str>, pii: bool) -> Result<Converted, String> {
+    pub(crate) fn convert(&self, v: Cow<'_, str>, pii: bool) -> Result<Converted, NotConverted> {
         let plain = |value| {
             Ok(Converted {
                 value,
@@ -79,6 +103,7 @@ impl Converter {
             })
         };
         let s = v.trim();
+        let value = || shown(s, pii);
         match self {
             Converter::Text => plain(Value::Text(v.into_owned())),
             Converter::Temporal(rule) => {
@@ -90,34 +115,23 @@ impl Converter {
             }
             Converter::Integer => match parse_integer(s) {
                 Ok(i) => plain(Value::Integer(i)),
-                Err(NotInteger::NotWhole) => {
-                    Err(format!("value {} is not a whole number", shown(s, pii)))
-                }
-                Err(NotInteger::OutOfRange) => Err(format!(
-                    "value {} is a whole number outside the integer range ({} to {}); use \
-                     type = \"decimal\" or \"string\" for larger numbers",
-                    shown(s, pii),
-                    i64::MIN,
-                    i64::MAX
-                )),
+                Err(NotInteger::NotWhole) => Err(NotConverted::NotWhole { value: value() }),
+                Err(NotInteger::OutOfRange) => Err(NotConverted::OutOfRange { value: value() }),
             },
             Converter::Decimal => match normalize_decimal(s) {
                 Some(d) => plain(Value::Decimal(d)),
-                None => Err(format!(
-                    "value {} is not a decimal number (digits with an optional `.` fraction, no thousands separators)",
-                    shown(s, pii)
-                )),
+                None => Err(NotConverted::NotDecimal { value: value() }),
             },
             Converter::Boolean => match parse_bool(s) {
                 Some(b) => plain(Value::Bool(b)),
-                None => Err(format!(
-                    "value {} is not a boolean (true/false, yes/no, y/n, 1/0)",
-                    shown(s, pii)
-                )),
+                None => Err(NotConverted::NotBoolean { value: value() }),
             },
             Converter::Email => match normalize_email(s) {
                 Ok(e) => plain(Value::Text(e)),
-                Err(why) => Err(format!("value {} is not a valid email address: {why}", shown(s, pii))),
+                Err(why) => Err(NotConverted::NotEmail {
+                    value: value(),
+                    why,
+                }),
             },
         }
     }
@@ -151,6 +165,7 @@ mod tests {
             .unwrap()
             .convert(Cow::Borrowed(input), false)
             .map(|c| c.value)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -206,7 +221,10 @@ mod tests {
             .unwrap_err()
             .ends_with("it has no @"));
         let c = converter("type = \"integer\"").unwrap();
-        let masked = c.convert(Cow::Borrowed("12x34"), true).unwrap_err();
+        let masked = c
+            .convert(Cow::Borrowed("12x34"), true)
+            .unwrap_err()
+            .to_string();
         assert!(!masked.contains("12x34"), "{masked}");
     }
 

@@ -42,6 +42,36 @@ pub(crate) struct DateRule {
     iso_output: bool,
 }
 
+/// A value a date rule cannot read or write (a rejection reason). `value` is the value as
+/// messages show it: quoted, or masked for a PII field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotADate {
+    #[error("value {value} matches none of the formats {formats}")]
+    NoFormat { value: String, formats: String },
+    /// Read, but the output format needs something the value lacks.
+    #[error("value {value} cannot be written with the output format")]
+    Unwritable { value: String },
+}
+
+/// An `input_formats` entry or a `format` that cannot do its job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum BadFormat {
+    #[error("{format:?} is not a valid chrono format (see the strftime specifiers of chrono), nor {EXCEL_SERIAL:?}")]
+    NotAnInput { format: String },
+    #[error("input format {format:?} cannot read a full date: it needs a year, a month and a day, e.g. \"%m/%d/%Y\"")]
+    NoFullDate { format: String },
+    #[error("input format {format:?} cannot read a full date and time: it needs a year, month, day, hour and minute, e.g. \"%m/%d/%Y %H:%M\"")]
+    NoFullDateTime { format: String },
+    #[error("the output format is empty")]
+    EmptyOutput,
+    #[error("{format:?} is not a valid chrono format (see the strftime specifiers of chrono)")]
+    NotAnOutput { format: String },
+    #[error("format {format:?} uses fields a date does not have (time of day or time zone)")]
+    NotForDates { format: String },
+    #[error("format {format:?} uses fields a datetime without time zone does not have")]
+    NotForDateTimes { format: String },
+}
+
 #[derive(Debug)]
 enum Input {
     Chrono(Vec<Item<'static>>),
@@ -68,9 +98,10 @@ impl DateRule {
                     inputs.push(input);
                     names.push(fmt.as_str());
                 }
-                Err(msg) => {
-                    problems.push(Problem::new(at.clone().key("input_formats").index(j), msg))
-                }
+                Err(e) => problems.push(Problem::new(
+                    at.clone().key("input_formats").index(j),
+                    e.to_string(),
+                )),
             }
         }
         let iso: &[&str] = match temporal {
@@ -92,8 +123,8 @@ impl DateRule {
         let output_format = format.unwrap_or(default_output);
         let output = match compile_output(temporal, output_format) {
             Ok(items) => items,
-            Err(msg) => {
-                problems.push(Problem::new(at.clone().key("format"), msg));
+            Err(e) => {
+                problems.push(Problem::new(at.clone().key("format"), e.to_string()));
                 Vec::new()
             }
         };
@@ -123,13 +154,10 @@ impl DateRule {
     }
 
     /// Parses and renders `s` as the field's value; the error is a rejection reason.
-    pub(crate) fn convert(&self, s: &str, pii: bool) -> Result<(Value, NaiveDateTime), String> {
-        let t = self.parse(s).ok_or_else(|| {
-            format!(
-                "value {} matches none of the formats {}",
-                shown(s, pii),
-                self.names
-            )
+    pub(crate) fn convert(&self, s: &str, pii: bool) -> Result<(Value, NaiveDateTime), NotADate> {
+        let t = self.parse(s).ok_or_else(|| NotADate::NoFormat {
+            value: shown(s, pii),
+            formats: self.names.clone(),
         })?;
         let fast = if self.iso_output {
             iso_date_text(t.date())
@@ -138,11 +166,8 @@ impl DateRule {
         };
         let text = fast
             .or_else(|| render(self.temporal, t, &self.output))
-            .ok_or_else(|| {
-                format!(
-                    "value {} cannot be written with the output format",
-                    shown(s, pii)
-                )
+            .ok_or_else(|| NotADate::Unwritable {
+                value: shown(s, pii),
             })?;
         let value = match self.temporal {
             Temporal::Date => Value::Date(text),
@@ -168,13 +193,14 @@ fn iso_datetime(s: &str) -> Option<NaiveDateTime> {
         .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
 }
 
-fn compile_input(temporal: Temporal, fmt: &str) -> Result<Input, String> {
+fn compile_input(temporal: Temporal, fmt: &str) -> Result<Input, BadFormat> {
     if fmt == EXCEL_SERIAL {
         return Ok(Input::ExcelSerial);
     }
+    let format = || fmt.to_string();
     let items = StrftimeItems::new(fmt)
         .parse_to_owned()
-        .map_err(|_| format!("{fmt:?} is not a valid chrono format (see the strftime specifiers of chrono), nor {EXCEL_SERIAL:?}"))?;
+        .map_err(|_| BadFormat::NotAnInput { format: format() })?;
     for sample in samples() {
         let back = render(Temporal::DateTime, sample, &items)
             .and_then(|text| parse_with(temporal, &text, &items));
@@ -184,10 +210,8 @@ fn compile_input(temporal: Temporal, fmt: &str) -> Result<Input, String> {
         };
         if back != Some(expected) {
             return Err(match temporal {
-                Temporal::Date => format!("input format {fmt:?} cannot read a full date: it needs a year, a month and a day, e.g. \"%m/%d/%Y\""),
-                Temporal::DateTime => format!(
-                    "input format {fmt:?} cannot read a full date and time: it needs a year, month, day, hour and minute, e.g. \"%m/%d/%Y %H:%M\""
-                ),
+                Temporal::Date => BadFormat::NoFullDate { format: format() },
+                Temporal::DateTime => BadFormat::NoFullDateTime { format: format() },
             });
         }
     }
@@ -232,22 +256,19 @@ fn iso_date_text(d: NaiveDate) -> Option<String> {
     Some(out)
 }
 
-fn compile_output(temporal: Temporal, fmt: &str) -> Result<Vec<Item<'static>>, String> {
+fn compile_output(temporal: Temporal, fmt: &str) -> Result<Vec<Item<'static>>, BadFormat> {
     if fmt.is_empty() {
-        return Err("the output format is empty".into());
+        return Err(BadFormat::EmptyOutput);
     }
-    let items = StrftimeItems::new(fmt).parse_to_owned().map_err(|_| {
-        format!("{fmt:?} is not a valid chrono format (see the strftime specifiers of chrono)")
-    })?;
+    let format = || fmt.to_string();
+    let items = StrftimeItems::new(fmt)
+        .parse_to_owned()
+        .map_err(|_| BadFormat::NotAnOutput { format: format() })?;
     for sample in samples() {
         if render(temporal, sample, &items).is_none() {
             return Err(match temporal {
-                Temporal::Date => format!(
-                    "format {fmt:?} uses fields a date does not have (time of day or time zone)"
-                ),
-                Temporal::DateTime => {
-                    format!("format {fmt:?} uses fields a datetime without time zone does not have")
-                }
+                Temporal::Date => BadFormat::NotForDates { format: format() },
+                Temporal::DateTime => BadFormat::NotForDateTimes { format: format() },
             });
         }
     }
@@ -325,7 +346,7 @@ mod tests {
         DateRule::compile(temporal, &inputs, format, &KeyPath::field(3))
     }
 
-    fn date(s: &str) -> Result<Value, String> {
+    fn date(s: &str) -> Result<Value, NotADate> {
         let r = rule(
             Temporal::Date,
             &["%m/%d/%Y", EXCEL_SERIAL],
@@ -348,10 +369,10 @@ mod tests {
     fn unreadable_dates_name_the_value_and_the_formats() {
         let r = rule(Temporal::Date, &["%m/%d/%Y"], None).unwrap();
         assert_eq!(
-            r.convert("13/45/2020", false).unwrap_err(),
+            r.convert("13/45/2020", false).unwrap_err().to_string(),
             "value \"13/45/2020\" matches none of the formats %m/%d/%Y, %Y-%m-%d"
         );
-        let masked = r.convert("02/30/1980", true).unwrap_err();
+        let masked = r.convert("02/30/1980", true).unwrap_err().to_string();
         assert!(!masked.contains("1980"), "{masked}");
     }
 

@@ -9,12 +9,12 @@
 use std::borrow::Cow;
 
 use super::columns::{ColumnId, ColumnTable};
-use super::convert::Converter;
+use super::convert::{Converter, NotConverted};
 use super::lookup::LookupTable;
 use super::map::CodeMap;
 use super::template::Template;
 use super::text::Transform;
-use super::validate::Checks;
+use super::validate::{Checks, ChecksFailed};
 use crate::kernel::mapped::{FieldInfo, Rejection};
 use crate::kernel::record::Position;
 use crate::kernel::value::Value;
@@ -42,6 +42,17 @@ enum Source {
     Template(Template),
     /// Neither `from` nor `template`: the field is its `default`.
     Nothing,
+}
+
+/// Why a value of the field is refused (a rejection reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Refused {
+    #[error("required value is empty")]
+    RequiredEmpty,
+    #[error(transparent)]
+    Type(#[from] NotConverted),
+    #[error(transparent)]
+    Checks(#[from] ChecksFailed),
 }
 
 /// Collects problems from the parts of a field while keeping what compiled.
@@ -88,8 +99,8 @@ impl FieldRule {
             )),
             (None, Some(text)) => {
                 let t_at = at.clone().key("template");
-                let parsed =
-                    Template::parse(text, &t_at, columns).map_err(|msg| Problem::new(t_at, msg));
+                let parsed = Template::parse(text, &t_at, columns)
+                    .map_err(|e| Problem::new(t_at, e.to_string()));
                 problems.one(parsed).map(Source::Template)
             }
             (None, None) if spec.default.is_some() => Some(Source::Nothing),
@@ -104,7 +115,7 @@ impl FieldRule {
             .enumerate()
             .filter_map(|(j, t)| {
                 let parsed = Transform::parse(t)
-                    .map_err(|msg| Problem::new(at.clone().key("transform").index(j), msg));
+                    .map_err(|e| Problem::new(at.clone().key("transform").index(j), e.to_string()));
                 problems.one(parsed)
             })
             .collect();
@@ -227,8 +238,9 @@ impl FieldRule {
         for t in &self.transforms {
             v = t.apply(v);
         }
+        let refused = |why: Refused| reject(why.to_string());
         if is_blank(&v) {
-            return self.when_empty().map_err(reject);
+            return self.when_empty().map_err(refused);
         }
         if let Some(map) = &self.map {
             match map.get(&v) {
@@ -253,9 +265,9 @@ impl FieldRule {
             }
         }
         if is_blank(&v) {
-            return self.when_empty().map_err(reject);
+            return self.when_empty().map_err(refused);
         }
-        self.typed(v).map_err(reject)
+        self.typed(v).map_err(refused)
     }
 
     /// What a PII field reads from a row — each column's cell, and its source value before and
@@ -285,16 +297,16 @@ impl FieldRule {
     }
 
     /// The value of an empty field.
-    fn when_empty(&self) -> Result<Value, String> {
+    fn when_empty(&self) -> Result<Value, Refused> {
         match &self.default {
             Some(d) => Ok(d.clone()),
-            None if self.required => Err("required value is empty".to_string()),
+            None if self.required => Err(Refused::RequiredEmpty),
             None => Ok(Value::Null),
         }
     }
 
     /// Type conversion then checks of a non-empty value.
-    fn typed(&self, v: Cow<'_, str>) -> Result<Value, String> {
+    fn typed(&self, v: Cow<'_, str>) -> Result<Value, Refused> {
         let converted = self.convert.convert(v, self.info.pii)?;
         self.checks.check(&converted, self.info.pii)?;
         Ok(converted.value)

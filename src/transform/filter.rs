@@ -81,7 +81,8 @@ impl Filter {
             (_, Some(vs), ..) => Test::In(list(vs, "in")?),
             (_, _, Some(vs), ..) => Test::NotIn(list(vs, "not_in")?),
             (_, _, _, Some(re), _) => Test::Matches(
-                compile_regex(re).map_err(|msg| Problem::new(at.clone().key("matches"), msg))?,
+                compile_regex(re)
+                    .map_err(|e| Problem::new(at.clone().key("matches"), e.to_string()))?,
             ),
             (_, _, _, _, Some(empty)) => Test::IsEmpty(empty),
             (None, None, None, None, None) => {

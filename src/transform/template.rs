@@ -7,6 +7,16 @@ use super::columns::{ColumnId, ColumnTable};
 use crate::profile::braces::{self, Piece};
 use crate::profile::KeyPath;
 
+/// Why a template is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TemplateError {
+    /// The braces do not pair up; the words are those of [`braces::split`].
+    #[error("{0}")]
+    Braces(String),
+    #[error("the template names no column; use `default` for a constant value")]
+    NoColumn,
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Template {
@@ -25,8 +35,9 @@ impl Template {
         text: &str,
         at: &KeyPath,
         columns: &mut ColumnTable,
-    ) -> Result<Template, String> {
-        let parts: Vec<Part> = braces::split(text)?
+    ) -> Result<Template, TemplateError> {
+        let parts: Vec<Part> = braces::split(text)
+            .map_err(|e| TemplateError::Braces(e.to_string()))?
             .into_iter()
             .map(|piece| match piece {
                 Piece::Literal(s) => Part::Text(s),
@@ -34,7 +45,7 @@ impl Template {
             })
             .collect();
         if !parts.iter().any(|p| matches!(p, Part::Column(_))) {
-            return Err("the template names no column; use `default` for a constant value".into());
+            return Err(TemplateError::NoColumn);
         }
         Ok(Template { parts })
     }
@@ -67,7 +78,7 @@ mod tests {
     fn parse(text: &str) -> (Result<Template, String>, ColumnTable) {
         let mut columns = ColumnTable::default();
         let t = Template::parse(text, &KeyPath::field(0).key("template"), &mut columns);
-        (t, columns)
+        (t.map_err(|e| e.to_string()), columns)
     }
 
     #[test]

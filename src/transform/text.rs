@@ -10,6 +10,31 @@ use std::ops::Range;
 const KNOWN: &str = "trim, lower, upper, title, collapse_whitespace, digits_only, \
      alnum_only, strip_leading_zeros, first:N, last:N, pad_left:N:C, replace:FROM:TO";
 
+/// A `transform` entry that does not parse: what is wrong, then the list of known transforms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{why}; known transforms: {KNOWN}")]
+pub(crate) struct BadTransform {
+    why: Why,
+}
+
+/// What is wrong with a transform spec, without a location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Why {
+    #[error("transform {name:?} takes no arguments")]
+    TakesNoArguments { name: String },
+    #[error("transform {name:?} takes one argument: {name}:N")]
+    TakesOneArgument { name: String },
+    /// The `N` of `first:N`, `last:N` or `pad_left:N:C` is missing, not a number, or 0.
+    #[error("transform {name:?} needs a whole number of characters of at least 1, e.g. {name}:4")]
+    NeedsCount { name: String },
+    #[error("transform \"pad_left\" needs one padding character: pad_left:N:C")]
+    NeedsPadding,
+    #[error("transform \"replace\" needs a non-empty text to replace: replace:FROM:TO")]
+    NeedsText,
+    #[error("unknown transform {name:?}")]
+    Unknown { name: String },
+}
+
 /// One parsed text transform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Transform {
@@ -40,18 +65,20 @@ pub(crate) enum Transform {
 impl Transform {
     /// Parses `name` or `name:arg[:arg]`. The error explains what is wrong and lists the known
     /// transforms, without a location.
-    pub(crate) fn parse(spec: &str) -> Result<Transform, String> {
-        Transform::parse_spec(spec).map_err(|why| format!("{why}; known transforms: {KNOWN}"))
+    pub(crate) fn parse(spec: &str) -> Result<Transform, BadTransform> {
+        Transform::parse_spec(spec).map_err(|why| BadTransform { why })
     }
 
-    fn parse_spec(spec: &str) -> Result<Transform, String> {
+    fn parse_spec(spec: &str) -> Result<Transform, Why> {
         let mut parts = spec.splitn(3, ':');
         let name = parts.next().unwrap_or("").trim();
         let arg1 = parts.next();
         let arg2 = parts.next();
         let no_args = |t: Transform| match arg1 {
             None => Ok(t),
-            Some(_) => Err(format!("transform {name:?} takes no arguments")),
+            Some(_) => Err(Why::TakesNoArguments {
+                name: name.to_string(),
+            }),
         };
         match name {
             "trim" => no_args(Transform::Trim),
@@ -64,7 +91,9 @@ impl Transform {
             "strip_leading_zeros" => no_args(Transform::StripLeadingZeros),
             "first" | "last" => {
                 if arg2.is_some() {
-                    return Err(format!("transform {name:?} takes one argument: {name}:N"));
+                    return Err(Why::TakesOneArgument {
+                        name: name.to_string(),
+                    });
                 }
                 let n = count(name, arg1)?;
                 Ok(if name == "first" {
@@ -78,21 +107,18 @@ impl Transform {
                 let mut chars = arg2.unwrap_or("").chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => Ok(Transform::PadLeft(n, c)),
-                    _ => Err(
-                        "transform \"pad_left\" needs one padding character: pad_left:N:C".into(),
-                    ),
+                    _ => Err(Why::NeedsPadding),
                 }
             }
             "replace" => match (arg1, arg2) {
                 (Some(from), Some(to)) if !from.is_empty() => {
                     Ok(Transform::Replace(from.to_string(), to.to_string()))
                 }
-                _ => Err(
-                    "transform \"replace\" needs a non-empty text to replace: replace:FROM:TO"
-                        .into(),
-                ),
+                _ => Err(Why::NeedsText),
             },
-            _ => Err(format!("unknown transform {name:?}")),
+            _ => Err(Why::Unknown {
+                name: name.to_string(),
+            }),
         }
     }
 
@@ -173,12 +199,12 @@ impl Transform {
 }
 
 /// The `N` of `first:N`, `last:N`, `pad_left:N:C`: a whole number of at least 1.
-fn count(name: &str, arg: Option<&str>) -> Result<usize, String> {
+fn count(name: &str, arg: Option<&str>) -> Result<usize, Why> {
     match arg.map(|a| a.trim().parse::<usize>()) {
         Some(Ok(n)) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "transform {name:?} needs a whole number of characters of at least 1, e.g. {name}:4"
-        )),
+        _ => Err(Why::NeedsCount {
+            name: name.to_string(),
+        }),
     }
 }
 
@@ -300,10 +326,10 @@ mod tests {
 
     #[test]
     fn bad_specs_explain_themselves() {
-        let err = Transform::parse("uppercase").unwrap_err();
+        let err = Transform::parse("uppercase").unwrap_err().to_string();
         assert!(err.contains("unknown transform \"uppercase\""), "{err}");
         assert!(err.contains("digits_only"), "{err}");
-        let err = Transform::parse("first").unwrap_err();
+        let err = Transform::parse("first").unwrap_err().to_string();
         assert!(
             err.contains("first:4") && err.ends_with("replace:FROM:TO"),
             "{err}"
@@ -313,6 +339,7 @@ mod tests {
         assert!(Transform::parse("first:2:3").is_err());
         assert!(Transform::parse("trim:1")
             .unwrap_err()
+            .to_string()
             .contains("no arguments"));
         assert!(Transform::parse("pad_left:5").is_err());
         assert!(Transform::parse("pad_left:5:ab").is_err());

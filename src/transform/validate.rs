@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::fmt;
 
 use chrono::NaiveDateTime;
 use regex::Regex;
@@ -26,6 +27,65 @@ pub(crate) struct Checks {
     max_length: Option<usize>,
 }
 
+/// Every check a value failed, in the order they run (a rejection reason: the failures joined
+/// by `; `).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChecksFailed(Vec<CheckFailed>);
+
+/// One failed check. `value` is the value as messages show it: quoted, or masked for a PII
+/// field; bounds are shown as the profile wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum CheckFailed {
+    #[error("value {value} does not match the pattern {pattern}")]
+    Pattern { value: String, pattern: String },
+    #[error("value {value} is below the minimum {min}")]
+    BelowMin { value: String, min: String },
+    #[error("value {value} is above the maximum {max}")]
+    AboveMax { value: String, max: String },
+    #[error("value {value} is {length} characters long; max_length is {max}")]
+    TooLong {
+        value: String,
+        length: usize,
+        max: usize,
+    },
+}
+
+impl fmt::Display for ChecksFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, failed) in self.0.iter().enumerate() {
+            if n > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{failed}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ChecksFailed {}
+
+/// A regular expression of the profile that does not compile; `reason` is the reason line of
+/// the regex error (its other lines repeat the pattern with a caret, which the profile loader
+/// does).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid regular expression: {reason}")]
+pub(crate) struct BadRegex {
+    reason: String,
+}
+
+/// A `min` or `max` that does not fit the field's type; `key` is the one it is written at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum BadBound {
+    #[error("{key} of a number field must be a number, e.g. {key} = 0")]
+    NumberExpected { key: &'static str },
+    #[error("{key} of a date field must be an ISO date, e.g. {key} = \"2000-01-01\"")]
+    IsoDateExpected { key: &'static str },
+    #[error("{key} of a date field must be an ISO date in quotes, e.g. {key} = \"2000-01-01\"")]
+    QuotesExpected { key: &'static str },
+    #[error("{key} applies to integer, decimal, date and datetime fields; use max_length or pattern for text")]
+    TextField { key: &'static str },
+}
+
 #[derive(Debug)]
 enum Limit {
     /// A decimal in normal form.
@@ -40,18 +100,18 @@ impl Checks {
         let mut problems = Vec::new();
         let pattern = spec.pattern.as_deref().and_then(|p| match full_match(p) {
             Ok(re) => Some((re, p.to_string())),
-            Err(msg) => {
-                problems.push(Problem::new(at.clone().key("pattern"), msg));
+            Err(e) => {
+                problems.push(Problem::new(at.clone().key("pattern"), e.to_string()));
                 None
             }
         });
-        let mut limit = |bound: &Option<Bound>, key: &str| {
+        let mut limit = |bound: &Option<Bound>, key: &'static str| {
             bound
                 .as_ref()
                 .and_then(|b| match compile_limit(b, spec.kind, key) {
                     Ok(l) => Some(l),
-                    Err(msg) => {
-                        problems.push(Problem::new(at.clone().key(key), msg));
+                    Err(e) => {
+                        problems.push(Problem::new(at.clone().key(key), e.to_string()));
                         None
                     }
                 })
@@ -75,7 +135,7 @@ impl Checks {
     }
 
     /// Runs every check; the error lists each failed one (a rejection reason).
-    pub(crate) fn check(&self, c: &Converted, pii: bool) -> Result<(), String> {
+    pub(crate) fn check(&self, c: &Converted, pii: bool) -> Result<(), ChecksFailed> {
         if self.pattern.is_none()
             && self.min.is_none()
             && self.max.is_none()
@@ -84,53 +144,52 @@ impl Checks {
             return Ok(());
         }
         let text = text_of(&c.value);
+        let value = || shown(&text, pii);
         let mut failed = Vec::new();
         if let Some((re, source)) = &self.pattern {
             if !re.is_match(&text) {
-                failed.push(format!(
-                    "value {} does not match the pattern {source}",
-                    shown(&text, pii)
-                ));
+                failed.push(CheckFailed::Pattern {
+                    value: value(),
+                    pattern: source.clone(),
+                });
             }
         }
         if let Some(limit) = &self.min {
             if value_vs(c, &text, limit) == Some(Ordering::Less) {
-                failed.push(format!(
-                    "value {} is below the minimum {}",
-                    shown(&text, pii),
-                    show(limit)
-                ));
+                failed.push(CheckFailed::BelowMin {
+                    value: value(),
+                    min: show(limit).to_string(),
+                });
             }
         }
         if let Some(limit) = &self.max {
             if value_vs(c, &text, limit) == Some(Ordering::Greater) {
-                failed.push(format!(
-                    "value {} is above the maximum {}",
-                    shown(&text, pii),
-                    show(limit)
-                ));
+                failed.push(CheckFailed::AboveMax {
+                    value: value(),
+                    max: show(limit).to_string(),
+                });
             }
         }
         if let Some(max) = self.max_length {
-            let n = text.chars().count();
-            if n > max {
-                failed.push(format!(
-                    "value {} is {n} characters long; max_length is {max}",
-                    shown(&text, pii)
-                ));
+            let length = text.chars().count();
+            if length > max {
+                failed.push(CheckFailed::TooLong {
+                    value: value(),
+                    length,
+                    max,
+                });
             }
         }
         if failed.is_empty() {
             Ok(())
         } else {
-            Err(failed.join("; "))
+            Err(ChecksFailed(failed))
         }
     }
 }
 
-/// Compiles a regular expression from the profile. The error is the reason line of the regex
-/// error (its other lines repeat the pattern with a caret, which the profile loader does).
-pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
+/// Compiles a regular expression from the profile.
+pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, BadRegex> {
     Regex::new(pattern).map_err(|e| {
         let text = e.to_string();
         let last = text
@@ -139,21 +198,20 @@ pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
             .find(|l| !l.trim().is_empty())
             .unwrap_or("")
             .trim();
-        format!(
-            "invalid regular expression: {}",
-            last.trim_start_matches("error: ")
-        )
+        BadRegex {
+            reason: last.trim_start_matches("error: ").to_string(),
+        }
     })
 }
 
 /// `pattern` anchored at both ends. It is compiled bare first so that an error describes the
 /// pattern as the user wrote it.
-fn full_match(pattern: &str) -> Result<Regex, String> {
+fn full_match(pattern: &str) -> Result<Regex, BadRegex> {
     compile_regex(pattern)?;
     compile_regex(&format!(r"\A(?:{pattern})\z"))
 }
 
-fn compile_limit(bound: &Bound, kind: FieldType, key: &str) -> Result<Limit, String> {
+fn compile_limit(bound: &Bound, kind: FieldType, key: &'static str) -> Result<Limit, BadBound> {
     match kind {
         FieldType::Integer | FieldType::Decimal => {
             let text = match bound {
@@ -163,17 +221,17 @@ fn compile_limit(bound: &Bound, kind: FieldType, key: &str) -> Result<Limit, Str
             };
             normalize_decimal(&text)
                 .map(Limit::Number)
-                .ok_or_else(|| format!("{key} of a number field must be a number, e.g. {key} = 0"))
+                .ok_or(BadBound::NumberExpected { key })
         }
         FieldType::Date | FieldType::Datetime => match bound {
             Bound::Text(t) => parse_bound(t)
                 .map(|i| Limit::Instant(i, t.trim().to_string()))
-                .ok_or_else(|| format!("{key} of a date field must be an ISO date, e.g. {key} = \"2000-01-01\"")),
-            _ => Err(format!("{key} of a date field must be an ISO date in quotes, e.g. {key} = \"2000-01-01\"")),
+                .ok_or(BadBound::IsoDateExpected { key }),
+            _ => Err(BadBound::QuotesExpected { key }),
         },
-        FieldType::String | FieldType::Boolean | FieldType::Email => Err(format!(
-            "{key} applies to integer, decimal, date and datetime fields; use max_length or pattern for text"
-        )),
+        FieldType::String | FieldType::Boolean | FieldType::Email => {
+            Err(BadBound::TextField { key })
+        }
     }
 }
 
@@ -228,8 +286,12 @@ mod tests {
         let at = KeyPath::field(0);
         let converted = Converter::compile(&spec, &at)
             .unwrap()
-            .convert(Cow::Borrowed(input), pii)?;
-        Checks::compile(&spec, &at).unwrap().check(&converted, pii)
+            .convert(Cow::Borrowed(input), pii)
+            .map_err(|e| e.to_string())?;
+        Checks::compile(&spec, &at)
+            .unwrap()
+            .check(&converted, pii)
+            .map_err(|e| e.to_string())
     }
 
     fn problems(extra: &str) -> Vec<String> {

@@ -22,7 +22,7 @@ pub fn check(out: &OutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Proble
             check_connection(&h.connection, &mut problem);
             let keys = &h.http;
             if let Err(e) = url_allowed(&keys.url, h.connection.allow_plain_http) {
-                problem("url", e);
+                problem("url", e.to_string());
             }
             match UrlTemplate::compile(&keys.url, fields) {
                 Err(e) => problem("url", e),
@@ -71,7 +71,7 @@ pub fn check(out: &OutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Proble
         OutputSpec::Scim(s) => {
             check_connection(&s.connection, &mut problem);
             if let Err(e) = url_allowed(&s.scim.base_url, s.connection.allow_plain_http) {
-                problem("base_url", e);
+                problem("base_url", e.to_string());
             }
             let attribute = s.scim.match_on.attribute();
             if !fields.iter().any(|f| f.name == attribute) {
