@@ -20,16 +20,16 @@ use crate::output::webhook;
 use crate::profile::{OutputSpec, Profile, SourceSpec};
 use crate::settings::Settings;
 use crate::source::dir::Candidate;
+use crate::source::sftp;
 use crate::source::staging::Content;
-use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
+use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, Store};
 use crate::transform::{MappingPlan, RowOutcome};
 
 use super::archive;
 use super::arrival::{Arrival, Origin};
-use super::deliver::{publish_outputs, Finished, Outputs};
+use super::deliver::{publish_outputs, Finished, Outputs, Unsent};
 use super::event::Event;
 use super::leftovers;
-use super::upload::Unsent;
 use super::EngineError;
 
 /// At most this many rejections of one job are kept in the store (the rejects file and the
@@ -126,13 +126,7 @@ impl JobContext<'_> {
         let job_id = self.store.start_job(self.name(), file.id, &input.name)?;
         if let Origin::Remote { size, mtime } = input.origin {
             // Linked now, so crash recovery can settle the remote file of this job.
-            self.store.remote_set(
-                self.name(),
-                &input.name,
-                (size, mtime),
-                RemoteState::Seen,
-                Some(job_id),
-            )?;
+            sftp::link_job(self.store, self.name(), &input.name, (size, mtime), job_id)?;
         }
 
         if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
@@ -540,20 +534,14 @@ impl JobContext<'_> {
             .map_err(|e| EngineError::io(format!("keeping {:?}", input.name), e))?;
         match &input.origin {
             Origin::Inbox(cand) => self.release(cand)?,
-            Origin::Remote { size, mtime } => {
-                let state = if delivered {
-                    RemoteState::Delivered
-                } else {
-                    RemoteState::Failed
-                };
-                self.store.remote_set(
-                    self.name(),
-                    &input.name,
-                    (*size, *mtime),
-                    state,
-                    Some(job_id),
-                )?;
-            }
+            Origin::Remote { size, mtime } => sftp::job_ended(
+                self.store,
+                self.name(),
+                &input.name,
+                (*size, *mtime),
+                job_id,
+                delivered,
+            )?,
         }
         self.emit(Event::InputKept {
             job_id,

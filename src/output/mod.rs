@@ -1,7 +1,8 @@
 //! Destinations for mapped records.
 //!
 //! Files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear complete or
-//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; APIs
+//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; SFTP
+//! uploads (`sftp.rs`: remote names, the sealed local copy, the hash-checked upload); APIs
 //! (`api/`: REST and SCIM). `template.rs` renders output names; `confine.rs` keeps local paths
 //! inside the settings' output roots by their real location; `check` validates a profile's
 //! outputs, including those paths. `webhook.rs` delivers the `[[notify]]` webhooks: a signed
@@ -14,6 +15,7 @@ pub mod csv;
 pub mod file;
 pub mod jsonl;
 pub mod rejects;
+pub mod sftp;
 pub mod template;
 pub mod webhook;
 

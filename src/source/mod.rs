@@ -1,12 +1,14 @@
 //! Where input files come from, and the checks every incoming file goes through.
 //!
-//! `dir` finds complete files in an inbox folder, `names` decides which names are safe,
-//! `writers` whether a writer still holds a file open, `decrypt` loads the identities that
-//! open `.age` inputs, and `staging` takes the private, hashed, encrypted copy a job reads.
+//! `dir` finds complete files in an inbox folder, `sftp` lists, settles and fetches the files
+//! of an SFTP source folder and runs their `after` actions, `names` decides which names are
+//! safe, `writers` whether a writer still holds a file open, `decrypt` loads the identities
+//! that open `.age` inputs, and `staging` takes the private, hashed, encrypted copy a job reads.
 
 pub mod decrypt;
 pub mod dir;
 pub mod names;
+pub mod sftp;
 pub mod staging;
 pub mod writers;
 
