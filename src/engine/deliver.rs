@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 
 use crate::kernel::atomic::{self, FinishedFile};
 use crate::kernel::mapped::MappedRecord;
-use crate::output::age::{self, Sealing};
-use crate::output::api::spool::SpoolHeader;
 use crate::output::file::{rejects_path, FileSink};
+use crate::output::open::open;
+use crate::output::placement::PlaceEnv;
 use crate::output::sftp::{self, UploadError};
 use crate::output::template::{safe_component, NameContext};
 use crate::output::{self};
-use crate::profile::{OutputSpec, SftpOutputSpec};
+use crate::profile::SftpOutputSpec;
 use crate::sftp::Transfer;
 use crate::store::OutputRow;
 
@@ -136,70 +136,32 @@ impl JobContext<'_> {
         };
         for (i, out) in self.profile.outputs.iter().enumerate() {
             let tag = format!("job{job_id}-{i}");
-            let (mut target, mut local, file_spec) = match out {
-                OutputSpec::File(spec) => {
-                    match output::resolve_path(&spec.path, self.settings, &names) {
-                        Ok(p) => (p.display().to_string(), p, Some(spec)),
-                        Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
-                    }
-                }
-                OutputSpec::Sftp(sftp) => {
-                    let remote = match sftp::remote_path(&sftp.file.path, &names) {
-                        Ok(r) => r,
-                        Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
-                    };
-                    let name = remote.rsplit('/').next().unwrap_or_default();
-                    let local = self.outgoing(&format!("{tag}-{}", safe_component(name)));
-                    let target = sftp::target(sftp, self.settings, &remote);
-                    (target, local, Some(&sftp.file))
-                }
-                OutputSpec::Http(_) | OutputSpec::Scim(_) => (
-                    crate::output::api::target_label(out).unwrap_or_default(),
-                    self.outgoing(&format!("{tag}.spool")),
-                    None,
-                ),
+            let env = PlaceEnv {
+                settings: self.settings,
+                names: &names,
+                key: self.key,
+                outgoing: self.outgoing(),
+                tag: &tag,
+                fields: self.plan.fields(),
             };
-            let sealing =
-                match file_spec.map(|s| Sealing::new(&s.encrypt_to, s.armor, self.settings)) {
-                    Some(Err(e)) => return Ok(Err(format!("output {}: {e}", i + 1))),
-                    Some(Ok(s)) => s,
-                    None => None,
-                };
-            if sealing.is_some() {
-                target.push_str(age::SUFFIX);
-                local.as_mut_os_string().push(age::SUFFIX);
-            }
-            // An upload's local copy that is not encrypted to recipients is sealed to this
-            // installation while it waits (see `output::sftp`).
-            let sealing = match (out, sealing) {
-                (OutputSpec::Sftp(_), None) => {
-                    local.as_mut_os_string().push(sftp::SEALED_SUFFIX);
-                    Some(Sealing::to_installation(self.key))
-                }
-                (_, sealing) => sealing,
+            let placement = match open(out).place(&env) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
             };
-            if let Err(e) = free_for_output(&target, &local, sinks) {
+            let (target, local) = (&placement.target, &placement.local);
+            if let Err(e) = free_for_output(target, local, sinks) {
                 return Ok(Err(e));
             }
             // Noted before it exists, so a crash can never leave an unknown temp file.
             self.store
-                .note_temp(job_id, &atomic::temp_path(&local, &tag))?;
-            let file = match file_spec {
-                Some(spec) => {
-                    FileSink::create(spec, &local, self.plan.fields(), &tag, sealing.as_ref())
-                }
-                None => FileSink::spool(
-                    &local,
-                    &tag,
-                    &SpoolHeader::new(out, self.plan.fields()),
-                    self.key,
-                ),
-            }
-            .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
+                .note_temp(job_id, &atomic::temp_path(local, &tag))?;
+            let file = placement
+                .create(&env)
+                .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
             sinks.push(Sink {
                 index: i,
-                target,
-                local,
+                target: placement.target,
+                local: placement.local,
                 file,
             });
         }
@@ -226,13 +188,12 @@ impl JobContext<'_> {
         Ok(free_for_output(&target, &rejects_at, sinks).map(|()| rejects_at))
     }
 
-    /// A file in this profile's folder for outputs on their way out (SFTP uploads, API spools).
-    fn outgoing(&self, name: &str) -> PathBuf {
+    /// This profile's folder for outputs on their way out (SFTP uploads, API spools).
+    fn outgoing(&self) -> PathBuf {
         self.settings
             .state_dir
             .join("outgoing")
             .join(&self.profile.name)
-            .join(name)
     }
 }
 
@@ -293,9 +254,9 @@ pub fn publish_outputs(
     let published = &mut done.targets;
     for row in rows {
         if !row.published {
-            let spec = row.output_index.and_then(|i| ctx.profile.outputs.get(i));
-            match spec {
-                Some(OutputSpec::Sftp(spec)) => match upload(ctx, job_id, spec, row)? {
+            let output = row.output_index.and_then(|i| ctx.output(i));
+            if let Some(spec) = output.and_then(|o| o.upload()) {
+                match upload(ctx, job_id, spec, row)? {
                     Ok(sent) => {
                         // Marked published by the upload. The audit trail names the bytes
                         // the server received.
@@ -306,30 +267,26 @@ pub fn publish_outputs(
                         };
                         emit_published(ctx, job_id, &received)?;
                         published.push(row.final_path.clone());
-                        continue;
                     }
-                    Err(unsent) => {
-                        done.unsent.push(unsent);
-                        continue;
-                    }
-                },
-                Some(api @ (OutputSpec::Http(_) | OutputSpec::Scim(_))) => {
-                    let settled = api_delivery::deliver(ctx, job_id, row, api)?;
-                    ctx.store.mark_published(job_id, &row.final_path)?;
-                    let index = row.output_index.unwrap_or_default();
-                    let totals = ctx.store.ledger_counts(job_id, index)?;
-                    if totals.1 == 0 {
-                        remove_spool(&row.temp_path)?;
-                    }
-                    emit_delivered(ctx, job_id, row, totals, settled)?;
-                    published.push(row.final_path.clone());
-                    continue;
+                    Err(unsent) => done.unsent.push(unsent),
                 }
-                Some(OutputSpec::File(_)) | None => {
-                    atomic::publish(Path::new(&row.temp_path), Path::new(&row.final_path))
-                        .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?
-                }
+                continue;
             }
+            if let Some(api) = output.and_then(|o| o.api()) {
+                let settled = api_delivery::deliver(ctx, job_id, row, &api)?;
+                ctx.store.mark_published(job_id, &row.final_path)?;
+                let index = row.output_index.unwrap_or_default();
+                let totals = ctx.store.ledger_counts(job_id, index)?;
+                if totals.1 == 0 {
+                    remove_spool(&row.temp_path)?;
+                }
+                emit_delivered(ctx, job_id, row, totals, settled)?;
+                published.push(row.final_path.clone());
+                continue;
+            }
+            // A file output, or the rejects report.
+            atomic::publish(Path::new(&row.temp_path), Path::new(&row.final_path))
+                .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?;
             ctx.store.mark_published(job_id, &row.final_path)?;
             emit_published(ctx, job_id, row)?;
         }

@@ -15,11 +15,13 @@ use std::path::{Path, PathBuf};
 use crate::format::{self, ReadError, Severity};
 use crate::kernel::atomic::{temp_path, FinishedFile};
 use crate::kernel::mapped::Rejection;
+use crate::output::open::{open, Output};
 use crate::output::rejects::RejectsFile;
 use crate::output::webhook;
-use crate::profile::{OutputSpec, Profile, SourceSpec};
+use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::source::dir::Candidate;
+use crate::source::open::open as open_source;
 use crate::source::sftp;
 use crate::source::staging::Content;
 use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, Store};
@@ -83,6 +85,11 @@ struct Written {
 impl JobContext<'_> {
     fn name(&self) -> &str {
         &self.profile.name
+    }
+
+    /// Output `index` of the profile, opened (`None` past the end: the profile changed).
+    pub(super) fn output(&self, index: usize) -> Option<&dyn Output> {
+        self.profile.outputs.get(index).map(open)
     }
 
     fn emit(&self, event: Event<'_>) -> Result<(), EngineError> {
@@ -418,8 +425,8 @@ impl JobContext<'_> {
             let Some(index) = out.output_index else {
                 continue;
             };
-            match self.profile.outputs.get(index) {
-                Some(OutputSpec::Http(_) | OutputSpec::Scim(_)) => {
+            match self.output(index) {
+                Some(output) if output.api().is_some() => {
                     let (delivered, failed) = self.store.ledger_counts(job_id, index)?;
                     reached |= delivered > 0;
                     if failed > 0 {
@@ -555,7 +562,7 @@ impl JobContext<'_> {
     pub(super) fn release(&self, cand: &Candidate) -> Result<(), EngineError> {
         let released = archive::release_original(cand)
             .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
-        if let (true, SourceSpec::Dir(dir)) = (released, &self.profile.source) {
+        if let (true, Some(dir)) = (released, open_source(&self.profile.source).inbox()) {
             if let Some(marker) = &dir.done_marker {
                 archive::remove_marker(&cand.path, marker).map_err(|e| {
                     EngineError::io(format!("removing the done marker of {:?}", cand.name), e)

@@ -5,10 +5,10 @@
 //! over an SFTP source (whose own work is `source::sftp`), `host_key` the audit of refused SSH
 //! host keys, `recover` the clean-up of what a killed process left behind (`leftovers` the temp
 //! files of ended jobs), `retry` the re-sending of failed API rows, `archive` where inputs go
-//! afterwards (and
-//! `retention` how long they stay), `at_rest` the keys that keep them encrypted, `control` the
-//! operator actions (pause, resume, run now, retry) the dashboard asks for, and `event` the
-//! typed events that are both logged and audited.
+//! afterwards (and `retention` how long they stay), `at_rest` the keys that keep them
+//! encrypted, `control` the operator actions (pause, resume, run now, retry) the dashboard asks
+//! for, and `event` the typed events that are both logged and audited. Which kinds of source
+//! and output exist is `source::open` and `output::open`.
 
 mod api_delivery;
 pub mod archive;

@@ -9,9 +9,10 @@
 
 use std::fs;
 
-use crate::profile::{Profile, SourceSpec};
+use crate::profile::Profile;
 use crate::source::decrypt::decrypt_with;
 use crate::source::dir::Candidate;
+use crate::source::open::open;
 use crate::source::sftp;
 use crate::source::staging::{self, Content};
 use crate::store::{JobRow, JobStatus};
@@ -180,7 +181,7 @@ fn inbox_entry(
     ctx: &JobContext<'_>,
     name: &str,
 ) -> Result<Option<Candidate>, EngineError> {
-    let SourceSpec::Dir(spec) = &profile.source else {
+    let Some(spec) = open(&profile.source).inbox() else {
         return Ok(None);
     };
     let path = ctx.settings.resolve_path(&spec.path).join(name);
