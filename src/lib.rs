@@ -6,13 +6,13 @@
 //! |---------------|------|
 //! | [`settings`]  | `hrbridge.toml`: profile folder, state folder, allowed output roots |
 //! | [`profile`]   | the profile language: serde model, located loading, its own semantic rules, the schedule a profile's passes wait on |
-//! | [`source`]    | local inbox folders: stability, safe names, staging with sha256 |
+//! | [`source`]    | local inbox folders and SFTP source folders: stability, safe names, staging with sha256, `after` actions |
 //! | [`format`]    | readers (CSV with encodings, spreadsheets with caps) yielding positioned records |
 //! | [`transform`] | mapping rules, filters and validation: raw record → record or rejection |
-//! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files, REST and SCIM APIs with auth, rate limits and retries), name templates, and `[[notify]]` webhooks (signed JSON summaries of finished jobs) |
-//! | [`sftp`]      | SSH/SFTP client: verified host keys (known_hosts), listings, pipelined transfers |
+//! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files, SFTP uploads, REST and SCIM APIs with auth, rate limits and retries), name templates, and `[[notify]]` webhooks (signed JSON summaries of finished jobs) |
+//! | [`sftp`]      | SSH/SFTP client: logins from a profile's keys, verified host keys (known_hosts), listings, pipelined transfers |
 //! | [`daemon`]    | `run` without `--once`: folder watches, firing cron schedules, polls, operator commands and pauses, a heartbeat, clean shutdown |
-//! | [`engine`]    | the checks a profile passes before it runs (every component's rules, the mapping plan compiled once per start), one job (read → map → write → commit → keep), delivery (files, SFTP uploads, API rows through the ledger), passes over inboxes and SFTP folders, crash recovery, `retry` |
+//! | [`engine`]    | the checks a profile passes before it runs (every component's rules, the mapping plan compiled once per start), one job (read → map → write → commit → keep), delivery (publishing files and uploads, API rows through the ledger), passes over inboxes and SFTP folders, crash recovery, `retry` |
 //! | [`standin`]   | a stand-in HR API (OAuth2, REST, SCIM) on loopback for the demo, tests and benchmarks |
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map, operator commands and pauses, keyset pages for the dashboard, and the hash-chained audit trail |
 //! | [`kernel`]    | the ground floor every layer may use, importing nothing above it: the record vocabulary, atomic files, durations, the stop signal, the URL policy, backoff, PII masking, escaping, the installation key and secrets |

@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{load_all, Exit};
-use crate::profile::{OutputSpec, Profile, SftpConnectionSpec, SourceSpec};
+use crate::output::open::open;
+use crate::profile::{Profile, SftpConnectionSpec};
 use crate::settings::Settings;
 use crate::sftp::known_hosts::{append, fingerprint, verify};
 use crate::sftp::{host_key_of, HostKeyVerdict};
+use crate::source;
 
 pub fn add(
     config: Option<&Path>,
@@ -170,11 +172,11 @@ fn known_hosts_for(
 /// Every SFTP connection of a profile (its source and its outputs).
 fn connections(profile: &Profile) -> Vec<&SftpConnectionSpec> {
     let mut out = Vec::new();
-    if let SourceSpec::Sftp(s) = &profile.source {
+    if let Some(s) = source::open::open(&profile.source).remote() {
         out.push(&s.connection);
     }
     for o in &profile.outputs {
-        if let OutputSpec::Sftp(s) = o {
+        if let Some(s) = open(o).upload() {
             out.push(&s.connection);
         }
     }

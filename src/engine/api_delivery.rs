@@ -20,11 +20,8 @@ use tokio::sync::mpsc;
 
 use crate::kernel::mapped::FieldInfo;
 use crate::output::api::client::ApiClient;
-use crate::output::api::rest::RestDeliverer;
-use crate::output::api::scim::ScimDeliverer;
 use crate::output::api::spool::{SpoolHeader, SpoolReader, SpoolRecord};
-use crate::output::api::{id_map_name, Deliverer, Item, Outcome};
-use crate::profile::OutputSpec;
+use crate::output::api::{ApiOutput, Deliverer, Item, Outcome};
 use crate::store::{DeliveryState, LedgerEntry, OutputRow};
 
 use super::job::JobContext;
@@ -56,7 +53,7 @@ pub(super) fn deliver(
     ctx: &JobContext<'_>,
     job_id: i64,
     row: &OutputRow,
-    spec: &OutputSpec,
+    api: &ApiOutput<'_>,
 ) -> Result<u64, EngineError> {
     let index = row.output_index.unwrap_or_default();
     let fail = |message: String| EngineError::Profile {
@@ -64,15 +61,9 @@ pub(super) fn deliver(
         message: format!("output {}: {message}", index + 1),
     };
     let fields = ctx.plan.fields();
-    let connection = match spec {
-        OutputSpec::Http(h) => &h.connection,
-        OutputSpec::Scim(s) => &s.connection,
-        OutputSpec::File(_) | OutputSpec::Sftp(_) => return Ok(0),
-    };
-    let map = id_map_name(spec, &ctx.profile.name)
-        .unwrap_or(&ctx.profile.name)
-        .to_string();
-    let records = open_spool(ctx, job_id, row, spec)?;
+    let connection = api.connection;
+    let map = api.id_map(&ctx.profile.name).to_string();
+    let records = open_spool(ctx, job_id, row, api)?;
     let mut feeder = Feeder {
         ctx,
         // The profile's batch size: `open_spool` refuses a spool written for another.
@@ -102,17 +93,8 @@ pub(super) fn deliver(
         map: &map,
         fields,
     };
-    match spec {
-        OutputSpec::Http(h) => {
-            let deliverer = RestDeliverer::new(client, &h.http, fields).map_err(fail)?;
-            runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
-        }
-        OutputSpec::Scim(s) => {
-            let deliverer = ScimDeliverer::new(client, &s.scim, fields).map_err(fail)?;
-            runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
-        }
-        OutputSpec::File(_) | OutputSpec::Sftp(_) => Ok(0),
-    }
+    let deliverer = api.deliverer(client, fields).map_err(fail)?;
+    runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
 }
 
 /// Opens the spool of API output `row` of job `job_id`, refusing one that was written for
@@ -121,7 +103,7 @@ pub(super) fn open_spool(
     ctx: &JobContext<'_>,
     job_id: i64,
     row: &OutputRow,
-    spec: &OutputSpec,
+    api: &ApiOutput<'_>,
 ) -> Result<SpoolReader, EngineError> {
     let refuse = |why: String| EngineError::Profile {
         profile: ctx.profile.name.clone(),
@@ -143,7 +125,7 @@ pub(super) fn open_spool(
     };
     match reader
         .header
-        .mismatch(&SpoolHeader::new(spec, ctx.plan.fields()))
+        .mismatch(&SpoolHeader::new(api.batch_size, ctx.plan.fields()))
     {
         Some(why) => Err(refuse(format!(
             "{why}; restore the profile as it was until this job is delivered"

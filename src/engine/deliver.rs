@@ -1,5 +1,6 @@
 //! A job's outputs: opened as temp files before the first row, finished after the last, and
-//! published at commit — linked into place locally, or uploaded to an SFTP server (`upload`).
+//! published at commit — linked into place locally, or uploaded to an SFTP server
+//! (`output::sftp`).
 //!
 //! Every temp file is noted in the store before it exists, so crash recovery can remove what
 //! an interrupted job left. Publishing is idempotent: a crash in the middle of it is finished
@@ -9,20 +10,21 @@ use std::path::{Path, PathBuf};
 
 use crate::kernel::atomic::{self, FinishedFile};
 use crate::kernel::mapped::MappedRecord;
-use crate::output::age::{self, Sealing};
-use crate::output::api::spool::SpoolHeader;
 use crate::output::file::{rejects_path, FileSink};
-use crate::output::template::{safe_component, NameContext, NameTemplate};
+use crate::output::open::open;
+use crate::output::placement::PlaceEnv;
+use crate::output::sftp::{self, UploadError};
+use crate::output::template::{safe_component, NameContext};
 use crate::output::{self};
-use crate::profile::{OutputSpec, SftpOutputSpec};
+use crate::profile::SftpOutputSpec;
+use crate::sftp::Transfer;
 use crate::store::OutputRow;
 
 use super::api_delivery;
 use super::arrival::Arrival;
 use super::event::Event;
+use super::host_key::audit_host_key;
 use super::job::JobContext;
-use super::login::Login;
-use super::upload::{self, Unsent};
 use super::EngineError;
 
 /// An output being written.
@@ -134,69 +136,32 @@ impl JobContext<'_> {
         };
         for (i, out) in self.profile.outputs.iter().enumerate() {
             let tag = format!("job{job_id}-{i}");
-            let (mut target, mut local, file_spec) = match out {
-                OutputSpec::File(spec) => {
-                    match output::resolve_path(&spec.path, self.settings, &names) {
-                        Ok(p) => (p.display().to_string(), p, Some(spec)),
-                        Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
-                    }
-                }
-                OutputSpec::Sftp(sftp) => {
-                    let remote = match remote_path(&sftp.file.path, &names) {
-                        Ok(r) => r,
-                        Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
-                    };
-                    let name = remote.rsplit('/').next().unwrap_or_default();
-                    let local = self.outgoing(&format!("{tag}-{}", safe_component(name)));
-                    (sftp_target(sftp, self, &remote), local, Some(&sftp.file))
-                }
-                OutputSpec::Http(_) | OutputSpec::Scim(_) => (
-                    crate::output::api::target_label(out).unwrap_or_default(),
-                    self.outgoing(&format!("{tag}.spool")),
-                    None,
-                ),
+            let env = PlaceEnv {
+                settings: self.settings,
+                names: &names,
+                key: self.key,
+                outgoing: self.outgoing(),
+                tag: &tag,
+                fields: self.plan.fields(),
             };
-            let sealing =
-                match file_spec.map(|s| Sealing::new(&s.encrypt_to, s.armor, self.settings)) {
-                    Some(Err(e)) => return Ok(Err(format!("output {}: {e}", i + 1))),
-                    Some(Ok(s)) => s,
-                    None => None,
-                };
-            if sealing.is_some() {
-                target.push_str(age::SUFFIX);
-                local.as_mut_os_string().push(age::SUFFIX);
-            }
-            // An upload's local copy that is not encrypted to recipients is sealed to this
-            // installation while it waits (see `upload`).
-            let sealing = match (out, sealing) {
-                (OutputSpec::Sftp(_), None) => {
-                    local.as_mut_os_string().push(upload::SEALED_SUFFIX);
-                    Some(Sealing::to_installation(self.key))
-                }
-                (_, sealing) => sealing,
+            let placement = match open(out).place(&env) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
             };
-            if let Err(e) = free_for_output(&target, &local, sinks) {
+            let (target, local) = (&placement.target, &placement.local);
+            if let Err(e) = free_for_output(target, local, sinks) {
                 return Ok(Err(e));
             }
             // Noted before it exists, so a crash can never leave an unknown temp file.
             self.store
-                .note_temp(job_id, &atomic::temp_path(&local, &tag))?;
-            let file = match file_spec {
-                Some(spec) => {
-                    FileSink::create(spec, &local, self.plan.fields(), &tag, sealing.as_ref())
-                }
-                None => FileSink::spool(
-                    &local,
-                    &tag,
-                    &SpoolHeader::new(out, self.plan.fields()),
-                    self.key,
-                ),
-            }
-            .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
+                .note_temp(job_id, &atomic::temp_path(local, &tag))?;
+            let file = placement
+                .create(&env)
+                .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
             sinks.push(Sink {
                 index: i,
-                target,
-                local,
+                target: placement.target,
+                local: placement.local,
                 file,
             });
         }
@@ -223,13 +188,12 @@ impl JobContext<'_> {
         Ok(free_for_output(&target, &rejects_at, sinks).map(|()| rejects_at))
     }
 
-    /// A file in this profile's folder for outputs on their way out (SFTP uploads, API spools).
-    fn outgoing(&self, name: &str) -> PathBuf {
+    /// This profile's folder for outputs on their way out (SFTP uploads, API spools).
+    fn outgoing(&self) -> PathBuf {
         self.settings
             .state_dir
             .join("outgoing")
             .join(&self.profile.name)
-            .join(name)
     }
 }
 
@@ -237,25 +201,6 @@ fn abandon(sinks: Vec<Sink>) {
     for sink in sinks {
         sink.file.abandon();
     }
-}
-
-/// The remote path an SFTP output's template renders to: absolute, no `..`.
-fn remote_path(template: &str, ctx: &NameContext<'_>) -> Result<String, String> {
-    let rendered = NameTemplate::parse(template)?.render(ctx);
-    if !rendered.starts_with('/') || rendered.split('/').any(|c| c == "..") {
-        return Err(format!(
-            "remote path {rendered:?} must be absolute and without `..`"
-        ));
-    }
-    Ok(rendered)
-}
-
-/// `sftp://user@host:port/remote/path`: how an SFTP output is named in the store and audit.
-fn sftp_target(spec: &SftpOutputSpec, ctx: &JobContext<'_>, remote: &str) -> String {
-    format!(
-        "{}{remote}",
-        Login::new(&spec.connection, ctx.settings).label()
-    )
 }
 
 /// Refuses a target that exists already or that another output of this job writes.
@@ -272,6 +217,18 @@ fn free_for_output(target: &str, local: &Path, sinks: &[Sink]) -> Result<(), Str
         ));
     }
     Ok(())
+}
+
+/// An output that did not reach its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    /// `sftp://user@host:port/remote/path`.
+    pub target: String,
+    /// Why, naming the target (no cell values).
+    pub error: String,
+    /// The server could not be reached and `retry_for` has not passed: the job stays
+    /// `committing` and the upload is tried again at the next pass.
+    pub retrying: bool,
 }
 
 /// What publishing a job's outputs came to.
@@ -297,9 +254,9 @@ pub fn publish_outputs(
     let published = &mut done.targets;
     for row in rows {
         if !row.published {
-            let spec = row.output_index.and_then(|i| ctx.profile.outputs.get(i));
-            match spec {
-                Some(OutputSpec::Sftp(spec)) => match upload::upload(ctx, job_id, spec, row)? {
+            let output = row.output_index.and_then(|i| ctx.output(i));
+            if let Some(spec) = output.and_then(|o| o.upload()) {
+                match upload(ctx, job_id, spec, row)? {
                     Ok(sent) => {
                         // Marked published by the upload. The audit trail names the bytes
                         // the server received.
@@ -310,36 +267,74 @@ pub fn publish_outputs(
                         };
                         emit_published(ctx, job_id, &received)?;
                         published.push(row.final_path.clone());
-                        continue;
                     }
-                    Err(unsent) => {
-                        done.unsent.push(unsent);
-                        continue;
-                    }
-                },
-                Some(api @ (OutputSpec::Http(_) | OutputSpec::Scim(_))) => {
-                    let settled = api_delivery::deliver(ctx, job_id, row, api)?;
-                    ctx.store.mark_published(job_id, &row.final_path)?;
-                    let index = row.output_index.unwrap_or_default();
-                    let totals = ctx.store.ledger_counts(job_id, index)?;
-                    if totals.1 == 0 {
-                        remove_spool(&row.temp_path)?;
-                    }
-                    emit_delivered(ctx, job_id, row, totals, settled)?;
-                    published.push(row.final_path.clone());
-                    continue;
+                    Err(unsent) => done.unsent.push(unsent),
                 }
-                Some(OutputSpec::File(_)) | None => {
-                    atomic::publish(Path::new(&row.temp_path), Path::new(&row.final_path))
-                        .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?
-                }
+                continue;
             }
+            if let Some(api) = output.and_then(|o| o.api()) {
+                let settled = api_delivery::deliver(ctx, job_id, row, &api)?;
+                ctx.store.mark_published(job_id, &row.final_path)?;
+                let index = row.output_index.unwrap_or_default();
+                let totals = ctx.store.ledger_counts(job_id, index)?;
+                if totals.1 == 0 {
+                    remove_spool(&row.temp_path)?;
+                }
+                emit_delivered(ctx, job_id, row, totals, settled)?;
+                published.push(row.final_path.clone());
+                continue;
+            }
+            // A file output, or the rejects report.
+            atomic::publish(Path::new(&row.temp_path), Path::new(&row.final_path))
+                .map_err(|e| EngineError::io(format!("publishing {}", row.final_path), e))?;
             ctx.store.mark_published(job_id, &row.final_path)?;
             emit_published(ctx, job_id, row)?;
         }
         published.push(row.final_path.clone());
     }
     Ok(done)
+}
+
+/// Uploads the local copy of SFTP output `row` (see `output::sftp::upload`). A failure is
+/// audited (`output.upload_failed`, after a refused host key's `host_key.refused`).
+fn upload(
+    ctx: &JobContext<'_>,
+    job_id: i64,
+    spec: &SftpOutputSpec,
+    row: &OutputRow,
+) -> Result<Result<Transfer, Unsent>, EngineError> {
+    let machinery = |e: UploadError| match e {
+        UploadError::Store(e) => EngineError::Store(e),
+        UploadError::Io { context, source } => EngineError::io(context, source),
+        e @ UploadError::StartTime { .. } => EngineError::Profile {
+            profile: ctx.profile.name.clone(),
+            message: e.to_string(),
+        },
+    };
+    let failure = match sftp::upload(spec, ctx.settings, ctx.key, ctx.store, job_id, row) {
+        Ok(Ok(sent)) => return Ok(Ok(sent)),
+        Ok(Err(failure)) => failure,
+        Err(e) => return Err(machinery(e)),
+    };
+    if let Some(e) = failure.server_error() {
+        audit_host_key(ctx, e)?;
+    }
+    let retrying = failure
+        .retrying(spec, ctx.store, job_id)
+        .map_err(machinery)?;
+    let error = failure.to_string();
+    Event::OutputUploadFailed {
+        job_id,
+        target: &row.final_path,
+        error: &error,
+        retrying,
+    }
+    .emit(ctx.store, &ctx.profile.name)?;
+    Ok(Err(Unsent {
+        target: row.final_path.clone(),
+        error: format!("uploading {}: {error}", row.final_path),
+        retrying,
+    }))
 }
 
 /// Removes a fully delivered spool (gone already after a crash is fine).
@@ -404,29 +399,4 @@ fn emit_delivered(
     }
     .emit(ctx.store, &ctx.profile.name)
     .map_err(EngineError::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn remote_paths_must_be_absolute() {
-        let ctx = NameContext {
-            profile: "p",
-            date: chrono::Utc
-                .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
-                .unwrap()
-                .into(),
-            seq: 3,
-            source_name: "../x.csv",
-        };
-        assert_eq!(
-            remote_path("/in/{seq}_{source_stem}.csv", &ctx).unwrap(),
-            "/in/3__._x.csv"
-        );
-        assert!(remote_path("in/x.csv", &ctx).is_err());
-        assert!(remote_path("/in/../etc/x", &ctx).is_err());
-    }
 }

@@ -15,21 +15,23 @@ use std::path::{Path, PathBuf};
 use crate::format::{self, ReadError, Severity};
 use crate::kernel::atomic::{temp_path, FinishedFile};
 use crate::kernel::mapped::Rejection;
+use crate::output::open::{open, Output};
 use crate::output::rejects::RejectsFile;
 use crate::output::webhook;
-use crate::profile::{OutputSpec, Profile, SourceSpec};
+use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::source::dir::Candidate;
+use crate::source::open::open as open_source;
+use crate::source::sftp;
 use crate::source::staging::Content;
-use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, RemoteState, Store};
+use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, Store};
 use crate::transform::{MappingPlan, RowOutcome};
 
 use super::archive;
 use super::arrival::{Arrival, Origin};
-use super::deliver::{publish_outputs, Finished, Outputs};
+use super::deliver::{publish_outputs, Finished, Outputs, Unsent};
 use super::event::Event;
 use super::leftovers;
-use super::upload::Unsent;
 use super::EngineError;
 
 /// At most this many rejections of one job are kept in the store (the rejects file and the
@@ -85,6 +87,11 @@ impl JobContext<'_> {
         &self.profile.name
     }
 
+    /// Output `index` of the profile, opened (`None` past the end: the profile changed).
+    pub(super) fn output(&self, index: usize) -> Option<&dyn Output> {
+        self.profile.outputs.get(index).map(open)
+    }
+
     fn emit(&self, event: Event<'_>) -> Result<(), EngineError> {
         event
             .emit(self.store, self.name())
@@ -126,13 +133,7 @@ impl JobContext<'_> {
         let job_id = self.store.start_job(self.name(), file.id, &input.name)?;
         if let Origin::Remote { size, mtime } = input.origin {
             // Linked now, so crash recovery can settle the remote file of this job.
-            self.store.remote_set(
-                self.name(),
-                &input.name,
-                (size, mtime),
-                RemoteState::Seen,
-                Some(job_id),
-            )?;
+            sftp::link_job(self.store, self.name(), &input.name, (size, mtime), job_id)?;
         }
 
         if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
@@ -424,8 +425,8 @@ impl JobContext<'_> {
             let Some(index) = out.output_index else {
                 continue;
             };
-            match self.profile.outputs.get(index) {
-                Some(OutputSpec::Http(_) | OutputSpec::Scim(_)) => {
+            match self.output(index) {
+                Some(output) if output.api().is_some() => {
                     let (delivered, failed) = self.store.ledger_counts(job_id, index)?;
                     reached |= delivered > 0;
                     if failed > 0 {
@@ -540,20 +541,14 @@ impl JobContext<'_> {
             .map_err(|e| EngineError::io(format!("keeping {:?}", input.name), e))?;
         match &input.origin {
             Origin::Inbox(cand) => self.release(cand)?,
-            Origin::Remote { size, mtime } => {
-                let state = if delivered {
-                    RemoteState::Delivered
-                } else {
-                    RemoteState::Failed
-                };
-                self.store.remote_set(
-                    self.name(),
-                    &input.name,
-                    (*size, *mtime),
-                    state,
-                    Some(job_id),
-                )?;
-            }
+            Origin::Remote { size, mtime } => sftp::job_ended(
+                self.store,
+                self.name(),
+                &input.name,
+                (*size, *mtime),
+                job_id,
+                delivered,
+            )?,
         }
         self.emit(Event::InputKept {
             job_id,
@@ -567,7 +562,7 @@ impl JobContext<'_> {
     pub(super) fn release(&self, cand: &Candidate) -> Result<(), EngineError> {
         let released = archive::release_original(cand)
             .map_err(|e| EngineError::io(format!("removing {:?} from the inbox", cand.name), e))?;
-        if let (true, SourceSpec::Dir(dir)) = (released, &self.profile.source) {
+        if let (true, Some(dir)) = (released, open_source(&self.profile.source).inbox()) {
             if let Some(marker) = &dir.done_marker {
                 archive::remove_marker(&cand.path, marker).map_err(|e| {
                     EngineError::io(format!("removing the done marker of {:?}", cand.name), e)

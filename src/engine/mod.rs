@@ -2,12 +2,15 @@
 //!
 //! `checks` is every check a profile passes before it runs (each component's rules, and its
 //! mapping plan compiled once per start), `job` the life of one file, `deliver` its outputs
-//! (`api_delivery` for API outputs, `upload` for SFTP uploads), `runner` one pass over every
-//! profile's inbox, `recover` the clean-up of what a killed process left behind (`leftovers`
-//! the temp files of ended jobs), `retry` the re-sending of failed API rows, `archive` where
-//! inputs go afterwards (and `retention` how long they stay), `at_rest` the keys that keep
-//! them encrypted, `control` the operator actions (pause, resume, run now, retry) the
-//! dashboard asks for, and `event` the typed events that are both logged and audited.
+//! (`api_delivery` for API outputs; SFTP uploads are `output::sftp`), `runner` one pass over
+//! every profile's inbox, `sftp_pass` one over an SFTP source (whose own work is
+//! `source::sftp`), `host_key` the audit of refused SSH host keys, `recover` the clean-up of
+//! what a killed process left behind (`leftovers` the temp files of ended jobs), `retry` the
+//! re-sending of failed API rows, `archive` where inputs go afterwards (and `retention` how
+//! long they stay), `at_rest` the keys that keep them encrypted, `control` the operator
+//! actions (pause, resume, run now, retry) the dashboard asks for, and `event` the typed
+//! events that are both logged and audited. Which kinds of source and output exist is
+//! `source::open` and `output::open`.
 
 mod api_delivery;
 pub mod archive;
@@ -17,15 +20,14 @@ pub mod checks;
 pub mod control;
 pub mod deliver;
 pub mod event;
+mod host_key;
 pub mod job;
 pub mod leftovers;
-pub mod login;
 pub mod recover;
 pub mod retention;
 pub mod retry;
 pub mod runner;
 mod sftp_pass;
-pub mod upload;
 
 use std::io;
 

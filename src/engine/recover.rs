@@ -9,11 +9,13 @@
 
 use std::fs;
 
-use crate::profile::{Profile, SourceSpec};
+use crate::profile::Profile;
 use crate::source::decrypt::decrypt_with;
 use crate::source::dir::Candidate;
+use crate::source::open::open;
+use crate::source::sftp;
 use crate::source::staging::{self, Content};
-use crate::store::{JobRow, JobStatus, RemoteState};
+use crate::store::{JobRow, JobStatus};
 
 use super::archive;
 use super::at_rest;
@@ -170,15 +172,7 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
             ctx.release(&original)?;
         }
     }
-    if let Some(remote) = ctx.store.remote_of_job(job.id)? {
-        ctx.store.remote_set(
-            &remote.profile,
-            &remote.name,
-            (remote.size, remote.mtime),
-            RemoteState::Delivered,
-            None,
-        )?;
-    }
+    sftp::job_recovered(ctx.store, job.id)?;
     Ok(())
 }
 
@@ -187,7 +181,7 @@ fn inbox_entry(
     ctx: &JobContext<'_>,
     name: &str,
 ) -> Result<Option<Candidate>, EngineError> {
-    let SourceSpec::Dir(spec) = &profile.source else {
+    let Some(spec) = open(&profile.source).inbox() else {
         return Ok(None);
     };
     let path = ctx.settings.resolve_path(&spec.path).join(name);

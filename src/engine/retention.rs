@@ -13,8 +13,6 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::profile::OutputSpec;
-
 use super::event::Event;
 use super::job::JobContext;
 use super::EngineError;
@@ -47,12 +45,12 @@ fn purge_outputs(
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut purged = 0;
     for (job_id, index, path) in ctx.store.outputs_to_purge(&ctx.profile.name, &before)? {
-        let local = match index.and_then(|i| ctx.profile.outputs.get(i)) {
-            // The rejects report (no index) and file outputs live on this machine.
-            None | Some(OutputSpec::File(_)) => Some(Path::new(&path)),
-            Some(_) => None,
-        };
-        if let Some(file) = local {
+        // The rejects report (no index) and file outputs live on this machine.
+        let local = index
+            .and_then(|i| ctx.output(i))
+            .is_none_or(|o| o.is_local());
+        if local {
+            let file = Path::new(&path);
             match fs::symlink_metadata(file) {
                 Ok(meta) if meta.is_file() => {
                     fs::remove_file(file)

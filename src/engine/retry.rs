@@ -13,7 +13,6 @@
 //! the server may have applied them and the old key lets it say so instead of applying them
 //! twice. The rule and its trade-off are in `store/ledger.rs`.
 
-use crate::profile::OutputSpec;
 use crate::store::{JobStatus, StoreError};
 
 use super::api_delivery::open_spool;
@@ -47,20 +46,22 @@ pub fn retry(ctx: &JobContext<'_>, job_id: i64) -> Result<RetryReport, EngineErr
     // again must still have its local copy, before the job reopens.
     let failing = ctx.store.ledger_failed_outputs(job_id)?;
     for out in ctx.store.job_outputs(job_id)? {
-        let upload = out.output_index.and_then(|i| ctx.profile.outputs.get(i));
+        let output = out.output_index.and_then(|i| ctx.output(i));
+        let upload = output.and_then(|o| o.upload());
         let copy_gone = !std::path::Path::new(&out.temp_path).exists();
-        if !out.published && matches!(upload, Some(OutputSpec::Sftp(_))) && copy_gone {
+        if !out.published && upload.is_some() && copy_gone {
             return Err(refuse(format!(
                 "the local copy of {} is gone; it cannot be uploaded again",
                 out.final_path
             )));
         }
-        let spec = out
+        let api = out
             .output_index
             .filter(|i| failing.contains(i))
-            .and_then(|i| ctx.profile.outputs.get(i));
-        if let Some(spec) = spec {
-            open_spool(ctx, job_id, &out, spec)?;
+            .and_then(|i| ctx.output(i))
+            .and_then(|o| o.api());
+        if let Some(api) = api {
+            open_spool(ctx, job_id, &out, &api)?;
         }
     }
     let rows = match ctx.store.reopen_for_retry(job_id) {

@@ -1,7 +1,12 @@
 //! Destinations for mapped records.
 //!
+//! `open.rs` names the kinds of `[[output]]` (file, sftp, http, scim) and turns a spec into the
+//! [`open::Output`] everything else asks; `placement.rs` is where a job's copy of one is
+//! written.
+//!
 //! Files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear complete or
-//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; APIs
+//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; SFTP
+//! uploads (`sftp.rs`: remote names, the sealed local copy, the hash-checked upload); APIs
 //! (`api/`: REST and SCIM). `template.rs` renders output names; `confine.rs` keeps local paths
 //! inside the settings' output roots by their real location; `check` validates a profile's
 //! outputs, including those paths. `webhook.rs` delivers the `[[notify]]` webhooks: a signed
@@ -13,15 +18,19 @@ pub mod confine;
 pub mod csv;
 pub mod file;
 pub mod jsonl;
+pub mod open;
+pub mod placement;
 pub mod rejects;
+pub mod sftp;
 pub mod template;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
 
 use crate::kernel::mapped::FieldInfo;
-use crate::profile::{KeyPath, OutputFormat, OutputSpec, Problem, Profile};
+use crate::profile::{KeyPath, OutputFormat, Problem, Profile};
 use crate::settings::Settings;
+use open::{open, CheckEnv};
 use template::{NameContext, NameTemplate};
 
 /// Renders a local path template (a file output's `path`, `validation.rejects_path`) and
@@ -71,25 +80,17 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
     }
     problems.extend(api::check::shared_id_maps(profile));
     let mut seen: Vec<(&str, usize)> = Vec::new();
-    for (i, output) in profile.outputs.iter().enumerate() {
+    let env = CheckEnv {
+        settings,
+        sample: &sample,
+        fields: &fields,
+    };
+    for (i, spec) in profile.outputs.iter().enumerate() {
         let at = KeyPath::output(i);
-        let spec = match output {
-            OutputSpec::File(spec) => {
-                if let Err(e) = resolve_path(&spec.path, settings, &sample) {
-                    problems.push(Problem::new(at.clone().key("path"), e));
-                }
-                spec
-            }
-            OutputSpec::Sftp(sftp) => {
-                if let Err(e) = NameTemplate::parse(&sftp.file.path) {
-                    problems.push(Problem::new(at.clone().key("path"), e));
-                }
-                &sftp.file
-            }
-            OutputSpec::Http(_) | OutputSpec::Scim(_) => {
-                problems.extend(api::check::check(output, &at, &fields));
-                continue;
-            }
+        let output = open(spec);
+        problems.extend(output.check(&at, &env));
+        let Some(spec) = output.file() else {
+            continue;
         };
         if let Some((_, first)) = seen.iter().find(|(p, _)| *p == spec.path) {
             problems.push(Problem::new(

@@ -57,7 +57,7 @@ pub enum Auth {
 }
 
 /// One entry of a remote folder, as the server reported it. `name` is untrusted: check it with
-/// [`crate::source::names::check_name`] before using it locally.
+/// `source::names::check_name` before using it locally.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteEntry {
     pub name: String,

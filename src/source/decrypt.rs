@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use crate::kernel::secret::SecretRef;
-use crate::profile::{KeyPath, Problem, Profile, SourceSpec};
+use crate::profile::{KeyPath, Problem, Profile};
 use crate::settings::Settings;
+
+use super::open::open;
 
 /// The largest identity file read (a few keys are a few hundred bytes).
 const MAX_IDENTITY_FILE: u64 = 64 << 10;
@@ -66,18 +68,12 @@ impl SourceIdentities {
 
 /// The `decrypt_with` list of a profile's source.
 pub fn decrypt_with(profile: &Profile) -> &[PathBuf] {
-    match &profile.source {
-        SourceSpec::Dir(spec) => &spec.decrypt_with,
-        SourceSpec::Sftp(spec) => &spec.decrypt_with,
-    }
+    open(&profile.source).decrypt_with()
 }
 
 /// The `identity_passphrase` of a profile's source.
 pub fn identity_passphrase(profile: &Profile) -> Option<&SecretRef> {
-    match &profile.source {
-        SourceSpec::Dir(spec) => spec.identity_passphrase.as_ref(),
-        SourceSpec::Sftp(spec) => spec.identity_passphrase.as_ref(),
-    }
+    open(&profile.source).identity_passphrase()
 }
 
 /// `check`: every `decrypt_with` file exists and holds at least one identity.

@@ -1,45 +1,29 @@
 //! Where input files come from, and the checks every incoming file goes through.
 //!
-//! `dir` finds complete files in an inbox folder, `names` decides which names are safe,
-//! `writers` whether a writer still holds a file open, `decrypt` loads the identities that
-//! open `.age` inputs, and `staging` takes the private, hashed, encrypted copy a job reads.
+//! `open` names the kinds of `[source]` (dir, sftp) and turns a spec into the [`open::Source`]
+//! everything else asks. `dir` finds complete files in an inbox folder, `sftp` lists, settles
+//! and fetches the files of an SFTP source folder and runs their `after` actions, `names`
+//! decides which names are safe, `writers` whether a writer still holds a file open, `decrypt`
+//! loads the identities that open `.age` inputs, and `staging` takes the private, hashed,
+//! encrypted copy a job reads.
 
 pub mod decrypt;
 pub mod dir;
 pub mod names;
+pub mod open;
+pub mod sftp;
 pub mod staging;
 pub mod writers;
 
-use crate::profile::{KeyPath, Problem, Profile, SftpConnectionSpec, SourceSpec};
+use crate::profile::{KeyPath, Problem, Profile, SftpConnectionSpec};
 
 /// Semantic checks of a profile's `[source]`.
 pub fn check(profile: &Profile) -> Vec<Problem> {
     let mut problems = Vec::new();
     let at = KeyPath::root().key("source");
-    let pattern = match &profile.source {
-        SourceSpec::Dir(spec) => {
-            if let Some(marker) = &spec.done_marker {
-                if !is_plain_suffix(marker) {
-                    problems.push(Problem::new(
-                        at.clone().key("done_marker"),
-                        "done_marker must be a plain suffix such as \".done\" \
-                         (not empty; no `/`, `\\`, `..` or NUL)",
-                    ));
-                }
-            }
-            &spec.pattern
-        }
-        SourceSpec::Sftp(spec) => {
-            problems.extend(check_connection(&spec.connection, &at));
-            if !spec.path.starts_with('/') {
-                problems.push(Problem::new(
-                    at.clone().key("path"),
-                    "the remote folder must be an absolute path such as \"/exports/ats\"",
-                ));
-            }
-            &spec.pattern
-        }
-    };
+    let source = open::open(&profile.source);
+    problems.extend(source.check(&at));
+    let pattern = source.pattern();
     if let Err(e) = dir::matcher(pattern) {
         problems.push(Problem::new(at.clone().key("pattern"), e));
     }

@@ -3,95 +3,98 @@
 
 use crate::kernel::mapped::FieldInfo;
 use crate::kernel::url_policy::url_allowed;
-use crate::profile::{ApiConnectionSpec, AuthSpec, KeyPath, OutputSpec, Problem, Profile};
+use crate::output::open::open;
+use crate::profile::{
+    ApiConnectionSpec, AuthSpec, HttpOutputSpec, KeyPath, Problem, Profile, ScimOutputSpec,
+};
 
 use super::template::{BodyPlan, UrlTemplate};
 
 /// The most workers one output may have.
 const MAX_CONCURRENCY: usize = 64;
 
-/// Every problem of API output `out` at `at`.
-pub fn check(out: &OutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {
+/// Every problem of `http` output `h` at `at`.
+pub fn rest(h: &HttpOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut problem = |key: &str, message: String| {
         problems.push(Problem::new(at.clone().key(key), message));
     };
     let has_key = fields.iter().any(|f| f.key);
-    match out {
-        OutputSpec::Http(h) => {
-            check_connection(&h.connection, &mut problem);
-            let keys = &h.http;
-            if let Err(e) = url_allowed(&keys.url, h.connection.allow_plain_http) {
-                problem("url", e.to_string());
-            }
-            match UrlTemplate::compile(&keys.url, fields) {
-                Err(e) => problem("url", e),
-                Ok(t) if t.uses_id() && !has_key => problem(
-                    "url",
-                    "{id} needs a field with key = true to look the id up by".into(),
-                ),
-                Ok(_) => {}
-            }
-            if let Err(e) = BodyPlan::compile(keys.body.as_ref(), fields) {
-                problem("body", e);
-            }
-            if keys.batch_size == 0 {
-                problem("batch_size", "batch_size must be at least 1".into());
-            }
-            if keys.batch_wrapper.is_some() && keys.batch_size <= 1 {
-                problem(
-                    "batch_wrapper",
-                    "batch_wrapper only applies with batch_size above 1".into(),
-                );
-            }
-            for (key, pointer) in [
-                ("capture_id", &keys.capture_id),
-                ("success", &keys.success.present),
-                ("success", &keys.success.absent),
-            ] {
-                if pointer.as_deref().is_some_and(|p| !p.starts_with('/')) {
-                    problem(key, "a JSON pointer starts with `/`, e.g. \"/id\"".into());
-                }
-            }
-            if keys.capture_id.is_some() && (keys.batch_size > 1 || !has_key) {
-                problem(
-                    "capture_id",
-                    "capture_id needs batch_size = 1 and a field with key = true".into(),
-                );
-            }
-            if let Some(bad) = keys
-                .success
-                .status
-                .iter()
-                .find(|s| !(100..600).contains(*s))
-            {
-                problem("success", format!("{bad} is not an HTTP status code"));
-            }
+    check_connection(&h.connection, &mut problem);
+    let keys = &h.http;
+    if let Err(e) = url_allowed(&keys.url, h.connection.allow_plain_http) {
+        problem("url", e.to_string());
+    }
+    match UrlTemplate::compile(&keys.url, fields) {
+        Err(e) => problem("url", e),
+        Ok(t) if t.uses_id() && !has_key => problem(
+            "url",
+            "{id} needs a field with key = true to look the id up by".into(),
+        ),
+        Ok(_) => {}
+    }
+    if let Err(e) = BodyPlan::compile(keys.body.as_ref(), fields) {
+        problem("body", e);
+    }
+    if keys.batch_size == 0 {
+        problem("batch_size", "batch_size must be at least 1".into());
+    }
+    if keys.batch_wrapper.is_some() && keys.batch_size <= 1 {
+        problem(
+            "batch_wrapper",
+            "batch_wrapper only applies with batch_size above 1".into(),
+        );
+    }
+    for (key, pointer) in [
+        ("capture_id", &keys.capture_id),
+        ("success", &keys.success.present),
+        ("success", &keys.success.absent),
+    ] {
+        if pointer.as_deref().is_some_and(|p| !p.starts_with('/')) {
+            problem(key, "a JSON pointer starts with `/`, e.g. \"/id\"".into());
         }
-        OutputSpec::Scim(s) => {
-            check_connection(&s.connection, &mut problem);
-            if let Err(e) = url_allowed(&s.scim.base_url, s.connection.allow_plain_http) {
-                problem("base_url", e.to_string());
-            }
-            let attribute = s.scim.match_on.attribute();
-            if !fields.iter().any(|f| f.name == attribute) {
-                problem(
-                    "match",
-                    format!(
-                        "users are matched by {attribute}, so a field must be named {attribute:?}"
-                    ),
-                );
-            }
-            if let Some(op) = &s.scim.operation_field {
-                if !fields.iter().any(|f| &f.name == op) {
-                    problem(
-                        "operation_field",
-                        format!("{op:?} is not a field of this profile"),
-                    );
-                }
-            }
+    }
+    if keys.capture_id.is_some() && (keys.batch_size > 1 || !has_key) {
+        problem(
+            "capture_id",
+            "capture_id needs batch_size = 1 and a field with key = true".into(),
+        );
+    }
+    if let Some(bad) = keys
+        .success
+        .status
+        .iter()
+        .find(|s| !(100..600).contains(*s))
+    {
+        problem("success", format!("{bad} is not an HTTP status code"));
+    }
+    problems
+}
+
+/// Every problem of `scim` output `s` at `at`.
+pub fn scim(s: &ScimOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut problem = |key: &str, message: String| {
+        problems.push(Problem::new(at.clone().key(key), message));
+    };
+    check_connection(&s.connection, &mut problem);
+    if let Err(e) = url_allowed(&s.scim.base_url, s.connection.allow_plain_http) {
+        problem("base_url", e.to_string());
+    }
+    let attribute = s.scim.match_on.attribute();
+    if !fields.iter().any(|f| f.name == attribute) {
+        problem(
+            "match",
+            format!("users are matched by {attribute}, so a field must be named {attribute:?}"),
+        );
+    }
+    if let Some(op) = &s.scim.operation_field {
+        if !fields.iter().any(|f| &f.name == op) {
+            problem(
+                "operation_field",
+                format!("{op:?} is not a field of this profile"),
+            );
         }
-        OutputSpec::File(_) | OutputSpec::Sftp(_) => {}
     }
     problems
 }
@@ -102,9 +105,10 @@ pub fn shared_id_maps(profile: &Profile) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen: Vec<(&str, usize)> = Vec::new();
     for (i, out) in profile.outputs.iter().enumerate() {
-        let Some(map) = super::id_map_name(out, &profile.name) else {
+        let Some(api) = open(out).api() else {
             continue;
         };
+        let map = api.id_map(&profile.name);
         if let Some((_, first)) = seen.iter().find(|(m, _)| *m == map) {
             problems.push(Problem::new(
                 KeyPath::output(i),

@@ -22,7 +22,7 @@ use std::future::Future;
 
 use crate::kernel::mapped::FieldInfo;
 use crate::kernel::mask::PiiValues;
-use crate::profile::OutputSpec;
+use crate::profile::{ApiConnectionSpec, HttpKeys, HttpOutputSpec, ScimKeys, ScimOutputSpec};
 use spool::SpoolRecord;
 
 /// The most of an answer's body kept in a failure reason.
@@ -77,26 +77,81 @@ pub trait Deliverer: Send + Sync + 'static {
     fn deliver(&self, item: &Item) -> impl Future<Output = Outcome> + Send;
 }
 
-/// How an API output is named in the store, the audit trail and reports:
-/// `POST https://host/path/{field}` or `SCIM https://host/scim/v2` (templates unrendered, so
-/// no field value appears). `None` for other outputs.
-pub fn target_label(out: &OutputSpec) -> Option<String> {
-    match out {
-        OutputSpec::Http(h) => Some(format!("{} {}", h.http.method.as_str(), h.http.url)),
-        OutputSpec::Scim(s) => Some(format!("SCIM {}", s.scim.base_url)),
-        OutputSpec::File(_) | OutputSpec::Sftp(_) => None,
+/// An API output, opened (see `output::open`): what the engine's delivery ledger needs to send
+/// its spool.
+pub struct ApiOutput<'a> {
+    pub connection: &'a ApiConnectionSpec,
+    /// How it is named in the store, the audit trail and reports:
+    /// `POST https://host/path/{field}` or `SCIM https://host/scim/v2` (templates unrendered,
+    /// so no field value appears).
+    pub label: String,
+    /// Records per request.
+    pub batch_size: usize,
+    id_map: Option<&'a str>,
+    keys: Keys<'a>,
+}
+
+/// The keys an API output's requests are made from.
+enum Keys<'a> {
+    Rest(&'a HttpKeys),
+    Scim(&'a ScimKeys),
+}
+
+impl<'a> ApiOutput<'a> {
+    /// An `http` output.
+    pub fn rest(spec: &'a HttpOutputSpec) -> ApiOutput<'a> {
+        ApiOutput {
+            connection: &spec.connection,
+            label: format!("{} {}", spec.http.method.as_str(), spec.http.url),
+            batch_size: spec.http.batch_size.max(1),
+            id_map: spec.http.id_map.as_deref(),
+            keys: Keys::Rest(&spec.http),
+        }
+    }
+
+    /// A `scim` output.
+    pub fn scim(spec: &'a ScimOutputSpec) -> ApiOutput<'a> {
+        ApiOutput {
+            connection: &spec.connection,
+            label: format!("SCIM {}", spec.scim.base_url),
+            batch_size: 1,
+            id_map: spec.scim.id_map.as_deref(),
+            keys: Keys::Scim(&spec.scim),
+        }
+    }
+
+    /// The id map it reads and writes: its `id_map`, else the profile's name.
+    pub fn id_map(&self, profile: &'a str) -> &'a str {
+        self.id_map.unwrap_or(profile)
+    }
+
+    /// The deliverer that sends its items through `client`; the error names a key the
+    /// requests cannot be made from.
+    pub fn deliverer(
+        &self,
+        client: client::ApiClient,
+        fields: &[FieldInfo],
+    ) -> Result<ApiDeliverer, String> {
+        Ok(match self.keys {
+            Keys::Rest(keys) => ApiDeliverer::Rest(rest::RestDeliverer::new(client, keys, fields)?),
+            Keys::Scim(keys) => ApiDeliverer::Scim(scim::ScimDeliverer::new(client, keys, fields)?),
+        })
     }
 }
 
-/// The id map an API output reads and writes: its `id_map`, else the profile's name. `None`
-/// for other outputs.
-pub fn id_map_name<'a>(out: &'a OutputSpec, profile: &'a str) -> Option<&'a str> {
-    let named = match out {
-        OutputSpec::Http(h) => &h.http.id_map,
-        OutputSpec::Scim(s) => &s.scim.id_map,
-        OutputSpec::File(_) | OutputSpec::Sftp(_) => return None,
-    };
-    Some(named.as_deref().unwrap_or(profile))
+/// The deliverer of an API output, whichever its kind.
+pub enum ApiDeliverer {
+    Rest(rest::RestDeliverer),
+    Scim(scim::ScimDeliverer),
+}
+
+impl Deliverer for ApiDeliverer {
+    async fn deliver(&self, item: &Item) -> Outcome {
+        match self {
+            ApiDeliverer::Rest(d) => d.deliver(item).await,
+            ApiDeliverer::Scim(d) => d.deliver(item).await,
+        }
+    }
 }
 
 impl Item {

@@ -20,7 +20,6 @@ use age::stream::StreamReader;
 
 use crate::kernel::keys::InstallationKey;
 use crate::kernel::mapped::{FieldInfo, MappedRecord};
-use crate::profile::OutputSpec;
 
 /// What a spool's records were written for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,14 +31,12 @@ pub struct SpoolHeader {
 }
 
 impl SpoolHeader {
-    /// The header for API output `out` of a profile with `fields`.
-    pub fn new(out: &OutputSpec, fields: &[FieldInfo]) -> SpoolHeader {
+    /// The header for an API output sending `batch_size` records per request, of a profile
+    /// with `fields`.
+    pub fn new(batch_size: usize, fields: &[FieldInfo]) -> SpoolHeader {
         SpoolHeader {
             fields: fields.iter().map(|f| f.name.clone()).collect(),
-            batch_size: match out {
-                OutputSpec::Http(h) => h.http.batch_size.max(1),
-                _ => 1,
-            },
+            batch_size,
         }
     }
 

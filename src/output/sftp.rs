@@ -1,4 +1,5 @@
-//! Publishing a committed output to its SFTP server, and what happens when the server says no.
+//! SFTP outputs: where a job's file goes on the server, and publishing its committed local copy
+//! there — and what it means when the server says no.
 //!
 //! The local copy waits in `state/outgoing`. It is sealed to the installation key (it holds
 //! the records in full), except when the output is age-encrypted to its recipients: then it is
@@ -12,11 +13,11 @@
 //! already holding exactly these bytes counts as published: it is this job's own upload, placed
 //! just before a crash.
 //!
-//! A failed upload is audited (`output.upload_failed`) and leaves its output unpublished, the
-//! local copy kept for `hrbridge retry`. A server that cannot be reached (refused, reset, timed
-//! out) keeps the job `committing`, tried again at every pass until `retry_for` after the job
-//! started; anything else (a missing folder, a refused permission or login, a taken name, a
-//! changed copy) fails the output at once.
+//! A failed upload leaves its output unpublished, the local copy kept for `hrbridge retry`
+//! (the engine audits it). A server that cannot be reached (refused, reset, timed out) keeps
+//! the job `committing`, tried again at every pass until `retry_for` after the job started;
+//! anything else (a missing folder, a refused permission or login, a taken name, a changed
+//! copy) fails the output at once.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -27,43 +28,100 @@ use sha2::{Digest, Sha256};
 
 use crate::kernel::keys::InstallationKey;
 use crate::profile::SftpOutputSpec;
+use crate::settings::Settings;
+use crate::sftp::login::Login;
 use crate::sftp::{with_backoff, SftpClient, SftpError, Transfer};
-use crate::store::OutputRow;
+use crate::store::{OutputRow, Store, StoreError};
 
-use super::event::Event;
-use super::job::JobContext;
-use super::login::{audit_host_key, Login};
-use super::EngineError;
+use super::template::{NameContext, NameTemplate};
 
 /// Upload attempts (each a fresh connection) before a publish gives up for this pass.
 const UPLOAD_ATTEMPTS: u32 = 4;
 /// Used when an SFTP output gives no `retry_for`.
 pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(3600);
 /// The suffix of a local copy sealed to the installation key.
-pub(super) const SEALED_SUFFIX: &str = ".sealed";
+pub const SEALED_SUFFIX: &str = ".sealed";
 
-/// An output that did not reach its server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsent {
-    /// `sftp://user@host:port/remote/path`.
-    pub target: String,
-    /// Why, naming the target (no cell values).
-    pub error: String,
-    /// The server could not be reached and `retry_for` has not passed: the job stays
-    /// `committing` and the upload is tried again at the next pass.
-    pub retrying: bool,
+/// A failure of the machinery while uploading (the state folder, the database), as opposed to
+/// an upload the server did not take, which is a [`Failure`].
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("job {job_id} has an unreadable start time: {reason}")]
+    StartTime { job_id: i64, reason: String },
+}
+
+/// Why an upload did not reach its server (the output stays unpublished).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The copy is removed only once the output is marked published: an unpublished output
+    /// without its copy lost it, and nothing may be claimed delivered from it.
+    #[error("the local copy {0} is gone; nothing was uploaded")]
+    CopyGone(String),
+    /// The server refused the upload or could not be reached.
+    #[error(transparent)]
+    Server(SftpError),
+}
+
+impl Failure {
+    /// The server's error, when there was one (a refused host key is audited by the caller).
+    pub fn server_error(&self) -> Option<&SftpError> {
+        match self {
+            Failure::Server(e) => Some(e),
+            Failure::CopyGone(_) => None,
+        }
+    }
+
+    /// Whether the upload is tried again at the next pass: the server could not be reached
+    /// and job `job_id` started less than the output's `retry_for` ago.
+    pub fn retrying(
+        &self,
+        spec: &SftpOutputSpec,
+        store: &Store,
+        job_id: i64,
+    ) -> Result<bool, UploadError> {
+        match self {
+            Failure::Server(e) if e.is_transient() => within_retry_for(spec, store, job_id),
+            _ => Ok(false),
+        }
+    }
+}
+
+/// The remote path an SFTP output's template renders to: absolute, no `..`.
+pub fn remote_path(template: &str, ctx: &NameContext<'_>) -> Result<String, String> {
+    let rendered = NameTemplate::parse(template)?.render(ctx);
+    if !rendered.starts_with('/') || rendered.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "remote path {rendered:?} must be absolute and without `..`"
+        ));
+    }
+    Ok(rendered)
+}
+
+/// `sftp://user@host:port/remote/path`: how an SFTP output is named in the store and audit.
+pub fn target(spec: &SftpOutputSpec, settings: &Settings, remote: &str) -> String {
+    format!("{}{remote}", Login::new(&spec.connection, settings).label())
 }
 
 /// Uploads the local copy of `row` to its server and marks the output published before the
-/// copy is removed. `Ok(Ok(sent))` once it is in place; `Ok(Err(unsent))` when the server
-/// refused it or could not be reached, or the copy is gone (audited here).
-pub(super) fn upload(
-    ctx: &JobContext<'_>,
-    job_id: i64,
+/// copy is removed. `Ok(Ok(sent))` once it is in place; `Ok(Err(failure))` when the server
+/// refused it or could not be reached, or the copy is gone.
+pub fn upload(
     spec: &SftpOutputSpec,
+    settings: &Settings,
+    key: &InstallationKey,
+    store: &Store,
+    job_id: i64,
     row: &OutputRow,
-) -> Result<Result<Transfer, Unsent>, EngineError> {
-    let login = Login::new(&spec.connection, ctx.settings);
+) -> Result<Result<Transfer, Failure>, UploadError> {
+    let login = Login::new(&spec.connection, settings);
     let remote = row
         .final_path
         .strip_prefix(&login.label())
@@ -71,34 +129,20 @@ pub(super) fn upload(
         .to_string();
     let local = Path::new(&row.temp_path);
     if !local.exists() {
-        // The copy is removed only once the output is marked published: an unpublished output
-        // without its copy lost it, and nothing may be claimed delivered from it.
-        let error = format!(
-            "the local copy {} is gone; nothing was uploaded",
-            row.temp_path
-        );
-        Event::OutputUploadFailed {
-            job_id,
-            target: &row.final_path,
-            error: &error,
-            retrying: false,
-        }
-        .emit(ctx.store, &ctx.profile.name)?;
-        return Ok(Err(Unsent {
-            target: row.final_path.clone(),
-            error: format!("uploading {}: {error}", row.final_path),
-            retrying: false,
-        }));
+        return Ok(Err(Failure::CopyGone(row.temp_path.clone())));
     }
     let copy = LocalCopy {
         path: local,
-        key: row.temp_path.ends_with(SEALED_SUFFIX).then_some(ctx.key),
+        key: row.temp_path.ends_with(SEALED_SUFFIX).then_some(key),
         sha256: &row.sha256,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
+        .map_err(|source| UploadError::Io {
+            context: "starting the SFTP runtime".into(),
+            source,
+        })?;
     let sent = runtime.block_on(with_backoff(
         UPLOAD_ATTEMPTS,
         Duration::from_millis(500),
@@ -114,45 +158,31 @@ pub(super) fn upload(
     ));
     match sent {
         Ok(transfer) => {
-            ctx.store.mark_published(job_id, &row.final_path)?;
-            std::fs::remove_file(local)
-                .map_err(|e| EngineError::io(format!("removing {}", local.display()), e))?;
+            store.mark_published(job_id, &row.final_path)?;
+            std::fs::remove_file(local).map_err(|source| UploadError::Io {
+                context: format!("removing {}", local.display()),
+                source,
+            })?;
             Ok(Ok(transfer))
         }
-        Err(e) => {
-            audit_host_key(ctx, &e)?;
-            let retrying = e.is_transient() && within_retry_for(ctx, job_id, spec)?;
-            let error = e.to_string();
-            Event::OutputUploadFailed {
-                job_id,
-                target: &row.final_path,
-                error: &error,
-                retrying,
-            }
-            .emit(ctx.store, &ctx.profile.name)?;
-            Ok(Err(Unsent {
-                target: row.final_path.clone(),
-                error: format!("uploading {}: {error}", row.final_path),
-                retrying,
-            }))
-        }
+        Err(e) => Ok(Err(Failure::Server(e))),
     }
 }
 
 /// Whether job `job_id` started less than the output's `retry_for` ago.
 fn within_retry_for(
-    ctx: &JobContext<'_>,
-    job_id: i64,
     spec: &SftpOutputSpec,
-) -> Result<bool, EngineError> {
+    store: &Store,
+    job_id: i64,
+) -> Result<bool, UploadError> {
     let retry_for = spec.upload.retry_for.map_or(DEFAULT_RETRY_FOR, |d| d.0);
-    let Some(job) = ctx.store.job(job_id)? else {
+    let Some(job) = store.job(job_id)? else {
         return Ok(false);
     };
     let started = chrono::DateTime::parse_from_rfc3339(&job.started_at)
-        .map_err(|e| EngineError::Profile {
-            profile: ctx.profile.name.clone(),
-            message: format!("job {job_id} has an unreadable start time: {e}"),
+        .map_err(|e| UploadError::StartTime {
+            job_id,
+            reason: e.to_string(),
         })?
         .with_timezone(&chrono::Utc);
     let age = (chrono::Utc::now() - started).to_std().unwrap_or_default();
@@ -313,6 +343,26 @@ impl<W: Write> Write for Hashing<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn remote_paths_must_be_absolute() {
+        let ctx = NameContext {
+            profile: "p",
+            date: chrono::Utc
+                .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+                .unwrap()
+                .into(),
+            seq: 3,
+            source_name: "../x.csv",
+        };
+        assert_eq!(
+            remote_path("/in/{seq}_{source_stem}.csv", &ctx).unwrap(),
+            "/in/3__._x.csv"
+        );
+        assert!(remote_path("in/x.csv", &ctx).is_err());
+        assert!(remote_path("/in/../etc/x", &ctx).is_err());
+    }
 
     #[test]
     fn hashing_counts_and_hashes_what_passes() {

@@ -2,18 +2,16 @@
 //!
 //! Paths resolve against the settings folder, secrets are read at connect time (never kept in
 //! the profile), and transient connect failures are retried with backoff and jitter. A
-//! refused host key is audited (`host_key.refused`), once per profile, server and key.
+//! refused host key comes back as an [`SftpError`] that names the server and the key offered
+//! (see [`SftpError::refused_host_key`]); the engine audits it.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::profile::SftpConnectionSpec;
 use crate::settings::Settings;
-use crate::sftp::{with_backoff, Auth, Connection, SftpClient, SftpError};
 
-use super::event::Event;
-use super::job::JobContext;
-use super::EngineError;
+use super::{with_backoff, Auth, Connection, SftpClient, SftpError};
 
 /// Used when a profile gives no `connect_timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -100,23 +98,4 @@ impl<'a> Login<'a> {
             timeout: self.spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0),
         })
     }
-}
-
-/// Audits `e` when it is a refused host key (unknown, changed or revoked), once per server and
-/// key offered, so the trail shows who tried to answer for a server, not only the log.
-pub fn audit_host_key(ctx: &JobContext<'_>, e: &SftpError) -> Result<(), EngineError> {
-    let Some((server, fingerprint)) = e.refused_host_key() else {
-        return Ok(());
-    };
-    let reason = e.to_string();
-    let seen = format!("{server} {fingerprint}");
-    if ctx.store.note_refusal(&ctx.profile.name, &seen, &reason)? {
-        Event::HostKeyRefused {
-            server: &server,
-            fingerprint,
-            reason: &reason,
-        }
-        .emit(ctx.store, &ctx.profile.name)?;
-    }
-    Ok(())
 }
