@@ -1,9 +1,8 @@
 //! Shared harness for the CLI tests: a throwaway installation folder with its own
 //! hrbridge.toml, profiles, inboxes and state, driven through the real binary.
 
-#![allow(dead_code)]
-
 pub mod age_cli;
+pub mod daemon;
 pub mod http_stub;
 pub mod settled;
 pub mod sshd;

@@ -2,13 +2,12 @@
 //! was published, `check` catching what would wedge a profile, and read-only commands that
 //! never create state.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{stderr, stdout, Workspace};
+use crate::common;
+use crate::common::{stderr, stdout, Workspace};
 
 /// A folder profile `p` whose file delivers nothing when a single row is rejected.
 const STRICT: &str = r#"

@@ -1,9 +1,7 @@
 //! `hrbridge audit verify` on a real store: intact after real jobs, and broken — naming the
 //! event — after a row is edited behind hrbridge's back.
 
-mod common;
-
-use common::{stdout, Workspace};
+use crate::common::{stdout, Workspace};
 
 const PROFILE: &str = r#"
 [source]

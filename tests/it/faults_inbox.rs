@@ -2,17 +2,13 @@
 //! file is not taken while the writer holds it, so no row written after the pause is lost;
 //! once it is closed and settled it is taken once, whole.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::thread;
 use std::time::Duration;
 
-use common::Workspace;
-use daemon_harness::{wait_until, Daemon};
+use crate::common::daemon::{wait_until, Daemon};
+use crate::common::Workspace;
 
 const PROFILE: &str = r#"
 [source]

@@ -1,14 +1,12 @@
 //! The SFTP client against a real OpenSSH sshd on loopback: logins of every kind, host key
 //! refusals, transfers, size checks, a server killed mid-download, and a 10,000-file listing.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::sshd::{connect_with, content, key, KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
+use crate::common::sshd::{connect_with, content, key, KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
 use hrbridge::kernel::secret::{Secret, SecretRef};
 use hrbridge::settings::{Settings, SettingsFile};
 use hrbridge::sftp::{known_hosts, with_backoff, Auth, SftpClient, SftpError};

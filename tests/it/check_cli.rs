@@ -1,9 +1,8 @@
 //! `hrbridge check`: every problem, located with file:line:column and a caret; a broken profile
 //! makes every other command a configuration error (exit 2).
 
-mod common;
-
-use common::{stderr, stdout, Workspace};
+use crate::common;
+use crate::common::{stderr, stdout, Workspace};
 
 const THREE_MISTAKES: &str = r#"name = "hires"
 

@@ -3,12 +3,10 @@
 //! (armored), and to a recipients file holding a key from `age-keygen` — byte for byte equal
 //! to the plaintext output of the same run, and no plaintext of it is left in the outbox.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{age_cli, have_tool, stderr, stdout, Workspace};
+use crate::common::{age_cli, have_tool, stderr, stdout, Workspace};
 
 const SSN: &str = "987-65-4329";
 

@@ -2,15 +2,11 @@
 //! both processed; a second daemon on the same state folder is refused; SIGTERM stops it with
 //! exit 0 and a consistent store.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs;
 use std::time::Duration;
 
-use common::{stderr, Workspace};
-use daemon_harness::{wait_until, Daemon};
+use crate::common::daemon::{wait_until, Daemon};
+use crate::common::{stderr, Workspace};
 
 fn profile(name: &str) -> String {
     format!(

@@ -4,14 +4,14 @@
 //! `age -r` / `age -R` are read through `decrypt_with` (damaged ones fail cleanly), duplicates
 //! are still recognised by their plaintext, and `retention` purges old kept inputs, audited.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{age_cli, all_files, contains_bytes, have_tool, set_mtime, stderr, stdout, Workspace};
+use crate::common::{
+    age_cli, all_files, contains_bytes, have_tool, set_mtime, stderr, stdout, Workspace,
+};
 
 const SSN: &str = "987-65-4329";
 

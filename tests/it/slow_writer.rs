@@ -1,18 +1,14 @@
 //! A writer that appends to an inbox file for seconds while the daemon runs: the file is
 //! taken only after the writer stops, once, with every row.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::common::daemon::{wait_until, Daemon};
+use crate::common::Workspace;
 use chrono::{DateTime, Utc};
-use common::Workspace;
-use daemon_harness::{wait_until, Daemon};
 
 const PROFILE: &str = r#"
 [source]

@@ -4,14 +4,13 @@
 //! the audit trail, leaves no temp file, keeps the input in `error/`, and never wedges the
 //! profile: the next good file of the same profile is processed.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::tmpfs::Tmpfs;
-use common::{all_files, stderr, Workspace};
+use crate::common;
+use crate::common::tmpfs::Tmpfs;
+use crate::common::{all_files, stderr, Workspace};
 
 /// A roster profile whose one output is `path` (a name template).
 fn profile(path: &str) -> String {

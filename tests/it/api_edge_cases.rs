@@ -2,13 +2,11 @@
 //! answering an absurd `expires_in` (which once overflowed the clock inside a worker), a token
 //! revoked before its time (401), and a URL template whose host a cell value would choose.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{http_stub, stderr, stdout, Workspace};
+use crate::common::{http_stub, stderr, stdout, Workspace};
 
 /// A scripted server answering `reply(request line and headers, lowercased)`; its base URL.
 fn server(reply: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> String {

@@ -3,14 +3,11 @@
 //! faults, and the server's own record shows every row applied exactly once — also after the
 //! process is SIGKILLed mid-delivery and started again.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon;
-
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use common::{standin_oauth2, stderr, stdout, Workspace};
+use crate::common::daemon;
+use crate::common::{standin_oauth2, stderr, stdout, Workspace};
 use hrbridge::standin::{Config, Faults, StandinApi};
 
 /// `n` hires; row `i` has key `E{i}` and a PII SSN.

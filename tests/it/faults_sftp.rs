@@ -4,14 +4,12 @@
 //! and the remote file mode. After every fault the next good file of the same profile is
 //! processed, and the failed upload is sent by `hrbridge retry`.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::sshd::TestSshd;
-use common::{all_files, contains_bytes, stderr, stdout, Workspace};
+use crate::common::sshd::TestSshd;
+use crate::common::{all_files, contains_bytes, stderr, stdout, Workspace};
 use sha2::{Digest, Sha256};
 
 /// A PII value that must never be readable in the state folder, the jobs or the audit trail.

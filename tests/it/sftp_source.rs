@@ -3,17 +3,15 @@
 //! rename, host keys refused fail-closed, hostile remote names, a server stopped in the middle
 //! of a download, and `known-hosts add`.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::sshd::{TestSshd, PASSWORD, PASSWORD_USER};
-use common::{age_cli, stderr, stdout, Workspace};
+use crate::common;
+use crate::common::daemon;
+use crate::common::sshd::{TestSshd, PASSWORD, PASSWORD_USER};
+use crate::common::{age_cli, stderr, stdout, Workspace};
 
 const EXPORT: &str = "ID,Name\n1,Ada\n2,Grace\n3,Edsger\n";
 
@@ -505,12 +503,12 @@ fn the_daemon_polls_an_sftp_source() {
         text.replace("after = \"delete\"", "after = \"delete\"\npoll = \"1s\""),
     )
     .unwrap();
-    let daemon = daemon_harness::Daemon::start(ws.path());
-    daemon_harness::wait_until("the first file", Duration::from_secs(30), || {
+    let daemon = daemon::Daemon::start(ws.path());
+    daemon::wait_until("the first file", Duration::from_secs(30), || {
         ws.path().join("outbox/a.csv").exists().then_some(())
     });
     fs::write(served.join("b.csv"), "ID,Name\n9,Barbara\n").unwrap();
-    daemon_harness::wait_until("the second file", Duration::from_secs(30), || {
+    daemon::wait_until("the second file", Duration::from_secs(30), || {
         (ws.path().join("outbox/b.csv").exists() && !served.join("b.csv").exists()).then_some(())
     });
     let status = daemon.terminate(Duration::from_secs(20));

@@ -5,15 +5,13 @@
 //!
 //! Needs tmux (CI installs it; elsewhere the tests skip with a notice).
 
-mod common;
-
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::have_tool;
+use crate::common::have_tool;
 
 /// How long the dashboard may take to show what a key asked for (a debug build on a busy
 /// machine).

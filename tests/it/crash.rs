@@ -1,12 +1,10 @@
 //! SIGKILL in the middle of writing an output: nothing appears at the final name, and the next
 //! `run --once` cleans up and processes the input completely, exactly once.
 
-mod common;
-
 use std::fs;
 use std::time::{Duration, Instant};
 
-use common::{stderr, Workspace};
+use crate::common::{stderr, Workspace};
 
 const PROFILE: &str = r#"
 [source]

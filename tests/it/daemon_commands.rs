@@ -3,16 +3,12 @@
 //! (across a restart, and for `run --once` too), and `retry` a partial API job once the server
 //! accepts what it refused. Every action ends in the store and the audit trail.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::common::daemon::{finished_command, store, wait_until, Daemon};
+use crate::common::{standin_oauth2, stderr, stdout, Workspace};
 use chrono::Utc;
-use common::{standin_oauth2, stderr, stdout, Workspace};
-use daemon_harness::{finished_command, store, wait_until, Daemon};
 use hrbridge::engine::control;
 use hrbridge::profile::load;
 use hrbridge::standin::{Config, StandinApi};

@@ -2,13 +2,11 @@
 //! complete temp outputs but before publishing them leaves a state that the next run finishes
 //! exactly once — outputs published, job succeeded, input archived, nothing processed twice.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs;
 
-use common::{stderr, Workspace};
+use crate::common;
+use crate::common::daemon;
+use crate::common::{stderr, Workspace};
 use hrbridge::source::staging::sha256_of;
 use hrbridge::store::{Counts, OutputRow, Store};
 
@@ -110,8 +108,8 @@ fn the_daemon_recovers_at_start_even_for_a_profile_that_runs_once_a_year() {
     let ws = Workspace::new();
     ws.profile("p", &format!("schedule = \"0 0 1 1 *\"\n{PROFILE}"));
     let (_input, temp) = committing_job(&ws);
-    let daemon = daemon_harness::Daemon::start(ws.path());
-    daemon_harness::wait_until(
+    let daemon = daemon::Daemon::start(ws.path());
+    daemon::wait_until(
         "the recovered output",
         std::time::Duration::from_secs(20),
         || ws.path().join("outbox/p.csv").exists().then_some(()),
