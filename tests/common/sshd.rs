@@ -35,6 +35,19 @@ pub enum KeyKind {
     Ecdsa,
 }
 
+/// The opening of an SFTP test: `let sshd = skip_unless_sshd!();` starts a [`TestSshd`], or
+/// returns from the test (after the notice) when sshd is not installed. Under `CI=true` a
+/// missing sshd fails the test instead ([`TestSshd::start`] panics): CI never skips it.
+#[macro_export]
+macro_rules! skip_unless_sshd {
+    () => {
+        match $crate::common::sshd::TestSshd::start() {
+            Some(sshd) => sshd,
+            None => return,
+        }
+    };
+}
+
 /// A running sshd on 127.0.0.1.
 pub struct TestSshd {
     pub dir: tempfile::TempDir,
