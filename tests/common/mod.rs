@@ -4,6 +4,7 @@
 pub mod age_cli;
 pub mod daemon;
 pub mod http_stub;
+pub mod profiles;
 pub mod settled;
 pub mod sshd;
 pub mod tmpfs;

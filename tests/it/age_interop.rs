@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::profiles;
 use crate::common::{age_cli, have_tool, stderr, stdout, Workspace};
 
 const SSN: &str = "987-65-4329";
@@ -16,16 +17,7 @@ fn workspace(sealed: &str) -> Workspace {
     ws.profile(
         "payroll",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/payroll"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-
+            r#"{opening}
 [[field]]
 name = "ssn"
 from = "SSN"
@@ -39,7 +31,8 @@ path = "outbox/plain/payroll_{{seq}}.csv"
 type = "file"
 path = "outbox/sealed/payroll_{{seq}}.csv"
 {sealed}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("payroll")
         ),
     );
     ws.drop_file(

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::common::daemon;
+use crate::common::profiles;
 use crate::common::{standin_oauth2, stderr, stdout, Workspace};
 use hrbridge::standin::{Config, Faults, StandinApi};
 
@@ -29,16 +30,7 @@ fn workspace(api: &StandinApi, extra: &str, secret: &str) -> Workspace {
     ws.profile(
         "hris",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/hris"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-required = true
+            r#"{opening}required = true
 
 [[field]]
 name = "name.first"
@@ -62,7 +54,8 @@ backoff_max = "200ms"
 max_attempts = 10
 {auth}
 {extra}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("hris")
         ),
     );
     ws

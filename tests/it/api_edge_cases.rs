@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::profiles;
 use crate::common::{http_stub, stderr, stdout, Workspace};
 
 /// A scripted server answering `reply(request line and headers, lowercased)`; its base URL.
@@ -24,16 +25,7 @@ fn workspace(base: &str, rows: &[u8]) -> Workspace {
     ws.profile(
         "hris",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/hris"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-
+            r#"{opening}
 [[output]]
 type = "http"
 url = "{base}/api/v1/employees"
@@ -42,7 +34,8 @@ max_attempts = 2
 backoff = "5ms"
 backoff_max = "10ms"
 auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "c", client_secret = "${{secret:hris}}" }}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("hris")
         ),
     );
     ws.drop_file("hris", "hires.csv", rows);

@@ -6,30 +6,15 @@ use std::fs;
 use std::time::Duration;
 
 use crate::common::daemon::{wait_until, Daemon};
+use crate::common::profiles;
 use crate::common::{stderr, Workspace};
 
 fn profile(name: &str) -> String {
-    format!(
-        r#"
-[source]
-type = "dir"
-path = "inbox/{name}"
-pattern = "*.csv"
-settle = "1s"
-
-[[field]]
-name = "employee_id"
-from = "ID"
-required = true
-
-[[field]]
-name = "department"
-from = "Dept"
-
-[[output]]
-type = "file"
-path = "outbox/{name}/out_{{seq}}.csv"
-"#
+    profiles::watched_employees(
+        name,
+        "*.csv",
+        "[[field]]\nname = \"department\"\nfrom = \"Dept\"\n\n",
+        &format!("outbox/{name}/out_{{seq}}.csv"),
     )
 }
 

@@ -8,29 +8,16 @@ use std::thread;
 use std::time::Duration;
 
 use crate::common::daemon::{wait_until, Daemon};
+use crate::common::profiles;
 use crate::common::Workspace;
-
-const PROFILE: &str = r#"
-[source]
-type = "dir"
-path = "inbox/payroll"
-pattern = "pay_*.csv"
-settle = "1s"
-
-[[field]]
-name = "employee_id"
-from = "ID"
-required = true
-
-[[output]]
-type = "file"
-path = "outbox/pay_{seq}.csv"
-"#;
 
 #[test]
 fn a_writer_pausing_with_its_file_open_loses_no_row() {
     let ws = Workspace::new();
-    ws.profile("payroll", PROFILE);
+    ws.profile(
+        "payroll",
+        &profiles::watched_employees("payroll", "pay_*.csv", "", "outbox/pay_{seq}.csv"),
+    );
     let inbox = ws.path().join("inbox/payroll");
     fs::create_dir_all(&inbox).unwrap();
     let daemon = Daemon::start(ws.path());

@@ -6,21 +6,14 @@ use std::fs;
 
 use crate::common;
 use crate::common::daemon;
+use crate::common::profiles;
 use crate::common::{stderr, Workspace};
 use hrbridge::source::staging::sha256_of;
 use hrbridge::store::{Counts, OutputRow, Store};
 
-const PROFILE: &str = r#"
-[source]
-type = "dir"
-path = "inbox/p"
-[[field]]
-name = "id"
-from = "ID"
-[[output]]
-type = "file"
-path = "outbox/p.csv"
-"#;
+fn profile() -> String {
+    profiles::ids_to_file("p", "outbox/p.csv")
+}
 
 /// The state a process leaves when it dies between `begin_commit` and the publish: a job in
 /// `committing` with its complete temp output, its staged input, and the inbox file.
@@ -77,7 +70,7 @@ fn committing_job(ws: &Workspace) -> (std::path::PathBuf, std::path::PathBuf) {
 #[test]
 fn a_committing_job_is_rolled_forward_once() {
     let ws = Workspace::new();
-    ws.profile("p", PROFILE);
+    ws.profile("p", &profile());
     let (input, temp) = committing_job(&ws);
     let outbox = ws.path().join("outbox");
 
@@ -106,7 +99,7 @@ fn a_committing_job_is_rolled_forward_once() {
 #[test]
 fn the_daemon_recovers_at_start_even_for_a_profile_that_runs_once_a_year() {
     let ws = Workspace::new();
-    ws.profile("p", &format!("schedule = \"0 0 1 1 *\"\n{PROFILE}"));
+    ws.profile("p", &format!("schedule = \"0 0 1 1 *\"\n{}", profile()));
     let (_input, temp) = committing_job(&ws);
     let daemon = daemon::Daemon::start(ws.path());
     daemon::wait_until(
