@@ -170,6 +170,18 @@ pub fn have_tool(name: &str) -> bool {
     found
 }
 
+/// The opening of a test that runs external programs: `skip_unless_tools!("age", "age-keygen");`
+/// returns from the test (after a notice) unless each is installed. Under `CI=true` a missing
+/// one fails the test instead ([`have_tool`] panics): CI never skips it.
+#[macro_export]
+macro_rules! skip_unless_tools {
+    ($($tool:expr),+) => {
+        if !($($crate::common::have_tool($tool))&&+) {
+            return;
+        }
+    };
+}
+
 /// Every file under `dir`, recursively, hidden ones included (none when `dir` is missing).
 pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::profiles;
-use crate::common::{age_cli, have_tool, stderr, stdout, Workspace};
+use crate::common::{age_cli, stderr, stdout, Workspace};
+use crate::skip_unless_tools;
 
 const SSN: &str = "987-65-4329";
 
@@ -62,9 +63,7 @@ fn assert_sealed_matches_plain(ws: &Workspace, identity: &Path) -> Vec<u8> {
 
 #[test]
 fn x25519_output_from_hrbridge_keygen_decrypts_with_age() {
-    if !have_tool("age") {
-        return;
-    }
+    skip_unless_tools!("age");
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("partner.key");
     let out = Workspace::new().run(&["keygen", "--output", key.to_str().unwrap()]);
@@ -81,9 +80,7 @@ fn x25519_output_from_hrbridge_keygen_decrypts_with_age() {
 
 #[test]
 fn ssh_ed25519_armored_output_decrypts_with_age() {
-    if !have_tool("age") || !have_tool("ssh-keygen") {
-        return;
-    }
+    skip_unless_tools!("age", "ssh-keygen");
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("id_ed25519");
     let made = Command::new("ssh-keygen")
@@ -112,9 +109,7 @@ fn ssh_ed25519_armored_output_decrypts_with_age() {
 
 #[test]
 fn a_recipients_file_with_an_age_keygen_key_decrypts_with_age() {
-    if !have_tool("age") || !have_tool("age-keygen") {
-        return;
-    }
+    skip_unless_tools!("age", "age-keygen");
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("team.key");
     let recipient = age_cli::keygen(&key);

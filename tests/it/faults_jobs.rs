@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 use crate::common::profiles;
-use crate::common::tmpfs::Tmpfs;
 use crate::common::{all_files, stderr, Workspace};
+use crate::skip_unless_tmpfs;
 
 fn roster(rows: usize) -> Vec<u8> {
     let mut text = String::from("ID,Name\n");
@@ -123,9 +123,7 @@ fn an_output_name_too_long_fails_that_job_only() {
 #[test]
 fn a_read_only_output_volume_fails_the_job_and_the_profile_goes_on() {
     let ws = Workspace::new();
-    let Some(volume) = Tmpfs::mount(&ws.path().join("outbox/ro"), "1m") else {
-        return;
-    };
+    let volume = skip_unless_tmpfs!(&ws.path().join("outbox/ro"), "1m");
     volume.remount("ro");
     ws.profile("roster", &profiles::roster("outbox/ro/{source_stem}.csv"));
     ws.drop_file("roster", "a.csv", &roster(3));
@@ -145,9 +143,7 @@ fn a_read_only_output_volume_fails_the_job_and_the_profile_goes_on() {
 fn a_full_disk_fails_the_job_removes_its_temp_files_and_is_not_taken_again() {
     let ws = Workspace::new();
     let full = ws.path().join("outbox/full");
-    let Some(volume) = Tmpfs::mount(&full, "64k") else {
-        return;
-    };
+    let volume = skip_unless_tmpfs!(&full, "64k");
     ws.profile("roster", &profiles::roster("outbox/full/{source_stem}.csv"));
     ws.drop_file("roster", "big.csv", &roster(5000));
     let (code, err) = pass(&ws);
@@ -173,9 +169,7 @@ fn a_full_disk_fails_the_job_removes_its_temp_files_and_is_not_taken_again() {
 fn a_leftover_that_cannot_be_removed_is_retried_and_never_wedges_the_profile() {
     let ws = Workspace::new();
     let outbox = ws.path().join("outbox/ro");
-    let Some(volume) = Tmpfs::mount(&outbox, "256m") else {
-        return;
-    };
+    let volume = skip_unless_tmpfs!(&outbox, "256m");
     ws.profile("roster", &profiles::roster("outbox/ro/{source_stem}.csv"));
     ws.drop_file("roster", "a.csv", &roster(300_000));
 
@@ -258,9 +252,7 @@ fn an_input_left_in_staging_is_kept_for_its_job_and_stale_copies_are_removed() {
     let ws = Workspace::new();
     ws.profile("roster", &profiles::roster("outbox/{source_stem}.csv"));
     // The archive cannot be written: the job delivers, then cannot keep its input.
-    let Some(archive) = Tmpfs::mount(&ws.path().join("var/archive/roster"), "1m") else {
-        return;
-    };
+    let archive = skip_unless_tmpfs!(&ws.path().join("var/archive/roster"), "1m");
     archive.remount("ro");
     let input = ws.drop_file("roster", "a.csv", &roster(3));
     let (code, _) = pass(&ws);

@@ -13,6 +13,7 @@ use crate::common::daemon;
 use crate::common::sshd::{TestSshd, PASSWORD, PASSWORD_USER};
 use crate::common::{age_cli, stderr, stdout, Workspace};
 use crate::skip_unless_sshd;
+use crate::skip_unless_tools;
 
 const EXPORT: &str = "ID,Name\n1,Ada\n2,Grace\n3,Edsger\n";
 
@@ -432,9 +433,7 @@ from = "ID"
 #[test]
 fn an_encrypted_upload_travels_and_lands_as_age_only() {
     let sshd = skip_unless_sshd!();
-    if !common::have_tool("age-keygen") {
-        return;
-    }
+    skip_unless_tools!("age-keygen");
     let keys = tempfile::tempdir().unwrap();
     let identity = keys.path().join("partner.key");
     let recipient = age_cli::keygen(&identity);
