@@ -1,6 +1,6 @@
 //! The reference `age` CLI, for the tests that check hrbridge's encryption against it: new
-//! identities from `age-keygen`, and `age -d` of what hrbridge wrote. Callers check
-//! [`super::have_tool`] first.
+//! identities from `age-keygen`, and `age -d` of what hrbridge wrote. Callers open with
+//! `skip_unless_tools!` first.
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,5 @@
 //! Harness for the daemon tests: `hrbridge run` as a real background process in a
-//! workspace, stopped with a real SIGTERM. Included with `#[path]` by the tests that need it.
-
-#![allow(dead_code)]
+//! workspace, stopped with a real SIGTERM.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};

@@ -1,10 +1,10 @@
 //! Shared harness for the CLI tests: a throwaway installation folder with its own
 //! hrbridge.toml, profiles, inboxes and state, driven through the real binary.
 
-#![allow(dead_code)]
-
 pub mod age_cli;
+pub mod daemon;
 pub mod http_stub;
+pub mod profiles;
 pub mod settled;
 pub mod sshd;
 pub mod tmpfs;
@@ -168,6 +168,18 @@ pub fn have_tool(name: &str) -> bool {
         eprintln!("SKIPPED: {name} is not installed");
     }
     found
+}
+
+/// The opening of a test that runs external programs: `skip_unless_tools!("age", "age-keygen");`
+/// returns from the test (after a notice) unless each is installed. Under `CI=true` a missing
+/// one fails the test instead ([`have_tool`] panics): CI never skips it.
+#[macro_export]
+macro_rules! skip_unless_tools {
+    ($($tool:expr),+) => {
+        if !($($crate::common::have_tool($tool))&&+) {
+            return;
+        }
+    };
 }
 
 /// Every file under `dir`, recursively, hidden ones included (none when `dir` is missing).

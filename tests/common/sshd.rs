@@ -16,6 +16,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -23,6 +24,8 @@ const SSHD: &str = "/usr/sbin/sshd";
 pub const PASSWORD_USER: &str = "hrbridge-sftp";
 /// Its password (a test machine's throwaway account; sftp only, loopback only).
 pub const PASSWORD: &str = "hrbridge-sftp-test-Pw-4121";
+/// Held while [`TestSshd::ensure_password_user`] sets the account up.
+static PASSWORD_USER_SETUP: Mutex<()> = Mutex::new(());
 
 /// User key types the harness can make.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +33,19 @@ pub enum KeyKind {
     Ed25519,
     Rsa,
     Ecdsa,
+}
+
+/// The opening of an SFTP test: `let sshd = skip_unless_sshd!();` starts a [`TestSshd`], or
+/// returns from the test (after the notice) when sshd is not installed. Under `CI=true` a
+/// missing sshd fails the test instead ([`TestSshd::start`] panics): CI never skips it.
+#[macro_export]
+macro_rules! skip_unless_sshd {
+    () => {
+        match $crate::common::sshd::TestSshd::start() {
+            Some(sshd) => sshd,
+            None => return,
+        }
+    };
 }
 
 /// A running sshd on 127.0.0.1.
@@ -278,6 +294,11 @@ impl TestSshd {
             eprintln!("NOTICE: not root; skipping password login test");
             return false;
         }
+        // the SFTP tests run in parallel threads of one process: one at a time runs useradd and
+        // chpasswd (both take the password files' locks, and a second one may fail to get them)
+        let _one_at_a_time = PASSWORD_USER_SETUP
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let exists = Command::new("id")
             .arg("-u")
             .arg(PASSWORD_USER)

@@ -6,6 +6,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The opening of a test that needs a volume of its own: `let volume =
+/// skip_unless_tmpfs!(&path, "64k");` mounts a [`Tmpfs`], or returns from the test (after the
+/// notice) where mounting is not permitted. Under `CI=true` that fails the test instead
+/// ([`Tmpfs::mount`] panics): CI never skips it.
+#[macro_export]
+macro_rules! skip_unless_tmpfs {
+    ($path:expr, $size:expr) => {
+        match $crate::common::tmpfs::Tmpfs::mount($path, $size) {
+            Some(volume) => volume,
+            None => return,
+        }
+    };
+}
+
 /// A mounted tmpfs; unmounted when dropped.
 pub struct Tmpfs {
     path: PathBuf,

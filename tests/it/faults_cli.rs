@@ -2,13 +2,13 @@
 //! was published, `check` catching what would wedge a profile, and read-only commands that
 //! never create state.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{stderr, stdout, Workspace};
+use crate::common;
+use crate::common::profiles;
+use crate::common::{stderr, stdout, Workspace};
 
 /// A folder profile `p` whose file delivers nothing when a single row is rejected.
 const STRICT: &str = r#"
@@ -148,10 +148,7 @@ auth = { type = "bearer", token = "${env:HRBRIDGE_FAULTS_UNSET}" }
 #[test]
 fn check_reports_a_missing_inbox_at_source_path() {
     let ws = Workspace::new();
-    ws.profile(
-        "hires",
-        "[source]\ntype = \"dir\"\npath = \"inbox/hires\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/h.csv\"\n",
-    );
+    ws.profile("hires", &profiles::ids_to_file("hires", "outbox/h.csv"));
     let out = ws.run(&["check"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let err = stderr(&out);
@@ -177,7 +174,10 @@ fn check_reports_a_schedule_that_never_fires() {
     fs::create_dir_all(ws.path().join("inbox/s")).unwrap();
     ws.profile(
         "s",
-        "schedule = \"0 0 30 2 *\"\n[source]\ntype = \"dir\"\npath = \"inbox/s\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/s.csv\"\n",
+        &format!(
+            "schedule = \"0 0 30 2 *\"\n{}",
+            profiles::ids_to_file("s", "outbox/s.csv")
+        ),
     );
     let out = ws.run(&["check"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));

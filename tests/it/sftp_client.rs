@@ -1,14 +1,13 @@
 //! The SFTP client against a real OpenSSH sshd on loopback: logins of every kind, host key
 //! refusals, transfers, size checks, a server killed mid-download, and a 10,000-file listing.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::sshd::{connect_with, content, key, KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
+use crate::common::sshd::{connect_with, content, key, KeyKind, TestSshd, PASSWORD, PASSWORD_USER};
+use crate::skip_unless_sshd;
 use hrbridge::kernel::secret::{Secret, SecretRef};
 use hrbridge::settings::{Settings, SettingsFile};
 use hrbridge::sftp::{known_hosts, with_backoff, Auth, SftpClient, SftpError};
@@ -87,9 +86,7 @@ async fn fetch_and_check(client: &SftpClient, dir: &Path, name: &str, expected: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_logins_of_every_type_list_and_download() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let dir = sshd.served("keys");
     let data = content(300_000, 1);
     fs::write(dir.join("hires.csv"), &data).unwrap();
@@ -105,9 +102,7 @@ async fn key_logins_of_every_type_list_and_download() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passphrase_key_with_passphrase_from_env() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let dir = sshd.served("pp");
     fs::write(dir.join("a.csv"), b"id\n1\n").unwrap();
     let path = sshd.user_key(KeyKind::Ed25519, Some("correct horse"));
@@ -129,9 +124,7 @@ async fn passphrase_key_with_passphrase_from_env() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_login() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     if !sshd.ensure_password_user() {
         return;
     }
@@ -152,9 +145,7 @@ async fn password_login() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_host_key_is_refused_until_added() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let user_key = sshd.user_key(KeyKind::Ed25519, None);
     let kh = sshd.known_hosts_with("empty_known_hosts", "# nothing yet\n");
     let expected_fp = fingerprint_of(&sshd.host_key_line());
@@ -190,9 +181,7 @@ async fn unknown_host_key_is_refused_until_added() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_and_revoked_host_keys_are_refused() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let user_key = sshd.user_key(KeyKind::Ed25519, None);
     let wrong = sshd.known_hosts_wrong_key();
     let err = connect(&sshd, &sshd.user, key(user_key.clone()), &wrong)
@@ -230,9 +219,7 @@ async fn changed_and_revoked_host_keys_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hashed_and_bracketed_known_hosts_entries_are_accepted() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let user_key = sshd.user_key(KeyKind::Ed25519, None);
     for kh in [sshd.known_hosts_hashed(), sshd.known_hosts()] {
         let client = connect(&sshd, &sshd.user, key(user_key.clone()), &kh)
@@ -244,9 +231,7 @@ async fn hashed_and_bracketed_known_hosts_entries_are_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_renames_into_place_also_over_an_existing_file() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let client = connect_ed25519(&sshd).await;
     let remote_dir = sshd.served("upload");
     let target = remote_dir.join("payroll.csv");
@@ -289,9 +274,7 @@ async fn upload_renames_into_place_also_over_an_existing_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_mismatch_leaves_no_local_file() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let dir = sshd.served("size");
     fs::write(dir.join("f.csv"), content(1000, 3)).unwrap();
     let client = connect_ed25519(&sshd).await;
@@ -321,9 +304,7 @@ async fn size_mismatch_leaves_no_local_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_killed_mid_download_then_fetched_after_restart() {
-    let Some(mut sshd) = TestSshd::start() else {
-        return;
-    };
+    let mut sshd = skip_unless_sshd!();
     let (port, user) = (sshd.port, sshd.user.clone());
     let dir = sshd.served("kill");
     let data = content(50 * 1024 * 1024, 4);
@@ -387,9 +368,7 @@ async fn server_killed_mid_download_then_fetched_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_entries_and_hostile_names_are_listed_as_sent() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let dir = sshd.served("many");
     for i in 0..10_000 {
         fs::write(dir.join(format!("f{i:05}.csv")), b"1").unwrap();
@@ -434,9 +413,7 @@ async fn hung_server_times_out_instead_of_hanging() {
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // a real server whose connection freezes in the middle of a transfer
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let served = sshd.served("hang");
     let size = 30 * 1024 * 1024;
     fs::write(served.join("big.csv"), content(size, 6)).unwrap();

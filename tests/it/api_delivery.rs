@@ -3,14 +3,12 @@
 //! faults, and the server's own record shows every row applied exactly once — also after the
 //! process is SIGKILLed mid-delivery and started again.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon;
-
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use common::{standin_oauth2, stderr, stdout, Workspace};
+use crate::common::daemon;
+use crate::common::profiles;
+use crate::common::{standin_oauth2, stderr, stdout, Workspace};
 use hrbridge::standin::{Config, Faults, StandinApi};
 
 /// `n` hires; row `i` has key `E{i}` and a PII SSN.
@@ -32,16 +30,7 @@ fn workspace(api: &StandinApi, extra: &str, secret: &str) -> Workspace {
     ws.profile(
         "hris",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/hris"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-required = true
+            r#"{opening}required = true
 
 [[field]]
 name = "name.first"
@@ -65,7 +54,8 @@ backoff_max = "200ms"
 max_attempts = 10
 {auth}
 {extra}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("hris")
         ),
     );
     ws

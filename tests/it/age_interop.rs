@@ -3,12 +3,12 @@
 //! (armored), and to a recipients file holding a key from `age-keygen` — byte for byte equal
 //! to the plaintext output of the same run, and no plaintext of it is left in the outbox.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{age_cli, have_tool, stderr, stdout, Workspace};
+use crate::common::profiles;
+use crate::common::{age_cli, stderr, stdout, Workspace};
+use crate::skip_unless_tools;
 
 const SSN: &str = "987-65-4329";
 
@@ -18,16 +18,7 @@ fn workspace(sealed: &str) -> Workspace {
     ws.profile(
         "payroll",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/payroll"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-
+            r#"{opening}
 [[field]]
 name = "ssn"
 from = "SSN"
@@ -41,7 +32,8 @@ path = "outbox/plain/payroll_{{seq}}.csv"
 type = "file"
 path = "outbox/sealed/payroll_{{seq}}.csv"
 {sealed}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("payroll")
         ),
     );
     ws.drop_file(
@@ -71,9 +63,7 @@ fn assert_sealed_matches_plain(ws: &Workspace, identity: &Path) -> Vec<u8> {
 
 #[test]
 fn x25519_output_from_hrbridge_keygen_decrypts_with_age() {
-    if !have_tool("age") {
-        return;
-    }
+    skip_unless_tools!("age");
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("partner.key");
     let out = Workspace::new().run(&["keygen", "--output", key.to_str().unwrap()]);
@@ -90,9 +80,7 @@ fn x25519_output_from_hrbridge_keygen_decrypts_with_age() {
 
 #[test]
 fn ssh_ed25519_armored_output_decrypts_with_age() {
-    if !have_tool("age") || !have_tool("ssh-keygen") {
-        return;
-    }
+    skip_unless_tools!("age", "ssh-keygen");
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("id_ed25519");
     let made = Command::new("ssh-keygen")
@@ -121,9 +109,7 @@ fn ssh_ed25519_armored_output_decrypts_with_age() {
 
 #[test]
 fn a_recipients_file_with_an_age_keygen_key_decrypts_with_age() {
-    if !have_tool("age") || !have_tool("age-keygen") {
-        return;
-    }
+    skip_unless_tools!("age", "age-keygen");
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("team.key");
     let recipient = age_cli::keygen(&key);

@@ -1,38 +1,18 @@
 //! SIGKILL in the middle of writing an output: nothing appears at the final name, and the next
 //! `run --once` cleans up and processes the input completely, exactly once.
 
-mod common;
-
 use std::fs;
 use std::time::{Duration, Instant};
 
-use common::{stderr, Workspace};
-
-const PROFILE: &str = r#"
-[source]
-type = "dir"
-path = "inbox/roster"
-pattern = "*.csv"
-settle = "1s"
-[[field]]
-name = "id"
-from = "ID"
-key = true
-[[field]]
-name = "name"
-from = "Name"
-transform = ["trim", "upper"]
-[[output]]
-type = "file"
-path = "outbox/roster.csv"
-"#;
+use crate::common::profiles;
+use crate::common::{stderr, Workspace};
 
 const ROWS: usize = 300_000;
 
 #[test]
 fn killed_mid_output_leaves_nothing_and_the_next_run_completes() {
     let ws = Workspace::new();
-    ws.profile("roster", PROFILE);
+    ws.profile("roster", &profiles::roster("outbox/roster.csv"));
     let mut export = String::from("ID,Name\n");
     for i in 0..ROWS {
         export.push_str(&format!("{i}, person number {i} \n"));

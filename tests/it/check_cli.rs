@@ -1,9 +1,9 @@
 //! `hrbridge check`: every problem, located with file:line:column and a caret; a broken profile
 //! makes every other command a configuration error (exit 2).
 
-mod common;
-
-use common::{stderr, stdout, Workspace};
+use crate::common;
+use crate::common::profiles;
+use crate::common::{stderr, stdout, Workspace};
 
 const THREE_MISTAKES: &str = r#"name = "hires"
 
@@ -106,10 +106,7 @@ path = "../../etc/out.csv"
 fn a_good_configuration_checks_clean() {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path().join("inbox/ok")).unwrap();
-    ws.profile(
-        "ok",
-        "[source]\ntype = \"dir\"\npath = \"inbox/ok\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/ok.csv\"\n",
-    );
+    ws.profile("ok", &profiles::ids_to_file("ok", "outbox/ok.csv"));
     let out = ws.run(&["check"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("1 profile(s) checked: ok"));
@@ -175,7 +172,8 @@ fn schedules_and_time_zones_are_checked() {
     std::fs::create_dir_all(ws.path().join("inbox/s")).unwrap();
     let profile = |schedule: &str, tz: &str| {
         format!(
-            "schedule = \"{schedule}\"\ntimezone = \"{tz}\"\n[source]\ntype = \"dir\"\npath = \"inbox/s\"\n[[field]]\nname = \"id\"\nfrom = \"ID\"\n[[output]]\ntype = \"file\"\npath = \"outbox/s.csv\"\n"
+            "schedule = \"{schedule}\"\ntimezone = \"{tz}\"\n{}",
+            profiles::ids_to_file("s", "outbox/s.csv")
         )
     };
     ws.profile("s", &profile("*/15 * * * *", "Europe/Berlin"));

@@ -1,25 +1,12 @@
 //! `hrbridge audit verify` on a real store: intact after real jobs, and broken — naming the
 //! event — after a row is edited behind hrbridge's back.
 
-mod common;
-
-use common::{stdout, Workspace};
-
-const PROFILE: &str = r#"
-[source]
-type = "dir"
-path = "inbox/p"
-[[field]]
-name = "id"
-from = "ID"
-[[output]]
-type = "file"
-path = "outbox/p_{seq}.csv"
-"#;
+use crate::common::profiles;
+use crate::common::{stdout, Workspace};
 
 fn workspace_with_jobs() -> Workspace {
     let ws = Workspace::new();
-    ws.profile("p", PROFILE);
+    ws.profile("p", &profiles::ids_to_file("p", "outbox/p_{seq}.csv"));
     ws.drop_file("p", "a.csv", b"ID\n1\n2\n");
     ws.drop_file("p", "b.csv", b"ID\n3\n");
     assert!(ws.run(&["run", "--once"]).status.success());

@@ -4,14 +4,13 @@
 //! `age -r` / `age -R` are read through `decrypt_with` (damaged ones fail cleanly), duplicates
 //! are still recognised by their plaintext, and `retention` purges old kept inputs, audited.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{age_cli, all_files, contains_bytes, have_tool, set_mtime, stderr, stdout, Workspace};
+use crate::common::{age_cli, all_files, contains_bytes, set_mtime, stderr, stdout, Workspace};
+use crate::skip_unless_tools;
 
 const SSN: &str = "987-65-4329";
 
@@ -79,9 +78,7 @@ fn drop_sealed(ws: &Workspace, name: &str, plain: &[u8], how: &[&str]) -> PathBu
 
 #[test]
 fn no_plaintext_rests_in_the_state_folder_and_the_kept_copy_decrypts_with_age() {
-    if !have_tool("age") || !have_tool("age-keygen") {
-        return;
-    }
+    skip_unless_tools!("age", "age-keygen");
     let ws = Workspace::new();
     let recipient = partner_key(&ws);
     ws.profile(
@@ -112,9 +109,7 @@ fn no_plaintext_rests_in_the_state_folder_and_the_kept_copy_decrypts_with_age() 
 
 #[test]
 fn age_inputs_are_read_and_duplicates_are_known_by_their_plaintext() {
-    if !have_tool("age") || !have_tool("age-keygen") {
-        return;
-    }
+    skip_unless_tools!("age", "age-keygen");
     let ws = Workspace::new();
     let recipient = partner_key(&ws);
     ws.profile(
@@ -198,9 +193,7 @@ fn age_inputs_are_read_and_duplicates_are_known_by_their_plaintext() {
 
 #[test]
 fn truncated_or_altered_age_inputs_fail_cleanly() {
-    if !have_tool("age") || !have_tool("age-keygen") {
-        return;
-    }
+    skip_unless_tools!("age", "age-keygen");
     let ws = Workspace::new();
     let recipient = partner_key(&ws);
     ws.profile("p", &profile("decrypt_with = [\"keys/hrbridge.key\"]", ""));
@@ -332,9 +325,7 @@ fn check_names_a_missing_or_unusable_identity_file_without_its_content() {
 
 #[test]
 fn no_plaintext_appears_while_a_large_encrypted_run_is_in_progress() {
-    if !have_tool("age") {
-        return;
-    }
+    skip_unless_tools!("age");
     let ws = Workspace::new();
     let recipient = partner_key(&ws);
     ws.profile(

@@ -2,11 +2,9 @@
 //! not in the audit trail, not in plain text anywhere under the state folder — and `check`
 //! naming the secrets a profile needs that are not set.
 
-mod common;
-
 use std::fs;
 
-use common::{all_files, contains_bytes, stderr, stdout, Workspace};
+use crate::common::{all_files, contains_bytes, stderr, stdout, Workspace};
 
 const CANARY: &str = "canary-secret-value-9d2c";
 

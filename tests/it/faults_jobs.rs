@@ -4,38 +4,14 @@
 //! the audit trail, leaves no temp file, keeps the input in `error/`, and never wedges the
 //! profile: the next good file of the same profile is processed.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::tmpfs::Tmpfs;
-use common::{all_files, stderr, Workspace};
-
-/// A roster profile whose one output is `path` (a name template).
-fn profile(path: &str) -> String {
-    format!(
-        r#"
-[source]
-type = "dir"
-path = "inbox/roster"
-pattern = "*.csv"
-settle = "1s"
-[[field]]
-name = "id"
-from = "ID"
-key = true
-[[field]]
-name = "name"
-from = "Name"
-transform = ["trim", "upper"]
-[[output]]
-type = "file"
-path = "{path}"
-"#
-    )
-}
+use crate::common;
+use crate::common::profiles;
+use crate::common::{all_files, stderr, Workspace};
+use crate::skip_unless_tmpfs;
 
 fn roster(rows: usize) -> Vec<u8> {
     let mut text = String::from("ID,Name\n");
@@ -92,7 +68,7 @@ fn assert_no_temps(dir: &Path) {
 #[test]
 fn an_output_folder_that_is_a_file_fails_the_job_and_the_profile_goes_on() {
     let ws = Workspace::new();
-    ws.profile("roster", &profile("outbox/hris/{source_stem}.csv"));
+    ws.profile("roster", &profiles::roster("outbox/hris/{source_stem}.csv"));
     fs::create_dir_all(ws.path().join("outbox")).unwrap();
     fs::write(ws.path().join("outbox/hris"), "not a folder").unwrap();
     ws.drop_file("roster", "a.csv", &roster(3));
@@ -125,7 +101,7 @@ fn an_output_name_too_long_fails_that_job_only() {
     let suffix = "x".repeat(120);
     ws.profile(
         "roster",
-        &profile(&format!("outbox/{{source_stem}}_{suffix}.csv")),
+        &profiles::roster(&format!("outbox/{{source_stem}}_{suffix}.csv")),
     );
     let long = format!("{}.csv", "n".repeat(150));
     ws.drop_file("roster", &long, &roster(3));
@@ -147,11 +123,9 @@ fn an_output_name_too_long_fails_that_job_only() {
 #[test]
 fn a_read_only_output_volume_fails_the_job_and_the_profile_goes_on() {
     let ws = Workspace::new();
-    let Some(volume) = Tmpfs::mount(&ws.path().join("outbox/ro"), "1m") else {
-        return;
-    };
+    let volume = skip_unless_tmpfs!(&ws.path().join("outbox/ro"), "1m");
     volume.remount("ro");
-    ws.profile("roster", &profile("outbox/ro/{source_stem}.csv"));
+    ws.profile("roster", &profiles::roster("outbox/ro/{source_stem}.csv"));
     ws.drop_file("roster", "a.csv", &roster(3));
     let (code, err) = pass(&ws);
     assert_eq!(code, Some(1), "{err}");
@@ -169,10 +143,8 @@ fn a_read_only_output_volume_fails_the_job_and_the_profile_goes_on() {
 fn a_full_disk_fails_the_job_removes_its_temp_files_and_is_not_taken_again() {
     let ws = Workspace::new();
     let full = ws.path().join("outbox/full");
-    let Some(volume) = Tmpfs::mount(&full, "64k") else {
-        return;
-    };
-    ws.profile("roster", &profile("outbox/full/{source_stem}.csv"));
+    let volume = skip_unless_tmpfs!(&full, "64k");
+    ws.profile("roster", &profiles::roster("outbox/full/{source_stem}.csv"));
     ws.drop_file("roster", "big.csv", &roster(5000));
     let (code, err) = pass(&ws);
     assert_eq!(code, Some(1), "{err}");
@@ -197,10 +169,8 @@ fn a_full_disk_fails_the_job_removes_its_temp_files_and_is_not_taken_again() {
 fn a_leftover_that_cannot_be_removed_is_retried_and_never_wedges_the_profile() {
     let ws = Workspace::new();
     let outbox = ws.path().join("outbox/ro");
-    let Some(volume) = Tmpfs::mount(&outbox, "256m") else {
-        return;
-    };
-    ws.profile("roster", &profile("outbox/ro/{source_stem}.csv"));
+    let volume = skip_unless_tmpfs!(&outbox, "256m");
+    ws.profile("roster", &profiles::roster("outbox/ro/{source_stem}.csv"));
     ws.drop_file("roster", "a.csv", &roster(300_000));
 
     // Kill -9 while the temp output is being written.
@@ -252,7 +222,7 @@ fn a_leftover_that_cannot_be_removed_is_retried_and_never_wedges_the_profile() {
 #[test]
 fn a_name_too_long_to_keep_is_refused_up_front_and_audited() {
     let ws = Workspace::new();
-    ws.profile("roster", &profile("outbox/roster_{seq}.csv"));
+    ws.profile("roster", &profiles::roster("outbox/roster_{seq}.csv"));
     // 250 bytes: a legal name, but `<name>.age` would not be.
     let long = format!("{}.csv", "n".repeat(246));
     let path = ws.drop_file("roster", &long, &roster(3));
@@ -280,11 +250,9 @@ fn a_name_too_long_to_keep_is_refused_up_front_and_audited() {
 #[test]
 fn an_input_left_in_staging_is_kept_for_its_job_and_stale_copies_are_removed() {
     let ws = Workspace::new();
-    ws.profile("roster", &profile("outbox/{source_stem}.csv"));
+    ws.profile("roster", &profiles::roster("outbox/{source_stem}.csv"));
     // The archive cannot be written: the job delivers, then cannot keep its input.
-    let Some(archive) = Tmpfs::mount(&ws.path().join("var/archive/roster"), "1m") else {
-        return;
-    };
+    let archive = skip_unless_tmpfs!(&ws.path().join("var/archive/roster"), "1m");
     archive.remount("ro");
     let input = ws.drop_file("roster", "a.csv", &roster(3));
     let (code, _) = pass(&ws);
@@ -317,7 +285,7 @@ fn seq_is_one_number_per_delivered_job_shared_by_its_outputs() {
     let ws = Workspace::new();
     let two_outputs = format!(
         "{}\n[[output]]\ntype = \"file\"\npath = \"outbox/copy_{{seq}}.jsonl\"\nformat = \"jsonl\"\n",
-        profile("outbox/roster_{seq}.csv")
+        profiles::roster("outbox/roster_{seq}.csv")
     );
     ws.profile("roster", &two_outputs);
     // Fails its contract (no data rows), then one that cannot be written: neither takes a number.
@@ -357,7 +325,7 @@ fn a_commit_that_cannot_be_finished_keeps_its_input_and_delivers_nothing_twice()
     // published, the job waits `committing`.
     let profile = format!(
         "{}\n[[output]]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/employees\"\nauth = {{ type = \"bearer\", token = \"${{env:HRBRIDGE_TEST_NO_TOKEN}}\" }}\n",
-        profile("outbox/roster_{seq}.csv")
+        profiles::roster("outbox/roster_{seq}.csv")
     );
     ws.profile("roster", &profile);
     let input = ws.drop_file("roster", "a.csv", &roster(3));

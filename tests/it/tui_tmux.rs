@@ -5,15 +5,13 @@
 //!
 //! Needs tmux (CI installs it; elsewhere the tests skip with a notice).
 
-mod common;
-
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::have_tool;
+use crate::skip_unless_tools;
 
 /// How long the dashboard may take to show what a key asked for (a debug build on a busy
 /// machine).
@@ -296,15 +294,9 @@ fn jobs_on(screen: &str) -> Vec<ShownJob> {
     screen.lines().filter_map(shown_job).collect()
 }
 
-fn tmux_available() -> bool {
-    have_tool("tmux")
-}
-
 #[test]
 fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
-    if !tmux_available() {
-        return;
-    }
+    skip_unless_tools!("tmux");
     let demo = Demo::run();
     let tmux = Tmux::start(&demo, 120, 30, "");
 
@@ -442,9 +434,7 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
 /// `kill` (SIGTERM) ends the dashboard like `q`: exit 0 and the terminal restored.
 #[test]
 fn sigterm_quits_and_restores_the_terminal() {
-    if !tmux_available() {
-        return;
-    }
+    skip_unless_tools!("tmux");
     let demo = Demo::run();
     let tmux = Tmux::start(&demo, 100, 30, "");
     tmux.wait_for("the Jobs view", |s| {
@@ -498,9 +488,7 @@ fn jobs_on_narrow(screen: &str) -> usize {
 
 #[test]
 fn no_color_paints_without_colours() {
-    if !tmux_available() {
-        return;
-    }
+    skip_unless_tools!("tmux");
     let demo = Demo::run();
     let coloured = tour_escaped(&demo, "");
     let plain = tour_escaped(&demo, "1");

@@ -2,39 +2,22 @@
 //! file is not taken while the writer holds it, so no row written after the pause is lost;
 //! once it is closed and settled it is taken once, whole.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::thread;
 use std::time::Duration;
 
-use common::Workspace;
-use daemon_harness::{wait_until, Daemon};
-
-const PROFILE: &str = r#"
-[source]
-type = "dir"
-path = "inbox/payroll"
-pattern = "pay_*.csv"
-settle = "1s"
-
-[[field]]
-name = "employee_id"
-from = "ID"
-required = true
-
-[[output]]
-type = "file"
-path = "outbox/pay_{seq}.csv"
-"#;
+use crate::common::daemon::{wait_until, Daemon};
+use crate::common::profiles;
+use crate::common::Workspace;
 
 #[test]
 fn a_writer_pausing_with_its_file_open_loses_no_row() {
     let ws = Workspace::new();
-    ws.profile("payroll", PROFILE);
+    ws.profile(
+        "payroll",
+        &profiles::watched_employees("payroll", "pay_*.csv", "", "outbox/pay_{seq}.csv"),
+    );
     let inbox = ws.path().join("inbox/payroll");
     fs::create_dir_all(&inbox).unwrap();
     let daemon = Daemon::start(ws.path());

@@ -5,12 +5,10 @@
 //! Every test checks the job's counts (each row read ends up written, rejected or filtered),
 //! the rows named in its rejections and the output file's contents.
 
-mod common;
-
 use std::fs;
 use std::io::{Cursor, Write};
 
-use common::{stderr, Workspace};
+use crate::common::{stderr, Workspace};
 use serde_json::Value;
 use zip::write::SimpleFileOptions;
 

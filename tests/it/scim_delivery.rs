@@ -2,9 +2,7 @@
 //! creates users, a changed roster updates them, a leaver is deactivated (never deleted), and
 //! an `externalId` with a quote in it is found by a correctly escaped filter.
 
-mod common;
-
-use common::{stderr, stdout, Workspace};
+use crate::common::{stderr, stdout, Workspace};
 use hrbridge::standin::{Config, StandinApi};
 
 fn workspace(api: &StandinApi) -> Workspace {

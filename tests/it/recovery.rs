@@ -2,27 +2,18 @@
 //! complete temp outputs but before publishing them leaves a state that the next run finishes
 //! exactly once — outputs published, job succeeded, input archived, nothing processed twice.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs;
 
-use common::{stderr, Workspace};
+use crate::common;
+use crate::common::daemon;
+use crate::common::profiles;
+use crate::common::{stderr, Workspace};
 use hrbridge::source::staging::sha256_of;
 use hrbridge::store::{Counts, OutputRow, Store};
 
-const PROFILE: &str = r#"
-[source]
-type = "dir"
-path = "inbox/p"
-[[field]]
-name = "id"
-from = "ID"
-[[output]]
-type = "file"
-path = "outbox/p.csv"
-"#;
+fn profile() -> String {
+    profiles::ids_to_file("p", "outbox/p.csv")
+}
 
 /// The state a process leaves when it dies between `begin_commit` and the publish: a job in
 /// `committing` with its complete temp output, its staged input, and the inbox file.
@@ -79,7 +70,7 @@ fn committing_job(ws: &Workspace) -> (std::path::PathBuf, std::path::PathBuf) {
 #[test]
 fn a_committing_job_is_rolled_forward_once() {
     let ws = Workspace::new();
-    ws.profile("p", PROFILE);
+    ws.profile("p", &profile());
     let (input, temp) = committing_job(&ws);
     let outbox = ws.path().join("outbox");
 
@@ -108,10 +99,10 @@ fn a_committing_job_is_rolled_forward_once() {
 #[test]
 fn the_daemon_recovers_at_start_even_for_a_profile_that_runs_once_a_year() {
     let ws = Workspace::new();
-    ws.profile("p", &format!("schedule = \"0 0 1 1 *\"\n{PROFILE}"));
+    ws.profile("p", &format!("schedule = \"0 0 1 1 *\"\n{}", profile()));
     let (_input, temp) = committing_job(&ws);
-    let daemon = daemon_harness::Daemon::start(ws.path());
-    daemon_harness::wait_until(
+    let daemon = daemon::Daemon::start(ws.path());
+    daemon::wait_until(
         "the recovered output",
         std::time::Duration::from_secs(20),
         || ws.path().join("outbox/p.csv").exists().then_some(()),

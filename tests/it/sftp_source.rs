@@ -3,17 +3,17 @@
 //! rename, host keys refused fail-closed, hostile remote names, a server stopped in the middle
 //! of a download, and `known-hosts add`.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::sshd::{TestSshd, PASSWORD, PASSWORD_USER};
-use common::{age_cli, stderr, stdout, Workspace};
+use crate::common;
+use crate::common::daemon;
+use crate::common::sshd::{TestSshd, PASSWORD, PASSWORD_USER};
+use crate::common::{age_cli, stderr, stdout, Workspace};
+use crate::skip_unless_sshd;
+use crate::skip_unless_tools;
 
 const EXPORT: &str = "ID,Name\n1,Ada\n2,Grace\n3,Edsger\n";
 
@@ -89,9 +89,7 @@ fn job_count(ws: &Workspace) -> usize {
 
 #[test]
 fn fetches_with_a_key_keeps_the_remote_file_and_never_fetches_it_twice() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = serving(&sshd, "keep", "keep");
     let out = run_once(&ws);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
@@ -121,9 +119,7 @@ fn fetches_with_a_key_keeps_the_remote_file_and_never_fetches_it_twice() {
 
 #[test]
 fn after_delete_and_move_run_once_the_job_is_committed() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = serving(&sshd, "del", "delete");
     assert!(run_once(&ws).status.success());
     assert!(!served.join("a.csv").exists(), "after = delete");
@@ -155,9 +151,7 @@ fn after_delete_and_move_run_once_the_job_is_committed() {
 
 #[test]
 fn password_login_reads_its_secret_from_the_environment() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     if !sshd.ensure_password_user() {
         return;
     }
@@ -190,9 +184,7 @@ fn password_login_reads_its_secret_from_the_environment() {
 
 #[test]
 fn unknown_and_changed_host_keys_are_refused_with_the_fingerprint() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let served = sshd.served("hk");
     fs::write(served.join("a.csv"), EXPORT).unwrap();
     let empty = sshd.known_hosts_with("empty_known_hosts", "");
@@ -254,9 +246,7 @@ fn assert_host_key_refused_once(ws: &Workspace, why: &str) {
 
 #[test]
 fn known_hosts_add_trusts_a_key_only_when_its_fingerprint_is_confirmed() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let served = sshd.served("add");
     fs::write(served.join("a.csv"), EXPORT).unwrap();
     let kh = sshd.known_hosts_with("kh_added", "");
@@ -292,9 +282,7 @@ fn known_hosts_add_trusts_a_key_only_when_its_fingerprint_is_confirmed() {
 
 #[test]
 fn hostile_remote_names_are_refused_and_the_rest_is_fetched() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let served = sshd.served("names");
     fs::write(served.join("good.csv"), EXPORT).unwrap();
     fs::write(served.join("evil\nname.csv"), EXPORT).unwrap();
@@ -324,9 +312,7 @@ fn hostile_remote_names_are_refused_and_the_rest_is_fetched() {
 
 #[test]
 fn a_server_stopped_mid_download_leaves_nothing_and_the_file_is_processed_once_later() {
-    let Some(mut sshd) = TestSshd::start() else {
-        return;
-    };
+    let mut sshd = skip_unless_sshd!();
     let served = sshd.served("big");
     let rows = 60_000;
     let filler = "x".repeat(490);
@@ -394,9 +380,7 @@ fn a_server_stopped_mid_download_leaves_nothing_and_the_file_is_processed_once_l
 
 #[test]
 fn uploads_land_complete_under_their_final_name() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let remote_dir = sshd.served("up");
     fs::write(remote_dir.join("a.csv"), "stale copy\n").unwrap();
     let ws = Workspace::new();
@@ -448,12 +432,8 @@ from = "ID"
 
 #[test]
 fn an_encrypted_upload_travels_and_lands_as_age_only() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
-    if !common::have_tool("age-keygen") {
-        return;
-    }
+    let sshd = skip_unless_sshd!();
+    skip_unless_tools!("age-keygen");
     let keys = tempfile::tempdir().unwrap();
     let identity = keys.path().join("partner.key");
     let recipient = age_cli::keygen(&identity);
@@ -494,9 +474,7 @@ pii = true
 
 #[test]
 fn the_daemon_polls_an_sftp_source() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = serving(&sshd, "daemon", "delete");
     let profile = ws.path().join("profiles/remote.toml");
     let text = fs::read_to_string(&profile).unwrap();
@@ -505,12 +483,12 @@ fn the_daemon_polls_an_sftp_source() {
         text.replace("after = \"delete\"", "after = \"delete\"\npoll = \"1s\""),
     )
     .unwrap();
-    let daemon = daemon_harness::Daemon::start(ws.path());
-    daemon_harness::wait_until("the first file", Duration::from_secs(30), || {
+    let daemon = daemon::Daemon::start(ws.path());
+    daemon::wait_until("the first file", Duration::from_secs(30), || {
         ws.path().join("outbox/a.csv").exists().then_some(())
     });
     fs::write(served.join("b.csv"), "ID,Name\n9,Barbara\n").unwrap();
-    daemon_harness::wait_until("the second file", Duration::from_secs(30), || {
+    daemon::wait_until("the second file", Duration::from_secs(30), || {
         (ws.path().join("outbox/b.csv").exists() && !served.join("b.csv").exists()).then_some(())
     });
     let status = daemon.terminate(Duration::from_secs(20));
@@ -527,9 +505,7 @@ fn set_mtime(path: &Path, secs: u64) {
 
 #[test]
 fn a_move_target_that_exists_does_not_wedge_the_source() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let done = sshd.served("mv2-done");
     fs::write(done.join("a.csv"), "yesterday's export\n").unwrap();
     let (served, ws) = serving(&sshd, "mv2", &format!("move:{}", done.display()));
@@ -551,9 +527,7 @@ fn a_move_target_that_exists_does_not_wedge_the_source() {
 
 #[test]
 fn a_move_into_a_missing_folder_is_an_error_and_the_file_stays() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = serving(&sshd, "mv3", "move:/nonexistent/hrbridge-done");
     let out = run_once(&ws);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
@@ -575,9 +549,7 @@ fn a_move_into_a_missing_folder_is_an_error_and_the_file_stays() {
 
 #[test]
 fn the_same_content_under_two_names_is_one_delivery_and_one_duplicate() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = serving(&sshd, "twins", "delete");
     fs::write(served.join("b.csv"), EXPORT).unwrap();
     let out = run_once(&ws);
@@ -594,9 +566,7 @@ fn the_same_content_under_two_names_is_one_delivery_and_one_duplicate() {
 
 #[test]
 fn a_new_upload_is_never_deleted_unprocessed_and_a_same_size_reupload_is_fetched() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = serving(&sshd, "reup", "delete");
     set_mtime(&served.join("a.csv"), 1_700_000_000);
     assert!(run_once(&ws).status.success());
@@ -634,9 +604,7 @@ fn a_new_upload_is_never_deleted_unprocessed_and_a_same_size_reupload_is_fetched
 
 #[test]
 fn an_unreadable_file_does_not_hold_up_the_others() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     if !sshd.ensure_password_user() {
         return;
     }
@@ -664,9 +632,7 @@ fn an_unreadable_file_does_not_hold_up_the_others() {
 
 #[test]
 fn an_sftp_source_can_deliver_to_an_sftp_output() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = serving(&sshd, "relay-in", "delete");
     let out_dir = sshd.served("relay-out");
     let profile = ws.path().join("profiles/remote.toml");

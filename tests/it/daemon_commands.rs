@@ -3,16 +3,13 @@
 //! (across a restart, and for `run --once` too), and `retry` a partial API job once the server
 //! accepts what it refused. Every action ends in the store and the audit trail.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::common::daemon::{finished_command, store, wait_until, Daemon};
+use crate::common::profiles;
+use crate::common::{standin_oauth2, stderr, stdout, Workspace};
 use chrono::Utc;
-use common::{standin_oauth2, stderr, stdout, Workspace};
-use daemon_harness::{finished_command, store, wait_until, Daemon};
 use hrbridge::engine::control;
 use hrbridge::profile::load;
 use hrbridge::standin::{Config, StandinApi};
@@ -24,23 +21,10 @@ const WITHIN: Duration = Duration::from_secs(20);
 
 /// A folder profile writing CSV files; `extra` adds top-level keys (e.g. a schedule).
 fn file_profile(name: &str, extra: &str) -> String {
+    let output = format!("outbox/{name}/out_{{seq}}.csv");
     format!(
-        r#"{extra}
-[source]
-type = "dir"
-path = "inbox/{name}"
-pattern = "*.csv"
-settle = "1s"
-
-[[field]]
-name = "employee_id"
-from = "ID"
-required = true
-
-[[output]]
-type = "file"
-path = "outbox/{name}/out_{{seq}}.csv"
-"#
+        "{extra}{}",
+        profiles::watched_employees(name, "*.csv", "", &output)
     )
 }
 
@@ -249,38 +233,21 @@ fn api_workspace(api: &StandinApi) -> Workspace {
     ws.profile(
         "seed",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/seed"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-
+            r#"{opening}
 [[output]]
 type = "http"
 url = "{base}/api/v1/employees"
 capture_id = "/id"
 backoff = "5ms"
 {auth}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("seed")
         ),
     );
     ws.profile(
         "hris",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/hris"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-
+            r#"{opening}
 [[field]]
 name = "ssn"
 from = "SSN"
@@ -294,7 +261,8 @@ id_map = "seed"
 success = {{ status = [200] }}
 backoff = "5ms"
 {auth}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("hris")
         ),
     );
     ws

@@ -2,38 +2,19 @@
 //! both processed; a second daemon on the same state folder is refused; SIGTERM stops it with
 //! exit 0 and a consistent store.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs;
 use std::time::Duration;
 
-use common::{stderr, Workspace};
-use daemon_harness::{wait_until, Daemon};
+use crate::common::daemon::{wait_until, Daemon};
+use crate::common::profiles;
+use crate::common::{stderr, Workspace};
 
 fn profile(name: &str) -> String {
-    format!(
-        r#"
-[source]
-type = "dir"
-path = "inbox/{name}"
-pattern = "*.csv"
-settle = "1s"
-
-[[field]]
-name = "employee_id"
-from = "ID"
-required = true
-
-[[field]]
-name = "department"
-from = "Dept"
-
-[[output]]
-type = "file"
-path = "outbox/{name}/out_{{seq}}.csv"
-"#
+    profiles::watched_employees(
+        name,
+        "*.csv",
+        "[[field]]\nname = \"department\"\nfrom = \"Dept\"\n\n",
+        &format!("outbox/{name}/out_{{seq}}.csv"),
     )
 }
 

@@ -4,14 +4,13 @@
 //! and the remote file mode. After every fault the next good file of the same profile is
 //! processed, and the failed upload is sent by `hrbridge retry`.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::sshd::TestSshd;
-use common::{all_files, contains_bytes, stderr, stdout, Workspace};
+use crate::common::sshd::TestSshd;
+use crate::common::{all_files, contains_bytes, stderr, stdout, Workspace};
+use crate::skip_unless_sshd;
 use sha2::{Digest, Sha256};
 
 /// A PII value that must never be readable in the state folder, the jobs or the audit trail.
@@ -129,9 +128,7 @@ fn mode_of(path: &Path) -> u32 {
 
 #[test]
 fn a_missing_remote_folder_fails_the_upload_the_next_file_goes_out_and_retry_sends_it() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let served = sshd.served("missing");
     fs::create_dir(served.join("good")).unwrap();
     let ws = pushing(
@@ -300,9 +297,7 @@ fn a_changed_local_copy_is_never_uploaded() {
 
 #[test]
 fn an_upload_never_replaces_a_remote_file_unless_overwrite_is_set() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let served = sshd.served("taken");
     let template = format!("{}/daily_{{date:%Y%m%d}}.csv", served.display());
     let ws = pushing(&sshd, &template, "");
@@ -346,9 +341,7 @@ fn an_upload_never_replaces_a_remote_file_unless_overwrite_is_set() {
 
 #[test]
 fn uploads_are_private_by_default_and_take_the_configured_mode() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = pushing_each(&sshd, "modes", "");
     ws.drop_file("push", "a.csv", &export(1));
     assert!(run_once(&ws).status.success());
@@ -411,9 +404,7 @@ path = "/in/daily_{date:%Y%m%d%H%M%S}_{seq}.csv"
 
 #[test]
 fn a_refused_host_key_fails_the_upload_and_is_audited_once() {
-    let Some(sshd) = TestSshd::start() else {
-        return;
-    };
+    let sshd = skip_unless_sshd!();
     let (served, ws) = pushing_each(&sshd, "hostkey", "");
     let profile = ws.path().join("profiles/push.toml");
     let trusted = sshd.known_hosts().display().to_string();

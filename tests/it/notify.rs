@@ -1,13 +1,11 @@
 //! `[[notify]] type = "webhook"`: a signed JSON summary reaches a real HTTP listener on loopback
 //! after each job; an unreachable hook is audited and never changes the job.
 
-mod common;
-
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::http_stub::{self, Seen};
-use common::{stderr, stdout, Workspace};
+use crate::common::http_stub::{self, Seen};
+use crate::common::{stderr, stdout, Workspace};
 use hmac::{Hmac, KeyInit, Mac};
 
 /// A listener that answers every request with `status` and hands each request to the test.

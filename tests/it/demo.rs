@@ -1,11 +1,9 @@
 //! `hrbridge demo` from a clean folder: every bundled integration runs, outputs appear, the
 //! duplicate is recognised, the audit trail verifies, and the fixtures are left untouched.
 
-mod common;
-
 use std::fs;
 
-use common::{repo, stderr, stdout};
+use crate::common::{repo, stderr, stdout};
 
 #[test]
 fn the_demo_runs_every_integration() {

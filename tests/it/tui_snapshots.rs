@@ -1,12 +1,10 @@
 //! The dashboard as it draws, on a store filled by a real run (`hrbridge demo` over the
 //! bundled fixtures): every view, the job detail, the help, a confirmation and the filtered
 //! audit trail, rendered on ratatui's `TestBackend` and compared with snapshot files in
-//! `tests/snapshots/` (review changes with `cargo insta review`, or `INSTA_UPDATE=always`).
+//! `tests/it/snapshots/` (review changes with `cargo insta review`, or `INSTA_UPDATE=always`).
 //!
 //! Times, durations and the temporary folder differ between runs; filters replace them with
 //! placeholders of the same width, so the columns of a snapshot still line up.
-
-mod common;
 
 use std::path::Path;
 
@@ -21,6 +19,8 @@ use hrbridge::store::{JobStatus, Store};
 use hrbridge::tui::app::{App, View};
 use hrbridge::tui::draw::draw;
 use hrbridge::tui::theme::Theme;
+
+use crate::common;
 
 /// A finished demo: its folder (kept alive), the store, the profiles.
 struct Demo {

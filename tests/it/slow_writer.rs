@@ -1,44 +1,28 @@
 //! A writer that appends to an inbox file for seconds while the daemon runs: the file is
 //! taken only after the writer stops, once, with every row.
 
-mod common;
-#[path = "common/daemon.rs"]
-mod daemon_harness;
-
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::common::daemon::{wait_until, Daemon};
+use crate::common::profiles;
+use crate::common::Workspace;
 use chrono::{DateTime, Utc};
-use common::Workspace;
-use daemon_harness::{wait_until, Daemon};
-
-const PROFILE: &str = r#"
-[source]
-type = "dir"
-path = "inbox/payroll"
-pattern = "pay_*.csv"
-settle = "1s"
-
-[[field]]
-name = "employee_id"
-from = "ID"
-required = true
-
-[[field]]
-name = "amount"
-from = "Amount"
-
-[[output]]
-type = "file"
-path = "outbox/pay_{seq}.csv"
-"#;
 
 #[test]
 fn a_file_being_appended_to_is_taken_once_after_the_writer_stops() {
     let ws = Workspace::new();
-    ws.profile("payroll", PROFILE);
+    ws.profile(
+        "payroll",
+        &profiles::watched_employees(
+            "payroll",
+            "pay_*.csv",
+            "[[field]]\nname = \"amount\"\nfrom = \"Amount\"\n\n",
+            "outbox/pay_{seq}.csv",
+        ),
+    );
     let inbox = ws.path().join("inbox/payroll");
     fs::create_dir_all(&inbox).unwrap();
     let daemon = Daemon::start(ws.path());

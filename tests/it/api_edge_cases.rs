@@ -2,13 +2,12 @@
 //! answering an absurd `expires_in` (which once overflowed the clock inside a worker), a token
 //! revoked before its time (401), and a URL template whose host a cell value would choose.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{http_stub, stderr, stdout, Workspace};
+use crate::common::profiles;
+use crate::common::{http_stub, stderr, stdout, Workspace};
 
 /// A scripted server answering `reply(request line and headers, lowercased)`; its base URL.
 fn server(reply: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> String {
@@ -26,16 +25,7 @@ fn workspace(base: &str, rows: &[u8]) -> Workspace {
     ws.profile(
         "hris",
         &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/hris"
-
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-key = true
-
+            r#"{opening}
 [[output]]
 type = "http"
 url = "{base}/api/v1/employees"
@@ -44,7 +34,8 @@ max_attempts = 2
 backoff = "5ms"
 backoff_max = "10ms"
 auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "c", client_secret = "${{secret:hris}}" }}
-"#
+"#,
+            opening = profiles::keyed_by_employee_id("hris")
         ),
     );
     ws.drop_file("hris", "hires.csv", rows);

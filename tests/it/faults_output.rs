@@ -3,11 +3,10 @@
 //! the operator's screen, outputs led out of their root by symlinks, and PII echoed back in
 //! normalised forms by an API.
 
-mod common;
-
 use std::fs;
 
-use common::{stderr, stdout, Workspace};
+use crate::common;
+use crate::common::{stderr, stdout, Workspace};
 
 /// A profile `feed` reading `inbox/feed/*.csv` with columns `ID`, `Phone`, `Amount`, `Note`
 /// (all text) into the file output at `path`, with `extra` output keys.

@@ -1,13 +1,11 @@
 //! `hrbridge run --once` end to end on a small hires export: mapping, filters, rejects,
 //! outputs, archive, duplicates, refused names, and the audit trail.
 
-mod common;
-
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{stderr, stdout, Workspace};
+use crate::common::{stderr, stdout, Workspace};
 
 const HIRES: &str = r#"
 description = "test hires"

@@ -4,11 +4,9 @@
 //! `fixtures/bad/manifest.toml` lists the cases: file, profile, expected status and a piece of
 //! the expected reason.
 
-mod common;
-
 use std::fs;
 
-use common::{repo, stderr, stdout, Workspace};
+use crate::common::{repo, stderr, stdout, Workspace};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,35 @@
+//! The integration tests as one binary: the crate is linked once instead of once per test
+//! file. Each module is one area of behaviour, driven through the real `hrbridge` binary or
+//! the library; `common` is their shared harness (also used by the benchmarks, so it stays in
+//! `tests/common/`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod age_interop;
+mod api_delivery;
+mod api_edge_cases;
+mod at_rest;
+mod audit_cli;
+mod bad_inputs;
+mod check_cli;
+mod crash;
+mod daemon;
+mod daemon_commands;
+mod demo;
+mod faults_cli;
+mod faults_format;
+mod faults_inbox;
+mod faults_jobs;
+mod faults_output;
+mod faults_sftp;
+mod notify;
+mod recovery;
+mod run_once;
+mod scim_delivery;
+mod secrets_cli;
+mod sftp_client;
+mod sftp_source;
+mod slow_writer;
+mod tui_snapshots;
+mod tui_tmux;
