@@ -18,7 +18,7 @@ use super::run::{exit_for, render_summary, unfinished};
 use super::{print_diagnostics, Exit};
 use crate::engine::checks::{self, Checked};
 use crate::engine::runner::run_once;
-use crate::profile::{load, SourceSpec};
+use crate::profile::load;
 use crate::standin::{self, StandinApi};
 use crate::store::{AuditVerdict, Store};
 
@@ -107,9 +107,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
     // The same export arriving again under another name is recognised by its content.
     if let Some((checked, job, again)) = first.jobs.iter().find_map(|job| {
         let checked = profiles.iter().find(|c| c.profile.name == job.profile)?;
-        let SourceSpec::Dir(spec) = &checked.profile.source else {
-            return None;
-        };
+        let spec = crate::source::open::open(&checked.profile.source).inbox()?;
         let again = again_name(&job.file);
         let matches = crate::source::dir::matcher(&spec.pattern)
             .ok()?

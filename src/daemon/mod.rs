@@ -38,9 +38,9 @@ use crate::engine::runner::{lock_state, recover_all, run_pass, RunSummary};
 use crate::engine::EngineError;
 use crate::kernel::stop::StopFlag;
 use crate::profile::schedule::{LastPass, Trigger};
-use crate::profile::{Profile, SourceSpec};
 use crate::settings::Settings;
-use crate::source::dir::{matcher, DEFAULT_SETTLE};
+use crate::source::dir::matcher;
+use crate::source::open as source;
 use crate::store::{CommandKind, CommandRow, JobStatus, Store};
 use commands::{Poller, Route};
 use watch::{Debouncer, Inbox, InboxWatcher};
@@ -232,8 +232,9 @@ fn inboxes(settings: &Settings, profiles: &[Checked], triggers: &[Trigger]) -> V
         .zip(triggers)
         .enumerate()
         .filter(|(_, (_, t))| t.watches_inbox())
-        .filter_map(|(i, (p, _))| match &p.source {
-            SourceSpec::Dir(spec) => match matcher(&spec.pattern) {
+        .filter_map(|(i, (p, _))| {
+            let spec = source::open(&p.source).inbox()?;
+            match matcher(&spec.pattern) {
                 Ok(pattern) => Some(Inbox {
                     profile: i,
                     dir: settings.resolve_path(&spec.path),
@@ -245,8 +246,7 @@ fn inboxes(settings: &Settings, profiles: &[Checked], triggers: &[Trigger]) -> V
                     tracing::warn!(profile = %p.name, error = %e, "inbox not watched");
                     None
                 }
-            },
-            SourceSpec::Sftp(_) => None,
+            }
         })
         .collect()
 }
@@ -285,7 +285,7 @@ async fn profile_loop(
     wake: Arc<Notify>,
     mut queue: mpsc::UnboundedReceiver<CommandRow>,
 ) -> DaemonReport {
-    let settle = recheck_after(&checked.profile);
+    let settle = source::open(&checked.profile.source).recheck_after();
     let checked = Arc::new(checked);
     let mut tally = DaemonReport::default();
     let mut last: Option<LastPass> = None;
@@ -455,17 +455,4 @@ fn log_pass(profile: &str, summary: &RunSummary) {
 /// Jobs of the pass that ended in `status`.
 fn count(summary: &RunSummary, status: JobStatus) -> usize {
     summary.jobs.iter().filter(|j| j.status == status).count()
-}
-
-/// How long after a pass that left files still being written they are looked at again:
-/// the settle time of a folder source that waits for files to settle (a done marker, or an
-/// SFTP source's second listing, is waited for by events and polls instead).
-fn recheck_after(profile: &Profile) -> Option<Duration> {
-    match &profile.source {
-        SourceSpec::Dir(spec) if spec.done_marker.is_none() => {
-            Some(spec.settle.map_or(DEFAULT_SETTLE, |d| d.0))
-        }
-        SourceSpec::Dir(_) => None,
-        SourceSpec::Sftp(spec) => spec.settle.map(|d| d.0),
-    }
 }

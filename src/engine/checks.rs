@@ -8,14 +8,12 @@
 //! exists) and points out [`warnings`]: things that work but may not do what the author meant.
 
 use crate::kernel::secret::{SecretRef, SecretStore};
+use crate::output::open::open as open_output;
 use crate::output::template::NameTemplate;
 use crate::profile::load;
-use crate::profile::{
-    ApiConnectionSpec, AuthSpec, Diagnostic, HeaderValueSpec, KeyPath, NotifySpec, OutputSpec,
-    Problem, Profile, SftpConnectionSpec, SourceSpec,
-};
+use crate::profile::{Diagnostic, KeyPath, NotifySpec, Problem, Profile};
 use crate::settings::Settings;
-use crate::source::decrypt::identity_passphrase;
+use crate::source::open::open as open_source;
 use crate::transform::MappingPlan;
 
 /// A loaded profile that passed every check, with the mapping plan compiled while checking it.
@@ -82,10 +80,8 @@ pub fn warnings(profile: &Profile) -> Vec<Problem> {
 /// `overwrite = true`).
 fn check_daily_collisions(profile: &Profile, warnings: &mut Vec<Problem>) {
     for (i, out) in profile.outputs.iter().enumerate() {
-        let path = match out {
-            OutputSpec::File(spec) => &spec.path,
-            OutputSpec::Sftp(spec) => &spec.file.path,
-            OutputSpec::Http(_) | OutputSpec::Scim(_) => continue,
+        let Some(path) = open_output(out).file().map(|f| &f.path) else {
+            continue;
         };
         let repeats = NameTemplate::parse(path).is_ok_and(|t| t.repeats_within_a_day());
         if repeats {
@@ -117,24 +113,13 @@ pub fn check_secrets(profile: &Profile, secrets: Option<&SecretStore>) -> Vec<Pr
 /// Every secret reference of `profile`, with the key path it is written at.
 pub fn secret_refs(profile: &Profile) -> Vec<(KeyPath, &SecretRef)> {
     let mut found = Vec::new();
-    if let Some(r) = identity_passphrase(profile) {
+    let source = open_source(&profile.source);
+    if let Some(r) = source.identity_passphrase() {
         found.push((KeyPath::root().key("source").key("identity_passphrase"), r));
     }
-    if let SourceSpec::Sftp(source) = &profile.source {
-        sftp_refs(
-            &source.connection,
-            KeyPath::root().key("source"),
-            &mut found,
-        );
-    }
+    source.secret_refs(KeyPath::root().key("source"), &mut found);
     for (i, output) in profile.outputs.iter().enumerate() {
-        let at = KeyPath::output(i);
-        match output {
-            OutputSpec::File(_) => {}
-            OutputSpec::Sftp(o) => sftp_refs(&o.connection, at, &mut found),
-            OutputSpec::Http(o) => api_refs(&o.connection, at, &mut found),
-            OutputSpec::Scim(o) => api_refs(&o.connection, at, &mut found),
-        }
+        open_output(output).secret_refs(KeyPath::output(i), &mut found);
     }
     for (i, notify) in profile.notify.iter().enumerate() {
         let NotifySpec::Webhook(hook) = notify;
@@ -142,41 +127,6 @@ pub fn secret_refs(profile: &Profile) -> Vec<(KeyPath, &SecretRef)> {
         found.push((at, &hook.secret));
     }
     found
-}
-
-fn sftp_refs<'p>(
-    spec: &'p SftpConnectionSpec,
-    at: KeyPath,
-    found: &mut Vec<(KeyPath, &'p SecretRef)>,
-) {
-    for (key, r) in [
-        ("passphrase", &spec.passphrase),
-        ("password", &spec.password),
-    ] {
-        if let Some(r) = r {
-            found.push((at.clone().key(key), r));
-        }
-    }
-}
-
-fn api_refs<'p>(
-    spec: &'p ApiConnectionSpec,
-    at: KeyPath,
-    found: &mut Vec<(KeyPath, &'p SecretRef)>,
-) {
-    let auth = at.clone().key("auth");
-    match &spec.auth {
-        None => {}
-        Some(AuthSpec::Oauth2(a)) => found.push((auth.key("client_secret"), &a.client_secret)),
-        Some(AuthSpec::Bearer(a)) => found.push((auth.key("token"), &a.token)),
-        Some(AuthSpec::ApiKey(a)) => found.push((auth.key("key"), &a.key)),
-        Some(AuthSpec::Basic(a)) => found.push((auth.key("password"), &a.password)),
-    }
-    for (name, value) in &spec.headers {
-        if let HeaderValueSpec::Secret(r) = value {
-            found.push((at.clone().key("headers").key(name), r));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -383,7 +333,7 @@ format = "csv"
         assert_eq!(profile.outputs.len(), 1);
         assert_eq!(profile.validation.min_rows, Some(1));
         assert_eq!(profile.format.limits.max_cells, 1_000_000);
-        let SourceSpec::Dir(dir) = &profile.source else {
+        let crate::profile::SourceSpec::Dir(dir) = &profile.source else {
             panic!("a dir source");
         };
         assert_eq!(dir.settle.map(|d| d.0.as_secs()), Some(10));

@@ -6,9 +6,10 @@
 
 use std::fs::{self, File, TryLockError};
 
-use crate::profile::{DirSourceSpec, SourceSpec};
+use crate::profile::DirSourceSpec;
 use crate::settings::Settings;
-use crate::source::{dir, staging};
+use crate::source::open::Location;
+use crate::source::{self, dir, staging};
 use crate::store::{Pause, Store};
 
 use super::arrival::{Arrival, Origin};
@@ -124,9 +125,9 @@ pub fn run_pass(
             summary.paused.push(pause);
             return Ok(());
         }
-        let passed = match &profile.source {
-            SourceSpec::Dir(spec) => dir_pass(ctx, spec, stop, summary),
-            SourceSpec::Sftp(spec) => super::sftp_pass::sftp_pass(ctx, spec, stop, summary),
+        let passed = match source::open::open(&profile.source).location() {
+            Location::Inbox(spec) => dir_pass(ctx, spec, stop, summary),
+            Location::Remote(spec) => super::sftp_pass::sftp_pass(ctx, spec, stop, summary),
         };
         waiting_uploads(ctx, summary)?;
         passed

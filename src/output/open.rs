@@ -11,10 +11,12 @@
 //! through the engine's delivery ledger, which gets what it needs from [`Output::api`].
 
 use crate::kernel::mapped::FieldInfo;
+use crate::kernel::secret::SecretRef;
 use crate::profile::{
     FileOutputSpec, HttpOutputSpec, KeyPath, OutputSpec, Problem, ScimOutputSpec, SftpOutputSpec,
 };
 use crate::settings::Settings;
+use crate::sftp::login;
 
 use super::api::spool::SpoolHeader;
 use super::api::{self, ApiOutput};
@@ -45,6 +47,10 @@ pub trait Output {
 
     /// Whether what it publishes is a file on this machine (`retention` removes it).
     fn is_local(&self) -> bool;
+
+    /// The secrets its keys reference, added to `found` with the key path (under `at`) each is
+    /// written at.
+    fn secret_refs<'a>(&'a self, _at: KeyPath, _found: &mut Vec<(KeyPath, &'a SecretRef)>) {}
 
     /// The SFTP output it is: published by uploading its kept local copy.
     fn upload(&self) -> Option<&SftpOutputSpec> {
@@ -113,6 +119,10 @@ impl Output for SftpOutputSpec {
         false
     }
 
+    fn secret_refs<'a>(&'a self, at: KeyPath, found: &mut Vec<(KeyPath, &'a SecretRef)>) {
+        login::secret_refs(&self.connection, at, found);
+    }
+
     fn upload(&self) -> Option<&SftpOutputSpec> {
         Some(self)
     }
@@ -135,6 +145,10 @@ impl Output for HttpOutputSpec {
         false
     }
 
+    fn secret_refs<'a>(&'a self, at: KeyPath, found: &mut Vec<(KeyPath, &'a SecretRef)>) {
+        api::check::secret_refs(&self.connection, at, found);
+    }
+
     fn api(&self) -> Option<ApiOutput<'_>> {
         Some(ApiOutput::rest(self))
     }
@@ -155,6 +169,10 @@ impl Output for ScimOutputSpec {
 
     fn is_local(&self) -> bool {
         false
+    }
+
+    fn secret_refs<'a>(&'a self, at: KeyPath, found: &mut Vec<(KeyPath, &'a SecretRef)>) {
+        api::check::secret_refs(&self.connection, at, found);
     }
 
     fn api(&self) -> Option<ApiOutput<'_>> {

@@ -8,7 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::profile::SftpConnectionSpec;
+use crate::kernel::secret::SecretRef;
+use crate::profile::{KeyPath, SftpConnectionSpec};
 use crate::settings::Settings;
 
 use super::{with_backoff, Auth, Connection, SftpClient, SftpError};
@@ -19,6 +20,23 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connect attempts before a pass gives up on a server.
 const CONNECT_ATTEMPTS: u32 = 4;
+
+/// The secrets an SFTP connection at `at` references (key passphrase, password), added to
+/// `found` with the key path each is written at.
+pub fn secret_refs<'p>(
+    spec: &'p SftpConnectionSpec,
+    at: KeyPath,
+    found: &mut Vec<(KeyPath, &'p SecretRef)>,
+) {
+    for (key, r) in [
+        ("passphrase", &spec.passphrase),
+        ("password", &spec.password),
+    ] {
+        if let Some(r) = r {
+            found.push((at.clone().key(key), r));
+        }
+    }
+}
 
 /// A profile's SFTP login, with its paths resolved.
 pub struct Login<'a> {

@@ -8,9 +8,19 @@
 //! [`open`] turns a spec into a [`Source`]; everything else asks it what it needs.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::kernel::secret::SecretRef;
 use crate::profile::{DirSourceSpec, KeyPath, Problem, SftpSourceSpec, SourceSpec};
+use crate::sftp::login;
+
+/// Where a source's files are: what decides which pass loop takes them.
+pub enum Location<'a> {
+    /// A local inbox: its files leave it once kept.
+    Inbox(&'a DirSourceSpec),
+    /// An SFTP folder: its files are fetched, then its `after` action runs.
+    Remote(&'a SftpSourceSpec),
+}
 
 /// A profile's `[source]`, opened.
 pub trait Source {
@@ -27,14 +37,34 @@ pub trait Source {
     /// The passphrase of the `decrypt_with` identities, if they are encrypted.
     fn identity_passphrase(&self) -> Option<&SecretRef>;
 
+    /// Where its files are.
+    fn location(&self) -> Location<'_>;
+
+    /// One line for operators: `dir inbox/ats hires_*.csv`, `sftp hr@host:22/out *.csv`.
+    fn describe(&self) -> String;
+
+    /// How long after a pass that left files still being written they are looked at again,
+    /// when nothing else (a done marker's event, a poll) brings them back.
+    fn recheck_after(&self) -> Option<Duration>;
+
+    /// The secrets its keys reference, added to `found` with the key path (under `at`) each
+    /// is written at (`identity_passphrase` is asked for on its own).
+    fn secret_refs<'a>(&'a self, _at: KeyPath, _found: &mut Vec<(KeyPath, &'a SecretRef)>) {}
+
     /// The local inbox it is: its files leave it once kept.
     fn inbox(&self) -> Option<&DirSourceSpec> {
-        None
+        match self.location() {
+            Location::Inbox(spec) => Some(spec),
+            Location::Remote(_) => None,
+        }
     }
 
     /// The SFTP folder it is.
     fn remote(&self) -> Option<&SftpSourceSpec> {
-        None
+        match self.location() {
+            Location::Remote(spec) => Some(spec),
+            Location::Inbox(_) => None,
+        }
     }
 }
 
@@ -70,8 +100,21 @@ impl Source for DirSourceSpec {
         self.identity_passphrase.as_ref()
     }
 
-    fn inbox(&self) -> Option<&DirSourceSpec> {
-        Some(self)
+    fn location(&self) -> Location<'_> {
+        Location::Inbox(self)
+    }
+
+    fn describe(&self) -> String {
+        format!("dir {} {}", self.path.display(), self.pattern)
+    }
+
+    /// A folder waiting for files to settle looks again after its settle time; one that
+    /// waits for a done marker is woken by the marker's event.
+    fn recheck_after(&self) -> Option<Duration> {
+        match self.done_marker {
+            None => Some(self.settle.map_or(super::dir::DEFAULT_SETTLE, |d| d.0)),
+            Some(_) => None,
+        }
     }
 }
 
@@ -99,7 +142,25 @@ impl Source for SftpSourceSpec {
         self.identity_passphrase.as_ref()
     }
 
-    fn remote(&self) -> Option<&SftpSourceSpec> {
-        Some(self)
+    fn location(&self) -> Location<'_> {
+        Location::Remote(self)
+    }
+
+    fn describe(&self) -> String {
+        let c = &self.connection;
+        format!(
+            "sftp {}@{}:{}{} {}",
+            c.user, c.host, c.port, self.path, self.pattern
+        )
+    }
+
+    /// The second listing that settles a remote file comes with the next poll, unless the
+    /// source sets `settle`.
+    fn recheck_after(&self) -> Option<Duration> {
+        self.settle.map(|d| d.0)
+    }
+
+    fn secret_refs<'a>(&'a self, at: KeyPath, found: &mut Vec<(KeyPath, &'a SecretRef)>) {
+        login::secret_refs(&self.connection, at, found);
     }
 }

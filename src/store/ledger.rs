@@ -6,7 +6,7 @@
 //! Each row also has a *key generation* (0 at first), part of its `Idempotency-Key`. `retry`
 //! makes failed rows unsettled again and moves to the next generation only the rows whose last
 //! answer was a definitive refusal: an HTTP 4xx other than 408 and 429, the answers that are
-//! never retried within a run (`output::api::retry::is_transient`). The server did not apply
+//! never retried within a run (`kernel::http_status::is_transient`). The server did not apply
 //! such a request, and a server that stores the answer per key would only replay the refusal to
 //! the old key, so a new key is what lets a retry succeed. A row that failed ambiguously (the
 //! attempts ran out on timeouts, connection errors, 5xx, 408 or 429, or a 2xx answer broke the
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn retry_reopens_failed_rows_and_renews_only_definitively_refused_keys() {
-        use crate::output::api::retry::is_transient;
+        use crate::kernel::http_status::is_transient;
         let (_dir, store) = temp_store();
         let job = partial_job(&store);
         // Line i failed with statuses[i]; line 12 was delivered.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::profile::schedule::Trigger;
-use crate::profile::{Profile, SourceSpec};
+use crate::profile::Profile;
 use crate::store::{JobRow, Pause, Store, StoreError};
 
 /// One profile as the dashboard shows it.
@@ -25,13 +25,7 @@ impl ProfileLine {
     /// The fixed part of a profile's line; [`ProfileLine::reload`] and [`ProfileLine::tick`]
     /// fill the rest.
     pub fn of(profile: &Profile) -> ProfileLine {
-        let source = match &profile.source {
-            SourceSpec::Dir(d) => format!("dir {} {}", d.path.display(), d.pattern),
-            SourceSpec::Sftp(s) => format!(
-                "sftp {}@{}:{}{} {}",
-                s.connection.user, s.connection.host, s.connection.port, s.path, s.pattern
-            ),
-        };
+        let source = crate::source::open::open(&profile.source).describe();
         // A profile that does not check out still shows, without a schedule.
         let trigger = Trigger::of(profile).ok();
         let schedule = match (&profile.schedule, &trigger) {

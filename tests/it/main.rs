@@ -23,6 +23,7 @@ mod faults_inbox;
 mod faults_jobs;
 mod faults_output;
 mod faults_sftp;
+mod layers;
 mod notify;
 mod recovery;
 mod run_once;

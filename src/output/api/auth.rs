@@ -15,7 +15,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use super::retry::{is_transient, RetryPolicy};
+use super::retry::RetryPolicy;
+use crate::kernel::http_status::is_transient;
 use crate::kernel::secret::SecretRef;
 use crate::profile::{AuthSpec, ClientCredentials, OAuth2Spec};
 use crate::settings::Settings;

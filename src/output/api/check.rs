@@ -2,16 +2,40 @@
 //! the key it is about.
 
 use crate::kernel::mapped::FieldInfo;
+use crate::kernel::secret::SecretRef;
 use crate::kernel::url_policy::url_allowed;
 use crate::output::open::open;
 use crate::profile::{
-    ApiConnectionSpec, AuthSpec, HttpOutputSpec, KeyPath, Problem, Profile, ScimOutputSpec,
+    ApiConnectionSpec, AuthSpec, HeaderValueSpec, HttpOutputSpec, KeyPath, Problem, Profile,
+    ScimOutputSpec,
 };
 
 use super::template::{BodyPlan, UrlTemplate};
 
 /// The most workers one output may have.
 const MAX_CONCURRENCY: usize = 64;
+
+/// The secrets an API connection at `at` references (its auth's secret, secret headers),
+/// added to `found` with the key path each is written at.
+pub fn secret_refs<'p>(
+    spec: &'p ApiConnectionSpec,
+    at: KeyPath,
+    found: &mut Vec<(KeyPath, &'p SecretRef)>,
+) {
+    let auth = at.clone().key("auth");
+    match &spec.auth {
+        None => {}
+        Some(AuthSpec::Oauth2(a)) => found.push((auth.key("client_secret"), &a.client_secret)),
+        Some(AuthSpec::Bearer(a)) => found.push((auth.key("token"), &a.token)),
+        Some(AuthSpec::ApiKey(a)) => found.push((auth.key("key"), &a.key)),
+        Some(AuthSpec::Basic(a)) => found.push((auth.key("password"), &a.password)),
+    }
+    for (name, value) in &spec.headers {
+        if let HeaderValueSpec::Secret(r) = value {
+            found.push((at.clone().key("headers").key(name), r));
+        }
+    }
+}
 
 /// Every problem of `http` output `h` at `at`.
 pub fn rest(h: &HttpOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {

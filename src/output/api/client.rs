@@ -12,7 +12,8 @@ use reqwest::{Method, Url};
 
 use super::auth::Auth;
 use super::ratelimit::RateLimiter;
-use super::retry::{is_transient, retry_after, RetryPolicy};
+use super::retry::{retry_after, RetryPolicy};
+use crate::kernel::http_status::is_transient;
 use crate::kernel::stop::StopFlag;
 use crate::profile::{ApiConnectionSpec, HeaderValueSpec};
 use crate::settings::Settings;

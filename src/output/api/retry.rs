@@ -1,6 +1,7 @@
 //! When a failed request is tried again, and how long to wait first.
 //!
-//! Connection errors, timeouts, 408, 429 and 5xx are transient; every other answer is final.
+//! Connection errors, timeouts and the statuses `crate::kernel::http_status` calls transient (408,
+//! 429, 5xx) are tried again; every other answer is final.
 //! Waits grow exponentially with full jitter (`crate::kernel::backoff`), so many workers retrying at
 //! once spread out, and are never shorter than the server's `Retry-After` (seconds or an HTTP
 //! date).
@@ -38,11 +39,6 @@ impl RetryPolicy {
             crate::kernel::backoff::jittered(failures.saturating_sub(1), self.base, self.max);
         jitter.max(retry_after.unwrap_or_default().min(RETRY_AFTER_CAP))
     }
-}
-
-/// Whether an answer with `status` is worth another attempt.
-pub fn is_transient(status: u16) -> bool {
-    matches!(status, 408 | 429) || (500..600).contains(&status)
 }
 
 /// The `Retry-After` of an answer: delay seconds, or an HTTP date (as a wait from now).
@@ -108,15 +104,5 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn transient_statuses() {
-        for s in [408, 429, 500, 502, 503, 504] {
-            assert!(is_transient(s), "{s}");
-        }
-        for s in [200, 400, 401, 404, 409, 422] {
-            assert!(!is_transient(s), "{s}");
-        }
     }
 }
