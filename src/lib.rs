@@ -17,7 +17,25 @@
 //! | [`store`]     | SQLite: files, jobs, rejections, outputs, the delivery ledger, the id map, operator commands and pauses, keyset pages for the dashboard, and the hash-chained audit trail |
 //! | [`kernel`]    | the ground floor every layer may use, importing nothing above it: the record vocabulary, atomic files, durations, the stop signal, the URL policy, backoff, PII masking, escaping, the installation key and secrets |
 //! | [`tui`]       | the operator's dashboard (ratatui): jobs, errors, audit trail, profiles; pause, run, retry |
-//! | [`cli`]       | the command line: argument parsing and one module per command |
+//! | [`cli`]       | the command line: argument parsing and one module per command; it builds the process's one tokio runtime and hands its `Handle` down |
+//!
+//! The modules are layered; each uses only its own layer and those below, and the folders
+//! form no circle (`tests/it/layers.rs` checks this from the code and draws
+//! `docs/import-graph.md`):
+//!
+//! | layer | modules |
+//! |-------|---------|
+//! | 7 command line | `cli` |
+//! | 6 long-running services | `daemon`, `tui`, `standin` |
+//! | 5 engine | `engine` |
+//! | 4 components | `source`, `format`, `transform`, `output` |
+//! | 3 transport | `sftp` |
+//! | 2 profile language | `profile` |
+//! | 1 installation and state | `settings`, `store` |
+//! | 0 ground floor | `kernel` |
+//!
+//! A kind of source or output is told apart in one place each (`source::open`,
+//! `output::open`); everything else asks the opened `Source` or `Output`.
 
 pub mod cli;
 pub mod daemon;

@@ -12,6 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use tokio::runtime::Handle;
 use zeroize::Zeroizing;
 
 use super::run::{exit_for, render_summary, unfinished};
@@ -29,8 +30,8 @@ const DEMO_API: &str = "http://127.0.0.1:8765";
 /// The secret (in the workspace's state folder) holding the stand-in's OAuth2 client secret.
 const DEMO_SECRET: &str = "hris_client_secret";
 
-pub fn run() -> Exit {
-    match tour() {
+pub fn run(runtime: &Handle) -> Exit {
+    match tour(runtime) {
         Ok(exit) => exit,
         Err(e) => {
             eprintln!("error: demo: {e}");
@@ -39,7 +40,7 @@ pub fn run() -> Exit {
     }
 }
 
-fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
+fn tour(runtime: &Handle) -> Result<Exit, Box<dyn std::error::Error>> {
     let bundle = bundle_dir().ok_or(
         "cannot find the bundled profiles/ and fixtures/ (run from the hrbridge checkout)",
     )?;
@@ -98,7 +99,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
         );
     }
     println!("\n== pass 1: every export in every inbox\n");
-    let first = run_once(&settings, &profiles, &store)?;
+    let first = run_once(&settings, &profiles, &store, runtime)?;
     print!(
         "{}",
         render_summary(&first, &unfinished(&store, &profiles)?)
@@ -125,7 +126,7 @@ fn tour() -> Result<Exit, Box<dyn std::error::Error>> {
             job.file,
             again.file_name().unwrap_or_default()
         );
-        let second = run_once(&settings, std::slice::from_ref(checked), &store)?;
+        let second = run_once(&settings, std::slice::from_ref(checked), &store, runtime)?;
         print!(
             "{}",
             render_summary(&second, &unfinished(&store, std::slice::from_ref(checked))?)

@@ -16,12 +16,14 @@ use crate::settings::Settings;
 use crate::sftp::known_hosts::{append, fingerprint, verify};
 use crate::sftp::{host_key_of, HostKeyVerdict};
 use crate::source;
+use tokio::runtime::Handle;
 
 pub fn add(
     config: Option<&Path>,
     target: &str,
     file: Option<&Path>,
     expected: Option<&str>,
+    runtime: &Handle,
 ) -> Exit {
     let Some((host, port)) = parse_target(target) else {
         eprintln!("error: {target:?} is not HOST or HOST:PORT");
@@ -41,16 +43,6 @@ pub fn add(
                 return Exit::Usage;
             }
         },
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Failed;
-        }
     };
     let key = match runtime.block_on(host_key_of(&host, port, Duration::from_secs(15))) {
         Ok(k) => k,

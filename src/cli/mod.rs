@@ -204,6 +204,21 @@ pub fn main() -> ExitCode {
         init_logging(cli.log_format, verbose, std::io::stderr, ansi);
     }
     let config = cli.config.as_deref();
+    // The process's one tokio runtime: the daemon, SFTP passes and uploads, API deliveries,
+    // webhooks and host-key lookups all run on it. Multi-threaded, because passes drive their
+    // network work on it from blocking threads (`Handle::block_on`).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hrbridge-rt")
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return Exit::Failed.into();
+        }
+    };
+    let rt = runtime.handle();
     let exit = match cli.command {
         Command::Check => check::run(config),
         Command::Run {
@@ -212,7 +227,7 @@ pub fn main() -> ExitCode {
             tui: with_tui,
         } => {
             let log = with_tui.then_some((cli.log_format, verbose));
-            run::run(config, once, &profiles, log)
+            run::run(config, once, &profiles, log, rt)
         }
         Command::Tui => tui::run(config, cli.log_format, cli.verbose),
         Command::Preview {
@@ -226,14 +241,14 @@ pub fn main() -> ExitCode {
             limit,
             job,
         } => jobs::run(config, json, csv, limit, job),
-        Command::Retry { job } => retry::run(config, job),
+        Command::Retry { job } => retry::run(config, job, rt),
         Command::Audit {
             action,
             json,
             csv,
             limit,
         } => audit::run(config, action.is_some(), json, csv, limit),
-        Command::Demo => demo::run(),
+        Command::Demo => demo::run(rt),
         Command::Keygen { output } => keygen::run(config, output.as_deref()),
         Command::Secrets { action } => match action {
             SecretsAction::Set { name } => secrets::set(config, &name),
@@ -247,7 +262,7 @@ pub fn main() -> ExitCode {
                     file,
                     fingerprint,
                 },
-        } => known_hosts::add(config, &target, file.as_deref(), fingerprint.as_deref()),
+        } => known_hosts::add(config, &target, file.as_deref(), fingerprint.as_deref(), rt),
     };
     exit.into()
 }

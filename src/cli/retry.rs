@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use tokio::runtime::Handle;
+
 use super::{load_all, open_store, Exit};
 use crate::daemon::commands::retried;
 use crate::engine::retry::retry;
@@ -9,7 +11,7 @@ use crate::engine::runner::{in_context, lock_state};
 use crate::kernel::stop::StopFlag;
 use crate::store::JobStatus;
 
-pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
+pub fn run(config: Option<&Path>, job_id: i64, runtime: &Handle) -> Exit {
     let (settings, profiles) = match load_all(config) {
         Ok(x) => x,
         Err(e) => return e,
@@ -37,9 +39,14 @@ pub fn run(config: Option<&Path>, job_id: i64) -> Exit {
         return Exit::Usage;
     };
     let outcome = lock_state(&settings).and_then(|_lock| {
-        in_context(&settings, checked, &store, &StopFlag::new(), |ctx| {
-            retry(ctx, job_id)
-        })
+        in_context(
+            &settings,
+            checked,
+            &store,
+            &StopFlag::new(),
+            runtime,
+            |ctx| retry(ctx, job_id),
+        )
     });
     match outcome {
         Ok(report) => {

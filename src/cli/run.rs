@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use tokio::runtime::Handle;
+
 use super::table::{job_cells, TextTable, JOB_COLUMNS};
 use super::{load_all, open_store, Exit, LogFormat};
 use crate::daemon;
@@ -22,6 +24,7 @@ pub fn run(
     once: bool,
     only: &[String],
     tui: Option<(LogFormat, u8)>,
+    runtime: &Handle,
 ) -> Exit {
     let (settings, mut profiles) = match load_all(config) {
         Ok(x) => x,
@@ -38,10 +41,10 @@ pub fn run(
         profiles.retain(|c| only.contains(&c.profile.name));
     }
     if let Some((format, verbose)) = tui {
-        return super::tui::with_daemon(&settings, profiles, format, verbose);
+        return super::tui::with_daemon(&settings, profiles, format, verbose, runtime);
     }
     if !once {
-        return match daemon::run(&settings, profiles, StopFlag::new()) {
+        return match daemon::run(&settings, profiles, StopFlag::new(), runtime) {
             Ok(_) => Exit::Ok,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -56,7 +59,7 @@ pub fn run(
         Ok(s) => s,
         Err(e) => return e,
     };
-    let summary = match run_once(&settings, &profiles, &store) {
+    let summary = match run_once(&settings, &profiles, &store, runtime) {
         Ok(summary) => summary,
         Err(e) => {
             eprintln!("error: {e}");

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::thread;
 
+use tokio::runtime::Handle;
+
 use super::{load_all, Exit, LogFormat};
 use crate::daemon;
 use crate::engine::checks::Checked;
@@ -39,17 +41,18 @@ pub fn with_daemon(
     profiles: Vec<Checked>,
     format: LogFormat,
     verbose: u8,
+    runtime: &Handle,
 ) -> Exit {
     if let Err(e) = log_to_file(settings, format, verbose) {
         eprintln!("error: {e}");
         return Exit::Failed;
     }
     let stop = StopFlag::new();
-    let (daemon_settings, daemon_stop) = (settings.clone(), stop.clone());
+    let (daemon_settings, daemon_stop, rt) = (settings.clone(), stop.clone(), runtime.clone());
     let shown: Vec<Profile> = profiles.iter().map(|c| c.profile.clone()).collect();
     let daemon = thread::Builder::new()
         .name("hrbridge-daemon".into())
-        .spawn(move || daemon::run(&daemon_settings, profiles, daemon_stop));
+        .spawn(move || daemon::run(&daemon_settings, profiles, daemon_stop, &rt));
     let daemon = match daemon {
         Ok(handle) => handle,
         Err(e) => {

@@ -12,11 +12,11 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::mpsc::{self as std_mpsc, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, Notify};
 
 use crate::engine::checks::Checked;
@@ -45,38 +45,47 @@ pub struct Route {
     pub wake: Arc<Notify>,
 }
 
-/// The poller thread; [`Poller::stop`] ends it and clears the heartbeat.
+/// The poller thread; [`Poller::stop`] ends it and clears the heartbeat. It has a stop flag
+/// of its own: it keeps beating while the daemon's tasks finish the files in hand.
 pub struct Poller {
-    stop: std_mpsc::Sender<()>,
+    stop: StopFlag,
     thread: JoinHandle<()>,
 }
 
 impl Poller {
     /// Starts polling the store in `state_dir` for the profiles of `routes`, with heartbeats
-    /// of this process, started at `started_at` (RFC 3339 UTC).
+    /// of this process, started at `started_at` (RFC 3339 UTC); it waits between rounds on
+    /// `runtime`.
     pub fn start(
         state_dir: PathBuf,
         routes: Vec<Route>,
         started_at: String,
+        runtime: Handle,
     ) -> std::io::Result<Poller> {
-        let (stop, stopped) = std_mpsc::channel();
+        let stop = StopFlag::new();
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("hrbridge-commands".into())
-            .spawn(move || poll(&state_dir, Polling::new(routes, started_at), &stopped))?;
+            .spawn(move || {
+                let polling = Polling::new(routes, started_at);
+                poll(&state_dir, polling, || {
+                    runtime.block_on(stopped.sleep(POLL))
+                });
+            })?;
         Ok(Poller { stop, thread })
     }
 
     /// Ends the poller once its current round is done; the heartbeat is cleared.
     pub fn stop(self) {
-        drop(self.stop);
+        self.stop.stop();
         if self.thread.join().is_err() {
             tracing::error!("the command poller ended abnormally");
         }
     }
 }
 
-/// The poller's loop: a round every [`POLL`] until `stopped` disconnects.
-fn poll(state_dir: &std::path::Path, mut polling: Polling, stopped: &std_mpsc::Receiver<()>) {
+/// The poller's loop: a round, then `pause` (which is true once the poller is stopped).
+fn poll(state_dir: &std::path::Path, mut polling: Polling, mut pause: impl FnMut() -> bool) {
     let mut store = None;
     let mut last_error = None;
     loop {
@@ -95,7 +104,7 @@ fn poll(state_dir: &std::path::Path, mut polling: Polling, stopped: &std_mpsc::R
                 }
             }
         }
-        if let Err(RecvTimeoutError::Disconnected) = stopped.recv_timeout(POLL) {
+        if pause() {
             break;
         }
     }
@@ -269,6 +278,7 @@ pub fn retry_job(
     checked: &Checked,
     store: &Store,
     stop: &StopFlag,
+    runtime: &Handle,
     job_id: Option<i64>,
 ) -> Outcome {
     let profile = &checked.profile;
@@ -286,7 +296,9 @@ pub fn retry_job(
         Ok(None) => return Outcome::failed(format!("there is no job {job_id}")),
         Err(e) => return Outcome::failed(e.to_string()),
     }
-    match in_context(settings, checked, store, stop, |ctx| retry(ctx, job_id)) {
+    match in_context(settings, checked, store, stop, runtime, |ctx| {
+        retry(ctx, job_id)
+    }) {
         Ok(report) => {
             let mut text = retried(&report);
             if let Some(e) = &report.error {

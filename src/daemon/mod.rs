@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use tokio::runtime::Handle;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, Notify};
 
@@ -74,6 +75,9 @@ impl DaemonReport {
 /// What every profile task shares.
 struct Shared {
     settings: Settings,
+    /// The runtime the daemon runs on; its passes, on blocking threads, drive their SFTP
+    /// sessions and API deliveries on it.
+    runtime: Handle,
     /// Set once the daemon is stopping.
     stop: StopFlag,
     /// When the daemon started (the anchor of cron schedules before their first pass).
@@ -82,11 +86,14 @@ struct Shared {
 
 /// Runs every profile until SIGINT/SIGTERM or `stop`, holding the state folder's lock the
 /// whole time. Fails before running anything when the lock is held by another process, a
-/// profile's schedule keys are wrong, or the signal handlers or runtime cannot be set up.
+/// profile's schedule keys are wrong, or the signal handlers cannot be set up. Runs on
+/// `runtime` (a multi-thread one: passes drive their network work on it from blocking
+/// threads).
 pub fn run(
     settings: &Settings,
     profiles: Vec<Checked>,
     stop: StopFlag,
+    runtime: &Handle,
 ) -> Result<DaemonReport, EngineError> {
     let _lock = lock_state(settings)?;
     let mut triggers = Vec::with_capacity(profiles.len());
@@ -96,16 +103,11 @@ pub fn run(
         triggers.push(trigger);
     }
     let store = Store::open(&settings.state_dir)?;
-    let recovered = recover_all(settings, &profiles, &store, &stop)?;
+    let recovered = recover_all(settings, &profiles, &store, &stop, runtime)?;
     if recovered > 0 {
         tracing::info!(recovered, "unfinished jobs of an earlier run recovered");
     }
     drop(store);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("hrbridge-daemon")
-        .build()
-        .map_err(|e| EngineError::io("starting the daemon's runtime".into(), e))?;
     runtime.block_on(serve(settings, profiles, triggers, stop))
 }
 
@@ -119,6 +121,7 @@ async fn serve(
     let mut signals = stop_on_signals(stop.clone())?;
     let shared = Arc::new(Shared {
         settings: settings.clone(),
+        runtime: Handle::current(),
         stop: stop.clone(),
         since: Utc::now(),
     });
@@ -150,8 +153,13 @@ async fn serve(
 
     // Commands routed before the tasks start wait in their queues.
     let started_at = shared.since.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let poller = Poller::start(settings.state_dir.clone(), routes, started_at)
-        .map_err(|e| EngineError::io("starting the command poller".into(), e))?;
+    let poller = Poller::start(
+        settings.state_dir.clone(),
+        routes,
+        started_at,
+        Handle::current(),
+    )
+    .map_err(|e| EngineError::io("starting the command poller".into(), e))?;
     let tasks: Vec<_> = profiles
         .into_iter()
         .zip(triggers)
@@ -376,7 +384,8 @@ async fn pass(
     let profile = &checked.profile;
     let outcome = on_store(shared, checked, move |sh, pr, store| {
         let mut summary = RunSummary::default();
-        let result = run_pass(&sh.settings, pr, store, &sh.stop, &mut summary).map(|()| summary);
+        let result = run_pass(&sh.settings, pr, store, &sh.stop, &sh.runtime, &mut summary)
+            .map(|()| summary);
         if let Some(command) = &command {
             commands::answer(store, command, &commands::ran(&pr.profile.name, &result));
         }
@@ -399,7 +408,14 @@ async fn pass(
 async fn retry_command(shared: &Arc<Shared>, checked: &Arc<Checked>, command: CommandRow) {
     let id = command.id;
     let outcome = on_store(shared, checked, move |sh, pr, store| {
-        let outcome = commands::retry_job(&sh.settings, pr, store, &sh.stop, command.job_id);
+        let outcome = commands::retry_job(
+            &sh.settings,
+            pr,
+            store,
+            &sh.stop,
+            &sh.runtime,
+            command.job_id,
+        );
         commands::answer(store, &command, &outcome);
         Ok(())
     })

@@ -80,11 +80,6 @@ pub(super) fn deliver(
         return Ok(0);
     };
     let client = ApiClient::new(connection, ctx.settings, ctx.stop.clone()).map_err(fail)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| EngineError::io("starting the HTTP runtime".into(), e))?;
     let workers = connection.concurrency().max(1);
     let writer = LedgerWriter {
         ctx,
@@ -94,7 +89,8 @@ pub(super) fn deliver(
         fields,
     };
     let deliverer = api.deliverer(client, fields).map_err(fail)?;
-    runtime.block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
+    ctx.runtime
+        .block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
 }
 
 /// Opens the spool of API output `row` of job `job_id`, refusing one that was written for

@@ -305,13 +305,21 @@ fn upload(
 ) -> Result<Result<Transfer, Unsent>, EngineError> {
     let machinery = |e: UploadError| match e {
         UploadError::Store(e) => EngineError::Store(e),
-        UploadError::Io { context, source } => EngineError::io(context, source),
+        UploadError::Io(context, source) => EngineError::io(context, source),
         e @ UploadError::StartTime { .. } => EngineError::Profile {
             profile: ctx.profile.name.clone(),
             message: e.to_string(),
         },
     };
-    let failure = match sftp::upload(spec, ctx.settings, ctx.key, ctx.store, job_id, row) {
+    let failure = match sftp::upload(
+        ctx.runtime,
+        spec,
+        ctx.settings,
+        ctx.key,
+        ctx.store,
+        job_id,
+        row,
+    ) {
         Ok(Ok(sent)) => return Ok(Ok(sent)),
         Ok(Err(failure)) => failure,
         Err(e) => return Err(machinery(e)),

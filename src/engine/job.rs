@@ -49,6 +49,8 @@ pub struct JobContext<'a> {
     pub stop: &'a crate::kernel::stop::StopFlag,
     /// The installation's key: staged inputs, kept copies and spools are sealed to it.
     pub key: &'a crate::kernel::keys::InstallationKey,
+    /// The process's tokio runtime: SFTP sessions, API deliveries and webhooks run on it.
+    pub runtime: &'a tokio::runtime::Handle,
 }
 
 /// The result of one job, for summaries.
@@ -111,7 +113,7 @@ impl JobContext<'_> {
             outputs: &report.outputs,
             error: report.error.as_deref(),
         };
-        for message in webhook::send(self.settings, self.profile, &summary) {
+        for message in webhook::send(self.runtime, self.settings, self.profile, &summary) {
             self.emit(Event::NotifyFailed {
                 job_id: report.job_id,
                 message: &message,

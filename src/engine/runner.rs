@@ -6,6 +6,8 @@
 
 use std::fs::{self, File, TryLockError};
 
+use tokio::runtime::Handle;
+
 use crate::profile::DirSourceSpec;
 use crate::settings::Settings;
 use crate::source::open::Location;
@@ -66,11 +68,19 @@ pub fn run_once(
     settings: &Settings,
     profiles: &[Checked],
     store: &Store,
+    runtime: &Handle,
 ) -> Result<RunSummary, EngineError> {
     let _lock = lock_state(settings)?;
     let mut summary = RunSummary::default();
     for checked in profiles {
-        if let Err(e) = run_pass(settings, checked, store, &StopFlag::new(), &mut summary) {
+        if let Err(e) = run_pass(
+            settings,
+            checked,
+            store,
+            &StopFlag::new(),
+            runtime,
+            &mut summary,
+        ) {
             let name = &checked.profile.name;
             tracing::error!(profile = %name, error = %e, "pass failed");
             summary.errors.push((name.clone(), e.to_string()));
@@ -87,6 +97,7 @@ pub fn recover_all(
     profiles: &[Checked],
     store: &Store,
     stop: &StopFlag,
+    runtime: &Handle,
 ) -> Result<usize, EngineError> {
     let mut recovered = 0;
     let key = at_rest::installation_key(settings)?;
@@ -98,6 +109,7 @@ pub fn recover_all(
             store,
             stop,
             key: &key,
+            runtime,
         })?;
     }
     Ok(recovered)
@@ -112,10 +124,11 @@ pub fn run_pass(
     checked: &Checked,
     store: &Store,
     stop: &StopFlag,
+    runtime: &Handle,
     summary: &mut RunSummary,
 ) -> Result<(), EngineError> {
     let profile = &checked.profile;
-    in_context(settings, checked, store, stop, |ctx| {
+    in_context(settings, checked, store, stop, runtime, |ctx| {
         summary.recovered += recover(ctx)?;
         if let Err(e) = retention::purge(ctx) {
             // Old files kept a while longer never hold up new ones.
@@ -162,6 +175,7 @@ pub fn in_context<T>(
     checked: &Checked,
     store: &Store,
     stop: &StopFlag,
+    runtime: &Handle,
     work: impl FnOnce(&JobContext<'_>) -> Result<T, EngineError>,
 ) -> Result<T, EngineError> {
     let key = at_rest::installation_key(settings)?;
@@ -172,6 +186,7 @@ pub fn in_context<T>(
         store,
         stop,
         key: &key,
+        runtime,
     })
 }
 

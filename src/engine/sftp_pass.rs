@@ -5,8 +5,11 @@
 //! The source's own work — listing, settling, fetching into staging, the `after` actions and
 //! their bookkeeping in the store — is `source::sftp`; this pass turns each fetched file into a
 //! job, reports what happened in the run's summary and audits it.
-
-use std::time::Duration;
+//!
+//! The pass is driven with `Handle::block_on` on the (blocking) thread that runs it, not on a
+//! runtime worker: the staging and the jobs block only that thread while the workers keep
+//! serving the SSH session. Each job runs in `block_in_place`, outside the runtime's context,
+//! so that its uploads, API deliveries and webhooks can block on the same runtime.
 
 use crate::kernel::stop::StopFlag;
 use crate::profile::SftpSourceSpec;
@@ -37,18 +40,11 @@ pub(super) fn sftp_pass(
     std::fs::create_dir_all(&staging_dir)
         .map_err(|e| EngineError::io(format!("creating {}", staging_dir.display()), e))?;
     staging::remove_stale(&staging_dir);
-    // One worker, and jobs run with `block_in_place`: the SSH session keeps being served while
-    // a job maps and writes.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| EngineError::io("starting the SFTP runtime".into(), e))?;
     let keys = Keys {
         installation: ctx.key,
         source: at_rest::source_identities(ctx.settings, ctx.profile)?,
     };
-    runtime.block_on(async {
+    ctx.runtime.block_on(async {
         let folder = RemoteFolder::connect(spec, ctx.settings, ctx.store, &ctx.profile.name)
             .await
             .map_err(|e| sftp_error(ctx, e))?;
@@ -70,7 +66,7 @@ async fn pass_with(
     after_actions(ctx, folder, &listing, summary).await?;
     let wait = listing.wait(settle);
     if !wait.is_zero() {
-        if !sleep_unless_stopped(wait, stop).await {
+        if stop.sleep(wait).await {
             return Ok(());
         }
         listing = observe(ctx, folder, summary).await?;
@@ -126,7 +122,8 @@ async fn pass_with(
             source_label: folder.label().to_string(),
         };
         // Processed before the next download: two files with the same content never share
-        // one staged copy.
+        // one staged copy. `block_in_place` leaves the runtime's context for the job, whose
+        // own network work (uploads, API deliveries, webhooks) blocks on the same runtime.
         tokio::task::block_in_place(|| process(ctx, &input, summary))?;
     }
     if folder.has_pending()? {
@@ -178,21 +175,6 @@ async fn after_actions(
         summary.errors.push((ctx.profile.name.clone(), failure));
     }
     Ok(())
-}
-
-/// Sleeps for `wait`, waking early when a stop is asked for; `false` if it was.
-async fn sleep_unless_stopped(wait: Duration, stop: &StopFlag) -> bool {
-    let step = Duration::from_millis(200);
-    let mut left = wait;
-    while !left.is_zero() {
-        if stop.is_stopped() {
-            return false;
-        }
-        let now = left.min(step);
-        tokio::time::sleep(now).await;
-        left = left.saturating_sub(now);
-    }
-    !stop.is_stopped()
 }
 
 /// The pass's error for `e` (a refused host key is audited as well).

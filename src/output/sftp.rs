@@ -25,6 +25,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use tokio::runtime::Handle;
 
 use crate::kernel::keys::InstallationKey;
 use crate::profile::SftpOutputSpec;
@@ -48,12 +49,9 @@ pub const SEALED_SUFFIX: &str = ".sealed";
 pub enum UploadError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: io::Error,
-    },
+    /// What was being done, and the error.
+    #[error("{0}: {1}")]
+    Io(String, #[source] io::Error),
     #[error("job {job_id} has an unreadable start time: {reason}")]
     StartTime { job_id: i64, reason: String },
 }
@@ -114,6 +112,7 @@ pub fn target(spec: &SftpOutputSpec, settings: &Settings, remote: &str) -> Strin
 /// copy is removed. `Ok(Ok(sent))` once it is in place; `Ok(Err(failure))` when the server
 /// refused it or could not be reached, or the copy is gone.
 pub fn upload(
+    runtime: &Handle,
     spec: &SftpOutputSpec,
     settings: &Settings,
     key: &InstallationKey,
@@ -136,13 +135,6 @@ pub fn upload(
         key: row.temp_path.ends_with(SEALED_SUFFIX).then_some(key),
         sha256: &row.sha256,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| UploadError::Io {
-            context: "starting the SFTP runtime".into(),
-            source,
-        })?;
     let sent = runtime.block_on(with_backoff(
         UPLOAD_ATTEMPTS,
         Duration::from_millis(500),
@@ -159,10 +151,8 @@ pub fn upload(
     match sent {
         Ok(transfer) => {
             store.mark_published(job_id, &row.final_path)?;
-            std::fs::remove_file(local).map_err(|source| UploadError::Io {
-                context: format!("removing {}", local.display()),
-                source,
-            })?;
+            std::fs::remove_file(local)
+                .map_err(|e| UploadError::Io(format!("removing {}", local.display()), e))?;
             Ok(Ok(transfer))
         }
         Err(e) => Ok(Err(Failure::Server(e))),

@@ -91,6 +91,7 @@ pub fn signature(key: &[u8], body: &[u8]) -> String {
 /// Sends the summary of `job` to every webhook of `profile` that wants its status.
 /// Returns one message per webhook that could not be reached (no secrets in them).
 pub fn send<C: Serialize>(
+    runtime: &tokio::runtime::Handle,
     settings: &Settings,
     profile: &Profile,
     job: &JobSummary<'_, C>,
@@ -105,13 +106,6 @@ pub fn send<C: Serialize>(
         return Vec::new();
     }
     let body = summary(job).to_string();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return vec![format!("notifications: {e}")],
-    };
     let mut failures = Vec::new();
     for hook in wanted {
         if let Err(e) = runtime.block_on(deliver(settings, hook, &body)) {

@@ -22,23 +22,58 @@ pub enum Location<'a> {
     Remote(&'a SftpSourceSpec),
 }
 
+/// The keys every kind of source has.
+pub struct Common<'a> {
+    pub pattern: &'a str,
+    pub decrypt_with: &'a [PathBuf],
+    pub identity_passphrase: Option<&'a SecretRef>,
+}
+
+impl<'a> Common<'a> {
+    fn of(
+        pattern: &'a str,
+        decrypt_with: &'a [PathBuf],
+        identity_passphrase: &'a Option<SecretRef>,
+    ) -> Common<'a> {
+        Common {
+            pattern,
+            decrypt_with,
+            identity_passphrase: identity_passphrase.as_ref(),
+        }
+    }
+}
+
 /// A profile's `[source]`, opened.
 pub trait Source {
     /// The problems of the keys only this kind has, at `at` (`pattern` is checked by
     /// [`super::check`]).
     fn check(&self, at: &KeyPath) -> Vec<Problem>;
 
-    /// The glob file names are matched against.
-    fn pattern(&self) -> &str;
-
-    /// Identity files that open the `.age` files this source receives.
-    fn decrypt_with(&self) -> &[PathBuf];
-
-    /// The passphrase of the `decrypt_with` identities, if they are encrypted.
-    fn identity_passphrase(&self) -> Option<&SecretRef>;
-
     /// Where its files are.
     fn location(&self) -> Location<'_>;
+
+    /// The glob file names are matched against.
+    fn pattern(&self) -> &str {
+        self.common().pattern
+    }
+
+    /// Identity files that open the `.age` files this source receives.
+    fn decrypt_with(&self) -> &[PathBuf] {
+        self.common().decrypt_with
+    }
+
+    /// The passphrase of the `decrypt_with` identities, if they are encrypted.
+    fn identity_passphrase(&self) -> Option<&SecretRef> {
+        self.common().identity_passphrase
+    }
+
+    /// The keys every kind of source has.
+    fn common(&self) -> Common<'_> {
+        match self.location() {
+            Location::Inbox(s) => Common::of(&s.pattern, &s.decrypt_with, &s.identity_passphrase),
+            Location::Remote(s) => Common::of(&s.pattern, &s.decrypt_with, &s.identity_passphrase),
+        }
+    }
 
     /// One line for operators: `dir inbox/ats hires_*.csv`, `sftp hr@host:22/out *.csv`.
     fn describe(&self) -> String;
@@ -88,18 +123,6 @@ impl Source for DirSourceSpec {
         }
     }
 
-    fn pattern(&self) -> &str {
-        &self.pattern
-    }
-
-    fn decrypt_with(&self) -> &[PathBuf] {
-        &self.decrypt_with
-    }
-
-    fn identity_passphrase(&self) -> Option<&SecretRef> {
-        self.identity_passphrase.as_ref()
-    }
-
     fn location(&self) -> Location<'_> {
         Location::Inbox(self)
     }
@@ -128,18 +151,6 @@ impl Source for SftpSourceSpec {
             ));
         }
         problems
-    }
-
-    fn pattern(&self) -> &str {
-        &self.pattern
-    }
-
-    fn decrypt_with(&self) -> &[PathBuf] {
-        &self.decrypt_with
-    }
-
-    fn identity_passphrase(&self) -> Option<&SecretRef> {
-        self.identity_passphrase.as_ref()
     }
 
     fn location(&self) -> Location<'_> {

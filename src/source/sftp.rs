@@ -267,7 +267,9 @@ impl<'a> RemoteFolder<'a> {
     }
 
     /// Downloads `version` (sealed to the installation key as it arrives) and stages it in
-    /// `staging_dir`. Runs the staging with `block_in_place`: the SSH session keeps being served.
+    /// `staging_dir`. The staging blocks the caller's thread, which must not be a runtime worker
+    /// (the SSH session is served by the workers meanwhile): a pass drives this with
+    /// `Handle::block_on` on a blocking thread.
     pub async fn fetch(
         &self,
         version: &Version,
@@ -287,8 +289,7 @@ impl<'a> RemoteFolder<'a> {
             Err(e) if e.is_transient() => return Err(FetchError::Down(e)),
             Err(e) => return Err(FetchError::Unreadable(e)),
         };
-        tokio::task::block_in_place(|| stage_download(&part, staging_dir, transfer, keys))
-            .map_err(FetchError::Staging)
+        stage_download(&part, staging_dir, transfer, keys).map_err(FetchError::Staging)
     }
 }
 
