@@ -133,13 +133,29 @@ fn parse_target(target: &str) -> Option<(String, u16)> {
     }
 }
 
+/// Why no one known_hosts file is the one for a host.
+#[derive(Debug, thiserror::Error)]
+enum KnownHostsFileError {
+    #[error("no profile connects to {host}:{port}; name the file with --file")]
+    NoProfile { host: String, port: u16 },
+    #[error(
+        "profiles use several known_hosts files for {host}:{port} ({}); name one with --file",
+        .files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    Several {
+        host: String,
+        port: u16,
+        files: Vec<PathBuf>,
+    },
+}
+
 /// The one known_hosts file the profiles use for `host:port`.
 fn known_hosts_for(
     settings: &Settings,
     profiles: &[Profile],
     host: &str,
     port: u16,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, KnownHostsFileError> {
     let mut files: Vec<PathBuf> = Vec::new();
     for conn in profiles.iter().flat_map(connections) {
         let file = settings.resolve_path(&conn.known_hosts);
@@ -149,15 +165,15 @@ fn known_hosts_for(
     }
     match files.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(format!(
-            "no profile connects to {host}:{port}; name the file with --file"
-        )),
-        many => {
-            Err(format!(
-            "profiles use several known_hosts files for {host}:{port} ({}); name one with --file",
-            many.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
-        ))
-        }
+        [] => Err(KnownHostsFileError::NoProfile {
+            host: host.to_string(),
+            port,
+        }),
+        many => Err(KnownHostsFileError::Several {
+            host: host.to_string(),
+            port,
+            files: many.to_vec(),
+        }),
     }
 }
 

@@ -355,13 +355,23 @@ async fn profile_loop(
     }
 }
 
+/// Why work on a blocking thread came to nothing.
+#[derive(Debug, thiserror::Error)]
+enum WorkError {
+    #[error(transparent)]
+    Failed(#[from] EngineError),
+    /// It panicked (or was cancelled).
+    #[error("ended abnormally: {0}")]
+    Aborted(tokio::task::JoinError),
+}
+
 /// Runs `work` for a profile on a blocking thread with its own store connection; an error,
-/// or a panic, comes back as its message.
+/// or a panic, comes back as a [`WorkError`].
 async fn on_store<T: Send + 'static>(
     shared: &Arc<Shared>,
     checked: &Arc<Checked>,
     work: impl FnOnce(&Shared, &Checked, &Store) -> Result<T, EngineError> + Send + 'static,
-) -> Result<T, String> {
+) -> Result<T, WorkError> {
     let (sh, pr) = (shared.clone(), checked.clone());
     let outcome = tokio::task::spawn_blocking(move || {
         let store = Store::open(&sh.settings.state_dir)?;
@@ -369,8 +379,8 @@ async fn on_store<T: Send + 'static>(
     })
     .await;
     match outcome {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("ended abnormally: {e}")),
+        Ok(result) => Ok(result?),
+        Err(e) => Err(WorkError::Aborted(e)),
     }
 }
 

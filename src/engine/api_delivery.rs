@@ -79,7 +79,8 @@ pub(super) fn deliver(
     let Some(first) = feeder.next_item()? else {
         return Ok(0);
     };
-    let client = ApiClient::new(connection, ctx.settings, ctx.stop.clone()).map_err(fail)?;
+    let client = ApiClient::new(connection, ctx.settings, ctx.stop.clone())
+        .map_err(|e| fail(e.to_string()))?;
     let workers = connection.concurrency().max(1);
     let writer = LedgerWriter {
         ctx,
@@ -88,7 +89,9 @@ pub(super) fn deliver(
         map: &map,
         fields,
     };
-    let deliverer = api.deliverer(client, fields).map_err(fail)?;
+    let deliverer = api
+        .deliverer(client, fields)
+        .map_err(|e| fail(e.to_string()))?;
     ctx.runtime
         .block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
 }

@@ -12,10 +12,10 @@ use crate::kernel::atomic::{self, FinishedFile};
 use crate::kernel::mapped::MappedRecord;
 use crate::output::file::{rejects_path, FileSink};
 use crate::output::open::open;
-use crate::output::placement::PlaceEnv;
+use crate::output::placement::{PlaceEnv, PlaceError};
 use crate::output::sftp::{self, UploadError};
 use crate::output::template::{safe_component, NameContext};
-use crate::output::{self};
+use crate::output::{self, PathError};
 use crate::profile::SftpOutputSpec;
 use crate::sftp::Transfer;
 use crate::store::OutputRow;
@@ -26,6 +26,23 @@ use super::event::Event;
 use super::host_key::audit_host_key;
 use super::job::JobContext;
 use super::EngineError;
+
+/// Why a job's outputs cannot be opened: a reason for the job to fail.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum OpenError {
+    /// Output `number` (counted from 1) cannot be placed.
+    #[error("output {number}: {source}")]
+    Place { number: usize, source: PlaceError },
+    #[error("validation.rejects_path: {0}")]
+    RejectsPath(PathError),
+    #[error("two outputs of this job would write {target}; give them different paths")]
+    SameTarget { target: String },
+    #[error(
+        "{} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
+        .local.display()
+    )]
+    Exists { local: PathBuf },
+}
 
 /// An output being written.
 pub(super) struct Sink {
@@ -100,7 +117,7 @@ impl JobContext<'_> {
         &self,
         job_id: i64,
         input: &Arrival,
-    ) -> Result<Result<Outputs, String>, EngineError> {
+    ) -> Result<Result<Outputs, OpenError>, EngineError> {
         let mut sinks = Vec::new();
         let seq = self.store.peek_seq(&self.profile.name)?;
         match self.open_sinks(job_id, input, seq, &mut sinks) {
@@ -109,9 +126,9 @@ impl JobContext<'_> {
                 rejects_at,
                 seq,
             })),
-            Ok(Err(message)) => {
+            Ok(Err(e)) => {
                 abandon(sinks);
-                Ok(Err(message))
+                Ok(Err(e))
             }
             Err(e) => {
                 abandon(sinks);
@@ -126,7 +143,7 @@ impl JobContext<'_> {
         input: &Arrival,
         seq: u64,
         sinks: &mut Vec<Sink>,
-    ) -> Result<Result<PathBuf, String>, EngineError> {
+    ) -> Result<Result<PathBuf, OpenError>, EngineError> {
         let now = crate::output::template::now_in(self.profile.timezone.as_deref());
         let names = NameContext {
             profile: &self.profile.name,
@@ -146,7 +163,12 @@ impl JobContext<'_> {
             };
             let placement = match open(out).place(&env) {
                 Ok(p) => p,
-                Err(e) => return Ok(Err(format!("output {}: {e}", i + 1))),
+                Err(source) => {
+                    return Ok(Err(OpenError::Place {
+                        number: i + 1,
+                        source,
+                    }))
+                }
             };
             let (target, local) = (&placement.target, &placement.local);
             if let Err(e) = free_for_output(target, local, sinks) {
@@ -171,7 +193,7 @@ impl JobContext<'_> {
         let rejects_at = match (&self.profile.validation.rejects_path, first_local) {
             (Some(template), _) => match output::resolve_path(template, self.settings, &names) {
                 Ok(p) => p,
-                Err(e) => return Ok(Err(format!("validation.rejects_path: {e}"))),
+                Err(e) => return Ok(Err(OpenError::RejectsPath(e))),
             },
             (None, Some(first)) => rejects_path(&first.local),
             (None, None) => self
@@ -204,17 +226,16 @@ fn abandon(sinks: Vec<Sink>) {
 }
 
 /// Refuses a target that exists already or that another output of this job writes.
-fn free_for_output(target: &str, local: &Path, sinks: &[Sink]) -> Result<(), String> {
+fn free_for_output(target: &str, local: &Path, sinks: &[Sink]) -> Result<(), OpenError> {
     if sinks.iter().any(|s| s.target == target || s.local == local) {
-        return Err(format!(
-            "two outputs of this job would write {target}; give them different paths"
-        ));
+        return Err(OpenError::SameTarget {
+            target: target.to_string(),
+        });
     }
     if local.exists() {
-        return Err(format!(
-            "{} already exists; refusing to overwrite it (add {{seq}} or {{source_stem}} to the path template)",
-            local.display()
-        ));
+        return Err(OpenError::Exists {
+            local: local.to_path_buf(),
+        });
     }
     Ok(())
 }

@@ -230,7 +230,7 @@ impl JobContext<'_> {
 
         let mut outputs = match self.open_outputs(job_id, input)? {
             Ok(o) => o,
-            Err(message) => return failure(message, counts),
+            Err(e) => return failure(e.to_string(), counts),
         };
         let mut rejects: Option<RejectsFile> = None;
         let mut pending: Vec<RejectionRow> = Vec::new();

@@ -140,9 +140,9 @@ async fn observe(
     summary: &mut RunSummary,
 ) -> Result<Listing, EngineError> {
     let listing = folder.list().await.map_err(|e| match e {
-        ListError::Pattern(message) => EngineError::Profile {
+        ListError::Pattern(e) => EngineError::Profile {
             profile: ctx.profile.name.clone(),
-            message,
+            message: e.to_string(),
         },
         ListError::Sftp(e) => sftp_error(ctx, e),
         ListError::Store(e) => e.into(),

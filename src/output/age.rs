@@ -7,7 +7,7 @@
 //! recipients files (one per line, `#` comments), the formats the reference `age` CLI reads.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use age::armor::{ArmoredWriter, Format};
 use age::stream::StreamWriter;
@@ -19,6 +19,42 @@ pub use crate::kernel::keys::AGE_SUFFIX as SUFFIX;
 
 /// A recipient, whatever its kind.
 type BoxedRecipient = Box<dyn age::Recipient + Send + Sync>;
+
+/// Why `encrypt_to` is refused: the entry (by position) and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("encrypt_to[{index}]: {reason}")]
+pub struct EncryptToError {
+    index: usize,
+    reason: EntryError,
+}
+
+/// What is wrong with one `encrypt_to` entry.
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{} is neither a recipient nor a readable recipients file ({source})", .path.display())]
+    Unreadable { path: PathBuf, source: io::Error },
+    #[error("{} line {line}: {reason}", .path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        reason: KeyError,
+    },
+    #[error("{} lists no recipients", .path.display())]
+    Empty { path: PathBuf },
+}
+
+/// What is wrong with one recipient line.
+#[derive(Debug, thiserror::Error)]
+enum KeyError {
+    #[error("not a valid age recipient: {0}")]
+    Age(&'static str),
+    #[error("not a supported SSH public key (ssh-ed25519 or ssh-rsa)")]
+    Ssh,
+    #[error("not an age1… key or an ssh-ed25519/ssh-rsa public key")]
+    Unknown,
+}
 
 /// Who an output is encrypted to, and in which form.
 pub struct Sealing {
@@ -42,7 +78,7 @@ impl Sealing {
         encrypt_to: &[String],
         armor: bool,
         settings: &Settings,
-    ) -> Result<Option<Sealing>, String> {
+    ) -> Result<Option<Sealing>, EncryptToError> {
         if encrypt_to.is_empty() {
             return Ok(None);
         }
@@ -50,11 +86,13 @@ impl Sealing {
         for (i, entry) in encrypt_to.iter().enumerate() {
             let entry = entry.trim();
             let found = if looks_like_key(entry) {
-                parse_recipient(entry).map(|r| vec![r])
+                parse_recipient(entry)
+                    .map(|r| vec![r])
+                    .map_err(EntryError::from)
             } else {
                 recipients_file(&settings.resolve_path(Path::new(entry)))
             };
-            recipients.extend(found.map_err(|e| format!("encrypt_to[{i}]: {e}"))?);
+            recipients.extend(found.map_err(|reason| EncryptToError { index: i, reason })?);
         }
         Ok(Some(Sealing { recipients, armor }))
     }
@@ -90,27 +128,25 @@ fn looks_like_key(entry: &str) -> bool {
 }
 
 /// One recipient line: an X25519 key or an SSH public key.
-fn parse_recipient(line: &str) -> Result<BoxedRecipient, String> {
+fn parse_recipient(line: &str) -> Result<BoxedRecipient, KeyError> {
     if line.starts_with("age1") {
         line.parse::<age::x25519::Recipient>()
             .map(|r| Box::new(r) as BoxedRecipient)
-            .map_err(|e| format!("not a valid age recipient: {e}"))
+            .map_err(KeyError::Age)
     } else if line.starts_with("ssh-") {
         line.parse::<age::ssh::Recipient>()
             .map(|r| Box::new(r) as BoxedRecipient)
-            .map_err(|_| "not a supported SSH public key (ssh-ed25519 or ssh-rsa)".to_string())
+            .map_err(|_| KeyError::Ssh)
     } else {
-        Err("not an age1… key or an ssh-ed25519/ssh-rsa public key".into())
+        Err(KeyError::Unknown)
     }
 }
 
 /// The recipients of a recipients file: one per line, blank lines and `#` comments skipped.
-fn recipients_file(path: &Path) -> Result<Vec<BoxedRecipient>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "{} is neither a recipient nor a readable recipients file ({e})",
-            path.display()
-        )
+fn recipients_file(path: &Path) -> Result<Vec<BoxedRecipient>, EntryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EntryError::Unreadable {
+        path: path.into(),
+        source,
     })?;
     let mut found = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -118,12 +154,14 @@ fn recipients_file(path: &Path) -> Result<Vec<BoxedRecipient>, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        found.push(
-            parse_recipient(line).map_err(|e| format!("{} line {}: {e}", path.display(), n + 1))?,
-        );
+        found.push(parse_recipient(line).map_err(|reason| EntryError::Line {
+            path: path.into(),
+            line: n + 1,
+            reason,
+        })?);
     }
     if found.is_empty() {
-        return Err(format!("{} lists no recipients", path.display()));
+        return Err(EntryError::Empty { path: path.into() });
     }
     Ok(found)
 }
@@ -237,10 +275,14 @@ mod tests {
         assert_eq!(decrypt(&bytes, &b), b"x");
 
         std::fs::write(&file, "# only a comment\nage1notakey\n").unwrap();
-        let err = Sealing::new(&["payroll.recipients".into()], false, &s).unwrap_err();
+        let err = Sealing::new(&["payroll.recipients".into()], false, &s)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("encrypt_to[0]: "), "{err}");
         assert!(err.contains("line 2"), "{err}");
-        let err = Sealing::new(&["missing.txt".into()], false, &s).unwrap_err();
+        let err = Sealing::new(&["missing.txt".into()], false, &s)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("readable recipients file"), "{err}");
         assert!(Sealing::new(&[], true, &s).unwrap().is_none());
     }

@@ -11,18 +11,45 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+/// Why an output path is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfineError {
+    #[error("output path {} contains `..`", .path.display())]
+    ParentDir { path: PathBuf },
+    #[error("{}", outside(.path, .roots))]
+    Outside { path: PathBuf, roots: Vec<PathBuf> },
+    #[error("output path {} names no file", .path.display())]
+    NoFile { path: PathBuf },
+    #[error("cannot resolve output path {}: {source}", .path.display())]
+    Unresolved { path: PathBuf, source: io::Error },
+    #[error("{} (its folder leads to {} through a symbolic link)", outside(.path, .roots), .real_folder.display())]
+    Linked {
+        path: PathBuf,
+        roots: Vec<PathBuf>,
+        real_folder: PathBuf,
+    },
+    #[error("output path {} is a symbolic link; refusing to write through it", .path.display())]
+    Symlink { path: PathBuf },
+}
+
 /// `path` checked against `roots` (absolute), rebuilt on the real location of its folder.
-pub fn confine(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, String> {
+pub fn confine(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, ConfineError> {
     if path.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(format!("output path {} contains `..`", path.display()));
+        return Err(ConfineError::ParentDir { path: path.into() });
     }
     if !roots.iter().any(|root| path.starts_with(root)) {
-        return Err(outside(path, roots));
+        return Err(ConfineError::Outside {
+            path: path.into(),
+            roots: roots.to_vec(),
+        });
     }
     let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(format!("output path {} names no file", path.display()));
+        return Err(ConfineError::NoFile { path: path.into() });
     };
-    let unreadable = |e: io::Error| format!("cannot resolve output path {}: {e}", path.display());
+    let unreadable = |source: io::Error| ConfineError::Unresolved {
+        path: path.into(),
+        source,
+    };
     let real_folder = real_location(folder).map_err(unreadable)?;
     let real_roots = roots
         .iter()
@@ -30,18 +57,17 @@ pub fn confine(path: &Path, roots: &[PathBuf]) -> Result<PathBuf, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(unreadable)?;
     if !real_roots.iter().any(|root| real_folder.starts_with(root)) {
-        return Err(format!(
-            "{} (its folder leads to {} through a symbolic link)",
-            outside(path, roots),
-            real_folder.display()
-        ));
+        return Err(ConfineError::Linked {
+            path: path.into(),
+            roots: roots.to_vec(),
+            real_folder,
+        });
     }
     let real_path = real_folder.join(name);
     match std::fs::symlink_metadata(&real_path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
-            "output path {} is a symbolic link; refusing to write through it",
-            path.display()
-        )),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            Err(ConfineError::Symlink { path: path.into() })
+        }
         _ => Ok(real_path),
     }
 }
@@ -107,14 +133,21 @@ mod tests {
             confine(&root.join("current/a.csv"), &roots).unwrap(),
             root.join("2026/a.csv")
         );
-        let err = confine(&root.join("out/a.csv"), &roots).unwrap_err();
+        let err = confine(&root.join("out/a.csv"), &roots)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("through a symbolic link"), "{err}");
-        let err = confine(&root.join("out/new/a.csv"), &roots).unwrap_err();
+        let err = confine(&root.join("out/new/a.csv"), &roots)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("outside the allowed output roots"), "{err}");
-        let err = confine(&root.join("x.csv"), &roots).unwrap_err();
+        let err = confine(&root.join("x.csv"), &roots)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is a symbolic link"), "{err}");
         assert!(confine(&root.join("../elsewhere/a.csv"), &roots)
             .unwrap_err()
+            .to_string()
             .contains("`..`"));
         assert!(confine(&base.join("elsewhere/a.csv"), &roots).is_err());
     }

@@ -105,17 +105,24 @@ impl FileSink {
     }
 }
 
+/// An output `delimiter` that is not one byte to write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("output delimiter must be one ASCII character or \"tab\", not {text:?}")]
+pub struct OutputDelimiterError {
+    text: String,
+}
+
 /// The byte of an output `delimiter` setting (default `,`).
-pub fn output_delimiter(setting: Option<&str>) -> Result<u8, String> {
+pub fn output_delimiter(setting: Option<&str>) -> Result<u8, OutputDelimiterError> {
     match setting {
         None => Ok(b','),
         Some("tab") | Some("\t") => Ok(b'\t'),
         Some(s) if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
             Ok(s.as_bytes()[0])
         }
-        Some(s) => Err(format!(
-            "output delimiter must be one ASCII character or \"tab\", not {s:?}"
-        )),
+        Some(s) => Err(OutputDelimiterError {
+            text: s.to_string(),
+        }),
     }
 }
 

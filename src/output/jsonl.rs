@@ -15,6 +15,15 @@ pub enum Node {
     Object(Vec<(String, Node)>),
 }
 
+/// Why dotted field names give no nesting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NestingError {
+    #[error("field name {name:?} has an empty part between dots")]
+    EmptyPart { name: String },
+    #[error("field {name:?} conflicts with another field's nesting")]
+    Conflict { name: String },
+}
+
 /// Writes records as JSON objects, one per line.
 pub struct JsonlEncoder<W: Write> {
     out: W,
@@ -23,7 +32,7 @@ pub struct JsonlEncoder<W: Write> {
 
 impl<W: Write> JsonlEncoder<W> {
     /// Plans the nesting. Fails when one name is both a value and an object (`a` and `a.b`).
-    pub fn new(out: W, fields: &[FieldInfo]) -> Result<Self, String> {
+    pub fn new(out: W, fields: &[FieldInfo]) -> Result<Self, NestingError> {
         Ok(JsonlEncoder {
             out,
             tree: nesting(fields)?,
@@ -43,21 +52,17 @@ impl<W: Write> JsonlEncoder<W> {
 }
 
 /// The nesting tree for `fields`; the error names the conflicting field.
-pub fn nesting(fields: &[FieldInfo]) -> Result<Vec<(String, Node)>, String> {
+pub fn nesting(fields: &[FieldInfo]) -> Result<Vec<(String, Node)>, NestingError> {
     let mut root: Vec<(String, Node)> = Vec::new();
     for (index, field) in fields.iter().enumerate() {
         let parts: Vec<&str> = field.name.split('.').collect();
         if parts.iter().any(|p| p.is_empty()) {
-            return Err(format!(
-                "field name {:?} has an empty part between dots",
-                field.name
-            ));
+            return Err(NestingError::EmptyPart {
+                name: field.name.clone(),
+            });
         }
-        let conflict = || {
-            format!(
-                "field {:?} conflicts with another field's nesting",
-                field.name
-            )
+        let conflict = || NestingError::Conflict {
+            name: field.name.clone(),
         };
         let mut level = &mut root;
         for (depth, part) in parts.iter().enumerate() {

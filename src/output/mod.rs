@@ -30,8 +30,18 @@ use std::path::{Path, PathBuf};
 use crate::kernel::mapped::FieldInfo;
 use crate::profile::{KeyPath, OutputFormat, Problem, Profile};
 use crate::settings::Settings;
+use confine::ConfineError;
 use open::{open, CheckEnv};
-use template::{NameContext, NameTemplate};
+use template::{NameContext, NameTemplate, NameTemplateError};
+
+/// Why a local path template gives no path to write.
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    #[error(transparent)]
+    Template(#[from] NameTemplateError),
+    #[error(transparent)]
+    Confine(#[from] ConfineError),
+}
 
 /// Renders a local path template (a file output's `path`, `validation.rejects_path`) and
 /// checks that it stays inside an output root, also by its real location (see `confine`).
@@ -39,13 +49,13 @@ pub fn resolve_path(
     template: &str,
     settings: &Settings,
     ctx: &NameContext<'_>,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, PathError> {
     let template = NameTemplate::parse(template)?;
     let rendered = template.render(ctx);
-    confine::confine(
+    Ok(confine::confine(
         &settings.resolve_path(Path::new(&rendered)),
         &settings.output_roots,
-    )
+    )?)
 }
 
 /// Semantic checks of a profile's `[[output]]` entries.
@@ -74,7 +84,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
         if let Err(e) = resolve_path(rejects, settings, &sample) {
             problems.push(Problem::new(
                 KeyPath::root().key("validation").key("rejects_path"),
-                e,
+                e.to_string(),
             ));
         }
     }
@@ -106,7 +116,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             ));
         }
         if let Err(e) = age::Sealing::new(&spec.encrypt_to, spec.armor, settings) {
-            problems.push(Problem::new(at.clone().key("encrypt_to"), e));
+            problems.push(Problem::new(at.clone().key("encrypt_to"), e.to_string()));
         }
         if spec.armor && spec.encrypt_to.is_empty() {
             problems.push(Problem::new(
@@ -115,11 +125,11 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             ));
         }
         if let Err(e) = file::output_delimiter(spec.delimiter.as_deref()) {
-            problems.push(Problem::new(at.clone().key("delimiter"), e));
+            problems.push(Problem::new(at.clone().key("delimiter"), e.to_string()));
         }
         if spec.format == OutputFormat::Jsonl {
             if let Err(e) = jsonl::nesting(&fields) {
-                problems.push(Problem::new(at.clone().key("format"), e));
+                problems.push(Problem::new(at.clone().key("format"), e.to_string()));
             }
         }
     }

@@ -20,7 +20,7 @@ use crate::sftp::login;
 
 use super::api::spool::SpoolHeader;
 use super::api::{self, ApiOutput};
-use super::placement::{PlaceEnv, Placement};
+use super::placement::{PlaceEnv, PlaceError, Placement};
 use super::template::{safe_component, NameContext, NameTemplate};
 use super::{resolve_path, sftp};
 
@@ -43,7 +43,7 @@ pub trait Output {
 
     /// Where this job's copy is written and under which target it is published. The error is
     /// the reason for the job to fail (a path outside the output roots, a bad recipient).
-    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, String>;
+    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, PlaceError>;
 
     /// Whether what it publishes is a file on this machine (`retention` removes it).
     fn is_local(&self) -> bool;
@@ -77,7 +77,7 @@ impl Output for FileOutputSpec {
     fn check(&self, at: &KeyPath, env: &CheckEnv<'_>) -> Vec<Problem> {
         match resolve_path(&self.path, env.settings, env.sample) {
             Ok(_) => Vec::new(),
-            Err(e) => vec![Problem::new(at.clone().key("path"), e)],
+            Err(e) => vec![Problem::new(at.clone().key("path"), e.to_string())],
         }
     }
 
@@ -85,9 +85,10 @@ impl Output for FileOutputSpec {
         Some(self)
     }
 
-    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, String> {
+    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, PlaceError> {
         let path = resolve_path(&self.path, env.settings, env.names)?;
         Placement::file(self, path.display().to_string(), path, env.settings)
+            .map_err(PlaceError::from)
     }
 
     fn is_local(&self) -> bool {
@@ -99,7 +100,7 @@ impl Output for SftpOutputSpec {
     fn check(&self, at: &KeyPath, _: &CheckEnv<'_>) -> Vec<Problem> {
         match NameTemplate::parse(&self.file.path) {
             Ok(_) => Vec::new(),
-            Err(e) => vec![Problem::new(at.clone().key("path"), e)],
+            Err(e) => vec![Problem::new(at.clone().key("path"), e.to_string())],
         }
     }
 
@@ -107,7 +108,7 @@ impl Output for SftpOutputSpec {
         Some(&self.file)
     }
 
-    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, String> {
+    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, PlaceError> {
         let remote = sftp::remote_path(&self.file.path, env.names)?;
         let name = remote.rsplit('/').next().unwrap_or_default();
         let local = env.outgoing(&format!("{}-{}", env.tag, safe_component(name)));
@@ -137,7 +138,7 @@ impl Output for HttpOutputSpec {
         None
     }
 
-    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, String> {
+    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, PlaceError> {
         Ok(spool(ApiOutput::rest(self), env))
     }
 
@@ -163,7 +164,7 @@ impl Output for ScimOutputSpec {
         None
     }
 
-    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, String> {
+    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, PlaceError> {
         Ok(spool(ApiOutput::scim(self), env))
     }
 

@@ -14,11 +14,23 @@ use crate::kernel::mapped::FieldInfo;
 use crate::profile::FileOutputSpec;
 use crate::settings::Settings;
 
-use super::age::{self, Sealing};
+use super::age::{self, EncryptToError, Sealing};
 use super::api::spool::SpoolHeader;
 use super::file::FileSink;
-use super::sftp::SEALED_SUFFIX;
+use super::sftp::{RemotePathError, SEALED_SUFFIX};
 use super::template::NameContext;
+use super::PathError;
+
+/// Why this job's copy of an output cannot be placed: the reason for the job to fail.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    RemotePath(#[from] RemotePathError),
+    #[error(transparent)]
+    EncryptTo(#[from] EncryptToError),
+}
 
 /// What an output needs to know to place this job's copy.
 pub struct PlaceEnv<'a> {
@@ -66,7 +78,7 @@ impl<'a> Placement<'a> {
         mut target: String,
         mut local: PathBuf,
         settings: &Settings,
-    ) -> Result<Placement<'a>, String> {
+    ) -> Result<Placement<'a>, EncryptToError> {
         let sealing = Sealing::new(&spec.encrypt_to, spec.armor, settings)?;
         if sealing.is_some() {
             target.push_str(age::SUFFIX);

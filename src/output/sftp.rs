@@ -34,7 +34,7 @@ use crate::sftp::login::Login;
 use crate::sftp::{with_backoff, SftpClient, SftpError, Transfer};
 use crate::store::{OutputRow, Store, StoreError};
 
-use super::template::{NameContext, NameTemplate};
+use super::template::{NameContext, NameTemplate, NameTemplateError};
 
 /// Upload attempts (each a fresh connection) before a publish gives up for this pass.
 const UPLOAD_ATTEMPTS: u32 = 4;
@@ -92,13 +92,20 @@ impl Failure {
     }
 }
 
+/// Why an SFTP output's template gives no remote path.
+#[derive(Debug, thiserror::Error)]
+pub enum RemotePathError {
+    #[error(transparent)]
+    Template(#[from] NameTemplateError),
+    #[error("remote path {rendered:?} must be absolute and without `..`")]
+    NotAbsolute { rendered: String },
+}
+
 /// The remote path an SFTP output's template renders to: absolute, no `..`.
-pub fn remote_path(template: &str, ctx: &NameContext<'_>) -> Result<String, String> {
+pub fn remote_path(template: &str, ctx: &NameContext<'_>) -> Result<String, RemotePathError> {
     let rendered = NameTemplate::parse(template)?.render(ctx);
     if !rendered.starts_with('/') || rendered.split('/').any(|c| c == "..") {
-        return Err(format!(
-            "remote path {rendered:?} must be absolute and without `..`"
-        ));
+        return Err(RemotePathError::NotAbsolute { rendered });
     }
     Ok(rendered)
 }

@@ -8,7 +8,7 @@
 
 use chrono::format::{Item, StrftimeItems};
 
-use crate::profile::braces::{self, Piece};
+use crate::profile::braces::{self, BracesError, Piece};
 
 /// A parsed name template.
 ///
@@ -50,9 +50,20 @@ pub struct NameContext<'a> {
     pub source_name: &'a str,
 }
 
+/// Why a name template is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameTemplateError {
+    #[error(transparent)]
+    Braces(#[from] BracesError),
+    #[error("invalid date format {format:?} in `{{date:...}}`")]
+    DateFormat { format: String },
+    #[error("unknown placeholder `{{{inner}}}` (known: {{profile}}, {{date}}, {{date:FORMAT}}, {{seq}}, {{source_stem}})")]
+    Unknown { inner: String },
+}
+
 impl NameTemplate {
     /// Parses `text`; the error says which placeholder is wrong.
-    pub fn parse(text: &str) -> Result<NameTemplate, String> {
+    pub fn parse(text: &str) -> Result<NameTemplate, NameTemplateError> {
         let parts = braces::split(text)?
             .into_iter()
             .map(|piece| match piece {
@@ -119,7 +130,7 @@ impl NameTemplate {
     }
 }
 
-fn parse_placeholder(inner: &str) -> Result<Part, String> {
+fn parse_placeholder(inner: &str) -> Result<Part, NameTemplateError> {
     let (name, arg) = match inner.split_once(':') {
         Some((n, a)) => (n, Some(a)),
         None => (inner, None),
@@ -135,14 +146,16 @@ fn parse_placeholder(inner: &str) -> Result<Part, String> {
                 || StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error))
                 || render_date(&sample, fmt).is_none()
             {
-                Err(format!("invalid date format {fmt:?} in `{{date:...}}`"))
+                Err(NameTemplateError::DateFormat {
+                    format: fmt.to_string(),
+                })
             } else {
                 Ok(Part::Date(fmt.to_string()))
             }
         }
-        _ => Err(format!(
-            "unknown placeholder `{{{inner}}}` (known: {{profile}}, {{date}}, {{date:FORMAT}}, {{seq}}, {{source_stem}})"
-        )),
+        _ => Err(NameTemplateError::Unknown {
+            inner: inner.to_string(),
+        }),
     }
 }
 
@@ -270,11 +283,13 @@ mod tests {
         assert_eq!(t.render(&ctx("x")), "a{b}.csv");
         assert!(NameTemplate::parse("x_{nope}.csv")
             .unwrap_err()
+            .to_string()
             .contains("unknown placeholder"));
         assert!(NameTemplate::parse("x_{date.csv").is_err());
         assert!(NameTemplate::parse("x_}.csv").is_err());
         assert!(NameTemplate::parse("x_{date:%Q}.csv")
             .unwrap_err()
+            .to_string()
             .contains("invalid date format"));
         assert!(NameTemplate::parse("x_{date:%#z}.csv").is_err());
     }

@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::kernel::url_policy::url_allowed;
+use crate::kernel::secret::SecretError;
+use crate::kernel::url_policy::{url_allowed, UrlError};
 use crate::profile::{KeyPath, NotifySpec, Problem, Profile, WebhookSpec};
 use crate::settings::Settings;
 
@@ -115,19 +116,33 @@ pub fn send<C: Serialize>(
     failures
 }
 
-async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<(), String> {
-    let url = url_allowed(&hook.url, hook.allow_plain_http).map_err(|e| e.to_string())?;
-    let key = hook
-        .secret
-        .resolve(&settings.state_dir)
-        .map_err(|e| e.to_string())?;
+/// Why a webhook did not take a notification (no URL, no secret in it).
+#[derive(Debug, thiserror::Error)]
+enum WebhookError {
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Client(reqwest::Error),
+    #[error("answered {0}")]
+    Answered(reqwest::StatusCode),
+    /// The request failed (its URL taken out).
+    #[error(transparent)]
+    Request(reqwest::Error),
+}
+
+async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<(), WebhookError> {
+    let url = url_allowed(&hook.url, hook.allow_plain_http)?;
+    let key = hook.secret.resolve(&settings.state_dir)?;
     let signature = signature(key.expose().as_bytes(), body.as_bytes());
     let client = reqwest::Client::builder()
         .timeout(hook.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| e.to_string())?;
-    let mut last = String::new();
+        .map_err(WebhookError::Client)?;
+    let mut last = None;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
@@ -143,13 +158,13 @@ async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<
         match sent {
             Ok(r) if r.status().is_success() => return Ok(()),
             Ok(r) if r.status().is_client_error() => {
-                return Err(format!("answered {}", r.status()))
+                return Err(WebhookError::Answered(r.status()))
             }
-            Ok(r) => last = format!("answered {}", r.status()),
-            Err(e) => last = e.without_url().to_string(),
+            Ok(r) => last = Some(WebhookError::Answered(r.status())),
+            Err(e) => last = Some(WebhookError::Request(e.without_url())),
         }
     }
-    Err(last)
+    Err(last.expect("ATTEMPTS is not 0"))
 }
 
 /// The URL without its query (which may hold a token) for messages.

@@ -205,11 +205,22 @@ pub struct RateLimit {
     pub per: Duration,
 }
 
-impl FromStr for RateLimit {
-    type Err = String;
+/// Why a `rate_limit` is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateLimitError {
+    #[error("rate limit {text:?} must look like \"20/s\", \"600/min\" or \"1000/h\"")]
+    Form { text: String },
+    #[error("rate limit {text:?} allows no requests at all")]
+    Zero { text: String },
+}
 
-    fn from_str(s: &str) -> Result<RateLimit, String> {
-        let bad = || format!("rate limit {s:?} must look like \"20/s\", \"600/min\" or \"1000/h\"");
+impl FromStr for RateLimit {
+    type Err = RateLimitError;
+
+    fn from_str(s: &str) -> Result<RateLimit, RateLimitError> {
+        let bad = || RateLimitError::Form {
+            text: s.to_string(),
+        };
         let (count, unit) = s.split_once('/').ok_or_else(bad)?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
         let per = match unit.trim() {
@@ -219,7 +230,9 @@ impl FromStr for RateLimit {
             _ => return Err(bad()),
         };
         if count == 0 {
-            return Err(format!("rate limit {s:?} allows no requests at all"));
+            return Err(RateLimitError::Zero {
+                text: s.to_string(),
+            });
         }
         Ok(RateLimit { count, per })
     }

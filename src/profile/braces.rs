@@ -10,6 +10,19 @@ pub enum Piece {
     Placeholder(String),
 }
 
+/// Why braces do not pair up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BracesError {
+    #[error("a placeholder cannot contain `{{`")]
+    Nested,
+    #[error("a `{{` is not closed by `}}` (write `{{{{` for a literal brace)")]
+    Unclosed,
+    #[error("empty placeholder `{{}}`: write a name between the braces")]
+    Empty,
+    #[error("a `}}` has no opening `{{` (write `}}}}` for a literal brace)")]
+    Unopened,
+}
+
 /// Splits `text` into literal text and placeholders; the error says what is malformed.
 ///
 /// ```
@@ -18,7 +31,7 @@ pub enum Piece {
 /// assert_eq!(pieces, [Piece::Placeholder("First".into()), Piece::Literal(" {x}".into())]);
 /// assert!(split("{First").is_err());
 /// ```
-pub fn split(text: &str) -> Result<Vec<Piece>, String> {
+pub fn split(text: &str) -> Result<Vec<Piece>, BracesError> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
     let mut chars = text.chars().peekable();
@@ -37,25 +50,20 @@ pub fn split(text: &str) -> Result<Vec<Piece>, String> {
                 loop {
                     match chars.next() {
                         Some('}') => break,
-                        Some('{') => return Err("a placeholder cannot contain `{`".into()),
+                        Some('{') => return Err(BracesError::Nested),
                         Some(ch) => inner.push(ch),
-                        None => {
-                            return Err(
-                                "a `{` is not closed by `}` (write `{{` for a literal brace)"
-                                    .into(),
-                            )
-                        }
+                        None => return Err(BracesError::Unclosed),
                     }
                 }
                 if inner.trim().is_empty() {
-                    return Err("empty placeholder `{}`: write a name between the braces".into());
+                    return Err(BracesError::Empty);
                 }
                 if !literal.is_empty() {
                     pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                 }
                 pieces.push(Piece::Placeholder(inner));
             }
-            '}' => return Err("a `}` has no opening `{` (write `}}` for a literal brace)".into()),
+            '}' => return Err(BracesError::Unopened),
             ch => literal.push(ch),
         }
     }

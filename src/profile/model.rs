@@ -280,18 +280,25 @@ pub enum AfterAction {
     Move(String),
 }
 
-impl std::str::FromStr for AfterAction {
-    type Err = String;
+/// An `after` that is none of the actions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("after must be \"keep\", \"delete\" or \"move:/remote/dir\", not {text:?}")]
+pub struct AfterActionError {
+    text: String,
+}
 
-    fn from_str(s: &str) -> Result<AfterAction, String> {
+impl std::str::FromStr for AfterAction {
+    type Err = AfterActionError;
+
+    fn from_str(s: &str) -> Result<AfterAction, AfterActionError> {
         match s {
             "keep" => Ok(AfterAction::Keep),
             "delete" => Ok(AfterAction::Delete),
             _ => match s.strip_prefix("move:") {
                 Some(dir) if !dir.is_empty() => Ok(AfterAction::Move(dir.to_string())),
-                _ => Err(format!(
-                    "after must be \"keep\", \"delete\" or \"move:/remote/dir\", not {s:?}"
-                )),
+                _ => Err(AfterActionError {
+                    text: s.to_string(),
+                }),
             },
         }
     }
@@ -642,15 +649,24 @@ impl Default for FileMode {
     }
 }
 
-impl std::str::FromStr for FileMode {
-    type Err = String;
+/// A `mode` that is not octal permission bits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "mode {text:?} is not permission bits in octal between \"0000\" and \"0777\", e.g. \"0640\""
+)]
+pub struct FileModeError {
+    text: String,
+}
 
-    fn from_str(s: &str) -> Result<FileMode, String> {
+impl std::str::FromStr for FileMode {
+    type Err = FileModeError;
+
+    fn from_str(s: &str) -> Result<FileMode, FileModeError> {
         match u32::from_str_radix(s, 8) {
             Ok(bits) if bits <= 0o777 && !s.is_empty() => Ok(FileMode(bits)),
-            _ => Err(format!(
-                "mode {s:?} is not permission bits in octal between \"0000\" and \"0777\", e.g. \"0640\""
-            )),
+            _ => Err(FileModeError {
+                text: s.to_string(),
+            }),
         }
     }
 }
@@ -768,7 +784,7 @@ mod tests {
         assert_eq!("600".parse::<FileMode>(), Ok(FileMode(0o600)));
         assert_eq!(FileMode::default(), FileMode(0o600));
         for bad in ["", "0800", "1777", "rw-r-----", "-1"] {
-            let err = bad.parse::<FileMode>().unwrap_err();
+            let err = bad.parse::<FileMode>().unwrap_err().to_string();
             assert!(err.contains("octal"), "{bad}: {err}");
         }
     }

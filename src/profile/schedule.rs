@@ -51,12 +51,21 @@ pub struct LastPass {
     pub ended: Instant,
 }
 
+/// Why a `schedule` or `timezone` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("not a cron expression ({0}); e.g. \"*/15 * * * *\"")]
+    NotCron(croner::errors::CronError),
+    #[error("unknown time zone {name:?}; use an IANA name such as \"Europe/Berlin\" or \"UTC\"")]
+    UnknownZone { name: String },
+}
+
 impl CronSchedule {
     /// Parses `expr` (5 or 6 fields) read in `timezone` (an IANA name; UTC when `None`).
-    pub fn parse(expr: &str, timezone: Option<&str>) -> Result<CronSchedule, String> {
+    pub fn parse(expr: &str, timezone: Option<&str>) -> Result<CronSchedule, ScheduleError> {
         let cron = Cron::from_str(expr)
             .map(Box::new)
-            .map_err(|e| format!("not a cron expression ({e}); e.g. \"*/15 * * * *\""))?;
+            .map_err(ScheduleError::NotCron)?;
         let tz = match timezone {
             Some(name) => parse_tz(name)?,
             None => Tz::UTC,
@@ -84,7 +93,7 @@ impl Trigger {
         if let Some(expr) = &profile.schedule {
             return CronSchedule::parse(expr, profile.timezone.as_deref())
                 .map(Trigger::Cron)
-                .map_err(|e| vec![Problem::new(KeyPath::root().key("schedule"), e)]);
+                .map_err(|e| vec![Problem::new(KeyPath::root().key("schedule"), e.to_string())]);
         }
         let every = poll_of(profile).unwrap_or(DEFAULT_POLL);
         Ok(match profile.source {
@@ -128,7 +137,7 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
     if let Some(expr) = &profile.schedule {
         // Whether it fires again does not depend on the zone it is read in.
         match CronSchedule::parse(expr, None) {
-            Err(e) => problems.push(Problem::new(root.clone().key("schedule"), e)),
+            Err(e) => problems.push(Problem::new(root.clone().key("schedule"), e.to_string())),
             Ok(s) if s.next_after(Utc::now()).is_none() => problems.push(Problem::new(
                 root.clone().key("schedule"),
                 format!(
@@ -141,7 +150,7 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
     }
     if let Some(name) = &profile.timezone {
         if let Err(e) = parse_tz(name) {
-            problems.push(Problem::new(root.clone().key("timezone"), e));
+            problems.push(Problem::new(root.clone().key("timezone"), e.to_string()));
         } else if profile.schedule.is_none() {
             problems.push(Problem::new(
                 root.clone().key("timezone"),
@@ -172,9 +181,9 @@ fn poll_of(profile: &Profile) -> Option<Duration> {
 }
 
 /// An IANA time zone name.
-fn parse_tz(name: &str) -> Result<Tz, String> {
-    Tz::from_str(name).map_err(|_| {
-        format!("unknown time zone {name:?}; use an IANA name such as \"Europe/Berlin\" or \"UTC\"")
+fn parse_tz(name: &str) -> Result<Tz, ScheduleError> {
+    Tz::from_str(name).map_err(|_| ScheduleError::UnknownZone {
+        name: name.to_string(),
     })
 }
 

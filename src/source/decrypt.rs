@@ -8,12 +8,12 @@
 //! memory. Messages name files and line numbers, never key material.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::kernel::secret::SecretRef;
+use crate::kernel::secret::{SecretError, SecretRef};
 use crate::profile::{KeyPath, Problem, Profile};
 use crate::settings::Settings;
 
@@ -23,6 +23,32 @@ use super::open::open;
 const MAX_IDENTITY_FILE: u64 = 64 << 10;
 /// What every age file starts with; an identity file starting with it is passphrase-protected.
 const AGE_MAGIC: &[u8] = b"age-encryption.org/";
+
+/// Why an identity file gives no identities; it names the file (and a line), never its
+/// content.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Unreadable { path: PathBuf, source: io::Error },
+    #[error(
+        "{} is protected by a passphrase; give it as source.identity_passphrase = \"${{secret:NAME}}\"",
+        .path.display()
+    )]
+    NeedsPassphrase { path: PathBuf },
+    #[error(transparent)]
+    Passphrase(#[from] SecretError),
+    #[error("{} does not open with source.identity_passphrase", .path.display())]
+    WrongPassphrase { path: PathBuf },
+    #[error("{} is not an age identity file: {source}", .path.display())]
+    NotIdentityFile { path: PathBuf, source: io::Error },
+    #[error("{}: {source}", .path.display())]
+    BadIdentity {
+        path: PathBuf,
+        source: age::DecryptError,
+    },
+    #[error("{} holds no age identity", .path.display())]
+    NoIdentity { path: PathBuf },
+}
 
 /// The identities of one source's `decrypt_with`, in the order given.
 pub struct SourceIdentities {
@@ -43,7 +69,7 @@ impl SourceIdentities {
         settings: &Settings,
         paths: &[PathBuf],
         passphrase: Option<&SecretRef>,
-    ) -> Result<Option<SourceIdentities>, String> {
+    ) -> Result<Option<SourceIdentities>, IdentityError> {
         if paths.is_empty() {
             return Ok(None);
         }
@@ -86,7 +112,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
         .filter_map(|(i, p)| {
             read_identity_file(&settings.resolve_path(p), passphrase, settings)
                 .err()
-                .map(|message| Problem::new(at.clone().index(i), message))
+                .map(|e| Problem::new(at.clone().index(i), e.to_string()))
         })
         .collect()
 }
@@ -96,9 +122,11 @@ fn read_identity_file(
     path: &Path,
     passphrase: Option<&SecretRef>,
     settings: &Settings,
-) -> Result<Vec<Box<dyn age::Identity>>, String> {
-    let shown = path.display();
-    let cannot_read = |e: std::io::Error| format!("cannot read {shown}: {e}");
+) -> Result<Vec<Box<dyn age::Identity>>, IdentityError> {
+    let cannot_read = |source: io::Error| IdentityError::Unreadable {
+        path: path.into(),
+        source,
+    };
     let mut file = File::open(path).map_err(cannot_read)?;
     let mut start = Vec::with_capacity(AGE_MAGIC.len());
     (&mut file)
@@ -108,18 +136,14 @@ fn read_identity_file(
         .map_err(cannot_read)?;
     let text: Zeroizing<Vec<u8>> = if start == AGE_MAGIC {
         let Some(secret) = passphrase else {
-            return Err(format!(
-                "{shown} is protected by a passphrase; give it as source.identity_passphrase = \"${{secret:NAME}}\""
-            ));
+            return Err(IdentityError::NeedsPassphrase { path: path.into() });
         };
-        let pass = secret
-            .resolve(&settings.state_dir)
-            .map_err(|e| e.to_string())?;
+        let pass = secret.resolve(&settings.state_dir)?;
         let scrypt = age::scrypt::Identity::new(pass.expose().to_string().into());
         let mut plain = Zeroizing::new(Vec::new());
         crate::kernel::keys::decrypt_with(file, std::iter::once(&scrypt as &dyn age::Identity))
             .and_then(|r| r.take(MAX_IDENTITY_FILE).read_to_end(&mut plain))
-            .map_err(|_| format!("{shown} does not open with source.identity_passphrase"))?;
+            .map_err(|_| IdentityError::WrongPassphrase { path: path.into() })?;
         plain
     } else {
         let mut plain = Zeroizing::new(Vec::new());
@@ -130,11 +154,17 @@ fn read_identity_file(
         plain
     };
     let identities = age::IdentityFile::from_buffer(&text[..])
-        .map_err(|e| format!("{shown} is not an age identity file: {e}"))?
+        .map_err(|source| IdentityError::NotIdentityFile {
+            path: path.into(),
+            source,
+        })?
         .into_identities()
-        .map_err(|e| format!("{shown}: {e}"))?;
+        .map_err(|source| IdentityError::BadIdentity {
+            path: path.into(),
+            source,
+        })?;
     if identities.is_empty() {
-        return Err(format!("{shown} holds no age identity"));
+        return Err(IdentityError::NoIdentity { path: path.into() });
     }
     Ok(identities)
 }
@@ -195,7 +225,11 @@ mod tests {
             "age-encryption.org/v1\n-> scrypt",
         )
         .unwrap();
-        let err = |name: &str| SourceIdentities::load(&s, &[name.into()], None).unwrap_err();
+        let err = |name: &str| {
+            SourceIdentities::load(&s, &[name.into()], None)
+                .unwrap_err()
+                .to_string()
+        };
         let junk = err("junk.key");
         assert!(
             junk.contains("junk.key") && junk.contains("line 1"),
@@ -236,7 +270,8 @@ mod tests {
             &["locked.key".into()],
             Some(&pass("HRB_TEST_IDENTITY_PASS_BAD")),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("does not open with source.identity_passphrase"),
             "{err}"

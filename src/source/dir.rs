@@ -47,11 +47,22 @@ pub struct Scan {
     pub refused: Vec<Refused>,
 }
 
+/// A source's `pattern` that is not a glob.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("invalid pattern {pattern:?}: {source}")]
+pub struct PatternError {
+    pattern: String,
+    source: globset::Error,
+}
+
 /// The compiled glob of a source's `pattern`.
-pub fn matcher(pattern: &str) -> Result<GlobMatcher, String> {
+pub fn matcher(pattern: &str) -> Result<GlobMatcher, PatternError> {
     Glob::new(pattern)
         .map(|g| g.compile_matcher())
-        .map_err(|e| format!("invalid pattern {pattern:?}: {e}"))
+        .map_err(|source| PatternError {
+            pattern: pattern.to_string(),
+            source,
+        })
 }
 
 /// Lists `inbox` once and sorts its entries into ready, waiting and refused. With `settle`,
@@ -82,10 +93,10 @@ pub fn scan(spec: &DirSourceSpec, inbox: &Path) -> std::io::Result<Scan> {
         if name.starts_with('.') {
             continue; // temp files of uploads in progress; not an error
         }
-        if let Err(reason) = check_name(&name) {
+        if let Err(e) = check_name(&name) {
             scan.refused.push(Refused {
                 name: format!("{name:?}"),
-                reason,
+                reason: e.to_string(),
             });
             continue;
         }

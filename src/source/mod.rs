@@ -25,7 +25,7 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
     problems.extend(source.check(&at));
     let pattern = source.pattern();
     if let Err(e) = dir::matcher(pattern) {
-        problems.push(Problem::new(at.clone().key("pattern"), e));
+        problems.push(Problem::new(at.clone().key("pattern"), e.to_string()));
     }
     if pattern.contains('/') {
         problems.push(Problem::new(

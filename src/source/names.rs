@@ -15,29 +15,45 @@ pub const MAX_NAME_BYTES: usize = 255 - SUFFIX_ROOM;
 /// `.error.txt`), with room to spare.
 pub const SUFFIX_ROOM: usize = 32;
 
+/// Why a name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("empty file name")]
+    Empty,
+    #[error("name is a relative folder reference")]
+    RelativeFolder,
+    #[error("name contains a path separator")]
+    Separator,
+    #[error("name contains control characters")]
+    ControlCharacters,
+    #[error("hidden file (leading dot)")]
+    Hidden,
+    #[error(
+        "name is {bytes} bytes long; at most {MAX_NAME_BYTES} are taken, to leave room for the \
+         suffixes of the kept copy (.age, .error.txt, .rejects.csv)"
+    )]
+    TooLong { bytes: usize },
+}
+
 /// Why a name is refused, or `Ok` for a name that is safe to use as one path component.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
-        return Err("empty file name".into());
+        return Err(NameError::Empty);
     }
     if name == "." || name == ".." {
-        return Err("name is a relative folder reference".into());
+        return Err(NameError::RelativeFolder);
     }
     if name.contains(['/', '\\']) {
-        return Err("name contains a path separator".into());
+        return Err(NameError::Separator);
     }
     if name.chars().any(|c| c.is_control()) {
-        return Err("name contains control characters".into());
+        return Err(NameError::ControlCharacters);
     }
     if name.starts_with('.') {
-        return Err("hidden file (leading dot)".into());
+        return Err(NameError::Hidden);
     }
     if name.len() > MAX_NAME_BYTES {
-        return Err(format!(
-            "name is {} bytes long; at most {MAX_NAME_BYTES} are taken, to leave room for the \
-             suffixes of the kept copy (.age, .error.txt, .rejects.csv)",
-            name.len()
-        ));
+        return Err(NameError::TooLong { bytes: name.len() });
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use crate::sftp::{RemoteEntry, SftpClient, SftpError, Transfer};
 use crate::store::{RemoteRow, RemoteState, Store, StoreError};
 
 use super::decrypt::SourceIdentities;
-use super::dir::matcher;
+use super::dir::{matcher, PatternError};
 use super::names::check_name;
 use super::staging::{stage_from, staging_path, Content, Staged};
 
@@ -33,8 +33,8 @@ const PART_PREFIX: &str = ".download-";
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
     /// The source's `pattern` is not a glob (the profile check catches this first).
-    #[error("{0}")]
-    Pattern(String),
+    #[error(transparent)]
+    Pattern(PatternError),
     #[error(transparent)]
     Sftp(#[from] SftpError),
     #[error(transparent)]
@@ -178,8 +178,10 @@ impl<'a> RemoteFolder<'a> {
             refused: Vec::new(),
         };
         for (entry, row) in wanted.into_iter().zip(rows) {
-            if let Err(reason) = check_name(&entry.name) {
-                listing.refused.push((format!("{:?}", entry.name), reason));
+            if let Err(e) = check_name(&entry.name) {
+                listing
+                    .refused
+                    .push((format!("{:?}", entry.name), e.to_string()));
                 continue;
             }
             listing.versions.push(Version { entry, row });

@@ -166,7 +166,7 @@ fn stage_into<R: Read + Seek>(
             Err(why) => {
                 input.rewind()?;
                 let (sha, size) = seal(input, temp, key)?;
-                (sha, size, Content::Undecryptable(why))
+                (sha, size, Content::Undecryptable(why.to_string()))
             }
         },
     };
@@ -180,6 +180,17 @@ fn stage_into<R: Read + Seek>(
     })
 }
 
+/// Why an input is not a sound age file for a source's identities.
+#[derive(Debug, thiserror::Error)]
+enum UndecryptableError {
+    /// It does not open with them.
+    #[error(transparent)]
+    Refused(io::Error),
+    /// It opened, then turned out damaged or cut short.
+    #[error("age: {0}")]
+    Damaged(io::Error),
+}
+
 /// Decrypts `input` with `ids` into a sealed `temp`. The inner `Err` says why the input is
 /// not a sound age file for these identities; the outer one is a failure of our own disk.
 fn open_and_seal(
@@ -187,14 +198,14 @@ fn open_and_seal(
     temp: &Path,
     key: &InstallationKey,
     ids: &SourceIdentities,
-) -> io::Result<Result<(String, u64), String>> {
+) -> io::Result<Result<(String, u64), UndecryptableError>> {
     let mut plain = match keys::decrypt_with(input, ids.iter()) {
         Ok(r) => r,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Err(UndecryptableError::Refused(e))),
     };
     match seal(&mut plain, temp, key) {
         Ok(done) => Ok(Ok(done)),
-        Err(e) if is_bad_data(&e) => Ok(Err(format!("age: {e}"))),
+        Err(e) if is_bad_data(&e) => Ok(Err(UndecryptableError::Damaged(e))),
         Err(e) => Err(e),
     }
 }

@@ -11,8 +11,8 @@ use crate::profile::KeyPath;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum TemplateError {
     /// The braces do not pair up; the words are those of [`braces::split`].
-    #[error("{0}")]
-    Braces(String),
+    #[error(transparent)]
+    Braces(#[from] braces::BracesError),
     #[error("the template names no column; use `default` for a constant value")]
     NoColumn,
 }
@@ -36,8 +36,7 @@ impl Template {
         at: &KeyPath,
         columns: &mut ColumnTable,
     ) -> Result<Template, TemplateError> {
-        let parts: Vec<Part> = braces::split(text)
-            .map_err(|e| TemplateError::Braces(e.to_string()))?
+        let parts: Vec<Part> = braces::split(text)?
             .into_iter()
             .map(|piece| match piece {
                 Piece::Literal(s) => Part::Text(s),

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::retry::RetryPolicy;
 use crate::kernel::http_status::is_transient;
-use crate::kernel::secret::SecretRef;
+use crate::kernel::secret::{SecretError, SecretRef};
 use crate::profile::{AuthSpec, ClientCredentials, OAuth2Spec};
 use crate::settings::Settings;
 
@@ -32,6 +32,22 @@ pub struct Credential {
     pub name: HeaderName,
     pub value: HeaderValue,
     generation: u64,
+}
+
+/// Why an output's authentication cannot be set up; it names the missing secret or the bad
+/// key, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("the {name} header value is not valid in HTTP")]
+    HeaderValue { name: HeaderName },
+    #[error("{name:?} is not a valid header name")]
+    HeaderName { name: String },
+    #[error("token_url is not a URL: {reason}")]
+    TokenUrl { reason: String },
+    #[error("the client credentials are not valid in an HTTP header")]
+    ClientCredentials,
 }
 
 /// Why no credential could be had.
@@ -58,11 +74,11 @@ impl Auth {
         http: &reqwest::Client,
         retry: RetryPolicy,
         settings: &Settings,
-    ) -> Result<Auth, String> {
-        let secret = |r: &SecretRef| r.resolve(&settings.state_dir).map_err(|e| e.to_string());
-        let fixed = |name: HeaderName, value: String| -> Result<Auth, String> {
+    ) -> Result<Auth, AuthError> {
+        let secret = |r: &SecretRef| r.resolve(&settings.state_dir);
+        let fixed = |name: HeaderName, value: String| -> Result<Auth, AuthError> {
             let mut value = HeaderValue::try_from(value)
-                .map_err(|_| format!("the {name} header value is not valid in HTTP"))?;
+                .map_err(|_| AuthError::HeaderValue { name: name.clone() })?;
             value.set_sensitive(true);
             Ok(Auth::Static(Credential {
                 name,
@@ -77,8 +93,10 @@ impl Auth {
                 format!("Bearer {}", secret(&b.token)?.expose()),
             ),
             Some(AuthSpec::ApiKey(k)) => {
-                let name = HeaderName::try_from(k.header.as_str())
-                    .map_err(|_| format!("{:?} is not a valid header name", k.header))?;
+                let name =
+                    HeaderName::try_from(k.header.as_str()).map_err(|_| AuthError::HeaderName {
+                        name: k.header.clone(),
+                    })?;
                 fixed(name, secret(&k.key)?.expose().to_string())
             }
             Some(AuthSpec::Basic(b)) => fixed(
@@ -182,9 +200,10 @@ impl OAuth2 {
         secret: &str,
         http: reqwest::Client,
         retry: RetryPolicy,
-    ) -> Result<OAuth2, String> {
-        let token_url = reqwest::Url::parse(&spec.token_url)
-            .map_err(|e| format!("token_url is not a URL: {e}"))?;
+    ) -> Result<OAuth2, AuthError> {
+        let token_url = reqwest::Url::parse(&spec.token_url).map_err(|e| AuthError::TokenUrl {
+            reason: e.to_string(),
+        })?;
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", "client_credentials");
         if let Some(scope) = &spec.scope {
@@ -204,9 +223,7 @@ impl OAuth2 {
                 let enc =
                     |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
                 let mut value = HeaderValue::try_from(basic(&enc(&spec.client_id), &enc(secret)))
-                    .map_err(|_| {
-                    "the client credentials are not valid in an HTTP header".to_string()
-                })?;
+                    .map_err(|_| AuthError::ClientCredentials)?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -405,7 +422,9 @@ mod tests {
         let spec: AuthSpec =
             toml::from_str("type = \"bearer\"\ntoken = \"${secret:nope}\"").unwrap();
         let policy = once();
-        let err = Auth::new(Some(&spec), &reqwest::Client::new(), policy, &settings).unwrap_err();
+        let err = Auth::new(Some(&spec), &reqwest::Client::new(), policy, &settings)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nope"), "{err}");
     }
 }

@@ -50,7 +50,7 @@ pub fn rest(h: &HttpOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Probl
         problem("url", e.to_string());
     }
     match UrlTemplate::compile(&keys.url, fields) {
-        Err(e) => problem("url", e),
+        Err(e) => problem("url", e.to_string()),
         Ok(t) if t.uses_id() && !has_key => problem(
             "url",
             "{id} needs a field with key = true to look the id up by".into(),
@@ -58,7 +58,7 @@ pub fn rest(h: &HttpOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Probl
         Ok(_) => {}
     }
     if let Err(e) = BodyPlan::compile(keys.body.as_ref(), fields) {
-        problem("body", e);
+        problem("body", e.to_string());
     }
     if keys.batch_size == 0 {
         problem("batch_size", "batch_size must be at least 1".into());

@@ -10,10 +10,11 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use reqwest::{Method, Url};
 
-use super::auth::Auth;
+use super::auth::{Auth, AuthError};
 use super::ratelimit::RateLimiter;
 use super::retry::{retry_after, RetryPolicy};
 use crate::kernel::http_status::is_transient;
+use crate::kernel::secret::SecretError;
 use crate::kernel::stop::StopFlag;
 use crate::profile::{ApiConnectionSpec, HeaderValueSpec};
 use crate::settings::Settings;
@@ -54,6 +55,22 @@ pub struct GaveUp {
     pub interrupted: bool,
 }
 
+/// Why an output's client cannot be made; it names a missing secret or a bad header, never a
+/// value.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot start the HTTP client: {reason}")]
+    Start { reason: String },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("{name:?} is not a valid header name")]
+    HeaderName { name: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("the value of header {name:?} is not valid in HTTP")]
+    HeaderValue { name: String },
+}
+
 /// The HTTP client of one API output.
 #[derive(Debug)]
 pub struct ApiClient {
@@ -75,14 +92,16 @@ impl ApiClient {
         spec: &ApiConnectionSpec,
         settings: &Settings,
         stop: StopFlag,
-    ) -> Result<ApiClient, String> {
+    ) -> Result<ApiClient, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(spec.connect_timeout())
             .timeout(spec.timeout())
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(spec.concurrency().max(1))
             .build()
-            .map_err(|e| format!("cannot start the HTTP client: {}", transport_reason(&e)))?;
+            .map_err(|e| ClientError::Start {
+                reason: transport_reason(&e),
+            })?;
         let retry = RetryPolicy::of(spec);
         let auth = Auth::new(spec.auth.as_ref(), &http, retry, settings)?;
         let mut headers = vec![(
@@ -91,19 +110,15 @@ impl ApiClient {
         )];
         for (name, value) in &spec.headers {
             let header = HeaderName::try_from(name.as_str())
-                .map_err(|_| format!("{name:?} is not a valid header name"))?;
+                .map_err(|_| ClientError::HeaderName { name: name.clone() })?;
             let (text, secret) = match value {
                 HeaderValueSpec::Plain(text) => (text.clone(), false),
-                HeaderValueSpec::Secret(r) => (
-                    r.resolve(&settings.state_dir)
-                        .map_err(|e| e.to_string())?
-                        .expose()
-                        .to_string(),
-                    true,
-                ),
+                HeaderValueSpec::Secret(r) => {
+                    (r.resolve(&settings.state_dir)?.expose().to_string(), true)
+                }
             };
             let mut value = HeaderValue::try_from(text)
-                .map_err(|_| format!("the value of header {name:?} is not valid in HTTP"))?;
+                .map_err(|_| ClientError::HeaderValue { name: name.clone() })?;
             value.set_sensitive(secret);
             headers.push((header, value));
         }

@@ -77,6 +77,15 @@ pub trait Deliverer: Send + Sync + 'static {
     fn deliver(&self, item: &Item) -> impl Future<Output = Outcome> + Send;
 }
 
+/// Why an API output's deliverer cannot be made: a key its requests cannot be made from.
+#[derive(Debug, thiserror::Error)]
+pub enum DelivererError {
+    #[error(transparent)]
+    Rest(#[from] template::TemplateError),
+    #[error(transparent)]
+    Scim(#[from] scim::ScimError),
+}
+
 /// An API output, opened (see `output::open`): what the engine's delivery ledger needs to send
 /// its spool.
 pub struct ApiOutput<'a> {
@@ -131,7 +140,7 @@ impl<'a> ApiOutput<'a> {
         &self,
         client: client::ApiClient,
         fields: &[FieldInfo],
-    ) -> Result<ApiDeliverer, String> {
+    ) -> Result<ApiDeliverer, DelivererError> {
         Ok(match self.keys {
             Keys::Rest(keys) => ApiDeliverer::Rest(rest::RestDeliverer::new(client, keys, fields)?),
             Keys::Scim(keys) => ApiDeliverer::Scim(scim::ScimDeliverer::new(client, keys, fields)?),

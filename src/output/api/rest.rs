@@ -4,10 +4,32 @@
 use reqwest::Method;
 
 use super::client::{ApiClient, Call};
-use super::template::{BodyPlan, UrlTemplate};
+use super::template::{BodyPlan, RenderError, TemplateError, UrlTemplate};
 use super::{failure_reason, Deliverer, Item, Outcome};
 use crate::kernel::mapped::FieldInfo;
 use crate::profile::{HttpKeys, HttpMethod, SuccessSpec};
+
+/// Why an item makes no request.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    #[error("an empty batch")]
+    EmptyBatch,
+    #[error(transparent)]
+    Url(#[from] RenderError),
+}
+
+/// The success rule an answer broke, said after its status (`HTTP 200 without /id in the
+/// answer`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SuccessRuleError {
+    /// The status is not a successful one: the status says it all.
+    #[error("")]
+    Status,
+    #[error(" without {pointer} in the answer")]
+    Missing { pointer: String },
+    #[error(" with {pointer} in the answer")]
+    Present { pointer: String },
+}
 
 /// Sends the items of one `http` output.
 #[derive(Debug)]
@@ -25,7 +47,7 @@ impl RestDeliverer {
         client: ApiClient,
         keys: &HttpKeys,
         fields: &[FieldInfo],
-    ) -> Result<RestDeliverer, String> {
+    ) -> Result<RestDeliverer, TemplateError> {
         Ok(RestDeliverer {
             client,
             keys: keys.clone(),
@@ -35,11 +57,8 @@ impl RestDeliverer {
         })
     }
 
-    fn request(&self, item: &Item) -> Result<Call, String> {
-        let first = item
-            .records
-            .first()
-            .ok_or_else(|| "an empty batch".to_string())?;
+    fn request(&self, item: &Item) -> Result<Call, RequestError> {
+        let first = item.records.first().ok_or(RequestError::EmptyBatch)?;
         let url = self.url.render(first, item.known_id.as_deref())?;
         let body = if self.keys.method == HttpMethod::Delete {
             None
@@ -76,11 +95,11 @@ impl Deliverer for RestDeliverer {
     async fn deliver(&self, item: &Item) -> Outcome {
         let call = match self.request(item) {
             Ok(c) => c,
-            Err(reason) => {
+            Err(e) => {
                 return Outcome::Failed {
                     status: None,
                     attempts: 0,
-                    reason,
+                    reason: e.to_string(),
                 }
             }
         };
@@ -122,25 +141,25 @@ pub fn judge(
     rules: &SuccessSpec,
     status: u16,
     body: &[u8],
-) -> Result<Option<serde_json::Value>, String> {
+) -> Result<Option<serde_json::Value>, SuccessRuleError> {
     let status_ok = if rules.status.is_empty() {
         (200..300).contains(&status)
     } else {
         rules.status.contains(&status)
     };
     if !status_ok {
-        return Err(String::new());
+        return Err(SuccessRuleError::Status);
     }
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let at = |p: &str| json.as_ref().and_then(|j| j.pointer(p)).is_some();
     if let Some(p) = &rules.present {
         if !at(p) {
-            return Err(format!(" without {p} in the answer"));
+            return Err(SuccessRuleError::Missing { pointer: p.clone() });
         }
     }
     if let Some(p) = &rules.absent {
         if at(p) {
-            return Err(format!(" with {p} in the answer"));
+            return Err(SuccessRuleError::Present { pointer: p.clone() });
         }
     }
     Ok(json)
@@ -165,11 +184,13 @@ mod tests {
             Some(serde_json::json!({"id": 7}))
         );
         assert_eq!(
-            judge(&strict, 200, br#"{"id": 7, "error": "dup"}"#).unwrap_err(),
+            judge(&strict, 200, br#"{"id": 7, "error": "dup"}"#)
+                .unwrap_err()
+                .to_string(),
             " with /error in the answer"
         );
         assert_eq!(
-            judge(&strict, 200, b"not json").unwrap_err(),
+            judge(&strict, 200, b"not json").unwrap_err().to_string(),
             " without /id in the answer"
         );
         assert!(judge(&strict, 201, br#"{"id": 7}"#).is_err());

@@ -32,6 +32,43 @@ const ENTERPRISE: &str = "enterprise";
 /// The field whose value is sent as `active`.
 const ACTIVE: &str = "active";
 
+/// Why a `scim` output's deliverer cannot be made: a field whose name makes no SCIM
+/// attribute, a missing match or operation field, or a bad base URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScimError {
+    #[error("base_url is not a valid URL: {reason}")]
+    BaseUrl { reason: String },
+    #[error("base_url must be an http(s) URL")]
+    BaseUrlScheme,
+    #[error("base_url cannot have paths below it")]
+    BaseUrlNotHierarchical,
+    #[error("users are matched by {attribute}, so a field must be named {attribute:?}")]
+    NoMatchField { attribute: &'static str },
+    #[error("operation_field {name:?} is not a field")]
+    NoOperationField { name: String },
+    #[error("field {name:?} has an empty part between dots")]
+    EmptyPart { name: String },
+    #[error("field {name:?} would set {first:?}, which the SCIM service manages")]
+    Reserved { name: String, first: String },
+    #[error("field {name:?} names no attribute: use enterprise.<attribute>")]
+    NoEnterpriseAttribute { name: String },
+    #[error("field {name:?} must be named {first}.<type>, e.g. {first}.work")]
+    NotTyped { name: String, first: String },
+    #[error("field {name:?} conflicts with another field's SCIM attribute")]
+    Conflict { name: String },
+}
+
+/// Why a row cannot be sent; the cell only as shown (masked when PII).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum RowError {
+    #[error("field active is {shown}, which is neither true nor false")]
+    Active { shown: String },
+    #[error(
+        "field {field} is {shown}, which is not an operation: use upsert, deactivate, delete or skip"
+    )]
+    Operation { field: String, shown: String },
+}
+
 /// What a row asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operation {
@@ -85,7 +122,7 @@ struct ResourcePlan {
 impl ResourcePlan {
     /// The plan for `fields`, leaving out the `operation` field. Errors name the field whose
     /// name does not fit (attribute names compare case-insensitively, as in SCIM).
-    fn compile(fields: &[FieldInfo], operation: Option<&str>) -> Result<ResourcePlan, String> {
+    fn compile(fields: &[FieldInfo], operation: Option<&str>) -> Result<ResourcePlan, ScimError> {
         let mut plan = ResourcePlan {
             core: Vec::new(),
             enterprise: Vec::new(),
@@ -102,19 +139,18 @@ impl ResourcePlan {
             }
             let parts: Vec<&str> = name.split('.').collect();
             if parts.iter().any(|p| p.is_empty()) {
-                return Err(format!("field {name:?} has an empty part between dots"));
+                return Err(ScimError::EmptyPart { name: name.into() });
             }
             let placed = match parts.as_slice() {
                 [first, ..] if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(first)) => {
-                    return Err(format!(
-                        "field {name:?} would set {first:?}, which the SCIM service manages"
-                    ))
+                    return Err(ScimError::Reserved {
+                        name: name.into(),
+                        first: first.to_string(),
+                    })
                 }
                 [first, rest @ ..] if first.eq_ignore_ascii_case(ENTERPRISE) => {
                     if rest.is_empty() {
-                        return Err(format!(
-                            "field {name:?} names no attribute: use enterprise.<attribute>"
-                        ));
+                        return Err(ScimError::NoEnterpriseAttribute { name: name.into() });
                     }
                     place(&mut plan.enterprise, rest, Leaf::Value(index))
                 }
@@ -126,17 +162,16 @@ impl ResourcePlan {
                             Leaf::Typed(kind.to_string(), index),
                         ),
                         _ => {
-                            return Err(format!(
-                                "field {name:?} must be named {first}.<type>, e.g. {first}.work"
-                            ))
+                            return Err(ScimError::NotTyped {
+                                name: name.into(),
+                                first: first.to_string(),
+                            })
                         }
                     }
                 }
                 _ => place(&mut plan.core, &parts, Leaf::Value(index)),
             };
-            placed.map_err(|()| {
-                format!("field {name:?} conflicts with another field's SCIM attribute")
-            })?;
+            placed.map_err(|()| ScimError::Conflict { name: name.into() })?;
         }
         Ok(plan)
     }
@@ -147,17 +182,16 @@ impl ResourcePlan {
         &self,
         rec: &SpoolRecord,
         fields: &[FieldInfo],
-    ) -> Result<Map<String, Value>, String> {
+    ) -> Result<Map<String, Value>, RowError> {
         let mut attrs = render_level(&self.core, rec);
         if let Some(i) = self.active {
             let value = rec.values.get(i).unwrap_or(&Value::Null);
             if !value.is_null() {
                 let active = boolean(value).ok_or_else(|| {
                     let pii = fields.get(i).is_some_and(|f| f.pii);
-                    format!(
-                        "field active is {}, which is neither true nor false",
-                        shown(&text_of(value), pii)
-                    )
+                    RowError::Active {
+                        shown: shown(&text_of(value), pii),
+                    }
                 })?;
                 attrs.insert(ACTIVE.into(), Value::Bool(active));
             }
@@ -317,25 +351,26 @@ impl ScimDeliverer {
         client: ApiClient,
         keys: &ScimKeys,
         fields: &[FieldInfo],
-    ) -> Result<ScimDeliverer, String> {
-        let mut users =
-            Url::parse(&keys.base_url).map_err(|e| format!("base_url is not a valid URL: {e}"))?;
+    ) -> Result<ScimDeliverer, ScimError> {
+        let mut users = Url::parse(&keys.base_url).map_err(|e| ScimError::BaseUrl {
+            reason: e.to_string(),
+        })?;
         if !matches!(users.scheme(), "http" | "https") {
-            return Err("base_url must be an http(s) URL".into());
+            return Err(ScimError::BaseUrlScheme);
         }
         users
             .path_segments_mut()
-            .map_err(|()| "base_url cannot have paths below it".to_string())?
+            .map_err(|()| ScimError::BaseUrlNotHierarchical)?
             .pop_if_empty()
             .push("Users");
         let position = |name: &str| fields.iter().position(|f| f.name == name);
         let match_attribute = keys.match_on.attribute();
-        let match_field = position(match_attribute).ok_or_else(|| {
-            format!("users are matched by {match_attribute}, so a field must be named {match_attribute:?}")
+        let match_field = position(match_attribute).ok_or(ScimError::NoMatchField {
+            attribute: match_attribute,
         })?;
         let operation_field = match &keys.operation_field {
             Some(name) => Some(
-                position(name).ok_or_else(|| format!("operation_field {name:?} is not a field"))?,
+                position(name).ok_or_else(|| ScimError::NoOperationField { name: name.clone() })?,
             ),
             None => None,
         };
@@ -353,18 +388,17 @@ impl ScimDeliverer {
     }
 
     /// What `rec` asks for; the error names the allowed values (and the cell only as shown).
-    fn operation(&self, rec: &SpoolRecord) -> Result<Operation, String> {
+    fn operation(&self, rec: &SpoolRecord) -> Result<Operation, RowError> {
         let Some(i) = self.operation_field else {
             return Ok(Operation::Upsert);
         };
         let text = rec.values.get(i).map(text_of).unwrap_or_default();
         Operation::parse(&text).ok_or_else(|| {
             let field = self.fields.get(i);
-            format!(
-                "field {} is {}, which is not an operation: use upsert, deactivate, delete or skip",
-                field.map_or("?", |f| f.name.as_str()),
-                shown(&text, field.is_some_and(|f| f.pii))
-            )
+            RowError::Operation {
+                field: field.map_or("?", |f| f.name.as_str()).to_string(),
+                shown: shown(&text, field.is_some_and(|f| f.pii)),
+            }
         })
     }
 
@@ -480,7 +514,10 @@ struct Exchange<'a> {
 
 impl Exchange<'_> {
     async fn run(&mut self) -> Result<Outcome, Outcome> {
-        let operation = self.d.operation(self.rec).map_err(|r| self.failed(r))?;
+        let operation = self
+            .d
+            .operation(self.rec)
+            .map_err(|e| self.failed(e.to_string()))?;
         match operation {
             Operation::Skip => Ok(self.delivered(None, Some("skipped"))),
             Operation::Upsert => self.upsert().await,
@@ -515,7 +552,7 @@ impl Exchange<'_> {
         let attrs = d
             .plan
             .render(self.rec, &d.fields)
-            .map_err(|r| self.failed(r))?;
+            .map_err(|e| self.failed(e.to_string()))?;
         if let Found::User(id, answer) = self.on_user(|id| d.update_call(&attrs, id)).await? {
             return self.judged(&answer, Some(id), None);
         }
@@ -784,7 +821,9 @@ mod tests {
             (&["id"][..], "id"),
             (&["a..b"][..], "a..b"),
         ] {
-            let err = ResourcePlan::compile(&test_fields(names), None).unwrap_err();
+            let err = ResourcePlan::compile(&test_fields(names), None)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&format!("{culprit:?}")), "{names:?}: {err}");
         }
     }
@@ -796,7 +835,8 @@ mod tests {
         let plan = ResourcePlan::compile(&fields, None).unwrap();
         let err = plan
             .render(&rec(json!(["ada", "maybe"])), &fields)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("[pii: 5 chars]"), "{err}");
         let off = plan.render(&rec(json!(["ada", "FALSE"])), &fields).unwrap();
         assert_eq!(off.get("active"), Some(&Value::Bool(false)));

@@ -3,10 +3,42 @@
 //! profile's `body` template).
 
 use crate::kernel::mapped::FieldInfo;
-use crate::output::jsonl::{nesting, Node};
-use crate::profile::braces::{split, Piece};
+use crate::output::jsonl::{nesting, NestingError, Node};
+use crate::profile::braces::{split, BracesError, Piece};
 
 use super::spool::SpoolRecord;
+
+/// Why a URL or body template is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error(transparent)]
+    Braces(#[from] BracesError),
+    #[error("{{{name}}} is not a field of this profile")]
+    UnknownField { name: String },
+    #[error("placeholders may appear only in the path or query, after scheme://host/")]
+    BeforePath,
+    #[error("{{id}} can only be used in the URL")]
+    IdInBody,
+    /// A problem inside the body object's entry `key`.
+    #[error("body.{key}: {inner}")]
+    InBody {
+        key: String,
+        inner: Box<TemplateError>,
+    },
+    #[error(transparent)]
+    Nesting(#[from] NestingError),
+}
+
+/// Why a record gives no URL; it names the field, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("no id is known for this record's key yet (the URL uses {{id}})")]
+    NoId,
+    #[error("field {name} is empty, and the URL needs it")]
+    EmptyField { name: String },
+    #[error("the URL template gives no valid URL: {reason}")]
+    NotAUrl { reason: String },
+}
 
 /// Characters left as they are in a URL path segment or query value: RFC 3986 unreserved.
 const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -28,7 +60,7 @@ pub enum Part {
 pub struct Parts(Vec<Part>);
 
 impl Parts {
-    fn compile(text: &str, fields: &[FieldInfo]) -> Result<Parts, String> {
+    fn compile(text: &str, fields: &[FieldInfo]) -> Result<Parts, TemplateError> {
         let mut parts = Vec::new();
         for piece in split(text)? {
             parts.push(match piece {
@@ -38,7 +70,7 @@ impl Parts {
                     fields
                         .iter()
                         .position(|f| f.name == name)
-                        .ok_or_else(|| format!("{{{name}}} is not a field of this profile"))?,
+                        .ok_or(TemplateError::UnknownField { name })?,
                 ),
             });
         }
@@ -52,8 +84,8 @@ impl Parts {
     /// The text, each placeholder passed through `fill`.
     fn render(
         &self,
-        mut fill: impl FnMut(&Part) -> Result<String, String>,
-    ) -> Result<String, String> {
+        mut fill: impl FnMut(&Part) -> Result<String, RenderError>,
+    ) -> Result<String, RenderError> {
         let mut out = String::new();
         for part in &self.0 {
             match part {
@@ -85,7 +117,7 @@ impl UrlTemplate {
     /// Compiles `text`; unknown placeholders are errors, and so is a placeholder before the
     /// path: a cell value must never choose the host that receives the record and the
     /// credentials.
-    pub fn compile(text: &str, fields: &[FieldInfo]) -> Result<UrlTemplate, String> {
+    pub fn compile(text: &str, fields: &[FieldInfo]) -> Result<UrlTemplate, TemplateError> {
         let parts = Parts::compile(text, fields)?;
         let fixed: String = parts
             .0
@@ -100,9 +132,7 @@ impl UrlTemplate {
             .is_some_and(|(_, rest)| rest.contains(['/', '?']));
         let has_placeholder = parts.0.iter().any(|p| !matches!(p, Part::Text(_)));
         if has_placeholder && !authority_closed {
-            return Err(
-                "placeholders may appear only in the path or query, after scheme://host/".into(),
-            );
+            return Err(TemplateError::BeforePath);
         }
         Ok(UrlTemplate {
             parts,
@@ -117,24 +147,26 @@ impl UrlTemplate {
 
     /// The URL for `rec`. An empty value or a missing id is an error naming the field (never
     /// the value).
-    pub fn render(&self, rec: &SpoolRecord, id: Option<&str>) -> Result<reqwest::Url, String> {
+    pub fn render(&self, rec: &SpoolRecord, id: Option<&str>) -> Result<reqwest::Url, RenderError> {
         let text = self.parts.render(|part| match part {
             Part::Id => id
                 .map(|id| percent_encoding::utf8_percent_encode(id, ENCODE).to_string())
-                .ok_or_else(|| {
-                    "no id is known for this record's key yet (the URL uses {id})".to_string()
-                }),
+                .ok_or(RenderError::NoId),
             Part::Field(i) => {
                 let value = rec.values.get(*i).map(text_of).unwrap_or_default();
                 if value.is_empty() {
                     let name = self.fields.get(*i).map_or("?", |f| f.name.as_str());
-                    return Err(format!("field {name} is empty, and the URL needs it"));
+                    return Err(RenderError::EmptyField {
+                        name: name.to_string(),
+                    });
                 }
                 Ok(percent_encoding::utf8_percent_encode(&value, ENCODE).to_string())
             }
             Part::Text(_) => Ok(String::new()),
         })?;
-        reqwest::Url::parse(&text).map_err(|e| format!("the URL template gives no valid URL: {e}"))
+        reqwest::Url::parse(&text).map_err(|e| RenderError::NotAUrl {
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -165,9 +197,9 @@ impl BodyPlan {
     pub fn compile(
         template: Option<&serde_json::Value>,
         fields: &[FieldInfo],
-    ) -> Result<BodyPlan, String> {
+    ) -> Result<BodyPlan, TemplateError> {
         match template {
-            None => nesting(fields).map(BodyPlan::Nested),
+            None => Ok(BodyPlan::Nested(nesting(fields)?)),
             Some(t) => Shape::compile(t, fields).map(BodyPlan::Template),
         }
     }
@@ -194,12 +226,12 @@ fn nested(tree: &[(String, Node)], rec: &SpoolRecord) -> serde_json::Value {
 }
 
 impl Shape {
-    fn compile(t: &serde_json::Value, fields: &[FieldInfo]) -> Result<Shape, String> {
+    fn compile(t: &serde_json::Value, fields: &[FieldInfo]) -> Result<Shape, TemplateError> {
         Ok(match t {
             serde_json::Value::String(s) => {
                 let parts = Parts::compile(s, fields)?;
                 if parts.uses_id() {
-                    return Err("{id} can only be used in the URL".into());
+                    return Err(TemplateError::IdInBody);
                 }
                 match parts.0.as_slice() {
                     [Part::Field(i)] => Shape::Value(*i),
@@ -211,7 +243,10 @@ impl Shape {
                     .map(|(k, v)| {
                         Shape::compile(v, fields)
                             .map(|s| (k.clone(), s))
-                            .map_err(|e| format!("body.{k}: {e}"))
+                            .map_err(|e| TemplateError::InBody {
+                                key: k.clone(),
+                                inner: Box::new(e),
+                            })
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -283,9 +318,12 @@ mod tests {
             t.render(&r, Some("x9")).unwrap().as_str(),
             "https://h/api/R%26D/employees/x9?emp=E%201%2F2"
         );
-        let err = t.render(&r, None).unwrap_err();
+        let err = t.render(&r, None).unwrap_err().to_string();
         assert!(err.contains("{id}"), "{err}");
-        let err = t.render(&rec(json!([null, "R&D"])), Some("x")).unwrap_err();
+        let err = t
+            .render(&rec(json!([null, "R&D"])), Some("x"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("employee_id is empty"), "{err}");
         assert!(UrlTemplate::compile("https://h/{nope}", &fields).is_err());
         for host in [
@@ -293,7 +331,7 @@ mod tests {
             "https://h{dept}.example.com/x",
             "{dept}",
         ] {
-            let err = UrlTemplate::compile(host, &fields).unwrap_err();
+            let err = UrlTemplate::compile(host, &fields).unwrap_err().to_string();
             assert!(err.contains("path or query"), "{host}: {err}");
         }
     }
@@ -317,7 +355,9 @@ mod tests {
             plan.render(&rec(json!(["Ada", "Lovelace", 12.5]))),
             json!({"person": {"name": "Ada Lovelace", "rate": 12.5}, "source": "hrbridge", "v": 2, "tags": ["Lovelace"]})
         );
-        let err = BodyPlan::compile(Some(&json!({"a": "{nope}"})), &fields).unwrap_err();
+        let err = BodyPlan::compile(Some(&json!({"a": "{nope}"})), &fields)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("body.a"), "{err}");
     }
 }
