@@ -180,6 +180,7 @@ mod tests {
         let profile: Profile = toml::from_str(
             r#"
             name = "s"
+            field = [{ name = "id", from = "ID" }]
             [source]
             type = "sftp"
             host = "h"
@@ -188,9 +189,6 @@ mod tests {
             passphrase = "${secret:key_pp}"
             known_hosts = "kh"
             path = "/x"
-            [[field]]
-            name = "id"
-            from = "ID"
             [[output]]
             type = "file"
             path = "outbox/x.csv"
@@ -290,9 +288,9 @@ max_cells = 1000000
 
 [[field]]
 name = "employee_id"
+key = true
 from = "Candidate ID"
 required = true
-key = true
 
 [[field]]
 name = "start_date"
@@ -304,7 +302,10 @@ format = "%Y-%m-%d"
 [[field]]
 name = "employment_type"
 from = "Type"
-map = { FT = "full_time", PT = "part_time" }
+
+[field.map]
+FT = "full_time"
+PT = "part_time"
 
 [[field]]
 name = "ssn_last4"

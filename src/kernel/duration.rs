@@ -50,8 +50,7 @@ impl FromStr for DurationStr {
 
 impl<'de> Deserialize<'de> for DurationStr {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::kernel::from_text::deserialize(d)
     }
 }
 

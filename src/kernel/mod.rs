@@ -14,6 +14,7 @@
 //! | [`duration`]    | durations as profiles and settings write them (`"10s"`, `"7d"`) |
 //! | [`stop`]        | the stop signal passes and deliveries check before starting new work |
 //! | [`url_policy`]  | which URLs hrbridge may call: `https://`, or plain `http://` only to loopback unless allowed |
+//! | [`from_text`]   | values written as one string that parse with `FromStr`: one deserializing rule |
 //! | [`http_status`] | which HTTP answers are worth another attempt (the retry policy's and the ledger's rule) |
 //! | [`backoff`]     | exponential backoff with full jitter, for SFTP reconnects and API retries |
 //! | [`mask`]        | masking of PII before it reaches any log, error or screen |
@@ -25,6 +26,7 @@ pub mod atomic;
 pub mod backoff;
 pub mod duration;
 pub mod escape;
+pub mod from_text;
 pub mod http_status;
 pub mod keys;
 pub mod mapped;

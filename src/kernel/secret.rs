@@ -130,8 +130,7 @@ impl std::str::FromStr for SecretRef {
 
 impl<'de> Deserialize<'de> for SecretRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::kernel::from_text::deserialize(d)
     }
 }
 

@@ -129,35 +129,27 @@ impl Output for SftpOutputSpec {
     }
 }
 
-impl Output for HttpOutputSpec {
-    fn check(&self, at: &KeyPath, env: &CheckEnv<'_>) -> Vec<Problem> {
-        api::check::rest(self, at, env.fields)
-    }
+/// What tells the two kinds of API output apart: how each opens. Everything else about
+/// them is the same (the [`Output`] below).
+trait ApiSpec {
+    fn opened(&self) -> ApiOutput<'_>;
+}
 
-    fn file(&self) -> Option<&FileOutputSpec> {
-        None
-    }
-
-    fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, PlaceError> {
-        Ok(spool(ApiOutput::rest(self), env))
-    }
-
-    fn is_local(&self) -> bool {
-        false
-    }
-
-    fn secret_refs<'a>(&'a self, at: KeyPath, found: &mut Vec<(KeyPath, &'a SecretRef)>) {
-        api::check::secret_refs(&self.connection, at, found);
-    }
-
-    fn api(&self) -> Option<ApiOutput<'_>> {
-        Some(ApiOutput::rest(self))
+impl ApiSpec for HttpOutputSpec {
+    fn opened(&self) -> ApiOutput<'_> {
+        ApiOutput::rest(self)
     }
 }
 
-impl Output for ScimOutputSpec {
+impl ApiSpec for ScimOutputSpec {
+    fn opened(&self) -> ApiOutput<'_> {
+        ApiOutput::scim(self)
+    }
+}
+
+impl<T: ApiSpec> Output for T {
     fn check(&self, at: &KeyPath, env: &CheckEnv<'_>) -> Vec<Problem> {
-        api::check::scim(self, at, env.fields)
+        self.opened().check(at, env.fields)
     }
 
     fn file(&self) -> Option<&FileOutputSpec> {
@@ -165,7 +157,7 @@ impl Output for ScimOutputSpec {
     }
 
     fn place(&self, env: &PlaceEnv<'_>) -> Result<Placement<'_>, PlaceError> {
-        Ok(spool(ApiOutput::scim(self), env))
+        Ok(spool(self.opened(), env))
     }
 
     fn is_local(&self) -> bool {
@@ -173,11 +165,11 @@ impl Output for ScimOutputSpec {
     }
 
     fn secret_refs<'a>(&'a self, at: KeyPath, found: &mut Vec<(KeyPath, &'a SecretRef)>) {
-        api::check::secret_refs(&self.connection, at, found);
+        api::check::secret_refs(self.opened().connection, at, found);
     }
 
     fn api(&self) -> Option<ApiOutput<'_>> {
-        Some(ApiOutput::scim(self))
+        Some(self.opened())
     }
 }
 

@@ -306,8 +306,7 @@ impl std::str::FromStr for AfterAction {
 
 impl<'de> Deserialize<'de> for AfterAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::kernel::from_text::deserialize(d)
     }
 }
 

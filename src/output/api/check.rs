@@ -6,8 +6,7 @@ use crate::kernel::secret::SecretRef;
 use crate::kernel::url_policy::url_allowed;
 use crate::output::open::open;
 use crate::profile::{
-    ApiConnectionSpec, AuthSpec, HeaderValueSpec, HttpOutputSpec, KeyPath, Problem, Profile,
-    ScimOutputSpec,
+    ApiConnectionSpec, AuthSpec, HeaderValueSpec, HttpKeys, KeyPath, Problem, Profile, ScimKeys,
 };
 
 use super::template::{BodyPlan, UrlTemplate};
@@ -37,16 +36,16 @@ pub fn secret_refs<'p>(
     }
 }
 
-/// Every problem of `http` output `h` at `at`.
-pub fn rest(h: &HttpOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut problem = |key: &str, message: String| {
-        problems.push(Problem::new(at.clone().key(key), message));
-    };
+/// Every problem of an `http` output's `keys` (beyond those of its `connection`), told to
+/// `problem` with the key it is about.
+pub fn rest(
+    connection: &ApiConnectionSpec,
+    keys: &HttpKeys,
+    fields: &[FieldInfo],
+    problem: &mut impl FnMut(&str, String),
+) {
     let has_key = fields.iter().any(|f| f.key);
-    check_connection(&h.connection, &mut problem);
-    let keys = &h.http;
-    if let Err(e) = url_allowed(&keys.url, h.connection.allow_plain_http) {
+    if let Err(e) = url_allowed(&keys.url, connection.allow_plain_http) {
         problem("url", e.to_string());
     }
     match UrlTemplate::compile(&keys.url, fields) {
@@ -92,27 +91,27 @@ pub fn rest(h: &HttpOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Probl
     {
         problem("success", format!("{bad} is not an HTTP status code"));
     }
-    problems
 }
 
-/// Every problem of `scim` output `s` at `at`.
-pub fn scim(s: &ScimOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut problem = |key: &str, message: String| {
-        problems.push(Problem::new(at.clone().key(key), message));
-    };
-    check_connection(&s.connection, &mut problem);
-    if let Err(e) = url_allowed(&s.scim.base_url, s.connection.allow_plain_http) {
+/// Every problem of a `scim` output's `keys` (beyond those of its `connection`), told to
+/// `problem` with the key it is about.
+pub fn scim(
+    connection: &ApiConnectionSpec,
+    keys: &ScimKeys,
+    fields: &[FieldInfo],
+    problem: &mut impl FnMut(&str, String),
+) {
+    if let Err(e) = url_allowed(&keys.base_url, connection.allow_plain_http) {
         problem("base_url", e.to_string());
     }
-    let attribute = s.scim.match_on.attribute();
+    let attribute = keys.match_on.attribute();
     if !fields.iter().any(|f| f.name == attribute) {
         problem(
             "match",
             format!("users are matched by {attribute}, so a field must be named {attribute:?}"),
         );
     }
-    if let Some(op) = &s.scim.operation_field {
+    if let Some(op) = &keys.operation_field {
         if !fields.iter().any(|f| &f.name == op) {
             problem(
                 "operation_field",
@@ -120,7 +119,6 @@ pub fn scim(s: &ScimOutputSpec, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Probl
             );
         }
     }
-    problems
 }
 
 /// Two API outputs of one profile must not share an id map: the ids one API gives would
@@ -146,7 +144,9 @@ pub fn shared_id_maps(profile: &Profile) -> Vec<Problem> {
     problems
 }
 
-fn check_connection(c: &ApiConnectionSpec, problem: &mut impl FnMut(&str, String)) {
+/// Every problem of an API output's connection `c` (token URL, concurrency, attempts, burst,
+/// backoff), told to `problem` with the key it is about.
+pub fn connection(c: &ApiConnectionSpec, problem: &mut impl FnMut(&str, String)) {
     if let Some(AuthSpec::Oauth2(o)) = &c.auth {
         if let Err(e) = url_allowed(&o.token_url, c.allow_plain_http) {
             problem("auth", format!("token_url: {e}"));

@@ -22,7 +22,9 @@ use std::future::Future;
 
 use crate::kernel::mapped::FieldInfo;
 use crate::kernel::mask::PiiValues;
-use crate::profile::{ApiConnectionSpec, HttpKeys, HttpOutputSpec, ScimKeys, ScimOutputSpec};
+use crate::profile::{
+    ApiConnectionSpec, HttpKeys, HttpOutputSpec, KeyPath, Problem, ScimKeys, ScimOutputSpec,
+};
 use spool::SpoolRecord;
 
 /// The most of an answer's body kept in a failure reason.
@@ -132,6 +134,20 @@ impl<'a> ApiOutput<'a> {
     /// The id map it reads and writes: its `id_map`, else the profile's name.
     pub fn id_map(&self, profile: &'a str) -> &'a str {
         self.id_map.unwrap_or(profile)
+    }
+
+    /// Every problem of its keys, at `at` (see [`check`]).
+    pub fn check(&self, at: &KeyPath, fields: &[FieldInfo]) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            problems.push(Problem::new(at.clone().key(key), message));
+        };
+        check::connection(self.connection, &mut problem);
+        match self.keys {
+            Keys::Rest(keys) => check::rest(self.connection, keys, fields, &mut problem),
+            Keys::Scim(keys) => check::scim(self.connection, keys, fields, &mut problem),
+        }
+        problems
     }
 
     /// The deliverer that sends its items through `client`; the error names a key the
