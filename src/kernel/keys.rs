@@ -105,11 +105,48 @@ impl InstallationKey {
             .wrap_output(out)
     }
 
+    /// A keyed hash for `purpose` (e.g. `"lifecycle"`): HMAC-SHA256 under a key derived from
+    /// this installation's secret, so values hashed with it can be compared but not guessed
+    /// by whoever reads only the database.
+    pub fn keyed_hash(&self, purpose: &str) -> KeyedHash {
+        let secret = self.identity.to_string();
+        let derived = KeyedHash::mac(secret.expose_secret().as_bytes(), purpose.as_bytes());
+        KeyedHash { key: derived }
+    }
+
     /// Opens an age stream encrypted to this installation; it also seeks when `input` does.
     /// A file that is not age, or not for this key, is an error; a truncated or altered one
     /// fails while it is read.
     pub fn decrypt<R: Read>(&self, input: R) -> io::Result<StreamReader<R>> {
         decrypt_with(input, std::iter::once(&self.identity as &dyn age::Identity))
+    }
+}
+
+/// HMAC-SHA256 under a key derived from the installation key (see
+/// [`InstallationKey::keyed_hash`]).
+#[derive(Clone)]
+pub struct KeyedHash {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for KeyedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyedHash([secret])")
+    }
+}
+
+impl KeyedHash {
+    /// The hash of `value`, as 64 hex digits.
+    pub fn hex(&self, value: &str) -> String {
+        hex::encode(Self::mac(&self.key, value.as_bytes()))
+    }
+
+    fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac =
+            <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -145,6 +182,19 @@ pub fn decrypt_with<'a, R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_hashes_depend_on_the_installation_and_the_purpose() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let ka = InstallationKey::load_or_create(a.path()).unwrap();
+        let kb = InstallationKey::load_or_create(b.path()).unwrap();
+        let h = ka.keyed_hash("lifecycle");
+        assert_eq!(h.hex("123-45-6789"), h.hex("123-45-6789"));
+        assert_eq!(h.hex("x").len(), 64);
+        assert_ne!(h.hex("123-45-6789"), h.hex("123-45-6780"));
+        assert_ne!(h.hex("x"), ka.keyed_hash("trace").hex("x"));
+        assert_ne!(h.hex("x"), kb.keyed_hash("lifecycle").hex("x"));
+    }
 
     #[test]
     fn created_once_private_and_round_trips() {

@@ -13,6 +13,7 @@ pub mod api;
 pub mod braces;
 pub mod check;
 pub mod diagnostic;
+pub mod lifecycle;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod load;

@@ -58,6 +58,10 @@ pub struct Profile {
     /// Who hears about finished jobs.
     #[serde(rename = "notify", default)]
     pub notify: Vec<NotifySpec>,
+    /// Full rosters diffed against the previous accepted snapshot (joiners, movers, leavers,
+    /// rehires) instead of delivered row by row.
+    #[serde(default)]
+    pub lifecycle: Option<super::lifecycle::LifecycleSpec>,
 }
 
 /// `[[notify]]`: a message when a job ends.
@@ -730,6 +734,10 @@ pub struct FileOutputSpec {
     /// binary.
     #[serde(default)]
     pub armor: bool,
+    /// With `[lifecycle]`: `"changes"` (default) writes only the changes, `"roster"` the whole
+    /// roster; both with `change` and `changed_fields` columns.
+    #[serde(default)]
+    pub send: super::lifecycle::Send,
 }
 
 /// `neutralize_formulas` of a CSV output: which text cells get a leading `'`.

@@ -1,0 +1,150 @@
+//! `[lifecycle]`: a profile whose files are full rosters. Each accepted file becomes the
+//! profile's snapshot, and what is delivered is the difference to the previous one: joiners,
+//! movers, leavers and rehires. The keys here say how people are told apart, when a person
+//! has left, and which differences are too large to apply without an operator.
+
+use serde::{Deserialize, Deserializer};
+
+/// `[lifecycle]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSpec {
+    /// `"snapshot"`: every file is the whole roster.
+    pub mode: LifecycleMode,
+    /// On the first snapshot, record everyone without emitting a change (default `false`:
+    /// everyone is a joiner).
+    #[serde(default)]
+    pub baseline: bool,
+    /// What a key missing from the snapshot means: `"terminate"` (default: a leaver) or
+    /// `"ignore"`.
+    #[serde(default)]
+    pub absent: Absent,
+    /// The mapped field holding the employment status; with `terminated_values`, a person
+    /// whose status is one of them is a leaver.
+    #[serde(default)]
+    pub status_field: Option<String>,
+    /// Status values (compared case-insensitively, after mapping) that mean the person has
+    /// left.
+    #[serde(default)]
+    pub terminated_values: Vec<String>,
+    /// More leavers than this holds the file for approval: a count (`50`) or a share of the
+    /// previous snapshot's active people (`"20%"`, the default).
+    #[serde(default = "default_threshold")]
+    pub max_leavers: Threshold,
+    /// A snapshot this much smaller than the previous one holds the file for approval: a
+    /// count of rows or a share (`"20%"`, the default).
+    #[serde(default = "default_threshold")]
+    pub max_drop: Threshold,
+}
+
+/// `[lifecycle] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LifecycleMode {
+    Snapshot,
+}
+
+/// `[lifecycle] absent`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Absent {
+    #[default]
+    Terminate,
+    Ignore,
+}
+
+/// A safeguard's limit: at most `Count` people, or at most a share of the previous snapshot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Count(u64),
+    /// A percentage, 0–100.
+    Percent(f64),
+}
+
+fn default_threshold() -> Threshold {
+    Threshold::Percent(20.0)
+}
+
+impl Threshold {
+    /// Whether `n` goes over this limit, against a previous snapshot of `of` people.
+    pub fn exceeded(self, n: u64, of: u64) -> bool {
+        match self {
+            Threshold::Count(max) => n > max,
+            Threshold::Percent(p) => (n as f64) > (of as f64) * p / 100.0,
+        }
+    }
+}
+
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Threshold::Count(n) => write!(f, "{n}"),
+            Threshold::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// A `max_leavers`/`max_drop` that is neither a count nor a percentage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a count (50) or a percentage (\"20%\") between 0% and 100%")]
+pub struct ThresholdError(String);
+
+impl std::str::FromStr for Threshold {
+    type Err = ThresholdError;
+
+    fn from_str(s: &str) -> Result<Threshold, ThresholdError> {
+        let bad = || ThresholdError(s.to_string());
+        match s.trim().strip_suffix('%') {
+            Some(p) => {
+                let p: f64 = p.trim().parse().map_err(|_| bad())?;
+                if (0.0..=100.0).contains(&p) {
+                    Ok(Threshold::Percent(p))
+                } else {
+                    Err(bad())
+                }
+            }
+            None => s.trim().parse().map(Threshold::Count).map_err(|_| bad()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Threshold {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Threshold, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Count(u64),
+            Text(String),
+        }
+        match Written::deserialize(d)? {
+            Written::Count(n) => Ok(Threshold::Count(n)),
+            Written::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// `send` of a file output in a lifecycle profile: only the changes (default), or the whole
+/// roster with the change columns (empty for people who did not change).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Send {
+    #[default]
+    Changes,
+    Roster,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_counts_or_percentages() {
+        assert_eq!("20%".parse::<Threshold>().unwrap(), Threshold::Percent(20.0));
+        assert_eq!("7".parse::<Threshold>().unwrap(), Threshold::Count(7));
+        assert!("120%".parse::<Threshold>().is_err());
+        assert!("many".parse::<Threshold>().is_err());
+        assert!(Threshold::Percent(20.0).exceeded(21, 100));
+        assert!(!Threshold::Percent(20.0).exceeded(20, 100));
+        assert!(Threshold::Count(3).exceeded(4, 1000));
+    }
+}
