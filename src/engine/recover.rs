@@ -85,9 +85,9 @@ fn keep_stranded_inputs(ctx: &JobContext<'_>) -> Result<(), EngineError> {
             continue;
         };
         match job.status {
-            // The content was delivered: kept for that job, as the next file of the same
-            // content would be kept as a duplicate.
-            JobStatus::Succeeded | JobStatus::Partial | JobStatus::Duplicate => {
+            // The content was delivered (or is held for an operator, as the job left it): kept
+            // for that job, as the next file of the same content would be kept as a duplicate.
+            JobStatus::Succeeded | JobStatus::Partial | JobStatus::Duplicate | JobStatus::Held => {
                 keep_recovered_input(ctx, &job)?;
             }
             // Not delivered: the copy may be of a new arrival staged just before a kill, so

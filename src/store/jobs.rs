@@ -79,7 +79,7 @@ pub(super) fn status_of(tx: &Transaction<'_>, job_id: i64) -> Result<JobStatus> 
 }
 
 /// Fails unless job `job_id` is in one of `from`.
-fn expect_status(
+pub(super) fn expect_status(
     tx: &Transaction<'_>,
     job_id: i64,
     from: &[JobStatus],
@@ -265,7 +265,7 @@ impl Store {
 }
 
 /// Writes status, counts, and (when given) the finish time and error of job `job_id`.
-fn set_status(
+pub(super) fn set_status(
     tx: &Transaction<'_>,
     job_id: i64,
     status: JobStatus,

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -226,6 +226,92 @@ INSERT INTO job_sequences (profile, last)
 DROP TABLE sequences;
 "#;
 
+/// Version 7: lifecycle profiles — a job may be `held` for an operator; each lifecycle job
+/// records its plan (`plans`) and its changes (`changes`); `roster` is each profile's last
+/// accepted snapshot (PII values only as keyed hashes). The job status check gains `held`,
+/// which SQLite can only do by rebuilding `jobs` (see [`migrate`] for the references).
+const V7: &str = r#"
+CREATE TABLE jobs_v7 (
+    id             INTEGER PRIMARY KEY,
+    profile        TEXT    NOT NULL,
+    file_id        INTEGER NOT NULL REFERENCES files (id),
+    input_name     TEXT    NOT NULL,
+    status         TEXT    NOT NULL CHECK (status IN ('running', 'committing', 'held',
+                       'succeeded', 'partial', 'failed', 'duplicate', 'interrupted')),
+    read_rows      INTEGER NOT NULL DEFAULT 0 CHECK (read_rows >= 0),
+    filtered_rows  INTEGER NOT NULL DEFAULT 0 CHECK (filtered_rows >= 0),
+    rejected_rows  INTEGER NOT NULL DEFAULT 0 CHECK (rejected_rows >= 0),
+    written_rows   INTEGER NOT NULL DEFAULT 0 CHECK (written_rows >= 0),
+    started_at     TEXT    NOT NULL,
+    finished_at    TEXT,
+    error          TEXT,
+    failed_rows    INTEGER NOT NULL DEFAULT 0 CHECK (failed_rows >= 0)
+) STRICT;
+INSERT INTO jobs_v7 (id, profile, file_id, input_name, status, read_rows, filtered_rows,
+                     rejected_rows, written_rows, started_at, finished_at, error, failed_rows)
+    SELECT id, profile, file_id, input_name, status, read_rows, filtered_rows,
+           rejected_rows, written_rows, started_at, finished_at, error, failed_rows
+      FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v7 RENAME TO jobs;
+CREATE INDEX jobs_by_file ON jobs (file_id, status);
+CREATE INDEX jobs_by_profile ON jobs (profile, id);
+CREATE INDEX jobs_by_status ON jobs (status, id);
+CREATE INDEX jobs_by_start ON jobs (started_at, status, written_rows, failed_rows);
+CREATE INDEX jobs_troubled ON jobs (id) WHERE status IN ('failed', 'partial');
+
+CREATE TABLE plans (
+    job_id           INTEGER PRIMARY KEY REFERENCES jobs (id),
+    profile          TEXT    NOT NULL,
+    base_job         INTEGER REFERENCES jobs (id),
+    baseline         INTEGER NOT NULL CHECK (baseline IN (0, 1)),
+    rows             INTEGER NOT NULL CHECK (rows >= 0),
+    previous_rows    INTEGER NOT NULL CHECK (previous_rows >= 0),
+    previous_active  INTEGER NOT NULL CHECK (previous_active >= 0),
+    joiners          INTEGER NOT NULL CHECK (joiners >= 0),
+    movers           INTEGER NOT NULL CHECK (movers >= 0),
+    leavers          INTEGER NOT NULL CHECK (leavers >= 0),
+    rehires          INTEGER NOT NULL CHECK (rehires >= 0),
+    state            TEXT    NOT NULL CHECK (state IN ('planned', 'held', 'applied',
+                         'rejected', 'discarded')),
+    hold_reason      TEXT,
+    kept_at          TEXT,
+    decided_by       TEXT,
+    decided_at       TEXT
+) STRICT;
+CREATE INDEX plans_by_profile ON plans (profile, state, job_id);
+
+CREATE TABLE changes (
+    job_id   INTEGER NOT NULL REFERENCES jobs (id),
+    n        INTEGER NOT NULL CHECK (n >= 0),
+    key      TEXT    NOT NULL,
+    kind     TEXT    NOT NULL CHECK (kind IN ('joiner', 'mover', 'leaver', 'rehire', 'quiet')),
+    reason   TEXT,
+    row      INTEGER,
+    changed  TEXT    NOT NULL,
+    fields   TEXT    NOT NULL,
+    active   INTEGER NOT NULL CHECK (active IN (0, 1)),
+    PRIMARY KEY (job_id, n)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE roster (
+    profile  TEXT    NOT NULL,
+    key      TEXT    NOT NULL,
+    active   INTEGER NOT NULL CHECK (active IN (0, 1)),
+    fields   TEXT    NOT NULL,
+    job_id   INTEGER NOT NULL REFERENCES jobs (id),
+    PRIMARY KEY (profile, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX roster_active ON roster (profile, active);
+
+CREATE TABLE snapshots (
+    profile  TEXT    PRIMARY KEY,
+    job_id   INTEGER NOT NULL REFERENCES jobs (id),
+    rows     INTEGER NOT NULL CHECK (rows >= 0),
+    active   INTEGER NOT NULL CHECK (active >= 0)
+) STRICT;
+"#;
+
 /// The schema version this binary writes.
 pub(super) fn supported_version() -> i64 {
     // A handful of migrations; the conversion cannot fail in practice and saturates if it did.
@@ -235,8 +321,19 @@ pub(super) fn supported_version() -> i64 {
 /// Applies every migration the database has not seen, each in its own transaction.
 ///
 /// Each step takes the write lock first (`BEGIN IMMEDIATE`) and re-reads the version, so two
-/// processes opening the same new database do not both apply a step.
+/// processes opening the same new database do not both apply a step. Foreign keys are not
+/// enforced while a step runs (a step may rebuild a table others refer to, as SQLite
+/// prescribes for changing a constraint); instead every reference is checked before the step
+/// commits, and a step that broke one is rolled back.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply_missing(conn);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    applied
+}
+
+fn apply_missing(conn: &mut Connection) -> Result<()> {
     let supported = supported_version();
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -257,6 +354,16 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
             return Ok(());
         };
         tx.execute_batch(step)?;
+        let broken: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(StoreError::Corrupt(format!(
+                "migrating to schema version {} would leave {broken} broken reference(s)",
+                found + 1
+            )));
+        }
         tx.pragma_update(None, "user_version", found + 1)?;
         tx.commit()?;
     }
@@ -294,6 +401,53 @@ mod tests {
             .query_row("SELECT count(*) FROM audit_head", [], |r| r.get(0))
             .unwrap();
         assert_eq!(heads, 1);
+    }
+
+    #[test]
+    fn jobs_keep_their_rows_and_references_when_held_is_added() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for (i, step) in MIGRATIONS[..6].iter().enumerate() {
+            conn.execute_batch(step).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO files (id, profile, name, sha256, size, source, first_seen)
+                 VALUES (1, 'p', 'a.csv', 'h', 1, 'dir', 't');
+             INSERT INTO jobs (id, profile, file_id, input_name, status, started_at, failed_rows)
+                 VALUES (7, 'p', 1, 'a.csv', 'partial', 't', 3);
+             INSERT INTO rejections (job_id, row, reason) VALUES (7, 2, 'bad');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), supported_version());
+        let kept: (String, i64, i64) = conn
+            .query_row(
+                "SELECT j.status, j.failed_rows, count(r.id) FROM jobs j
+                   JOIN rejections r ON r.job_id = j.id WHERE j.id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("partial".to_string(), 3, 1));
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(broken, 0);
+        conn.execute("UPDATE jobs SET status = 'held' WHERE id = 7", [])
+            .unwrap();
+        assert!(conn
+            .execute("UPDATE jobs SET status = 'parked' WHERE id = 7", [])
+            .is_err());
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'jobs'
+                   AND name LIKE 'jobs_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 5);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! `{seq}` counters), `ledger.rs` (what each row of an API output came to), `idmap.rs` (ids
 //! that APIs gave records), `audit.rs`, and for the dashboard `pages.rs` (keyset pages of jobs
 //! and events), `commands.rs` (operator commands the daemon polls, its heartbeat) and
-//! `pauses.rs` (paused profiles).
+//! `pauses.rs` (paused profiles); for lifecycle profiles `plans.rs` (each job's plan and
+//! changes, held jobs) and `snapshots.rs` (the last accepted roster).
 
 pub mod audit;
 mod commands;
@@ -21,10 +22,12 @@ mod migrations;
 mod outputs;
 mod pages;
 mod pauses;
+mod plans;
 mod refusals;
 mod rejections;
 mod remote;
 mod sequences;
+mod snapshots;
 mod temps;
 
 pub use audit::{AuditEvent, AuditRow, AuditVerdict};
@@ -32,7 +35,9 @@ pub use commands::{CommandKind, CommandRow, CommandState, Heartbeat};
 pub use ledger::{DeliveryFailure, DeliveryState, LedgerEntry};
 pub use pages::{AuditFilter, JobSet, JobTotals, Toward};
 pub use pauses::Pause;
+pub use plans::{ChangeCounts, ChangeRow, PlanRow, PlanState};
 pub use remote::{RemoteRow, RemoteState};
+pub use snapshots::{Advance, RosterEntry, Snapshot};
 
 use std::path::Path;
 use std::time::Duration;
@@ -96,6 +101,10 @@ pub enum JobStatus {
     /// Outputs are complete temp files recorded in `outputs`; the decision to publish them is
     /// taken. A crash now is rolled forward, never back.
     Committing,
+    /// A lifecycle job whose plan broke a safeguard (`max_leavers`, `max_drop`): its outputs
+    /// are complete temp files, nothing is delivered, and it waits — without end — for an
+    /// operator to approve (then it commits) or reject it (then it fails).
+    Held,
     /// Every row delivered.
     Succeeded,
     /// Delivered, with some rows rejected (within the profile's limit).
@@ -114,6 +123,7 @@ impl JobStatus {
         match self {
             JobStatus::Running => "running",
             JobStatus::Committing => "committing",
+            JobStatus::Held => "held",
             JobStatus::Succeeded => "succeeded",
             JobStatus::Partial => "partial",
             JobStatus::Failed => "failed",
@@ -123,9 +133,10 @@ impl JobStatus {
     }
 
     /// Every status.
-    pub const ALL: [JobStatus; 7] = [
+    pub const ALL: [JobStatus; 8] = [
         JobStatus::Running,
         JobStatus::Committing,
+        JobStatus::Held,
         JobStatus::Succeeded,
         JobStatus::Partial,
         JobStatus::Failed,
@@ -140,7 +151,10 @@ impl JobStatus {
 
     /// Whether the job reached its end (nothing more happens to it).
     pub fn is_final(self) -> bool {
-        !matches!(self, JobStatus::Running | JobStatus::Committing)
+        !matches!(
+            self,
+            JobStatus::Running | JobStatus::Committing | JobStatus::Held
+        )
     }
 }
 

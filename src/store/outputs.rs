@@ -29,6 +29,21 @@ pub(super) fn insert(tx: &Transaction<'_>, job_id: i64, outputs: &[OutputRow]) -
     Ok(())
 }
 
+/// Gives the unpublished outputs of job `job_id` up: their rows go, their temp files are
+/// temp files again (removed by the next sweep, `engine::leftovers`).
+pub(super) fn forget_unpublished(tx: &Transaction<'_>, job_id: i64) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO temp_files (job_id, path)
+             SELECT job_id, temp_path FROM outputs WHERE job_id = ?1 AND published = 0",
+        params![job_id],
+    )?;
+    tx.execute(
+        "DELETE FROM outputs WHERE job_id = ?1 AND published = 0",
+        params![job_id],
+    )?;
+    Ok(())
+}
+
 /// How many outputs of job `job_id` are not yet published.
 pub(super) fn unpublished(tx: &Transaction<'_>, job_id: i64) -> Result<u64> {
     let count = tx.query_row(

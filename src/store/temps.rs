@@ -33,7 +33,7 @@ impl Store {
     pub fn leftover_temps(&self, profile: &str) -> Result<Vec<(i64, String)>> {
         let mut stmt = self.conn.prepare(
             "SELECT t.job_id, t.path FROM temp_files t JOIN jobs j ON j.id = t.job_id
-              WHERE j.profile = ?1 AND j.status NOT IN ('running', 'committing')
+              WHERE j.profile = ?1 AND j.status NOT IN ('running', 'committing', 'held')
               ORDER BY t.job_id, t.path",
         )?;
         let rows = stmt.query_map(params![profile], |r| Ok((r.get(0)?, r.get(1)?)))?;

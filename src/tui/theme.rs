@@ -75,7 +75,7 @@ impl Theme {
     pub fn status(self, status: JobStatus) -> Style {
         match status {
             JobStatus::Succeeded => self.good(),
-            JobStatus::Partial | JobStatus::Interrupted => self.warn(),
+            JobStatus::Partial | JobStatus::Interrupted | JobStatus::Held => self.warn(),
             JobStatus::Failed => self.bad(),
             JobStatus::Running | JobStatus::Committing => self.busy(),
             JobStatus::Duplicate => self.dim(),
@@ -91,6 +91,7 @@ pub fn status_label(status: JobStatus) -> String {
         JobStatus::Failed => "✗",
         JobStatus::Running => "▶",
         JobStatus::Committing => "↻",
+        JobStatus::Held => "⏸",
         JobStatus::Duplicate => "=",
         JobStatus::Interrupted => "!",
     };

@@ -1,0 +1,403 @@
+//! The plan of each lifecycle job: how many joiners, movers, leavers and rehires its file
+//! makes against the profile's last accepted snapshot, every change person by person, and —
+//! when a safeguard held the job — why, and who approved or rejected it.
+//!
+//! A plan is recorded before its job commits or is held, so `hrbridge changes` can show what
+//! a job does (or would do) at any point. Its changes are what advances the snapshot
+//! (`snapshots.rs`) once the job has delivered.
+
+use rusqlite::types::{FromSqlError, Type};
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{jobs, now, outputs, sequences, Counts, JobStatus, OutputRow, Result, Store};
+
+/// Where a plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanState {
+    /// Recorded; the job is delivering it (or failed before the snapshot advanced).
+    Planned,
+    /// A safeguard held it: waiting for `approve` or `reject`.
+    Held,
+    /// Delivered, and the snapshot advanced to it.
+    Applied,
+    /// An operator rejected it: nothing delivered, the snapshot unchanged.
+    Rejected,
+    /// Delivered, but the snapshot had moved on meanwhile, so it was not applied to it.
+    Discarded,
+}
+
+impl PlanState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanState::Planned => "planned",
+            PlanState::Held => "held",
+            PlanState::Applied => "applied",
+            PlanState::Rejected => "rejected",
+            PlanState::Discarded => "discarded",
+        }
+    }
+
+    fn parse(s: &str) -> Option<PlanState> {
+        [
+            PlanState::Planned,
+            PlanState::Held,
+            PlanState::Applied,
+            PlanState::Rejected,
+            PlanState::Discarded,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// How many changes of each kind a plan holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChangeCounts {
+    pub joiners: u64,
+    pub movers: u64,
+    pub leavers: u64,
+    pub rehires: u64,
+}
+
+/// One lifecycle job's plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRow {
+    pub job_id: i64,
+    pub profile: String,
+    /// The job whose snapshot this plan was diffed against; `None` for the first snapshot.
+    pub base_job: Option<i64>,
+    /// A first snapshot recorded without emitting changes (`baseline = true`).
+    pub baseline: bool,
+    /// People in this file (mapped rows, and rejected rows whose key could be read).
+    pub rows: u64,
+    /// People in the previous snapshot, and how many of them were active.
+    pub previous_rows: u64,
+    pub previous_active: u64,
+    pub counts: ChangeCounts,
+    pub state: PlanState,
+    /// Which safeguard held it, in words.
+    pub hold_reason: Option<String>,
+    /// Where the held job's input was kept (it moves to `error/` on reject).
+    pub kept_at: Option<String>,
+    /// The OS user who approved or rejected it, and when.
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+/// One person's change in a plan. `kind` is a change kind's name, or `quiet` for a stored
+/// state that changes without anything being sent (a baseline, a leaver's data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    /// Order in the plan, from 0.
+    pub n: u64,
+    pub key: String,
+    pub kind: String,
+    /// For leavers: `absent` or `status`.
+    pub reason: Option<String>,
+    /// The input row, when the person is in the file.
+    pub row: Option<u64>,
+    /// JSON list of `{"field", "before", "after"}` (PII values masked).
+    pub changed: String,
+    /// The person's stored fields after the change (JSON; PII as keyed hashes).
+    pub fields: String,
+    pub active: bool,
+}
+
+fn plan_row(row: &Row<'_>) -> rusqlite::Result<PlanRow> {
+    let state: String = row.get(11)?;
+    let state = PlanState::parse(&state).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            11,
+            Type::Text,
+            Box::new(FromSqlError::Other(
+                format!("unknown plan state {state:?}").into(),
+            )),
+        )
+    })?;
+    Ok(PlanRow {
+        job_id: row.get(0)?,
+        profile: row.get(1)?,
+        base_job: row.get(2)?,
+        baseline: row.get(3)?,
+        rows: row.get(4)?,
+        previous_rows: row.get(5)?,
+        previous_active: row.get(6)?,
+        counts: ChangeCounts {
+            joiners: row.get(7)?,
+            movers: row.get(8)?,
+            leavers: row.get(9)?,
+            rehires: row.get(10)?,
+        },
+        state,
+        hold_reason: row.get(12)?,
+        kept_at: row.get(13)?,
+        decided_by: row.get(14)?,
+        decided_at: row.get(15)?,
+    })
+}
+
+const SELECT_PLAN: &str = "SELECT job_id, profile, base_job, baseline, rows, previous_rows,
+        previous_active, joiners, movers, leavers, rehires, state, hold_reason, kept_at,
+        decided_by, decided_at FROM plans";
+
+impl Store {
+    /// Appends `changes` to the plan of job `job_id` (recorded with [`Store::record_plan`]
+    /// once the file is read), in one transaction.
+    pub fn add_changes(&self, job_id: i64, changes: &[ChangeRow]) -> Result<()> {
+        let tx = self.write_tx()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO changes (job_id, n, key, kind, reason, row, changed, fields, active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for c in changes {
+                insert.execute(params![
+                    job_id, c.n, c.key, c.kind, c.reason, c.row, c.changed, c.fields, c.active
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records the plan of a job whose file has been read (its changes added already).
+    pub fn record_plan(&self, plan: &PlanRow) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO plans (job_id, profile, base_job, baseline, rows, previous_rows,
+                 previous_active, joiners, movers, leavers, rehires, state, hold_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                plan.job_id,
+                plan.profile,
+                plan.base_job,
+                plan.baseline,
+                plan.rows,
+                plan.previous_rows,
+                plan.previous_active,
+                plan.counts.joiners,
+                plan.counts.movers,
+                plan.counts.leavers,
+                plan.counts.rehires,
+                plan.state.as_str(),
+                plan.hold_reason,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The plan of job `job_id`, if it is a lifecycle job.
+    pub fn plan(&self, job_id: i64) -> Result<Option<PlanRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{SELECT_PLAN} WHERE job_id = ?1"),
+                params![job_id],
+                plan_row,
+            )
+            .optional()?)
+    }
+
+    /// The held plans, oldest first (of `profile` only, when given).
+    pub fn held_plans(&self, profile: Option<&str>) -> Result<Vec<PlanRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{SELECT_PLAN} WHERE state = 'held' AND (?1 IS NULL OR profile = ?1) ORDER BY job_id"
+        ))?;
+        let rows = stmt.query_map(params![profile], plan_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The changes of job `job_id` in plan order, `quiet` ones included only when asked.
+    pub fn changes(&self, job_id: i64, quiet: bool) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT n, key, kind, reason, row, changed, fields, active FROM changes
+              WHERE job_id = ?1 AND (?2 OR kind <> 'quiet') ORDER BY n",
+        )?;
+        let rows = stmt.query_map(params![job_id, quiet], |r| {
+            Ok(ChangeRow {
+                n: r.get(0)?,
+                key: r.get(1)?,
+                kind: r.get(2)?,
+                reason: r.get(3)?,
+                row: r.get(4)?,
+                changed: r.get(5)?,
+                fields: r.get(6)?,
+                active: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// In one transaction, like [`Store::begin_commit`] but to `held`: takes `{seq}`, records
+    /// the job's complete temp outputs and counts, and holds its plan for `reason`. Nothing is
+    /// published until an operator approves.
+    pub fn hold_job(
+        &self,
+        job_id: i64,
+        counts: Counts,
+        outputs: &[OutputRow],
+        seq: u64,
+        reason: &str,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        jobs::expect_status(&tx, job_id, &[JobStatus::Running], JobStatus::Held)?;
+        sequences::take(&tx, job_id, seq)?;
+        outputs::insert(&tx, job_id, outputs)?;
+        jobs::set_status(&tx, job_id, JobStatus::Held, counts, None, Some(reason))?;
+        tx.execute(
+            "UPDATE plans SET state = 'held', hold_reason = ?2 WHERE job_id = ?1",
+            params![job_id, reason],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Where a held job's input was kept.
+    pub fn note_held_input(&self, job_id: i64, kept_at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE plans SET kept_at = ?2 WHERE job_id = ?1",
+            params![job_id, kept_at],
+        )?;
+        Ok(())
+    }
+
+    /// `approve`: a held job becomes `committing` (its recorded outputs are then published
+    /// exactly as they were held), its plan `planned` again, with who decided and when.
+    pub fn approve_held(&self, job_id: i64, by: &str) -> Result<()> {
+        let tx = self.write_tx()?;
+        jobs::expect_status(&tx, job_id, &[JobStatus::Held], JobStatus::Committing)?;
+        tx.execute(
+            "UPDATE jobs SET status = ?2, error = NULL WHERE id = ?1",
+            params![job_id, JobStatus::Committing.as_str()],
+        )?;
+        tx.execute(
+            "UPDATE plans SET state = 'planned', decided_by = ?2, decided_at = ?3
+              WHERE job_id = ?1",
+            params![job_id, by, now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// `reject`: a held job fails with `error`, its plan `rejected` (the snapshot does not
+    /// move); its outputs are given up, their temp files left for the sweep to remove.
+    pub fn reject_held(&self, job_id: i64, by: &str, error: &str) -> Result<()> {
+        let tx = self.write_tx()?;
+        jobs::expect_status(&tx, job_id, &[JobStatus::Held], JobStatus::Failed)?;
+        outputs::forget_unpublished(&tx, job_id)?;
+        tx.execute(
+            "UPDATE jobs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
+            params![job_id, JobStatus::Failed.as_str(), now(), error],
+        )?;
+        tx.execute(
+            "UPDATE plans SET state = 'rejected', decided_by = ?2, decided_at = ?3
+              WHERE job_id = ?1",
+            params![job_id, by, now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::temp_store;
+
+    fn held_job(store: &Store) -> i64 {
+        let file = store.upsert_file("p", "a.csv", "h", 1, "dir").unwrap();
+        let job = store.start_job("p", file.id, "a.csv").unwrap();
+        let mut plan = PlanRow {
+            job_id: job,
+            profile: "p".into(),
+            base_job: None,
+            baseline: false,
+            rows: 1,
+            previous_rows: 10,
+            previous_active: 10,
+            counts: ChangeCounts {
+                leavers: 9,
+                ..ChangeCounts::default()
+            },
+            state: PlanState::Planned,
+            hold_reason: None,
+            kept_at: None,
+            decided_by: None,
+            decided_at: None,
+        };
+        store.record_plan(&plan).unwrap();
+        let out = OutputRow {
+            job_id: job,
+            output_index: Some(0),
+            temp_path: "/tmp/x.tmp".into(),
+            final_path: "/tmp/x.csv".into(),
+            rows: 9,
+            bytes: 90,
+            sha256: "s".into(),
+            published: false,
+        };
+        let seq = store.peek_seq("p").unwrap();
+        store
+            .hold_job(job, Counts::default(), &[out], seq, "9 leavers")
+            .unwrap();
+        plan.state = PlanState::Held;
+        plan.hold_reason = Some("9 leavers".into());
+        assert_eq!(store.plan(job).unwrap().unwrap(), plan);
+        job
+    }
+
+    #[test]
+    fn a_held_job_waits_then_is_approved_once() {
+        let (_dir, store) = temp_store();
+        let job = held_job(&store);
+        assert_eq!(store.job(job).unwrap().unwrap().status, JobStatus::Held);
+        assert_eq!(store.held_plans(Some("p")).unwrap().len(), 1);
+        assert!(store.held_plans(Some("q")).unwrap().is_empty());
+        store.approve_held(job, "ops").unwrap();
+        let row = store.job(job).unwrap().unwrap();
+        assert_eq!(row.status, JobStatus::Committing);
+        assert_eq!(store.job_outputs(job).unwrap().len(), 1);
+        let plan = store.plan(job).unwrap().unwrap();
+        assert_eq!((plan.state, plan.decided_by.as_deref()), (PlanState::Planned, Some("ops")));
+        assert!(store.approve_held(job, "ops").is_err(), "not held any more");
+        assert!(store.reject_held(job, "ops", "no").is_err());
+    }
+
+    #[test]
+    fn a_rejected_job_fails_and_leaves_its_outputs_to_the_sweep() {
+        let (_dir, store) = temp_store();
+        let job = held_job(&store);
+        store.reject_held(job, "ops", "rejected by ops").unwrap();
+        assert!(store.job_outputs(job).unwrap().is_empty());
+        assert_eq!(
+            store.leftover_temps("p").unwrap(),
+            vec![(job, "/tmp/x.tmp".to_string())]
+        );
+        let row = store.job(job).unwrap().unwrap();
+        assert_eq!(row.status, JobStatus::Failed);
+        assert_eq!(row.error.as_deref(), Some("rejected by ops"));
+        assert_eq!(store.plan(job).unwrap().unwrap().state, PlanState::Rejected);
+        assert!(store.held_plans(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn changes_come_back_in_order_and_quiet_ones_on_request() {
+        let (_dir, store) = temp_store();
+        let job = held_job(&store);
+        let change = |n: u64, kind: &str| ChangeRow {
+            n,
+            key: format!("E{n}"),
+            kind: kind.into(),
+            reason: None,
+            row: Some(n + 2),
+            changed: "[]".into(),
+            fields: "{}".into(),
+            active: true,
+        };
+        store
+            .add_changes(job, &[change(1, "quiet"), change(0, "joiner")])
+            .unwrap();
+        let loud = store.changes(job, false).unwrap();
+        assert_eq!(loud, vec![change(0, "joiner")]);
+        assert_eq!(store.changes(job, true).unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,234 @@
+//! Each lifecycle profile's last accepted snapshot: one roster row per person ever seen —
+//! active or not, with the stored form of their mapped fields (PII values only as keyed
+//! hashes) — and which job it stands at.
+//!
+//! The snapshot moves only by [`Store::advance_snapshot`], which applies one delivered job's
+//! plan in a single transaction and only once: a crash before it leaves the old snapshot (the
+//! job replays under its ledger), a crash after it finds the plan applied.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Result, Store, StoreError};
+
+/// Where a profile's snapshot stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The job whose plan was applied last.
+    pub job_id: i64,
+    /// People in that job's file.
+    pub rows: u64,
+    /// Active people in the roster.
+    pub active: u64,
+}
+
+/// One person in the roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterEntry {
+    pub active: bool,
+    /// The stored fields (JSON object; PII as keyed hashes).
+    pub fields: String,
+}
+
+/// What [`Store::advance_snapshot`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advance {
+    /// The job's plan is now the snapshot.
+    Applied,
+    /// It was applied before (a replay after a crash), or the job has no plan.
+    AlreadyDone,
+    /// The snapshot had moved past the plan's base meanwhile: the plan is `discarded`.
+    Stale,
+}
+
+impl Store {
+    /// The snapshot of `profile`, if one was ever accepted.
+    pub fn snapshot(&self, profile: &str) -> Result<Option<Snapshot>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT job_id, rows, active FROM snapshots WHERE profile = ?1",
+                params![profile],
+                |r| {
+                    Ok(Snapshot {
+                        job_id: r.get(0)?,
+                        rows: r.get(1)?,
+                        active: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The roster row of `key` in `profile`'s snapshot.
+    pub fn roster_entry(&self, profile: &str, key: &str) -> Result<Option<RosterEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT active, fields FROM roster WHERE profile = ?1 AND key = ?2")?;
+        Ok(stmt
+            .query_row(params![profile, key], |r| {
+                Ok(RosterEntry {
+                    active: r.get(0)?,
+                    fields: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Calls `each` with the key of every active person in `profile`'s snapshot, in key
+    /// order, without holding them all.
+    pub fn for_each_active_key(
+        &self,
+        profile: &str,
+        mut each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key FROM roster WHERE profile = ?1 AND active = 1 ORDER BY key",
+        )?;
+        let mut rows = stmt.query(params![profile])?;
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(0)?;
+            each(&key)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the plan of job `job_id` to its profile's roster, once, in one transaction:
+    /// every change's stored state replaces the person's row, and the snapshot stands at the
+    /// job. Only a plan diffed against the current snapshot is applied.
+    pub fn advance_snapshot(&self, job_id: i64) -> Result<Advance> {
+        let tx = self.write_tx()?;
+        let plan: Option<(String, Option<i64>, String, u64)> = tx
+            .query_row(
+                "SELECT profile, base_job, state, rows FROM plans WHERE job_id = ?1",
+                params![job_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((profile, base, state, rows)) = plan else {
+            return Ok(Advance::AlreadyDone);
+        };
+        if state != "planned" {
+            return Ok(Advance::AlreadyDone);
+        }
+        let current: Option<i64> = tx
+            .query_row(
+                "SELECT job_id FROM snapshots WHERE profile = ?1",
+                params![profile],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if current != base {
+            tx.execute(
+                "UPDATE plans SET state = 'discarded' WHERE job_id = ?1",
+                params![job_id],
+            )?;
+            tx.commit()?;
+            return Ok(Advance::Stale);
+        }
+        tx.execute(
+            "INSERT INTO roster (profile, key, active, fields, job_id)
+                 SELECT ?2, key, active, fields, job_id FROM changes WHERE job_id = ?1
+                  ORDER BY n
+             ON CONFLICT (profile, key) DO UPDATE
+                 SET active = excluded.active, fields = excluded.fields, job_id = excluded.job_id",
+            params![job_id, profile],
+        )?;
+        tx.execute(
+            "INSERT INTO snapshots (profile, job_id, rows, active)
+                 VALUES (?1, ?2, ?3, (SELECT count(*) FROM roster WHERE profile = ?1 AND active = 1))
+             ON CONFLICT (profile) DO UPDATE
+                 SET job_id = excluded.job_id, rows = excluded.rows, active = excluded.active",
+            params![profile, job_id, rows],
+        )?;
+        tx.execute(
+            "UPDATE plans SET state = 'applied' WHERE job_id = ?1",
+            params![job_id],
+        )?;
+        tx.commit()?;
+        Ok(Advance::Applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{temp_store, ChangeCounts, ChangeRow, PlanRow, PlanState};
+
+    fn planned(store: &Store, base: Option<i64>, people: &[(&str, bool)]) -> i64 {
+        let file = store
+            .upsert_file("p", "a.csv", &format!("h{base:?}{people:?}"), 1, "dir")
+            .unwrap();
+        let job = store.start_job("p", file.id, "a.csv").unwrap();
+        let changes: Vec<ChangeRow> = people
+            .iter()
+            .enumerate()
+            .map(|(n, (key, active))| ChangeRow {
+                n: n as u64,
+                key: key.to_string(),
+                kind: "joiner".into(),
+                reason: None,
+                row: None,
+                changed: "[]".into(),
+                fields: format!("{{\"id\":\"{key}\"}}"),
+                active: *active,
+            })
+            .collect();
+        store.add_changes(job, &changes).unwrap();
+        store
+            .record_plan(&PlanRow {
+                job_id: job,
+                profile: "p".into(),
+                base_job: base,
+                baseline: false,
+                rows: people.len() as u64,
+                previous_rows: 0,
+                previous_active: 0,
+                counts: ChangeCounts::default(),
+                state: PlanState::Planned,
+                hold_reason: None,
+                kept_at: None,
+                decided_by: None,
+                decided_at: None,
+            })
+            .unwrap();
+        job
+    }
+
+    fn active_keys(store: &Store) -> Vec<String> {
+        let mut keys = Vec::new();
+        store
+            .for_each_active_key("p", |k| {
+                keys.push(k.to_string());
+                Ok(())
+            })
+            .unwrap();
+        keys
+    }
+
+    #[test]
+    fn a_plan_advances_the_snapshot_once_and_only_from_its_base() {
+        let (_dir, store) = temp_store();
+        assert_eq!(store.snapshot("p").unwrap(), None);
+        let first = planned(&store, None, &[("E1", true), ("E2", true)]);
+        assert_eq!(store.advance_snapshot(first).unwrap(), Advance::Applied);
+        assert_eq!(store.advance_snapshot(first).unwrap(), Advance::AlreadyDone);
+        assert_eq!(
+            store.snapshot("p").unwrap(),
+            Some(Snapshot {
+                job_id: first,
+                rows: 2,
+                active: 2
+            })
+        );
+        let second = planned(&store, Some(first), &[("E2", false), ("E3", true)]);
+        let stale = planned(&store, Some(first), &[("E9", true)]);
+        assert_eq!(store.advance_snapshot(second).unwrap(), Advance::Applied);
+        assert_eq!(active_keys(&store), ["E1", "E3"]);
+        let left = store.roster_entry("p", "E2").unwrap().unwrap();
+        assert!(!left.active);
+        assert_eq!(store.advance_snapshot(stale).unwrap(), Advance::Stale);
+        assert_eq!(store.plan(stale).unwrap().unwrap().state, PlanState::Discarded);
+        assert_eq!(store.roster_entry("p", "E9").unwrap(), None);
+        assert_eq!(store.snapshot("p").unwrap().unwrap().job_id, second);
+    }
+}
