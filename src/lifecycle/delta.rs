@@ -1,0 +1,337 @@
+//! The difference between a roster file and the profile's last accepted snapshot, computed
+//! while the file streams past: each mapped record is looked up by key in the stored roster
+//! (one point lookup, nothing of the old snapshot held in memory), and only the keys seen are
+//! remembered (as 128-bit digests) so that, after the last row, the active people the file
+//! did not name can be found as leavers by absence.
+//!
+//! A job's changes go to the store in batches as they are found; `hrbridge plan` keeps them
+//! in memory instead and writes nothing.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use crate::kernel::change::ChangeKind;
+use crate::kernel::keys::KeyedHash;
+use crate::kernel::mapped::{FieldInfo, MappedRecord, Rejection};
+use crate::kernel::value::Value;
+use crate::profile::lifecycle::{Absent, LifecycleSpec};
+use crate::store::{ChangeCounts, ChangeRow, PlanRow, PlanState, Snapshot, Store, StoreError};
+
+use super::safeguard;
+use super::stored::{FieldChange, StoredForm};
+
+/// Changes are written to the store this many at a time.
+const BATCH: usize = 1000;
+
+/// What one record of the file comes to: the change to send, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emit {
+    pub kind: ChangeKind,
+    /// The changed fields' names, comma-separated in field order (movers and rehires).
+    pub changed_fields: String,
+}
+
+impl Emit {
+    /// `rec` with the two change fields appended (`change`, `changed_fields`): the record
+    /// every output of a lifecycle profile gets. `None` (no change: a roster output's
+    /// unchanged person) leaves both empty.
+    pub fn record(emit: Option<&Emit>, rec: &MappedRecord) -> MappedRecord {
+        let mut values = Vec::with_capacity(rec.values.len() + 2);
+        values.extend(rec.values.iter().cloned());
+        match emit {
+            Some(e) => {
+                values.push(Value::Text(e.kind.as_str().to_string()));
+                values.push(Value::Text(e.changed_fields.clone()));
+            }
+            None => values.extend([Value::Null, Value::Null]),
+        }
+        MappedRecord {
+            pos: rec.pos.clone(),
+            values,
+        }
+    }
+}
+
+/// Where the changes go.
+enum Sink {
+    /// To the plan of this job, in the store.
+    Job(i64),
+    /// Kept for the caller (`hrbridge plan`).
+    Memory,
+}
+
+/// A delta being computed.
+pub struct Delta<'a> {
+    store: &'a Store,
+    profile: &'a str,
+    spec: &'a LifecycleSpec,
+    form: StoredForm<'a>,
+    status: Option<usize>,
+    base: Option<Snapshot>,
+    sink: Sink,
+    /// Digest of every key in the file → the row it was first seen on.
+    seen: HashMap<u128, u64>,
+    /// Rejected rows whose key could not be read: who is absent cannot be known.
+    keyless: u64,
+    pending: Vec<ChangeRow>,
+    kept: Vec<ChangeRow>,
+    n: u64,
+    counts: ChangeCounts,
+}
+
+/// The outcome of a file: its plan (state `planned`, with a hold reason when a safeguard
+/// holds it) and, for `hrbridge plan`, its changes.
+pub struct Outcome {
+    pub plan: PlanRow,
+    pub changes: Vec<ChangeRow>,
+}
+
+impl<'a> Delta<'a> {
+    /// A delta of `profile`'s next file against its current snapshot; its changes go to the
+    /// plan of `job` (or, with `None`, are kept in memory and nothing is written).
+    pub fn new(
+        store: &'a Store,
+        profile: &'a str,
+        spec: &'a LifecycleSpec,
+        fields: &'a [FieldInfo],
+        hash: KeyedHash,
+        job: Option<i64>,
+    ) -> Result<Delta<'a>, StoreError> {
+        let status = spec
+            .status_field
+            .as_deref()
+            .and_then(|name| fields.iter().position(|f| f.name == name));
+        Ok(Delta {
+            store,
+            profile,
+            spec,
+            form: StoredForm::new(fields, hash),
+            status,
+            base: store.snapshot(profile)?,
+            sink: job.map_or(Sink::Memory, Sink::Job),
+            seen: HashMap::new(),
+            keyless: 0,
+            pending: Vec::new(),
+            kept: Vec::new(),
+            n: 0,
+            counts: ChangeCounts::default(),
+        })
+    }
+
+    /// Whether this is a first snapshot recorded without emitting (`baseline = true`).
+    fn baseline(&self) -> bool {
+        self.base.is_none() && self.spec.baseline
+    }
+
+    /// Takes one mapped record: the change to send for it, if any. A record without a key,
+    /// or whose key the file already had, is refused (`Err`) and changes nothing.
+    pub fn observe(
+        &mut self,
+        rec: &MappedRecord,
+    ) -> Result<Result<Option<Emit>, Rejection>, StoreError> {
+        let refuse = |reason: String| Rejection {
+            pos: rec.pos.clone(),
+            column: None,
+            field: None,
+            reason,
+        };
+        let Some(key) = self.form.key_of(&rec.values) else {
+            return Ok(Err(refuse(format!(
+                "the key ({}) is empty; a roster row must name its person",
+                self.form.key_names()
+            ))));
+        };
+        match self.seen.entry(digest(&key)) {
+            Entry::Occupied(first) => {
+                return Ok(Err(refuse(format!(
+                    "key {:?} is already on row {}; a person is in a roster once",
+                    StoredForm::shown_key(&key),
+                    first.get()
+                ))))
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(rec.pos.row);
+            }
+        }
+        let fields = self.form.stored(&rec.values);
+        let terminated = self.terminated(rec);
+        let old = match self.base {
+            Some(_) => self.store.roster_entry(self.profile, &key)?,
+            None => None,
+        };
+        let mut changed = Vec::new();
+        let kind = match &old {
+            None if terminated || self.baseline() => None,
+            None => Some(ChangeKind::Joiner),
+            Some(old) => {
+                if old.fields != fields {
+                    changed = self.form.differences(&old.fields, &fields);
+                }
+                match (old.active, terminated) {
+                    (true, true) => Some(ChangeKind::Leaver),
+                    (false, false) => Some(ChangeKind::Rehire),
+                    (true, false) if !changed.is_empty() => Some(ChangeKind::Mover),
+                    // Nothing to send; a leaver's data may still have changed.
+                    _ if changed.is_empty() => return Ok(Ok(None)),
+                    _ => None,
+                }
+            }
+        };
+        let reason = (kind == Some(ChangeKind::Leaver)).then_some("status");
+        self.record(ChangeRow {
+            n: 0,
+            key,
+            kind: kind.map_or("quiet", ChangeKind::as_str).to_string(),
+            reason: reason.map(str::to_string),
+            row: Some(rec.pos.row),
+            changed: serde_json::to_string(&changed).unwrap_or_default(),
+            fields,
+            active: !terminated,
+        })?;
+        Ok(Ok(kind.map(|kind| Emit {
+            kind,
+            changed_fields: names(&changed),
+        })))
+    }
+
+    /// Row `row` was rejected; `key_values` are the values of its key fields when they could
+    /// be mapped: the person is in the file (not a leaver), and nothing about them changes.
+    pub fn observe_rejected(&mut self, row: u64, key_values: Option<&[Value]>) {
+        match key_values.and_then(|k| self.form.key_of_key_values(k)) {
+            Some(key) => {
+                self.seen.entry(digest(&key)).or_insert(row);
+            }
+            None => self.keyless += 1,
+        }
+    }
+
+    /// After the last row: the active people of the snapshot the file did not name are
+    /// leavers by absence (with `absent = "terminate"`); `emit` gets each one's record, rebuilt
+    /// from the snapshot (PII fields empty). Then the plan, and whether a safeguard holds it.
+    pub fn finish(
+        mut self,
+        file: &Arc<str>,
+        mut emit: impl FnMut(&MappedRecord, &Emit) -> Result<(), StoreError>,
+    ) -> Result<Outcome, StoreError> {
+        if self.base.is_some() && self.spec.absent == Absent::Terminate && self.keyless == 0 {
+            let mut absent = Vec::new();
+            self.store.for_each_active_key(self.profile, |key| {
+                if !self.seen.contains_key(&digest(key)) {
+                    absent.push(key.to_string());
+                }
+                Ok(())
+            })?;
+            for key in absent {
+                let Some(entry) = self.store.roster_entry(self.profile, &key)? else {
+                    continue;
+                };
+                let rec = self.form.record_of(&entry.fields, file);
+                let change = Emit {
+                    kind: ChangeKind::Leaver,
+                    changed_fields: String::new(),
+                };
+                emit(&rec, &change)?;
+                self.record(ChangeRow {
+                    n: 0,
+                    key,
+                    kind: ChangeKind::Leaver.as_str().into(),
+                    reason: Some("absent".into()),
+                    row: None,
+                    changed: "[]".into(),
+                    fields: entry.fields,
+                    active: false,
+                })?;
+            }
+        }
+        self.flush()?;
+        let (job_id, state) = match self.sink {
+            Sink::Job(id) => (id, PlanState::Planned),
+            Sink::Memory => (0, PlanState::Planned),
+        };
+        let mut plan = PlanRow {
+            job_id,
+            profile: self.profile.to_string(),
+            base_job: self.base.map(|b| b.job_id),
+            baseline: self.baseline(),
+            rows: self.seen.len() as u64,
+            previous_rows: self.base.map_or(0, |b| b.rows),
+            previous_active: self.base.map_or(0, |b| b.active),
+            counts: self.counts,
+            state,
+            hold_reason: None,
+            kept_at: None,
+            decided_by: None,
+            decided_at: None,
+        };
+        plan.hold_reason = safeguard::hold_reason(self.spec, &plan, self.keyless);
+        Ok(Outcome {
+            plan,
+            changes: self.kept,
+        })
+    }
+
+    /// Whether `rec`'s status is one of `terminated_values`.
+    fn terminated(&self, rec: &MappedRecord) -> bool {
+        let Some(status) = self.status.and_then(|i| rec.values.get(i)) else {
+            return false;
+        };
+        let status = status.to_string();
+        let status = status.trim();
+        self.spec
+            .terminated_values
+            .iter()
+            .any(|t| t.trim().eq_ignore_ascii_case(status))
+    }
+
+    fn record(&mut self, mut change: ChangeRow) -> Result<(), StoreError> {
+        change.n = self.n;
+        self.n += 1;
+        let counts = &mut self.counts;
+        match ChangeKind::parse(&change.kind) {
+            Some(ChangeKind::Joiner) => counts.joiners += 1,
+            Some(ChangeKind::Mover) => counts.movers += 1,
+            Some(ChangeKind::Leaver) => counts.leavers += 1,
+            Some(ChangeKind::Rehire) => counts.rehires += 1,
+            None => {}
+        }
+        match self.sink {
+            Sink::Memory => self.kept.push(change),
+            Sink::Job(_) => {
+                self.pending.push(change);
+                if self.pending.len() >= BATCH {
+                    self.flush()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if let (Sink::Job(job), false) = (&self.sink, self.pending.is_empty()) {
+            self.store.add_changes(*job, &self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+}
+
+/// The names of `changed`, comma-separated.
+fn names(changed: &[FieldChange]) -> String {
+    let names: Vec<&str> = changed.iter().map(|c| c.field.as_str()).collect();
+    names.join(",")
+}
+
+/// A 128-bit digest of a key: two independent 64-bit hashes, so a million keys are
+/// remembered in 16 bytes each and two different keys collide with negligible chance.
+fn digest(key: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}

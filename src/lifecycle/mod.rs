@@ -1,0 +1,19 @@
+//! Lifecycle profiles: every file is a full roster, and what is delivered is how it differs
+//! from the profile's last accepted snapshot — joiners, movers (with the fields that
+//! changed), leavers (by status or by absence) and rehires.
+//!
+//! | module        | owns |
+//! |---------------|------|
+//! | [`stored`]    | a person's key, and their fields as the snapshot keeps them (PII as keyed hashes) |
+//! | [`delta`]     | the streaming difference of one file to the snapshot, and its plan |
+//! | [`safeguard`] | which plans are held for an operator (`max_leavers`, `max_drop`) |
+//!
+//! The engine feeds a [`delta::Delta`] with a job's mapped rows and writes the changes it
+//! returns to the job's outputs; the store keeps the plan and, once the job has delivered,
+//! advances the snapshot to it (`Store::advance_snapshot`).
+
+pub mod delta;
+pub mod safeguard;
+pub mod stored;
+
+pub use delta::{Delta, Emit, Outcome};

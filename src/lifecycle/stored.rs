@@ -1,0 +1,226 @@
+//! How a person is kept in a snapshot: the key that tells them apart, and their mapped
+//! fields in a stored form that can be compared with the next file's but never shows a PII
+//! value — PII fields are kept as keyed hashes of the installation (see
+//! `kernel::keys::KeyedHash`), every other field as its JSON value.
+
+use std::sync::Arc;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value as Json;
+
+use crate::kernel::keys::KeyedHash;
+use crate::kernel::mapped::{FieldInfo, MappedRecord};
+use crate::kernel::record::Position;
+use crate::kernel::value::Value;
+
+/// Between the values of a key made of several fields (a character no export uses).
+const KEY_SEPARATOR: char = '\u{1f}';
+
+/// What a stored PII value starts with: the rest is its keyed hash.
+const HASHED: &str = "hmac:";
+
+/// The key, the stored form and the record rebuilt from it, for one profile's fields.
+pub struct StoredForm<'a> {
+    fields: &'a [FieldInfo],
+    key: Vec<usize>,
+    hash: KeyedHash,
+}
+
+/// A stored field that differs between two snapshots, as the plan shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    /// The old and new value; PII shown only as `"[pii]"`.
+    pub before: Json,
+    pub after: Json,
+}
+
+impl<'a> StoredForm<'a> {
+    /// The form of `fields`, whose `key` ones tell people apart.
+    pub fn new(fields: &'a [FieldInfo], hash: KeyedHash) -> StoredForm<'a> {
+        let key = (0..fields.len()).filter(|&i| fields[i].key).collect();
+        StoredForm { fields, key, hash }
+    }
+
+    /// The names of the key fields, for messages.
+    pub fn key_names(&self) -> String {
+        let names: Vec<&str> = self
+            .key
+            .iter()
+            .map(|&i| self.fields[i].name.as_str())
+            .collect();
+        names.join(", ")
+    }
+
+    /// The person's key from the values of a record: `None` when a key field is empty.
+    pub fn key_of(&self, values: &[Value]) -> Option<String> {
+        let mut key = String::new();
+        for (n, &i) in self.key.iter().enumerate() {
+            let text = values.get(i)?.to_string();
+            if text.trim().is_empty() {
+                return None;
+            }
+            if n > 0 {
+                key.push(KEY_SEPARATOR);
+            }
+            key.push_str(&text);
+        }
+        Some(key)
+    }
+
+    /// The key of a record whose only known values are its key fields (in key order), as a
+    /// rejected row gives them.
+    pub fn key_of_key_values(&self, key_values: &[Value]) -> Option<String> {
+        let mut values = vec![Value::Null; self.fields.len()];
+        for (&i, v) in self.key.iter().zip(key_values) {
+            values[i] = v.clone();
+        }
+        self.key_of(&values)
+    }
+
+    /// The key as an operator reads it (the separator of a composite key shown as ` / `).
+    pub fn shown_key(key: &str) -> String {
+        key.replace(KEY_SEPARATOR, " / ")
+    }
+
+    /// The stored form of `values`: a JSON object in field order.
+    pub fn stored(&self, values: &[Value]) -> String {
+        let form = Form { form: self, values };
+        // Serializing strings, numbers and booleans into a String cannot fail.
+        serde_json::to_string(&form).unwrap_or_default()
+    }
+
+    /// The fields whose stored values differ between `old` (as kept) and `new` (from
+    /// [`StoredForm::stored`]).
+    pub fn differences(&self, old: &str, new: &str) -> Vec<FieldChange> {
+        let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, Json>>(s);
+        let (Ok(old), Ok(new)) = (parse(old), parse(new)) else {
+            return Vec::new();
+        };
+        self.fields
+            .iter()
+            .filter_map(|f| {
+                let before = old.get(&f.name).cloned().unwrap_or(Json::Null);
+                let after = new.get(&f.name).cloned().unwrap_or(Json::Null);
+                (before != after).then(|| {
+                    let shown = |v: Json| {
+                        if f.pii && !v.is_null() {
+                            Json::String("[pii]".into())
+                        } else {
+                            v
+                        }
+                    };
+                    FieldChange {
+                        field: f.name.clone(),
+                        before: shown(before),
+                        after: shown(after),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// A record of a person known only from the snapshot (a leaver by absence): the stored
+    /// values, PII fields empty (their values are not kept).
+    pub fn record_of(&self, stored: &str, file: &Arc<str>) -> MappedRecord {
+        let map: serde_json::Map<String, Json> = serde_json::from_str(stored).unwrap_or_default();
+        let values = self
+            .fields
+            .iter()
+            .map(|f| match map.get(&f.name) {
+                _ if f.pii => Value::Null,
+                Some(Json::String(s)) => Value::Text(s.clone()),
+                Some(Json::Bool(b)) => Value::Bool(*b),
+                Some(Json::Number(n)) => match n.as_i64() {
+                    Some(i) => Value::Integer(i),
+                    None => Value::Decimal(n.to_string()),
+                },
+                _ => Value::Null,
+            })
+            .collect();
+        MappedRecord {
+            pos: Position::new(file.clone(), 0),
+            values,
+        }
+    }
+}
+
+/// One record's stored form, serialized without building a map first.
+struct Form<'f, 'v> {
+    form: &'f StoredForm<'f>,
+    values: &'v [Value],
+}
+
+impl Serialize for Form<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fields = self.form.fields;
+        let mut map = s.serialize_map(Some(fields.len()))?;
+        for (f, v) in fields.iter().zip(self.values) {
+            if f.pii && *v != Value::Null {
+                let hashed = format!("{HASHED}{}", self.form.hash.hex(&v.to_string()));
+                map.serialize_entry(&f.name, &hashed)?;
+            } else {
+                map.serialize_entry(&f.name, &v.to_json())?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<FieldInfo> {
+        let f = |name: &str, pii, key| FieldInfo {
+            name: name.into(),
+            pii,
+            key,
+        };
+        vec![f("id", false, true), f("dept", false, false), f("ssn", true, false)]
+    }
+
+    fn hash() -> KeyedHash {
+        let dir = tempfile::tempdir().unwrap();
+        crate::kernel::keys::InstallationKey::load_or_create(dir.path())
+            .unwrap()
+            .keyed_hash("lifecycle")
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn pii_is_stored_only_as_a_hash_and_compares_by_it() {
+        let fields = fields();
+        let form = StoredForm::new(&fields, hash());
+        let a = form.stored(&[text("E1"), text("Sales"), text("123-45-6789")]);
+        assert!(!a.contains("6789"), "{a}");
+        assert!(a.contains("hmac:"));
+        let b = form.stored(&[text("E1"), text("Ops"), text("123-45-6780")]);
+        let changes = form.differences(&a, &b);
+        let names: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(names, ["dept", "ssn"]);
+        assert_eq!(changes[0].before, Json::String("Sales".into()));
+        assert_eq!(changes[1].after, Json::String("[pii]".into()));
+        assert!(form.differences(&a, &a).is_empty());
+        let back = form.record_of(&a, &Arc::from("roster.csv"));
+        assert_eq!(back.values, [text("E1"), text("Sales"), Value::Null]);
+    }
+
+    #[test]
+    fn keys_join_their_fields_and_refuse_empty_ones() {
+        let mut fields = fields();
+        fields[1].key = true;
+        let form = StoredForm::new(&fields, hash());
+        let key = form.key_of(&[text("E1"), text("Sales"), Value::Null]).unwrap();
+        assert_eq!(StoredForm::shown_key(&key), "E1 / Sales");
+        assert_eq!(form.key_of(&[text("E1"), text(" "), Value::Null]), None);
+        assert_eq!(
+            form.key_of_key_values(&[text("E1"), text("Sales")]),
+            Some(key)
+        );
+        assert_eq!(form.key_names(), "id, dept");
+    }
+}
