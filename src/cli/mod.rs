@@ -4,12 +4,15 @@
 //! store) and returns an [`Exit`]. Exit codes: 0 all good, 1 a job or check failed, 2 usage or
 //! configuration error.
 
+mod approve;
 mod audit;
+mod changes;
 mod check;
 mod demo;
 mod jobs;
 mod keygen;
 mod known_hosts;
+mod plan;
 mod preview;
 mod retry;
 mod run;
@@ -22,6 +25,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::engine::approval::Decision;
 use crate::engine::checks::{self, Checked};
 use crate::profile::{load, Diagnostic};
 use crate::settings::Settings;
@@ -75,6 +79,33 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         rows: usize,
         file: PathBuf,
+    },
+    /// What a roster file would change for a [lifecycle] profile: joiners, movers, leavers,
+    /// rehires, and whether a safeguard would hold it; PII masked, writes and sends nothing.
+    Plan {
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+        #[arg(long)]
+        json: bool,
+        file: PathBuf,
+    },
+    /// The plan a lifecycle job recorded: its counts and every person's change.
+    Changes {
+        /// The job, as `hrbridge jobs` lists it.
+        job: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let a held lifecycle job deliver exactly the plan it was held with.
+    Approve {
+        /// The held job, as `hrbridge jobs` lists it.
+        job: i64,
+    },
+    /// Drop a held lifecycle job: nothing is sent, its input goes to error/, the snapshot
+    /// stays.
+    Reject {
+        /// The held job, as `hrbridge jobs` lists it.
+        job: i64,
     },
     /// Recent jobs and their counts.
     Jobs {
@@ -242,6 +273,14 @@ pub fn main() -> ExitCode {
             job,
         } => jobs::run(config, json, csv, limit, job),
         Command::Retry { job } => retry::run(config, job, rt),
+        Command::Plan {
+            profile,
+            json,
+            file,
+        } => plan::run(config, &profile, &file, json),
+        Command::Changes { job, json } => changes::run(config, job, json),
+        Command::Approve { job } => approve::run(config, job, Decision::Approve, rt),
+        Command::Reject { job } => approve::run(config, job, Decision::Reject, rt),
         Command::Audit {
             action,
             json,

@@ -60,7 +60,7 @@ pub(super) fn deliver(
         profile: ctx.profile.name.clone(),
         message: format!("output {}: {message}", index + 1),
     };
-    let fields = ctx.plan.fields();
+    let fields = ctx.fields();
     let connection = api.connection;
     let map = api.id_map(&ctx.profile.name).to_string();
     let records = open_spool(ctx, job_id, row, api)?;
@@ -74,6 +74,7 @@ pub(super) fn deliver(
         map: &map,
         spool_sha256: &row.sha256,
         index,
+        fields: &fields,
     };
     // Nothing left to send (a recovery after the last row): no client, no secrets needed.
     let Some(first) = feeder.next_item()? else {
@@ -87,10 +88,10 @@ pub(super) fn deliver(
         job_id,
         index,
         map: &map,
-        fields,
+        fields: &fields,
     };
     let deliverer = api
-        .deliverer(client, fields)
+        .deliverer(client, &fields)
         .map_err(|e| fail(e.to_string()))?;
     ctx.runtime
         .block_on(run(Arc::new(deliverer), first, feeder, workers, writer))
@@ -124,7 +125,7 @@ pub(super) fn open_spool(
     };
     match reader
         .header
-        .mismatch(&SpoolHeader::new(api.batch_size, ctx.plan.fields()))
+        .mismatch(&SpoolHeader::new(api.batch_size, &ctx.fields()))
     {
         Some(why) => Err(refuse(format!(
             "{why}; restore the profile as it was until this job is delivered"
@@ -146,6 +147,7 @@ struct Feeder<'c, 'a> {
     map: &'c str,
     spool_sha256: &'c str,
     index: usize,
+    fields: &'c [FieldInfo],
 }
 
 impl Feeder<'_, '_> {
@@ -165,7 +167,7 @@ impl Feeder<'_, '_> {
             {
                 continue;
             }
-            let known_id = match id_key(first, self.ctx.plan.fields()) {
+            let known_id = match id_key(first, self.fields) {
                 Some(key) => self.ctx.store.id_lookup(self.map, &key)?,
                 None => None,
             };

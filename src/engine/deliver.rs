@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 
 use crate::kernel::atomic::{self, FinishedFile};
 use crate::kernel::mapped::MappedRecord;
+use crate::lifecycle::Emit;
 use crate::output::file::{rejects_path, FileSink};
 use crate::output::open::open;
 use crate::output::placement::{PlaceEnv, PlaceError};
 use crate::output::sftp::{self, UploadError};
 use crate::output::template::{safe_component, NameContext};
 use crate::output::{self, PathError};
+use crate::profile::lifecycle::Send;
 use crate::profile::SftpOutputSpec;
 use crate::sftp::Transfer;
 use crate::store::OutputRow;
@@ -53,6 +55,8 @@ pub(super) struct Sink {
     /// The local path the temp file is written beside (the target itself for file outputs).
     pub local: PathBuf,
     pub file: FileSink,
+    /// A lifecycle file output with `send = "roster"`: it gets every person, changed or not.
+    pub roster: bool,
 }
 
 /// A completed temp file waiting to be published.
@@ -79,6 +83,21 @@ impl Outputs {
         for sink in &mut self.sinks {
             sink.file
                 .write(rec)
+                .map_err(|e| EngineError::io(format!("writing {}", sink.local.display()), e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes one person of a lifecycle roster: with their change to every output, without
+    /// one (empty change fields) only to the outputs that take the whole roster.
+    pub fn write_change(&mut self, rec: &MappedRecord, change: Option<&Emit>) -> Result<(), EngineError> {
+        if change.is_none() && !self.sinks.iter().any(|s| s.roster) {
+            return Ok(());
+        }
+        let rec = Emit::record(change, rec);
+        for sink in self.sinks.iter_mut().filter(|s| change.is_some() || s.roster) {
+            sink.file
+                .write(&rec)
                 .map_err(|e| EngineError::io(format!("writing {}", sink.local.display()), e))?;
         }
         Ok(())
@@ -151,6 +170,7 @@ impl JobContext<'_> {
             seq,
             source_name: &input.name,
         };
+        let fields = self.fields();
         for (i, out) in self.profile.outputs.iter().enumerate() {
             let tag = format!("job{job_id}-{i}");
             let env = PlaceEnv {
@@ -159,7 +179,7 @@ impl JobContext<'_> {
                 key: self.key,
                 outgoing: self.outgoing(),
                 tag: &tag,
-                fields: self.plan.fields(),
+                fields: &fields,
             };
             let placement = match open(out).place(&env) {
                 Ok(p) => p,
@@ -180,11 +200,14 @@ impl JobContext<'_> {
             let file = placement
                 .create(&env)
                 .map_err(|e| EngineError::io(format!("creating output {}", local.display()), e))?;
+            let roster = self.profile.lifecycle.is_some()
+                && open(out).file().is_some_and(|f| f.send == Send::Roster);
             sinks.push(Sink {
                 index: i,
                 target: placement.target,
                 local: placement.local,
                 file,
+                roster,
             });
         }
         let first_local = sinks
@@ -375,24 +398,30 @@ fn remove_spool(path: &str) -> Result<(), EngineError> {
     }
 }
 
-/// The names of the profile's fields, and those of them that are PII.
-fn field_names<'a>(ctx: &'a JobContext<'_>) -> (Vec<&'a str>, Vec<&'a str>) {
-    let fields = ctx.plan.fields();
-    (
-        fields.iter().map(|f| f.name.as_str()).collect(),
+/// The names of the profile's output fields, and those of them that are PII.
+fn field_names(ctx: &JobContext<'_>) -> (Vec<String>, Vec<String>) {
+    let fields = ctx.fields();
+    let names = |pii_only: bool| {
         fields
             .iter()
-            .filter(|f| f.pii)
-            .map(|f| f.name.as_str())
-            .collect(),
-    )
+            .filter(|f| f.pii || !pii_only)
+            .map(|f| f.name.clone())
+            .collect()
+    };
+    (names(false), names(true))
+}
+
+fn strs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
 }
 
 fn emit_published(ctx: &JobContext<'_>, job_id: i64, row: &OutputRow) -> Result<(), EngineError> {
     let (names, pii) = match row.output_index {
         Some(_) => field_names(ctx),
         None => (
-            vec!["file", "sheet", "row", "column", "field", "reason"],
+            ["file", "sheet", "row", "column", "field", "reason"]
+                .map(String::from)
+                .to_vec(),
             Vec::new(),
         ),
     };
@@ -402,8 +431,8 @@ fn emit_published(ctx: &JobContext<'_>, job_id: i64, row: &OutputRow) -> Result<
         rows: row.rows,
         bytes: row.bytes,
         sha256: &row.sha256,
-        fields: names,
-        pii_fields: pii,
+        fields: strs(&names),
+        pii_fields: strs(&pii),
     }
     .emit(ctx.store, &ctx.profile.name)
     .map_err(EngineError::from)
@@ -423,8 +452,8 @@ fn emit_delivered(
         delivered,
         failed,
         this_run: settled_this_run,
-        fields,
-        pii_fields,
+        fields: strs(&fields),
+        pii_fields: strs(&pii_fields),
     }
     .emit(ctx.store, &ctx.profile.name)
     .map_err(EngineError::from)

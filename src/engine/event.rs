@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::store::{AuditEvent, Counts, Store, StoreError};
+use crate::store::{AuditEvent, ChangeCounts, Counts, Store, StoreError};
 
 /// Something that happened to a file or a job.
 #[derive(Debug, Clone)]
@@ -64,6 +64,21 @@ pub enum Event<'a> {
         error: &'a str,
         retrying: bool,
     },
+    /// A lifecycle job's plan broke a safeguard: held for an operator, nothing sent.
+    JobHeld {
+        job_id: i64,
+        reason: &'a str,
+        changes: ChangeCounts,
+    },
+    /// An operator approved (`approved`) or rejected (`rejected`) a held job.
+    JobDecided {
+        job_id: i64,
+        decision: &'a str,
+        user: &'a str,
+    },
+    /// A lifecycle profile's snapshot moved to a delivered job's plan (`applied`), or the
+    /// plan was not applied because the snapshot had moved past its base (`stale`).
+    SnapshotAdvanced { job_id: i64, outcome: &'a str },
     /// `hrbridge retry`: the failed rows of a finished job are sent again.
     JobRetried { job_id: i64, rows: u64 },
     JobFinished {
@@ -134,6 +149,15 @@ impl Event<'_> {
             Event::OutputDelivered { .. } => "output.delivered",
             Event::OutputUploadFailed { .. } => "output.upload_failed",
             Event::JobRetried { .. } => "job.retried",
+            Event::JobHeld { .. } => "job.held",
+            Event::JobDecided { decision, .. } => match *decision {
+                "approved" => "job.approved",
+                _ => "job.rejected",
+            },
+            Event::SnapshotAdvanced { outcome, .. } => match *outcome {
+                "applied" => "snapshot.advanced",
+                _ => "snapshot.stale",
+            },
             Event::JobFinished { .. } => "job.finished",
             Event::JobFailed { .. } => "job.failed",
             Event::JobRecovered { .. } => "job.recovered",
@@ -170,6 +194,9 @@ impl Event<'_> {
             | Event::OutputDelivered { job_id, .. }
             | Event::OutputUploadFailed { job_id, .. }
             | Event::JobRetried { job_id, .. }
+            | Event::JobHeld { job_id, .. }
+            | Event::JobDecided { job_id, .. }
+            | Event::SnapshotAdvanced { job_id, .. }
             | Event::JobFinished { job_id, .. }
             | Event::JobFailed { job_id, .. }
             | Event::JobRecovered { job_id, .. }
@@ -238,6 +265,13 @@ impl Event<'_> {
                 ..
             } => json!({ "target": target, "error": error, "retrying": retrying }),
             Event::JobRetried { rows, .. } => json!({ "rows": rows }),
+            Event::JobHeld {
+                reason, changes, ..
+            } => json!({ "reason": reason, "changes": changes }),
+            Event::JobDecided { decision, user, .. } => {
+                json!({ "decision": decision, "user": user })
+            }
+            Event::SnapshotAdvanced { outcome, .. } => json!({ "outcome": outcome }),
             Event::JobFinished { status, counts, .. } => {
                 json!({ "status": status, "counts": counts })
             }
@@ -296,6 +330,8 @@ impl Event<'_> {
             | Event::FileRefused { .. }
             | Event::HostKeyRefused { .. }
             | Event::NotifyFailed { .. }
+            | Event::JobHeld { .. }
+            | Event::SnapshotAdvanced { outcome: "stale", .. }
             | Event::CommandFinished { ok: false, .. } => {
                 tracing::warn!(event = self.kind(), profile, job = self.job_id(), %detail)
             }

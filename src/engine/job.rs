@@ -8,13 +8,17 @@
 //! leaves no output, keeps its input in `error/` and records why; one whose upload is refused
 //! after the commit keeps its input in the archive, its local copy ready for `retry`.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::format::{self, ReadError, Severity};
 use crate::kernel::atomic::{temp_path, FinishedFile};
-use crate::kernel::mapped::Rejection;
+use crate::kernel::change::change_fields;
+use crate::kernel::mapped::{FieldInfo, Rejection};
+use crate::lifecycle::Delta;
 use crate::output::open::{open, Output};
 use crate::output::rejects::RejectsFile;
 use crate::output::webhook;
@@ -24,7 +28,7 @@ use crate::source::dir::Candidate;
 use crate::source::open::open as open_source;
 use crate::source::sftp;
 use crate::source::staging::Content;
-use crate::store::{Counts, JobStatus, OutputRow, RejectionRow, Store};
+use crate::store::{Advance, Counts, JobStatus, OutputRow, RejectionRow, Store};
 use crate::transform::{MappingPlan, RowOutcome};
 
 use super::archive;
@@ -37,6 +41,9 @@ use super::EngineError;
 /// At most this many rejections of one job are kept in the store (the rejects file and the
 /// counts are always complete).
 pub const STORED_REJECTIONS_CAP: usize = 10_000;
+
+/// The purpose the snapshot's PII hashes are keyed for (see `InstallationKey::keyed_hash`).
+pub const SNAPSHOT_HASH: &str = "lifecycle-snapshot";
 
 /// What is needed to run jobs for one profile.
 pub struct JobContext<'a> {
@@ -82,11 +89,22 @@ struct Written {
     finished: Vec<Finished>,
     /// The `{seq}` the outputs are named with.
     seq: u64,
+    /// Why a safeguard holds this lifecycle job for an operator.
+    hold: Option<String>,
 }
 
 impl JobContext<'_> {
     fn name(&self) -> &str {
         &self.profile.name
+    }
+
+    /// The fields every output of this profile writes: the mapped ones, and for a lifecycle
+    /// profile the change fields after them (`change`, `changed_fields`).
+    pub(super) fn fields(&self) -> Cow<'_, [FieldInfo]> {
+        match self.profile.lifecycle {
+            Some(_) => Cow::Owned(change_fields(self.plan.fields())),
+            None => Cow::Borrowed(self.plan.fields()),
+        }
     }
 
     /// Output `index` of the profile, opened (`None` past the end: the profile changed).
@@ -235,26 +253,56 @@ impl JobContext<'_> {
         let mut rejects: Option<RejectsFile> = None;
         let mut pending: Vec<RejectionRow> = Vec::new();
         let mut stored = 0usize;
+        let mut delta = match &self.profile.lifecycle {
+            Some(spec) => Some(Delta::new(
+                self.store,
+                self.name(),
+                spec,
+                self.plan.fields(),
+                self.key.keyed_hash(SNAPSHOT_HASH),
+                Some(job_id),
+            )?),
+            None => None,
+        };
 
         for item in table.records {
             let rejections: Vec<Rejection> = match item {
                 Ok(rec) => {
                     counts.read += 1;
                     match mapper.apply(&rec) {
-                        RowOutcome::Mapped(m) => {
-                            outputs.write(&m)?;
-                            counts.written += 1;
-                            continue;
-                        }
+                        RowOutcome::Mapped(m) => match &mut delta {
+                            None => {
+                                outputs.write(&m)?;
+                                counts.written += 1;
+                                continue;
+                            }
+                            Some(delta) => match delta.observe(&m)? {
+                                Ok(change) => {
+                                    outputs.write_change(&m, change.as_ref())?;
+                                    counts.written += 1;
+                                    continue;
+                                }
+                                Err(refused) => vec![refused],
+                            },
+                        },
                         RowOutcome::Filtered { .. } => {
                             counts.filtered += 1;
                             continue;
                         }
-                        RowOutcome::Rejected(rs) => rs,
+                        RowOutcome::Rejected(rs) => {
+                            if let Some(delta) = &mut delta {
+                                let key = mapper.key_values(&rec);
+                                delta.observe_rejected(rec.pos.row, key.as_deref());
+                            }
+                            rs
+                        }
                     }
                 }
                 Err(e) if e.severity == Severity::Row => {
                     counts.read += 1;
+                    if let Some(delta) = &mut delta {
+                        delta.observe_rejected(e.pos.row, None);
+                    }
                     vec![rejection_of(e)]
                 }
                 Err(e) => {
@@ -303,6 +351,17 @@ impl JobContext<'_> {
                 *counts,
             );
         }
+        let hold = match delta {
+            Some(delta) => {
+                let file: Arc<str> = Arc::from(input.name.as_str());
+                let outcome = delta.finish(&file, |rec, change| {
+                    outputs.write_change(rec, Some(change))
+                })?;
+                self.store.record_plan(&outcome.plan)?;
+                outcome.plan.hold_reason
+            }
+            None => None,
+        };
         let seq = outputs.seq;
         let mut finished = outputs.finish()?;
         if let Some(r) = rejects {
@@ -321,6 +380,7 @@ impl JobContext<'_> {
             counts: *counts,
             finished,
             seq,
+            hold,
         }))
     }
 
@@ -358,6 +418,7 @@ impl JobContext<'_> {
             counts,
             finished,
             seq,
+            hold,
         } = written;
         let rows: Vec<OutputRow> = finished
             .iter()
@@ -372,6 +433,9 @@ impl JobContext<'_> {
                 published: false,
             })
             .collect();
+        if let Some(reason) = hold {
+            return self.hold(job_id, input, counts, &rows, seq, &reason);
+        }
         if let Err(e) = self.store.begin_commit(job_id, counts, &rows, seq) {
             // Nothing is recorded as committing: the job fails and its temp files go.
             let failure = JobFailure {
@@ -396,6 +460,64 @@ impl JobContext<'_> {
         let kept_at = self.keep_input(job_id, input, &archive, true)?;
         let outputs = published.targets;
         Ok(self.report(job_id, input, status, counts, outputs, kept_at, error))
+    }
+
+    /// Holds a lifecycle job whose plan broke a safeguard: its complete temp outputs are
+    /// recorded (nothing is published), its input is kept in the archive, and it waits for
+    /// `hrbridge approve` or `reject`. The snapshot does not move.
+    fn hold(
+        &self,
+        job_id: i64,
+        input: &Arrival,
+        counts: Counts,
+        rows: &[OutputRow],
+        seq: u64,
+        reason: &str,
+    ) -> Result<JobReport, EngineError> {
+        if let Err(e) = self.store.hold_job(job_id, counts, rows, seq, reason) {
+            let failure = JobFailure {
+                message: format!("{}: recording the hold: {e}", input.name),
+                counts,
+                rejects: None,
+            };
+            return self.fail(job_id, input, failure);
+        }
+        let plan = self.store.plan(job_id)?.map(|p| p.counts).unwrap_or_default();
+        self.emit(Event::JobHeld {
+            job_id,
+            reason,
+            changes: plan,
+        })?;
+        let archive = archive::archive_dir(&self.settings.state_dir, self.name());
+        let kept_at = self.keep_input(job_id, input, &archive, true)?;
+        self.store
+            .note_held_input(job_id, &kept_at.display().to_string())?;
+        let error = format!(
+            "held: {reason}; nothing was sent (`hrbridge changes {job_id}` shows the plan, `hrbridge approve {job_id}` applies it, `hrbridge reject {job_id}` drops it)"
+        );
+        Ok(self.report(
+            job_id,
+            input,
+            JobStatus::Held,
+            counts,
+            Vec::new(),
+            kept_at,
+            Some(error),
+        ))
+    }
+
+    /// Moves a lifecycle profile's snapshot to the plan of job `job_id`, once its outputs
+    /// delivered (a replay after a crash finds it applied and does nothing).
+    fn advance_snapshot(&self, job_id: i64) -> Result<(), EngineError> {
+        if self.profile.lifecycle.is_none() {
+            return Ok(());
+        }
+        let outcome = match self.store.advance_snapshot(job_id)? {
+            Advance::Applied => "applied",
+            Advance::Stale => "stale",
+            Advance::AlreadyDone => return Ok(()),
+        };
+        self.emit(Event::SnapshotAdvanced { job_id, outcome })
     }
 
     /// Ends a job once its outputs were published: `succeeded`, `partial` (rows rejected, rows
@@ -469,6 +591,9 @@ impl JobContext<'_> {
         } else {
             (JobStatus::Succeeded, None)
         };
+        if status != JobStatus::Failed {
+            self.advance_snapshot(job_id)?;
+        }
         self.store
             .finish_job(job_id, status, counts, error.as_deref())?;
         self.emit(Event::JobFinished {
@@ -656,7 +781,7 @@ fn give_up(
 }
 
 /// Writes a new file; never replaces one (it could be a kept input).
-fn write_note(path: &Path, text: &str) -> std::io::Result<()> {
+pub(super) fn write_note(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = fs::File::options()
         .write(true)
         .create_new(true)

@@ -8,11 +8,14 @@
 //! what a killed process left behind (`leftovers` the temp files of ended jobs), `retry` the
 //! re-sending of failed API rows, `archive` where inputs go afterwards (and `retention` how
 //! long they stay), `at_rest` the keys that keep them encrypted, `control` the operator
-//! actions (pause, resume, run now, retry) the dashboard asks for, and `event` the typed
+//! actions (pause, resume, run now, retry) the dashboard asks for, `approval` an operator's
+//! decision on a held lifecycle job, `plan` what a roster file would change (`hrbridge plan`),
+//! and `event` the typed
 //! events that are both logged and audited. Which kinds of source and output exist is
 //! `source::open` and `output::open`.
 
 mod api_delivery;
+pub mod approval;
 pub mod archive;
 pub mod arrival;
 pub mod at_rest;
@@ -22,6 +25,7 @@ pub mod deliver;
 pub mod event;
 mod host_key;
 pub mod job;
+pub mod plan;
 pub mod leftovers;
 pub mod recover;
 pub mod retention;
@@ -53,6 +57,9 @@ pub enum EngineError {
     /// `committing` and the rest is sent on the next start.
     #[error("profile {profile}: stopped while job {job_id} was delivering; the rest is sent on the next start")]
     Stopped { profile: String, job_id: i64 },
+    /// `approve`/`reject` of a job that is not waiting for a decision.
+    #[error("{0}; only a held job can be approved or rejected")]
+    NotHeld(String),
 }
 
 impl EngineError {

@@ -12,7 +12,7 @@ use crate::profile::DirSourceSpec;
 use crate::settings::Settings;
 use crate::source::open::Location;
 use crate::source::{self, dir, staging};
-use crate::store::{Pause, Store};
+use crate::store::{JobStatus, Pause, Store};
 
 use super::arrival::{Arrival, Origin};
 use super::at_rest;
@@ -148,24 +148,48 @@ pub fn run_pass(
 }
 
 /// Lists the profile's jobs still `committing` after its pass (uploads waiting for a server
-/// that could not be reached) among the pass's errors, so that the run says so.
+/// that could not be reached) and those held for an operator among the pass's errors, so
+/// that the run says so.
 fn waiting_uploads(ctx: &JobContext<'_>, summary: &mut RunSummary) -> Result<(), EngineError> {
-    for job in ctx
-        .store
-        .jobs_with_status(crate::store::JobStatus::Committing)?
-    {
-        if job.profile == ctx.profile.name {
-            let why = job
-                .error
-                .as_deref()
-                .unwrap_or("not all outputs are published");
-            summary.errors.push((
-                job.profile,
-                format!("job {} is still committing: {why}", job.id),
-            ));
+    for status in [JobStatus::Committing, JobStatus::Held] {
+        for job in ctx.store.jobs_with_status(status)? {
+            if job.profile == ctx.profile.name {
+                let why = job
+                    .error
+                    .as_deref()
+                    .unwrap_or("not all outputs are published");
+                let message = match status {
+                    JobStatus::Held => format!(
+                        "job {id} is held for approval: {why} (`hrbridge changes {id}`, then `hrbridge approve {id}` or `hrbridge reject {id}`)",
+                        id = job.id
+                    ),
+                    _ => format!("job {} is still committing: {why}", job.id),
+                };
+                summary.errors.push((job.profile, message));
+            }
         }
     }
     Ok(())
+}
+
+/// Whether a lifecycle profile must take no new file yet: each file is diffed against the
+/// last accepted snapshot, which is not settled while an earlier job is held or still
+/// committing. Its files wait (in the inbox, or on the server) until that job ends.
+pub(super) fn snapshot_unsettled(ctx: &JobContext<'_>) -> Result<bool, EngineError> {
+    if ctx.profile.lifecycle.is_none() {
+        return Ok(false);
+    }
+    for status in [JobStatus::Committing, JobStatus::Held] {
+        if ctx
+            .store
+            .jobs_with_status(status)?
+            .iter()
+            .any(|j| j.profile == ctx.profile.name)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Calls `work` with the job context of a checked profile: its mapping plan, compiled when it
@@ -233,7 +257,7 @@ fn dir_pass(
         .join(&ctx.profile.name);
     staging::remove_stale(&staging_dir);
     for cand in scan.ready {
-        if stop.is_stopped() {
+        if stop.is_stopped() || snapshot_unsettled(ctx)? {
             break;
         }
         let staged = match staging::stage(&cand, &staging_dir, ctx.key, identities.as_ref()) {

@@ -22,7 +22,7 @@ use super::at_rest;
 use super::event::Event;
 use super::host_key::audit_host_key;
 use super::job::JobContext;
-use super::runner::{process, refuse, RunSummary};
+use super::runner::{process, refuse, snapshot_unsettled, RunSummary};
 use super::EngineError;
 
 /// Runs one pass; see the module doc.
@@ -84,7 +84,7 @@ async fn pass_with(
                 .push((ctx.profile.name.clone(), name.clone()));
             continue;
         }
-        if stop.is_stopped() {
+        if stop.is_stopped() || snapshot_unsettled(ctx)? {
             break;
         }
         let staged = match folder.fetch(version, &staging_dir, keys).await {

@@ -60,6 +60,14 @@ impl InstallationKey {
         }
     }
 
+    /// A key that lives only in memory, for a command that reads a state without a key of its
+    /// own (nothing was ever sealed or hashed with one there).
+    pub fn ephemeral() -> InstallationKey {
+        InstallationKey {
+            identity: age::x25519::Identity::generate(),
+        }
+    }
+
     /// Loads the key of `state_dir` and never creates one: `NotFound` when it is missing.
     pub fn load_existing(state_dir: &Path) -> io::Result<InstallationKey> {
         Self::load(&Self::path(state_dir))

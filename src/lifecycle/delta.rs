@@ -211,11 +211,11 @@ impl<'a> Delta<'a> {
     /// After the last row: the active people of the snapshot the file did not name are
     /// leavers by absence (with `absent = "terminate"`); `emit` gets each one's record, rebuilt
     /// from the snapshot (PII fields empty). Then the plan, and whether a safeguard holds it.
-    pub fn finish(
+    pub fn finish<E: From<StoreError>>(
         mut self,
         file: &Arc<str>,
-        mut emit: impl FnMut(&MappedRecord, &Emit) -> Result<(), StoreError>,
-    ) -> Result<Outcome, StoreError> {
+        mut emit: impl FnMut(&MappedRecord, &Emit) -> Result<(), E>,
+    ) -> Result<Outcome, E> {
         if self.base.is_some() && self.spec.absent == Absent::Terminate && self.keyless == 0 {
             let mut absent = Vec::new();
             self.store.for_each_active_key(self.profile, |key| {

@@ -27,7 +27,7 @@ const ATTEMPTS: u32 = 3;
 /// Used when a webhook gives no `timeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Statuses a webhook may ask for.
-const STATUSES: &[&str] = &["succeeded", "partial", "failed", "duplicate"];
+const STATUSES: &[&str] = &["succeeded", "partial", "failed", "duplicate", "held"];
 
 /// Semantic checks of a profile's `[[notify]]` entries.
 pub fn check(profile: &Profile) -> Vec<Problem> {

@@ -12,7 +12,8 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::{jobs, now, outputs, sequences, Counts, JobStatus, OutputRow, Result, Store};
 
 /// Where a plan stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PlanState {
     /// Recorded; the job is delivering it (or failed before the snapshot advanced).
     Planned,
@@ -60,7 +61,7 @@ pub struct ChangeCounts {
 }
 
 /// One lifecycle job's plan.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlanRow {
     pub job_id: i64,
     pub profile: String,

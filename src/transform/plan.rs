@@ -15,6 +15,7 @@ use super::RowOutcome;
 use crate::kernel::mapped::{FieldInfo, MappedRecord};
 use crate::kernel::mask::PiiValues;
 use crate::kernel::record::RawRecord;
+use crate::kernel::value::Value;
 use crate::profile::{KeyPath, Problem, Profile};
 use crate::settings::Settings;
 
@@ -204,6 +205,19 @@ impl Mapper<'_> {
             RowOutcome::Rejected(rejections)
         }
     }
+
+    /// The values of the key fields of `rec`, in field order, when each of them maps —
+    /// whatever the row's other fields do: a rejected row still says whose row it is.
+    pub fn key_values(&self, rec: &RawRecord) -> Option<Vec<Value>> {
+        let value = |id: ColumnId| cell(&self.index, rec, id);
+        self.plan
+            .fields
+            .iter()
+            .zip(&self.plan.infos)
+            .filter(|(_, info)| info.key)
+            .map(|(field, _)| field.apply(value, &rec.pos).ok())
+            .collect()
+    }
 }
 
 /// The value of column `id` in `rec`; empty when the row is too short.
@@ -218,7 +232,6 @@ fn cell<'r>(index: &[usize], rec: &'r RawRecord, id: ColumnId) -> &'r str {
 mod tests {
     use super::*;
     use crate::kernel::record::Position;
-    use crate::kernel::value::Value;
     use crate::settings::SettingsFile;
 
     const SOURCE: &str = "[source]\ntype = \"dir\"\npath = \"inbox\"\n";
@@ -292,6 +305,20 @@ equals = "Accepted"
         "SSN",
         "Status",
     ];
+
+    #[test]
+    fn a_rejected_row_still_gives_its_key() {
+        let plan = compile(HIRES).unwrap();
+        let mapper = plan.bind(&strings(&HEADER)).unwrap();
+        let bad_date = row(3, &["E7", "a", "b", "31/31/2024", "FT", "1234", "Accepted"]);
+        assert!(matches!(mapper.apply(&bad_date), RowOutcome::Rejected(_)));
+        assert_eq!(
+            mapper.key_values(&bad_date),
+            Some(vec![Value::Text("E7".into())])
+        );
+        let no_key = row(4, &["", "a", "b", "01/05/2024", "FT", "1234", "Accepted"]);
+        assert_eq!(mapper.key_values(&no_key), None, "the key is required");
+    }
 
     #[test]
     fn maps_filters_and_rejects_rows() {
