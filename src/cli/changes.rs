@@ -19,7 +19,10 @@ pub fn run(config: Option<&Path>, job_id: i64, json: bool) -> Exit {
         };
         let changes = store.changes(job_id, false)?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&as_json(&plan, &changes))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&as_json(&plan, &changes))?
+            );
         } else {
             print!("{}", render(&plan, &changes));
         }
@@ -56,7 +59,9 @@ pub(super) fn render(plan: &PlanRow, changes: &[ChangeRow]) -> String {
             " (snapshot of job {job}: {} people, {} active)\n",
             plan.previous_rows, plan.previous_active
         )),
-        None if plan.baseline => out.push_str(" (first snapshot: recorded as the baseline, nothing sent)\n"),
+        None if plan.baseline => {
+            out.push_str(" (first snapshot: recorded as the baseline, nothing sent)\n")
+        }
         None => out.push_str(" (first snapshot: everyone is a joiner)\n"),
     }
     if let Some(why) = &plan.hold_reason {

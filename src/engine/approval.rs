@@ -53,7 +53,10 @@ pub fn decide(
     match decision {
         Decision::Approve => store.approve_held(job_id, user).map_err(refuse)?,
         Decision::Reject => {
-            let why = format!("rejected by {user}: {}", plan.hold_reason.as_deref().unwrap_or("held"));
+            let why = format!(
+                "rejected by {user}: {}",
+                plan.hold_reason.as_deref().unwrap_or("held")
+            );
             store.reject_held(job_id, user, &why).map_err(refuse)?
         }
     }
@@ -93,9 +96,13 @@ fn move_to_error(
     if !kept.exists() {
         return Ok(kept.to_path_buf());
     }
-    let to = archive::keep(kept, &dir, &name)
-        .map_err(|e| EngineError::io(format!("moving {} to {}", kept.display(), dir.display()), e))?;
-    let note_name = format!("{}.error.txt", to.file_name().unwrap_or_default().to_string_lossy());
+    let to = archive::keep(kept, &dir, &name).map_err(|e| {
+        EngineError::io(format!("moving {} to {}", kept.display(), dir.display()), e)
+    })?;
+    let note_name = format!(
+        "{}.error.txt",
+        to.file_name().unwrap_or_default().to_string_lossy()
+    );
     let note = format!("job {job_id} was held and rejected by {user}; nothing was sent\n");
     super::job::write_note(&archive::free_name(&dir, &note_name), &note)
         .map_err(|e| EngineError::io("writing the error note".into(), e))?;

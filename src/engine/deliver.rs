@@ -90,12 +90,20 @@ impl Outputs {
 
     /// Writes one person of a lifecycle roster: with their change to every output, without
     /// one (empty change fields) only to the outputs that take the whole roster.
-    pub fn write_change(&mut self, rec: &MappedRecord, change: Option<&Emit>) -> Result<(), EngineError> {
+    pub fn write_change(
+        &mut self,
+        rec: &MappedRecord,
+        change: Option<&Emit>,
+    ) -> Result<(), EngineError> {
         if change.is_none() && !self.sinks.iter().any(|s| s.roster) {
             return Ok(());
         }
         let rec = Emit::record(change, rec);
-        for sink in self.sinks.iter_mut().filter(|s| change.is_some() || s.roster) {
+        for sink in self
+            .sinks
+            .iter_mut()
+            .filter(|s| change.is_some() || s.roster)
+        {
             sink.file
                 .write(&rec)
                 .map_err(|e| EngineError::io(format!("writing {}", sink.local.display()), e))?;

@@ -331,7 +331,9 @@ impl Event<'_> {
             | Event::HostKeyRefused { .. }
             | Event::NotifyFailed { .. }
             | Event::JobHeld { .. }
-            | Event::SnapshotAdvanced { outcome: "stale", .. }
+            | Event::SnapshotAdvanced {
+                outcome: "stale", ..
+            }
             | Event::CommandFinished { ok: false, .. } => {
                 tracing::warn!(event = self.kind(), profile, job = self.job_id(), %detail)
             }

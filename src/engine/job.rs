@@ -354,9 +354,8 @@ impl JobContext<'_> {
         let hold = match delta {
             Some(delta) => {
                 let file: Arc<str> = Arc::from(input.name.as_str());
-                let outcome = delta.finish(&file, |rec, change| {
-                    outputs.write_change(rec, Some(change))
-                })?;
+                let outcome =
+                    delta.finish(&file, |rec, change| outputs.write_change(rec, Some(change)))?;
                 self.store.record_plan(&outcome.plan)?;
                 outcome.plan.hold_reason
             }
@@ -482,7 +481,11 @@ impl JobContext<'_> {
             };
             return self.fail(job_id, input, failure);
         }
-        let plan = self.store.plan(job_id)?.map(|p| p.counts).unwrap_or_default();
+        let plan = self
+            .store
+            .plan(job_id)?
+            .map(|p| p.counts)
+            .unwrap_or_default();
         self.emit(Event::JobHeld {
             job_id,
             reason,

@@ -42,8 +42,8 @@ pub fn plan_file(
             "it has no [lifecycle] section; `hrbridge preview` shows how its rows map".into(),
         ));
     };
-    let table = format::open(file, display_name, &profile.format)
-        .map_err(|e| refuse(e.to_string()))?;
+    let table =
+        format::open(file, display_name, &profile.format).map_err(|e| refuse(e.to_string()))?;
     let mapper = mapping
         .bind(&table.header)
         .map_err(|missing| refuse(format!("{display_name}: {missing}")))?;

@@ -151,8 +151,8 @@ impl KeyedHash {
 
     fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
         use hmac::{Hmac, KeyInit, Mac};
-        let mut mac =
-            <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
+            .expect("HMAC takes any key length");
         mac.update(data);
         mac.finalize().into_bytes().into()
     }

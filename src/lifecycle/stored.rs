@@ -177,7 +177,11 @@ mod tests {
             pii,
             key,
         };
-        vec![f("id", false, true), f("dept", false, false), f("ssn", true, false)]
+        vec![
+            f("id", false, true),
+            f("dept", false, false),
+            f("ssn", true, false),
+        ]
     }
 
     fn hash() -> KeyedHash {
@@ -214,7 +218,9 @@ mod tests {
         let mut fields = fields();
         fields[1].key = true;
         let form = StoredForm::new(&fields, hash());
-        let key = form.key_of(&[text("E1"), text("Sales"), Value::Null]).unwrap();
+        let key = form
+            .key_of(&[text("E1"), text("Sales"), Value::Null])
+            .unwrap();
         assert_eq!(StoredForm::shown_key(&key), "E1 / Sales");
         assert_eq!(form.key_of(&[text("E1"), text(" "), Value::Null]), None);
         assert_eq!(

@@ -1,6 +1,6 @@
 //! The profile language's own semantic rules: what serde cannot express and needs nothing but
 //! the profile itself (its name, that it has outputs, its sample header, its validation
-//! bounds, its schedule keys).
+//! bounds, its schedule keys, its `[lifecycle]`).
 //!
 //! Each rule reports a [`Problem`] at the key path of the offending value; the loader maps the
 //! path to a line and column. The rules of a component (formats, transforms, outputs,
@@ -22,6 +22,7 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
     check_sample_header(profile, &mut problems);
     check_validation(profile, &mut problems);
     problems.extend(super::schedule::check(profile));
+    problems.extend(super::lifecycle::check(profile));
     problems
 }
 

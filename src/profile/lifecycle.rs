@@ -5,6 +5,64 @@
 
 use serde::{Deserialize, Deserializer};
 
+use super::model::Profile;
+use super::problem::{KeyPath, Problem};
+use crate::kernel::change::{CHANGED_FIELDS, CHANGE_FIELD};
+
+/// The rules of `[lifecycle]`: people are told apart by key fields that are not PII (the
+/// roster keeps keys as they are), the status field is a field, and the change fields'
+/// names are not taken.
+pub fn check(profile: &Profile) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let Some(spec) = &profile.lifecycle else {
+        return problems;
+    };
+    let at = KeyPath::root().key("lifecycle");
+    let keys: Vec<usize> = (0..profile.fields.len())
+        .filter(|&i| profile.fields[i].key)
+        .collect();
+    if keys.is_empty() {
+        problems.push(Problem::new(
+            at.clone(),
+            "a lifecycle profile tells people apart by its key: mark the field(s) that identify a person with key = true",
+        ));
+    }
+    for &i in &keys {
+        if profile.fields[i].pii {
+            problems.push(Problem::new(
+                KeyPath::field(i).key("pii"),
+                "a key field of a lifecycle profile cannot be pii: the snapshot keeps keys as they are; key on an employee id instead",
+            ));
+        }
+    }
+    for (i, f) in profile.fields.iter().enumerate() {
+        if f.name == CHANGE_FIELD || f.name == CHANGED_FIELDS {
+            problems.push(Problem::new(
+                KeyPath::field(i).key("name"),
+                format!("{:?} is the name of a change field a lifecycle profile adds; rename this field", f.name),
+            ));
+        }
+    }
+    match &spec.status_field {
+        Some(name) if !profile.fields.iter().any(|f| &f.name == name) => {
+            problems.push(Problem::new(
+                at.clone().key("status_field"),
+                format!("{name:?} is not a field of this profile"),
+            ))
+        }
+        Some(_) if spec.terminated_values.is_empty() => problems.push(Problem::new(
+            at.clone().key("terminated_values"),
+            "status_field needs terminated_values: the statuses that mean a person has left",
+        )),
+        None if !spec.terminated_values.is_empty() => problems.push(Problem::new(
+            at.clone().key("status_field"),
+            "terminated_values needs status_field: the field they are compared with",
+        )),
+        _ => {}
+    }
+    problems
+}
+
 /// `[lifecycle]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,7 +197,10 @@ mod tests {
 
     #[test]
     fn thresholds_are_counts_or_percentages() {
-        assert_eq!("20%".parse::<Threshold>().unwrap(), Threshold::Percent(20.0));
+        assert_eq!(
+            "20%".parse::<Threshold>().unwrap(),
+            Threshold::Percent(20.0)
+        );
         assert_eq!("7".parse::<Threshold>().unwrap(), Threshold::Count(7));
         assert!("120%".parse::<Threshold>().is_err());
         assert!("many".parse::<Threshold>().is_err());

@@ -20,6 +20,7 @@ use toml::Spanned;
 
 use super::check::check;
 use super::diagnostic::Diagnostic;
+use super::lifecycle::LifecycleSpec;
 use super::model::{
     DirSourceSpec, FieldSpec, FileOutputSpec, FilterSpec, FormatSpec, HttpOutputSpec, NotifySpec,
     OutputSpec, Profile, ScimOutputSpec, SftpOutputSpec, SftpSourceSpec, SourceSpec,
@@ -283,6 +284,7 @@ const PROFILE_KEYS: &[&str] = &[
     "validation",
     "output",
     "notify",
+    "lifecycle",
 ];
 
 const REQUIRED_SOURCE_HELP: &str =
@@ -310,6 +312,7 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Par
             "source" => tagged(value, source_variant, SourceSpec::deserialize),
             "format" => de::<FormatSpec>(value),
             "validation" => de::<ValidationSpec>(value),
+            "lifecycle" => de::<LifecycleSpec>(value),
             "field" | "filter" | "output" | "notify" => {
                 let Some(items) = array_of_tables(shown, text, key, value, &mut diags) else {
                     continue;

@@ -13,9 +13,9 @@ pub mod api;
 pub mod braces;
 pub mod check;
 pub mod diagnostic;
-pub mod lifecycle;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod lifecycle;
 pub mod load;
 pub mod model;
 pub mod problem;

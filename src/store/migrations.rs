@@ -409,7 +409,8 @@ mod tests {
         conn.pragma_update(None, "foreign_keys", true).unwrap();
         for (i, step) in MIGRATIONS[..6].iter().enumerate() {
             conn.execute_batch(step).unwrap();
-            conn.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
         }
         conn.execute_batch(
             "INSERT INTO files (id, profile, name, sha256, size, source, first_seen)
@@ -431,7 +432,9 @@ mod tests {
             .unwrap();
         assert_eq!(kept, ("partial".to_string(), 3, 1));
         let broken: i64 = conn
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(broken, 0);
         conn.execute("UPDATE jobs SET status = 'held' WHERE id = 7", [])

@@ -358,7 +358,10 @@ mod tests {
         assert_eq!(row.status, JobStatus::Committing);
         assert_eq!(store.job_outputs(job).unwrap().len(), 1);
         let plan = store.plan(job).unwrap().unwrap();
-        assert_eq!((plan.state, plan.decided_by.as_deref()), (PlanState::Planned, Some("ops")));
+        assert_eq!(
+            (plan.state, plan.decided_by.as_deref()),
+            (PlanState::Planned, Some("ops"))
+        );
         assert!(store.approve_held(job, "ops").is_err(), "not held any more");
         assert!(store.reject_held(job, "ops", "no").is_err());
     }

@@ -227,7 +227,10 @@ mod tests {
         let left = store.roster_entry("p", "E2").unwrap().unwrap();
         assert!(!left.active);
         assert_eq!(store.advance_snapshot(stale).unwrap(), Advance::Stale);
-        assert_eq!(store.plan(stale).unwrap().unwrap().state, PlanState::Discarded);
+        assert_eq!(
+            store.plan(stale).unwrap().unwrap().state,
+            PlanState::Discarded
+        );
         assert_eq!(store.roster_entry("p", "E9").unwrap(), None);
         assert_eq!(store.snapshot("p").unwrap().unwrap().job_id, second);
     }

@@ -14,7 +14,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("installation and state", &["settings", "store"]),
     ("profile language", &["profile"]),
     ("transport", &["sftp"]),
-    ("components", &["source", "format", "transform", "output", "lifecycle"]),
+    (
+        "components",
+        &["source", "format", "transform", "output", "lifecycle"],
+    ),
     ("engine", &["engine"]),
     ("long-running services", &["daemon", "tui", "standin"]),
     ("command line", &["cli"]),

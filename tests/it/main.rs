@@ -24,6 +24,7 @@ mod faults_jobs;
 mod faults_output;
 mod faults_sftp;
 mod layers;
+mod lifecycle;
 mod notify;
 mod recovery;
 mod run_once;

@@ -15,6 +15,7 @@ use super::client::{Answer, ApiClient, Call};
 use super::spool::SpoolRecord;
 use super::template::text_of;
 use super::{failure_reason, Deliverer, Item, Outcome};
+use crate::kernel::change::{ChangeKind, CHANGED_FIELDS, CHANGE_FIELD};
 use crate::kernel::mapped::FieldInfo;
 use crate::kernel::mask::shown;
 use crate::profile::{ScimKeys, ScimUpdate};
@@ -73,6 +74,9 @@ enum RowError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operation {
     Upsert,
+    /// An upsert that makes the user active whatever the row says: a lifecycle joiner or
+    /// rehire.
+    Provision,
     Deactivate,
     Delete,
     Skip,
@@ -120,8 +124,9 @@ struct ResourcePlan {
 }
 
 impl ResourcePlan {
-    /// The plan for `fields`, leaving out the `operation` field. Errors name the field whose
-    /// name does not fit (attribute names compare case-insensitively, as in SCIM).
+    /// The plan for `fields`, leaving out the `operation` field and a lifecycle profile's
+    /// change fields. Errors name the field whose name does not fit (attribute names compare
+    /// case-insensitively, as in SCIM).
     fn compile(fields: &[FieldInfo], operation: Option<&str>) -> Result<ResourcePlan, ScimError> {
         let mut plan = ResourcePlan {
             core: Vec::new(),
@@ -130,7 +135,7 @@ impl ResourcePlan {
         };
         for (index, field) in fields.iter().enumerate() {
             let name = field.name.as_str();
-            if Some(name) == operation {
+            if Some(name) == operation || name == CHANGE_FIELD || name == CHANGED_FIELDS {
                 continue;
             }
             if name == ACTIVE {
@@ -339,6 +344,9 @@ pub struct ScimDeliverer {
     match_attribute: &'static str,
     match_field: usize,
     operation_field: Option<usize>,
+    /// A lifecycle profile's `change` field, which says the operation when no
+    /// `operation_field` does.
+    change_field: Option<usize>,
     update: ScimUpdate,
     allow_delete: bool,
     fields: Vec<FieldInfo>,
@@ -374,6 +382,10 @@ impl ScimDeliverer {
             ),
             None => None,
         };
+        let change_field = match operation_field {
+            Some(_) => None,
+            None => position(CHANGE_FIELD),
+        };
         Ok(ScimDeliverer {
             client,
             users,
@@ -381,6 +393,7 @@ impl ScimDeliverer {
             match_attribute,
             match_field,
             operation_field,
+            change_field,
             update: keys.update,
             allow_delete: keys.allow_delete,
             fields: fields.to_vec(),
@@ -389,6 +402,16 @@ impl ScimDeliverer {
 
     /// What `rec` asks for; the error names the allowed values (and the cell only as shown).
     fn operation(&self, rec: &SpoolRecord) -> Result<Operation, RowError> {
+        if let Some(i) = self.change_field {
+            let text = rec.values.get(i).map(text_of).unwrap_or_default();
+            return Ok(match ChangeKind::parse(&text) {
+                Some(ChangeKind::Joiner | ChangeKind::Rehire) => Operation::Provision,
+                Some(ChangeKind::Mover) => Operation::Upsert,
+                Some(ChangeKind::Leaver) => Operation::Deactivate,
+                // Only changes reach an API output; anything else is nobody's change.
+                None => Operation::Skip,
+            });
+        }
         let Some(i) = self.operation_field else {
             return Ok(Operation::Upsert);
         };
@@ -520,7 +543,8 @@ impl Exchange<'_> {
             .map_err(|e| self.failed(e.to_string()))?;
         match operation {
             Operation::Skip => Ok(self.delivered(None, Some("skipped"))),
-            Operation::Upsert => self.upsert().await,
+            Operation::Upsert => self.upsert(false).await,
+            Operation::Provision => self.upsert(true).await,
             Operation::Deactivate => {
                 let d = self.d;
                 match self.on_user(|id| d.deactivate_call(id)).await? {
@@ -546,13 +570,16 @@ impl Exchange<'_> {
     }
 
     /// Updates the user if found, else creates it; a create refused as a duplicate (409)
-    /// looks the user up again and updates it.
-    async fn upsert(&mut self) -> Result<Outcome, Outcome> {
+    /// looks the user up again and updates it. With `activate` the user is made active.
+    async fn upsert(&mut self, activate: bool) -> Result<Outcome, Outcome> {
         let d = self.d;
-        let attrs = d
+        let mut attrs = d
             .plan
             .render(self.rec, &d.fields)
             .map_err(|e| self.failed(e.to_string()))?;
+        if activate {
+            attrs.insert(ACTIVE.into(), Value::Bool(true));
+        }
         if let Found::User(id, answer) = self.on_user(|id| d.update_call(&attrs, id)).await? {
             return self.judged(&answer, Some(id), None);
         }
