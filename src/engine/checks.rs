@@ -339,4 +339,33 @@ format = "csv"
         };
         assert_eq!(dir.settle.map(|d| d.0.as_secs()), Some(10));
     }
+    #[test]
+    fn http_templates_of_a_lifecycle_profile_may_use_the_change_fields() {
+        let text = |lifecycle: &str| {
+            format!(
+                r#"
+                name = "l"
+                {lifecycle}
+                [source]
+                type = "dir"
+                path = "inbox/x"
+                [[field]]
+                name = "emp"
+                from = "ID"
+                key = true
+                [[output]]
+                type = "http"
+                url = "https://api.example.com/people/{{change}}"
+                body = {{ who = "{{emp}}", changed = "{{changed_fields}}" }}
+                "#
+            )
+        };
+        let of = |text: String| {
+            let profile: Profile = toml::from_str(&text).unwrap();
+            check(&profile, &settings()).err().unwrap_or_default()
+        };
+        assert_eq!(of(text("[lifecycle]\nmode = \"snapshot\"")), vec![]);
+        let without = of(text(""));
+        assert_eq!(paths(&without), ["output[0].url", "output[0].body"], "{without:?}");
+    }
 }

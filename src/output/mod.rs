@@ -27,6 +27,7 @@ pub mod webhook;
 
 use std::path::{Path, PathBuf};
 
+use crate::kernel::change::change_fields;
 use crate::kernel::mapped::FieldInfo;
 use crate::profile::{KeyPath, OutputFormat, Problem, Profile};
 use crate::settings::Settings;
@@ -70,6 +71,10 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             key: f.key,
         })
         .collect();
+    let fields = match profile.lifecycle {
+        Some(_) => change_fields(&fields),
+        None => fields,
+    };
     let sample = NameContext {
         profile: if profile.name.is_empty() {
             "profile"
