@@ -41,6 +41,7 @@ pub(super) fn as_json(plan: &PlanRow, changes: &[ChangeRow]) -> Json {
                 "reason": c.reason,
                 "row": c.row,
                 "changed": serde_json::from_str::<Json>(&c.changed).unwrap_or(Json::Null),
+                "waits": c.queued.as_ref().map(|(kind, due)| json!({ "change": kind, "due": due })),
             })
         })
         .collect();
@@ -51,9 +52,19 @@ pub(super) fn as_json(plan: &PlanRow, changes: &[ChangeRow]) -> Json {
 pub(super) fn render(plan: &PlanRow, changes: &[ChangeRow]) -> String {
     let c = &plan.counts;
     let mut out = format!(
-        "{} joiner(s), {} mover(s), {} leaver(s), {} rehire(s); {} people in the file",
-        c.joiners, c.movers, c.leavers, c.rehires, plan.rows
+        "{} joiner(s), {} mover(s), {} leaver(s), {} rehire(s)",
+        c.joiners, c.movers, c.leavers, c.rehires
     );
+    for (n, what) in [
+        (c.prehires, "pre-hire(s)"),
+        (c.queued, "waiting for their date"),
+        (c.cancelled, "cancelled"),
+    ] {
+        if n > 0 {
+            out.push_str(&format!(", {n} {what}"));
+        }
+    }
+    out.push_str(&format!("; {} people in the file", plan.rows));
     match plan.base_job {
         Some(job) => out.push_str(&format!(
             " (snapshot of job {job}: {} people, {} active)\n",
@@ -107,7 +118,11 @@ fn what(change: &ChangeRow) -> String {
     match change.reason.as_deref() {
         Some("absent") => parts.insert(0, "not in the file".into()),
         Some("status") => parts.insert(0, "terminated status".into()),
-        _ => {}
+        Some(other) => parts.insert(0, other.into()),
+        None => {}
+    }
+    if let Some((kind, due)) = &change.queued {
+        parts.push(format!("{kind} waits for {due}"));
     }
     parts.join("; ")
 }

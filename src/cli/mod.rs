@@ -14,6 +14,7 @@ mod keygen;
 mod known_hosts;
 mod plan;
 mod preview;
+mod queue;
 mod retry;
 mod run;
 mod secrets;
@@ -93,6 +94,11 @@ pub enum Command {
     Changes {
         /// The job, as `hrbridge jobs` lists it.
         job: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The lifecycle changes that wait for their effective date.
+    Queue {
         #[arg(long)]
         json: bool,
     },
@@ -279,6 +285,7 @@ pub fn main() -> ExitCode {
             file,
         } => plan::run(config, &profile, &file, json),
         Command::Changes { job, json } => changes::run(config, job, json),
+        Command::Queue { json } => queue::run(config, json),
         Command::Approve { job } => approve::run(config, job, Decision::Approve, rt),
         Command::Reject { job } => approve::run(config, job, Decision::Reject, rt),
         Command::Audit {

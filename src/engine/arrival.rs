@@ -25,4 +25,8 @@ pub enum Origin {
     Inbox(Candidate),
     /// A file on an SFTP server, as listed (size and mtime identify the version fetched).
     Remote { size: u64, mtime: i64 },
+    /// The kept roster of job `of_job`, read again to release the changes that came due
+    /// (`release.rs`): there is nothing to settle at a source, and its content is no
+    /// duplicate.
+    Replay { of_job: i64 },
 }

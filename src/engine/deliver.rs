@@ -171,7 +171,7 @@ impl JobContext<'_> {
         seq: u64,
         sinks: &mut Vec<Sink>,
     ) -> Result<Result<PathBuf, OpenError>, EngineError> {
-        let now = crate::output::template::now_in(self.profile.timezone.as_deref());
+        let now = crate::kernel::clock::now_in(self.profile.timezone.as_deref());
         let names = NameContext {
             profile: &self.profile.name,
             date: now,

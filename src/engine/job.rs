@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::format::{self, ReadError, Severity};
 use crate::kernel::atomic::{temp_path, FinishedFile};
 use crate::kernel::change::change_fields;
+use crate::kernel::clock::today_in;
 use crate::kernel::mapped::{FieldInfo, Rejection};
 use crate::lifecycle::Delta;
 use crate::output::open::{open, Output};
@@ -156,7 +157,12 @@ impl JobContext<'_> {
             sftp::link_job(self.store, self.name(), &input.name, (size, mtime), job_id)?;
         }
 
-        if let Some(prev) = self.store.delivered_before(self.name(), &staged.sha256)? {
+        let replay = matches!(input.origin, Origin::Replay { .. });
+        let before = match replay {
+            true => None,
+            false => self.store.delivered_before(self.name(), &staged.sha256)?,
+        };
+        if let Some(prev) = before {
             let note = format!(
                 "same content as job {} ({:?}); skipped",
                 prev.id, prev.file_name
@@ -254,14 +260,21 @@ impl JobContext<'_> {
         let mut pending: Vec<RejectionRow> = Vec::new();
         let mut stored = 0usize;
         let mut delta = match &self.profile.lifecycle {
-            Some(spec) => Some(Delta::new(
-                self.store,
-                self.name(),
-                spec,
-                self.plan.fields(),
-                self.key.keyed_hash(SNAPSHOT_HASH),
-                Some(job_id),
-            )?),
+            Some(spec) => {
+                let today = match today_in(self.profile.timezone.as_deref()) {
+                    Ok(today) => today,
+                    Err(e) => return failure(e, counts),
+                };
+                Some(Delta::new(
+                    self.store,
+                    self.name(),
+                    spec,
+                    self.plan.fields(),
+                    self.key.keyed_hash(SNAPSHOT_HASH),
+                    today,
+                    Some(job_id),
+                )?)
+            }
             None => None,
         };
 
@@ -493,8 +506,6 @@ impl JobContext<'_> {
         })?;
         let archive = archive::archive_dir(&self.settings.state_dir, self.name());
         let kept_at = self.keep_input(job_id, input, &archive, true)?;
-        self.store
-            .note_held_input(job_id, &kept_at.display().to_string())?;
         let error = format!(
             "held: {reason}; nothing was sent (`hrbridge changes {job_id}` shows the plan, `hrbridge approve {job_id}` applies it, `hrbridge reject {job_id}` drops it)"
         );
@@ -671,6 +682,7 @@ impl JobContext<'_> {
             .map_err(|e| EngineError::io(format!("keeping {:?}", input.name), e))?;
         match &input.origin {
             Origin::Inbox(cand) => self.release(cand)?,
+            Origin::Replay { .. } => {}
             Origin::Remote { size, mtime } => sftp::job_ended(
                 self.store,
                 self.name(),
@@ -684,6 +696,10 @@ impl JobContext<'_> {
             job_id,
             to: &kept.display().to_string(),
         })?;
+        if self.profile.lifecycle.is_some() {
+            self.store
+                .note_kept_input(job_id, &kept.display().to_string())?;
+        }
         Ok(kept)
     }
 

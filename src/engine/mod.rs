@@ -10,7 +10,7 @@
 //! long they stay), `at_rest` the keys that keep them encrypted, `control` the operator
 //! actions (pause, resume, run now, retry) the dashboard asks for, `approval` an operator's
 //! decision on a held lifecycle job, `plan` what a roster file would change (`hrbridge plan`),
-//! and `event` the typed
+//! `release` the replay that sends effective-dated changes on their day, and `event` the typed
 //! events that are both logged and audited. Which kinds of source and output exist is
 //! `source::open` and `output::open`.
 
@@ -28,6 +28,7 @@ pub mod job;
 pub mod leftovers;
 pub mod plan;
 pub mod recover;
+mod release;
 pub mod retention;
 pub mod retry;
 pub mod runner;

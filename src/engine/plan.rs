@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::format::{self, Severity};
+use crate::kernel::clock::today_in;
 use crate::kernel::keys::InstallationKey;
 use crate::lifecycle::{Delta, Outcome};
 use crate::profile::Profile;
@@ -47,12 +48,14 @@ pub fn plan_file(
     let mapper = mapping
         .bind(&table.header)
         .map_err(|missing| refuse(format!("{display_name}: {missing}")))?;
+    let today = today_in(profile.timezone.as_deref()).map_err(refuse)?;
     let mut delta = Delta::new(
         store,
         &profile.name,
         spec,
         mapping.fields(),
         key.keyed_hash(SNAPSHOT_HASH),
+        today,
         None,
     )?;
     let mut counts = Counts::default();

@@ -148,12 +148,7 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
         &state_dir.join("staging").join(&ctx.profile.name),
         &file.sha256,
     );
-    // A committed job's input decrypted (or needed no decrypting): it was staged as plaintext.
-    let content = if decrypt_with(ctx.profile).is_empty() {
-        Content::AsArrived
-    } else {
-        Content::Decrypted
-    };
+    let content = committed_content(ctx.profile);
     let dir = archive::archive_dir(state_dir, &ctx.profile.name);
     if staged.exists() {
         let kept = archive::keep(&staged, &dir, &content.kept_name(&job.file_name))
@@ -163,6 +158,8 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
             to: &kept.display().to_string(),
         }
         .emit(ctx.store, &ctx.profile.name)?;
+        ctx.store
+            .note_kept_input(job.id, &kept.display().to_string())?;
     }
     if let Some(original) = inbox_entry(ctx.profile, ctx, &job.file_name)? {
         let identities = at_rest::source_identities(ctx.settings, ctx.profile)?;
@@ -174,6 +171,16 @@ fn keep_recovered_input(ctx: &JobContext<'_>, job: &JobRow) -> Result<(), Engine
     }
     sftp::job_recovered(ctx.store, job.id)?;
     Ok(())
+}
+
+/// What the staged copy of a committed job of `profile` holds: its input decrypted (or
+/// needed no decrypting), so it was staged as plaintext.
+pub(super) fn committed_content(profile: &Profile) -> Content {
+    if decrypt_with(profile).is_empty() {
+        Content::AsArrived
+    } else {
+        Content::Decrypted
+    }
 }
 
 fn inbox_entry(

@@ -142,6 +142,9 @@ pub fn run_pass(
             Location::Inbox(spec) => dir_pass(ctx, spec, stop, summary),
             Location::Remote(spec) => super::sftp_pass::sftp_pass(ctx, spec, stop, summary),
         };
+        if passed.is_ok() && !stop.is_stopped() {
+            super::release::release_due(ctx, summary)?;
+        }
         waiting_uploads(ctx, summary)?;
         passed
     })

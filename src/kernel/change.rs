@@ -6,7 +6,8 @@
 
 use crate::kernel::mapped::FieldInfo;
 
-/// The field that names a change record's kind (`joiner`, `mover`, `leaver`, `rehire`).
+/// The field that names a change record's kind (`joiner`, `mover`, `leaver`, `rehire`,
+/// `prehire`).
 pub const CHANGE_FIELD: &str = "change";
 
 /// The field that lists a mover's changed fields, comma-separated in field order.
@@ -23,15 +24,19 @@ pub enum ChangeKind {
     Leaver,
     /// A key that had left and is active again.
     Rehire,
+    /// A joiner whose start date is still ahead, sent now to be created inactive
+    /// (`prehire = "inactive"`); the joiner follows on the date.
+    Prehire,
 }
 
 impl ChangeKind {
     /// Every kind, in the order plans count them.
-    pub const ALL: [ChangeKind; 4] = [
+    pub const ALL: [ChangeKind; 5] = [
         ChangeKind::Joiner,
         ChangeKind::Mover,
         ChangeKind::Leaver,
         ChangeKind::Rehire,
+        ChangeKind::Prehire,
     ];
 
     /// The name written in the `change` field, the store and the CLI.
@@ -41,17 +46,13 @@ impl ChangeKind {
             ChangeKind::Mover => "mover",
             ChangeKind::Leaver => "leaver",
             ChangeKind::Rehire => "rehire",
+            ChangeKind::Prehire => "prehire",
         }
     }
 
     /// The kind named `s` (as [`ChangeKind::as_str`] spells it), if any.
     pub fn parse(s: &str) -> Option<ChangeKind> {
         ChangeKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// Whether the person is active after this change.
-    pub fn leaves_active(self) -> bool {
-        self != ChangeKind::Leaver
     }
 }
 
@@ -82,7 +83,5 @@ mod tests {
             assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ChangeKind::parse("hire"), None);
-        assert!(!ChangeKind::Leaver.leaves_active());
-        assert!(ChangeKind::Rehire.leaves_active());
     }
 }

@@ -11,6 +11,7 @@
 //! | [`value`]       | a typed output value (text, number, date, bool, null) |
 //! | [`mapped`]      | a mapped row, its output fields, and why a row was refused |
 //! | [`change`]      | the lifecycle vocabulary: joiner, mover, leaver, rehire, and the `change` / `changed_fields` fields |
+//! | [`clock`]       | now in a profile's time zone, and the date effective dating compares with (`HRBRIDGE_TODAY` sets it) |
 //! | [`atomic`]      | files that appear complete or not at all: temp name, fsync, rename; private (0600) creation |
 //! | [`duration`]    | durations as profiles and settings write them (`"10s"`, `"7d"`) |
 //! | [`stop`]        | the stop signal passes and deliveries check before starting new work |
@@ -26,6 +27,7 @@
 pub mod atomic;
 pub mod backoff;
 pub mod change;
+pub mod clock;
 pub mod duration;
 pub mod escape;
 pub mod from_text;

@@ -4,6 +4,12 @@
 //! remembered (as 128-bit digests) so that, after the last row, the active people the file
 //! did not name can be found as leavers by absence.
 //!
+//! A change whose effective date (`effective_from`) is after today waits: it is recorded as
+//! queued, not sent, and the profile's queue (what the previous plan left waiting) is
+//! reconciled person by person — a pending change the file repeats stays queued, one whose
+//! date moved is queued for the new date, one whose date came is sent, and one for a person
+//! the file withdrew (gone, or terminated before starting) is cancelled.
+//!
 //! A job's changes go to the store in batches as they are found; `hrbridge plan` keeps them
 //! in memory instead and writes nothing.
 
@@ -13,12 +19,17 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use chrono::NaiveDate;
+
 use crate::kernel::change::ChangeKind;
+use crate::kernel::clock::parse_date;
 use crate::kernel::keys::KeyedHash;
 use crate::kernel::mapped::{FieldInfo, MappedRecord, Rejection};
 use crate::kernel::value::Value;
-use crate::profile::lifecycle::{Absent, LifecycleSpec};
-use crate::store::{ChangeCounts, ChangeRow, PlanRow, PlanState, Snapshot, Store, StoreError};
+use crate::profile::lifecycle::{Absent, LifecycleSpec, Prehire};
+use crate::store::{
+    ChangeCounts, ChangeRow, PlanRow, PlanState, QueueEntry, Snapshot, Store, StoreError,
+};
 
 use super::safeguard;
 use super::stored::{FieldChange, StoredForm};
@@ -68,8 +79,16 @@ pub struct Delta<'a> {
     store: &'a Store,
     profile: &'a str,
     spec: &'a LifecycleSpec,
+    fields: &'a [FieldInfo],
     form: StoredForm<'a>,
     status: Option<usize>,
+    /// The fields holding joiners' and leavers' effective dates.
+    joiner_date: Option<usize>,
+    leaver_date: Option<usize>,
+    /// The date changes are compared with: later ones wait.
+    today: NaiveDate,
+    /// The profile's queue when the file began, less the people the file has named so far.
+    waiting: HashMap<String, QueueEntry>,
     base: Option<Snapshot>,
     sink: Sink,
     /// Digest of every key in the file → the row it was first seen on.
@@ -90,26 +109,36 @@ pub struct Outcome {
 }
 
 impl<'a> Delta<'a> {
-    /// A delta of `profile`'s next file against its current snapshot; its changes go to the
-    /// plan of `job` (or, with `None`, are kept in memory and nothing is written).
+    /// A delta of `profile`'s next file against its current snapshot, on `today`; its
+    /// changes go to the plan of `job` (or, with `None`, are kept in memory and nothing is
+    /// written).
     pub fn new(
         store: &'a Store,
         profile: &'a str,
         spec: &'a LifecycleSpec,
         fields: &'a [FieldInfo],
         hash: KeyedHash,
+        today: NaiveDate,
         job: Option<i64>,
     ) -> Result<Delta<'a>, StoreError> {
-        let status = spec
-            .status_field
-            .as_deref()
-            .and_then(|name| fields.iter().position(|f| f.name == name));
+        let position =
+            |name: Option<&str>| name.and_then(|name| fields.iter().position(|f| f.name == name));
+        let waiting = store
+            .queued(Some(profile))?
+            .into_iter()
+            .map(|entry| (entry.key.clone(), entry))
+            .collect();
         Ok(Delta {
             store,
             profile,
             spec,
+            fields,
             form: StoredForm::new(fields, hash),
-            status,
+            status: position(spec.status_field.as_deref()),
+            joiner_date: position(spec.effective_from.joiner.as_deref()),
+            leaver_date: position(spec.effective_from.leaver.as_deref()),
+            today,
+            waiting,
             base: store.snapshot(profile)?,
             sink: job.map_or(Sink::Memory, Sink::Job),
             seen: HashMap::new(),
@@ -162,8 +191,9 @@ impl<'a> Delta<'a> {
             Some(_) => self.store.roster_entry(self.profile, &key)?,
             None => None,
         };
+        let pending = self.waiting.remove(&key);
         let mut changed = Vec::new();
-        let kind = match &old {
+        let mut kind = match &old {
             None if terminated || self.baseline() => None,
             None => Some(ChangeKind::Joiner),
             Some(old) => {
@@ -175,26 +205,127 @@ impl<'a> Delta<'a> {
                     (false, false) => Some(ChangeKind::Rehire),
                     (true, false) if !changed.is_empty() => Some(ChangeKind::Mover),
                     // Nothing to send; a leaver's data may still have changed.
-                    _ if changed.is_empty() => return Ok(Ok(None)),
                     _ => None,
                 }
             }
         };
-        let reason = (kind == Some(ChangeKind::Leaver)).then_some("status");
-        self.record(ChangeRow {
+        let mut change = ChangeRow {
             n: 0,
             key,
-            kind: kind.map_or("quiet", ChangeKind::as_str).to_string(),
-            reason: reason.map(str::to_string),
+            kind: String::new(),
+            reason: (kind == Some(ChangeKind::Leaver)).then(|| "status".to_string()),
             row: Some(rec.pos.row),
-            changed: serde_json::to_string(&changed).unwrap_or_default(),
+            changed: String::new(),
             fields,
             active: !terminated,
-        })?;
+            queued: None,
+            prehired: false,
+        };
+        let dated = match kind {
+            Some(ChangeKind::Joiner | ChangeKind::Rehire) => self.joiner_date,
+            Some(ChangeKind::Leaver) => self.leaver_date,
+            _ => None,
+        };
+        let due = match self.due(rec, dated) {
+            Ok(due) => due,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        match (kind, due) {
+            (Some(waiting @ (ChangeKind::Joiner | ChangeKind::Rehire)), Some(due)) => {
+                change.queued = Some((waiting.as_str().to_string(), due.to_string()));
+                kind = None;
+                if waiting == ChangeKind::Joiner && self.spec.prehire == Prehire::Inactive {
+                    // Sent ahead once, and again only when the person's data changed.
+                    let sent = pending
+                        .as_ref()
+                        .is_some_and(|p| p.prehired && p.fields == change.fields);
+                    change.prehired = true;
+                    kind = (!sent).then_some(ChangeKind::Prehire);
+                }
+            }
+            (Some(ChangeKind::Leaver), Some(due)) => {
+                // Still employed until the date; what changed (the status) is sent now.
+                change.queued = Some((ChangeKind::Leaver.as_str().to_string(), due.to_string()));
+                change.active = true;
+                change.reason = None;
+                kind = (!changed.is_empty()).then_some(ChangeKind::Mover);
+            }
+            _ => {}
+        }
+        if let Some(p) = &pending {
+            let still = change.queued.as_ref().is_some_and(|(k, _)| *k == p.kind);
+            let started = matches!(kind, Some(ChangeKind::Joiner | ChangeKind::Rehire));
+            if p.kind == ChangeKind::Leaver.as_str() && !still && kind != Some(ChangeKind::Leaver) {
+                change.reason = Some(format!("cancels the leaver due {}", p.due));
+            } else if p.kind != ChangeKind::Leaver.as_str() && !still && !started {
+                // Terminated before the start date: the pending joiner or rehire is withdrawn.
+                kind = self.withdraw(p, &mut change);
+            }
+        }
+        let quiet = kind.is_none() && change.queued.is_none() && change.kind.is_empty();
+        if quiet && old.is_some() && changed.is_empty() {
+            return Ok(Ok(None));
+        }
+        change.changed = serde_json::to_string(&changed).unwrap_or_default();
+        if change.kind.is_empty() {
+            change.kind = kind.map_or("quiet", ChangeKind::as_str).to_string();
+        }
+        self.record(change)?;
         Ok(Ok(kind.map(|kind| Emit {
             kind,
             changed_fields: names(&changed),
         })))
+    }
+
+    /// A pending joiner or rehire `p` the roster withdrew: a pre-hire already sent is ended
+    /// with a leaver (the change to send); otherwise `change` becomes a `cancel`, and nothing
+    /// is sent.
+    fn withdraw(&self, p: &QueueEntry, change: &mut ChangeRow) -> Option<ChangeKind> {
+        change.active = false;
+        change.queued = None;
+        change.prehired = p.prehired;
+        let why = format!("withdrawn before the {} due {}", p.kind, p.due);
+        change.reason = Some(why);
+        if p.prehired {
+            return Some(ChangeKind::Leaver);
+        }
+        change.kind = "cancel".to_string();
+        None
+    }
+
+    /// The effective date in field `field` of `rec`, when it is after today (a change due
+    /// today or earlier, or without a date, takes effect now). A value that is not a date
+    /// refuses the row.
+    fn due(
+        &self,
+        rec: &MappedRecord,
+        field: Option<usize>,
+    ) -> Result<Option<NaiveDate>, Rejection> {
+        let Some(i) = field else {
+            return Ok(None);
+        };
+        let text = rec.values.get(i).map(Value::to_string).unwrap_or_default();
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let info = &self.fields[i];
+        let Some(date) = parse_date(&text) else {
+            let shown = if info.pii {
+                "the value".to_string()
+            } else {
+                format!("{text:?}")
+            };
+            return Err(Rejection {
+                pos: rec.pos.clone(),
+                column: None,
+                field: Some(info.name.clone()),
+                reason: format!(
+                    "{shown} of {} is not a date (YYYY-MM-DD), and it dates this change",
+                    info.name
+                ),
+            });
+        };
+        Ok((date > self.today).then_some(date))
     }
 
     /// Row `row` was rejected; `key_values` are the values of its key fields when they could
@@ -216,7 +347,8 @@ impl<'a> Delta<'a> {
         file: &Arc<str>,
         mut emit: impl FnMut(&MappedRecord, &Emit) -> Result<(), E>,
     ) -> Result<Outcome, E> {
-        if self.base.is_some() && self.spec.absent == Absent::Terminate && self.keyless == 0 {
+        let judged = self.spec.absent == Absent::Terminate && self.keyless == 0;
+        if self.base.is_some() && judged {
             let mut absent = Vec::new();
             self.store.for_each_active_key(self.profile, |key| {
                 if !self.seen.contains_key(&digest(key)) {
@@ -228,23 +360,46 @@ impl<'a> Delta<'a> {
                 let Some(entry) = self.store.roster_entry(self.profile, &key)? else {
                     continue;
                 };
+                // A leaver by absence is sent now, whatever date was pending for them.
+                self.waiting.remove(&key);
                 let rec = self.form.record_of(&entry.fields, file);
-                let change = Emit {
-                    kind: ChangeKind::Leaver,
-                    changed_fields: String::new(),
-                };
-                emit(&rec, &change)?;
-                self.record(ChangeRow {
-                    n: 0,
+                self.leave(
+                    &rec,
                     key,
-                    kind: ChangeKind::Leaver.as_str().into(),
-                    reason: Some("absent".into()),
-                    row: None,
-                    changed: "[]".into(),
-                    fields: entry.fields,
-                    active: false,
-                })?;
+                    entry.fields,
+                    Some("absent".into()),
+                    false,
+                    &mut emit,
+                )?;
             }
+        }
+        // The pending joiners and rehires the file did not name: withdrawn, when absence
+        // means something; otherwise they wait on.
+        let mut left: Vec<QueueEntry> = std::mem::take(&mut self.waiting).into_values().collect();
+        left.sort_by(|a, b| a.key.cmp(&b.key));
+        for p in left {
+            let mut change = ChangeRow {
+                n: 0,
+                key: p.key.clone(),
+                kind: "quiet".into(),
+                reason: None,
+                row: None,
+                changed: "[]".into(),
+                fields: p.fields.clone(),
+                active: p.kind == ChangeKind::Leaver.as_str(),
+                queued: Some((p.kind.clone(), p.due.clone())),
+                prehired: p.prehired,
+            };
+            if judged && p.kind != ChangeKind::Leaver.as_str() {
+                if let Some(kind) = self.withdraw(&p, &mut change) {
+                    let rec = self.form.record_of(&p.fields, file);
+                    let reason = change.reason.take();
+                    self.leave(&rec, p.key, p.fields, reason, true, &mut emit)?;
+                    debug_assert_eq!(kind, ChangeKind::Leaver);
+                    continue;
+                }
+            }
+            self.record(change)?;
         }
         self.flush()?;
         let (job_id, state) = match self.sink {
@@ -273,6 +428,37 @@ impl<'a> Delta<'a> {
         })
     }
 
+    /// Sends and records the leaver `key` (not in the file: `rec` is rebuilt from the stored
+    /// `fields`, PII empty).
+    fn leave<E: From<StoreError>>(
+        &mut self,
+        rec: &MappedRecord,
+        key: String,
+        fields: String,
+        reason: Option<String>,
+        prehired: bool,
+        emit: &mut impl FnMut(&MappedRecord, &Emit) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let change = Emit {
+            kind: ChangeKind::Leaver,
+            changed_fields: String::new(),
+        };
+        emit(rec, &change)?;
+        self.record(ChangeRow {
+            n: 0,
+            key,
+            kind: ChangeKind::Leaver.as_str().into(),
+            reason,
+            row: None,
+            changed: "[]".into(),
+            fields,
+            active: false,
+            queued: None,
+            prehired,
+        })?;
+        Ok(())
+    }
+
     /// Whether `rec`'s status is one of `terminated_values`.
     fn terminated(&self, rec: &MappedRecord) -> bool {
         let Some(status) = self.status.and_then(|i| rec.values.get(i)) else {
@@ -295,7 +481,12 @@ impl<'a> Delta<'a> {
             Some(ChangeKind::Mover) => counts.movers += 1,
             Some(ChangeKind::Leaver) => counts.leavers += 1,
             Some(ChangeKind::Rehire) => counts.rehires += 1,
+            Some(ChangeKind::Prehire) => counts.prehires += 1,
+            None if change.kind == "cancel" => counts.cancelled += 1,
             None => {}
+        }
+        if change.queued.is_some() {
+            counts.queued += 1;
         }
         match self.sink {
             Sink::Memory => self.kept.push(change),

@@ -81,7 +81,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
         } else {
             &profile.name
         },
-        date: template::now_in(profile.timezone.as_deref()),
+        date: crate::kernel::clock::now_in(profile.timezone.as_deref()),
         seq: 1,
         source_name: "export.csv",
     };

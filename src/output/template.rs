@@ -8,6 +8,7 @@
 
 use chrono::format::{Item, StrftimeItems};
 
+use crate::kernel::clock::now_in;
 use crate::profile::braces::{self, BracesError, Piece};
 
 /// A parsed name template.
@@ -43,7 +44,7 @@ enum Part {
 #[derive(Debug, Clone)]
 pub struct NameContext<'a> {
     pub profile: &'a str,
-    /// Now, in the time zone `{date}` is written in (see [`now_in`]).
+    /// Now, in the time zone `{date}` is written in (see [`crate::kernel::clock::now_in`]).
     pub date: chrono::DateTime<chrono::FixedOffset>,
     pub seq: u64,
     /// The input file name as it arrived (untrusted).
@@ -156,15 +157,6 @@ fn parse_placeholder(inner: &str) -> Result<Part, NameTemplateError> {
         _ => Err(NameTemplateError::Unknown {
             inner: inner.to_string(),
         }),
-    }
-}
-
-/// The current time in a profile's `timezone` (an IANA name), or in the machine's time zone
-/// for a profile without one.
-pub fn now_in(timezone: Option<&str>) -> chrono::DateTime<chrono::FixedOffset> {
-    match timezone.and_then(|name| name.parse::<chrono_tz::Tz>().ok()) {
-        Some(zone) => chrono::Utc::now().with_timezone(&zone).fixed_offset(),
-        None => chrono::Local::now().fixed_offset(),
     }
 }
 

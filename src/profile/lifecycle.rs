@@ -60,6 +60,32 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
         )),
         _ => {}
     }
+    let dated = [
+        ("joiner", &spec.effective_from.joiner),
+        ("leaver", &spec.effective_from.leaver),
+    ];
+    for (kind, name) in dated {
+        if let Some(name) = name {
+            if !profile.fields.iter().any(|f| &f.name == name) {
+                problems.push(Problem::new(
+                    at.clone().key("effective_from").key(kind),
+                    format!("{name:?} is not a field of this profile"),
+                ));
+            }
+        }
+    }
+    if spec.prehire == Prehire::Inactive && spec.effective_from.joiner.is_none() {
+        problems.push(Problem::new(
+            at.clone().key("prehire"),
+            "prehire = \"inactive\" needs effective_from.joiner: the field with the start date",
+        ));
+    }
+    if spec.effective_from.leaver.is_some() && spec.status_field.is_none() {
+        problems.push(Problem::new(
+            at.clone().key("effective_from").key("leaver"),
+            "a leaver date dates leavers by status: it needs status_field and terminated_values",
+        ));
+    }
     problems
 }
 
@@ -93,6 +119,34 @@ pub struct LifecycleSpec {
     /// count of rows or a share (`"20%"`, the default).
     #[serde(default = "default_threshold")]
     pub max_drop: Threshold,
+    /// The mapped fields holding the dates changes take effect on: a joiner or rehire whose
+    /// `joiner` date, or a leaver by status whose `leaver` date, is after today (in the
+    /// profile's time zone) waits in the queue until that date.
+    #[serde(default)]
+    pub effective_from: EffectiveFrom,
+    /// What a future joiner gets before the start date: nothing (`"wait"`, the default), or an
+    /// account created inactive (`"inactive"`: a `prehire` change now, the joiner on the date).
+    #[serde(default)]
+    pub prehire: Prehire,
+}
+
+/// `[lifecycle] effective_from`: which field dates which change.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectiveFrom {
+    /// The start date of joiners and rehires (`"start_date"`).
+    pub joiner: Option<String>,
+    /// The last day of leavers by status (`"termination_date"`).
+    pub leaver: Option<String>,
+}
+
+/// `[lifecycle] prehire`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prehire {
+    #[default]
+    Wait,
+    Inactive,
 }
 
 /// `[lifecycle] mode`.
@@ -194,6 +248,70 @@ pub enum Send {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::fixtures::paths;
+
+    /// The problems of a lifecycle profile with `lifecycle` as its section and `fields`.
+    fn problems(lifecycle: &str, fields: &str) -> Vec<String> {
+        let text = format!(
+            "name = \"l\"\n[lifecycle]\nmode = \"snapshot\"\n{lifecycle}\n{fields}\n\
+             [source]\ntype = \"dir\"\npath = \"inbox/x\"\n\
+             [[output]]\ntype = \"file\"\npath = \"outbox/x.csv\"\n"
+        );
+        let profile: Profile = toml::from_str(&text).unwrap();
+        paths(&check(&profile))
+    }
+
+    const FIELDS: &str = r#"
+[[field]]
+name = "id"
+from = "ID"
+key = true
+[[field]]
+name = "status"
+from = "Status"
+[[field]]
+name = "start"
+from = "Start"
+"#;
+
+    #[test]
+    fn people_are_told_apart_by_a_key_that_is_not_pii() {
+        assert_eq!(problems("", FIELDS), Vec::<String>::new());
+        let keyless = FIELDS.replace("key = true", "");
+        assert_eq!(problems("", &keyless), ["lifecycle"]);
+        let pii = FIELDS.replace("key = true", "key = true\npii = true");
+        assert_eq!(problems("", &pii), ["field[0].pii"]);
+        let taken = FIELDS.replace("name = \"start\"", "name = \"change\"");
+        assert_eq!(problems("", &taken), ["field[2].name"]);
+    }
+
+    #[test]
+    fn status_and_dates_name_fields_of_the_profile() {
+        let ok = "status_field = \"status\"\nterminated_values = [\"gone\"]\n\
+                  effective_from = { joiner = \"start\", leaver = \"start\" }\n\
+                  prehire = \"inactive\"";
+        assert_eq!(problems(ok, FIELDS), Vec::<String>::new());
+        assert_eq!(
+            problems("status_field = \"status\"", FIELDS),
+            ["lifecycle.terminated_values"]
+        );
+        assert_eq!(
+            problems("terminated_values = [\"gone\"]", FIELDS),
+            ["lifecycle.status_field"]
+        );
+        assert_eq!(
+            problems("effective_from = { joiner = \"hired\" }", FIELDS),
+            ["lifecycle.effective_from.joiner"]
+        );
+        assert_eq!(
+            problems("effective_from = { leaver = \"start\" }", FIELDS),
+            ["lifecycle.effective_from.leaver"]
+        );
+        assert_eq!(
+            problems("prehire = \"inactive\"", FIELDS),
+            ["lifecycle.prehire"]
+        );
+    }
 
     #[test]
     fn thresholds_are_counts_or_percentages() {

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -310,6 +310,51 @@ CREATE TABLE snapshots (
     rows     INTEGER NOT NULL CHECK (rows >= 0),
     active   INTEGER NOT NULL CHECK (active >= 0)
 ) STRICT;
+"#;
+
+/// Version 8: effective dating — a change may wait for its date (`queued`, `due`), a future
+/// joiner may be sent ahead as an inactive pre-hire (`prehire`, `prehired`), and one a later
+/// roster withdrew is `cancel`led; `queue` holds each lifecycle profile's pending changes
+/// (rebuilt from the plan whenever the snapshot advances). The kind check of `changes`
+/// gains `prehire` and `cancel`, which SQLite can only do by rebuilding the table.
+const V8: &str = r#"
+CREATE TABLE changes_v8 (
+    job_id    INTEGER NOT NULL REFERENCES jobs (id),
+    n         INTEGER NOT NULL CHECK (n >= 0),
+    key       TEXT    NOT NULL,
+    kind      TEXT    NOT NULL CHECK (kind IN ('joiner', 'mover', 'leaver', 'rehire',
+                  'prehire', 'cancel', 'quiet')),
+    reason    TEXT,
+    row       INTEGER,
+    changed   TEXT    NOT NULL,
+    fields    TEXT    NOT NULL,
+    active    INTEGER NOT NULL CHECK (active IN (0, 1)),
+    queued    TEXT    CHECK (queued IN ('joiner', 'rehire', 'leaver')),
+    due       TEXT,
+    prehired  INTEGER NOT NULL DEFAULT 0 CHECK (prehired IN (0, 1)),
+    CHECK ((queued IS NULL) = (due IS NULL)),
+    PRIMARY KEY (job_id, n)
+) STRICT, WITHOUT ROWID;
+INSERT INTO changes_v8 (job_id, n, key, kind, reason, row, changed, fields, active)
+    SELECT job_id, n, key, kind, reason, row, changed, fields, active FROM changes;
+DROP TABLE changes;
+ALTER TABLE changes_v8 RENAME TO changes;
+
+ALTER TABLE plans ADD COLUMN prehires INTEGER NOT NULL DEFAULT 0 CHECK (prehires >= 0);
+ALTER TABLE plans ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled >= 0);
+ALTER TABLE plans ADD COLUMN queued INTEGER NOT NULL DEFAULT 0 CHECK (queued >= 0);
+
+CREATE TABLE queue (
+    profile   TEXT    NOT NULL,
+    key       TEXT    NOT NULL,
+    kind      TEXT    NOT NULL CHECK (kind IN ('joiner', 'rehire', 'leaver')),
+    due       TEXT    NOT NULL,
+    fields    TEXT    NOT NULL,
+    prehired  INTEGER NOT NULL CHECK (prehired IN (0, 1)),
+    job_id    INTEGER NOT NULL REFERENCES jobs (id),
+    PRIMARY KEY (profile, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX queue_by_due ON queue (profile, due);
 "#;
 
 /// The schema version this binary writes.

@@ -10,7 +10,8 @@
 //! that APIs gave records), `audit.rs`, and for the dashboard `pages.rs` (keyset pages of jobs
 //! and events), `commands.rs` (operator commands the daemon polls, its heartbeat) and
 //! `pauses.rs` (paused profiles); for lifecycle profiles `plans.rs` (each job's plan and
-//! changes, held jobs) and `snapshots.rs` (the last accepted roster).
+//! changes, held jobs), `snapshots.rs` (the last accepted roster) and `queue.rs` (changes waiting for
+//! their effective date).
 
 pub mod audit;
 mod commands;
@@ -23,6 +24,7 @@ mod outputs;
 mod pages;
 mod pauses;
 mod plans;
+mod queue;
 mod refusals;
 mod rejections;
 mod remote;
@@ -36,6 +38,7 @@ pub use ledger::{DeliveryFailure, DeliveryState, LedgerEntry};
 pub use pages::{AuditFilter, JobSet, JobTotals, Toward};
 pub use pauses::Pause;
 pub use plans::{ChangeCounts, ChangeRow, PlanRow, PlanState};
+pub use queue::QueueEntry;
 pub use remote::{RemoteRow, RemoteState};
 pub use snapshots::{Advance, RosterEntry, Snapshot};
 

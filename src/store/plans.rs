@@ -58,6 +58,12 @@ pub struct ChangeCounts {
     pub movers: u64,
     pub leavers: u64,
     pub rehires: u64,
+    /// Future joiners sent ahead to be created inactive.
+    pub prehires: u64,
+    /// Pending changes a later roster withdrew (nothing had been sent for them).
+    pub cancelled: u64,
+    /// Changes waiting for their effective date (sent on it, not now).
+    pub queued: u64,
 }
 
 /// One lifecycle job's plan.
@@ -85,8 +91,9 @@ pub struct PlanRow {
     pub decided_at: Option<String>,
 }
 
-/// One person's change in a plan. `kind` is a change kind's name, or `quiet` for a stored
-/// state that changes without anything being sent (a baseline, a leaver's data).
+/// One person's change in a plan. `kind` is what is sent now: a change kind's name, `quiet`
+/// for a stored state that changes without anything being sent (a baseline, a leaver's data,
+/// a change that waits), or `cancel` for a pending change a later roster withdrew.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRow {
     /// Order in the plan, from 0.
@@ -102,6 +109,11 @@ pub struct ChangeRow {
     /// The person's stored fields after the change (JSON; PII as keyed hashes).
     pub fields: String,
     pub active: bool,
+    /// A change that waits for its date: its kind (`joiner`, `rehire`, `leaver`) and the
+    /// date (`YYYY-MM-DD`).
+    pub queued: Option<(String, String)>,
+    /// Whether the person was sent ahead as a pre-hire (now, or by an earlier plan).
+    pub prehired: bool,
 }
 
 fn plan_row(row: &Row<'_>) -> rusqlite::Result<PlanRow> {
@@ -128,6 +140,9 @@ fn plan_row(row: &Row<'_>) -> rusqlite::Result<PlanRow> {
             movers: row.get(8)?,
             leavers: row.get(9)?,
             rehires: row.get(10)?,
+            prehires: row.get(16)?,
+            cancelled: row.get(17)?,
+            queued: row.get(18)?,
         },
         state,
         hold_reason: row.get(12)?,
@@ -139,7 +154,7 @@ fn plan_row(row: &Row<'_>) -> rusqlite::Result<PlanRow> {
 
 const SELECT_PLAN: &str = "SELECT job_id, profile, base_job, baseline, rows, previous_rows,
         previous_active, joiners, movers, leavers, rehires, state, hold_reason, kept_at,
-        decided_by, decided_at FROM plans";
+        decided_by, decided_at, prehires, cancelled, queued FROM plans";
 
 impl Store {
     /// Appends `changes` to the plan of job `job_id` (recorded with [`Store::record_plan`]
@@ -148,12 +163,15 @@ impl Store {
         let tx = self.write_tx()?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO changes (job_id, n, key, kind, reason, row, changed, fields, active)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO changes (job_id, n, key, kind, reason, row, changed, fields, active,
+                     queued, due, prehired)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for c in changes {
+                let (queued, due) = c.queued.clone().unzip();
                 insert.execute(params![
-                    job_id, c.n, c.key, c.kind, c.reason, c.row, c.changed, c.fields, c.active
+                    job_id, c.n, c.key, c.kind, c.reason, c.row, c.changed, c.fields, c.active,
+                    queued, due, c.prehired
                 ])?;
             }
         }
@@ -165,8 +183,9 @@ impl Store {
     pub fn record_plan(&self, plan: &PlanRow) -> Result<()> {
         self.conn.execute(
             "INSERT INTO plans (job_id, profile, base_job, baseline, rows, previous_rows,
-                 previous_active, joiners, movers, leavers, rehires, state, hold_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 previous_active, joiners, movers, leavers, rehires, state, hold_reason,
+                 prehires, cancelled, queued)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 plan.job_id,
                 plan.profile,
@@ -181,6 +200,9 @@ impl Store {
                 plan.counts.rehires,
                 plan.state.as_str(),
                 plan.hold_reason,
+                plan.counts.prehires,
+                plan.counts.cancelled,
+                plan.counts.queued,
             ],
         )?;
         Ok(())
@@ -207,11 +229,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The changes of job `job_id` in plan order, `quiet` ones included only when asked.
+    /// The changes of job `job_id` in plan order, `quiet` ones (other than those that wait for
+    /// their date) included only when asked.
     pub fn changes(&self, job_id: i64, quiet: bool) -> Result<Vec<ChangeRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT n, key, kind, reason, row, changed, fields, active FROM changes
-              WHERE job_id = ?1 AND (?2 OR kind <> 'quiet') ORDER BY n",
+            "SELECT n, key, kind, reason, row, changed, fields, active, queued, due, prehired
+               FROM changes
+              WHERE job_id = ?1 AND (?2 OR kind <> 'quiet' OR queued IS NOT NULL) ORDER BY n",
         )?;
         let rows = stmt.query_map(params![job_id, quiet], |r| {
             Ok(ChangeRow {
@@ -223,6 +247,8 @@ impl Store {
                 changed: r.get(5)?,
                 fields: r.get(6)?,
                 active: r.get(7)?,
+                queued: Option::zip(r.get(8)?, r.get(9)?),
+                prehired: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -252,8 +278,9 @@ impl Store {
         Ok(())
     }
 
-    /// Where a held job's input was kept.
-    pub fn note_held_input(&self, job_id: i64, kept_at: &str) -> Result<()> {
+    /// Where a lifecycle job's input was kept: a held one's moves to `error/` if it is
+    /// rejected; an applied one's is read again to release changes that come due.
+    pub fn note_kept_input(&self, job_id: i64, kept_at: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE plans SET kept_at = ?2 WHERE job_id = ?1",
             params![job_id, kept_at],
@@ -384,7 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn changes_come_back_in_order_and_quiet_ones_on_request() {
+    fn changes_come_back_in_order_and_quiet_ones_on_request_unless_they_wait() {
         let (_dir, store) = temp_store();
         let job = held_job(&store);
         let change = |n: u64, kind: &str| ChangeRow {
@@ -396,12 +423,21 @@ mod tests {
             changed: "[]".into(),
             fields: "{}".into(),
             active: true,
+            queued: None,
+            prehired: false,
+        };
+        let waiting = ChangeRow {
+            queued: Some(("joiner".into(), "2027-01-15".into())),
+            ..change(2, "quiet")
         };
         store
-            .add_changes(job, &[change(1, "quiet"), change(0, "joiner")])
+            .add_changes(
+                job,
+                &[change(1, "quiet"), change(0, "joiner"), waiting.clone()],
+            )
             .unwrap();
         let loud = store.changes(job, false).unwrap();
-        assert_eq!(loud, vec![change(0, "joiner")]);
-        assert_eq!(store.changes(job, true).unwrap().len(), 2);
+        assert_eq!(loud, vec![change(0, "joiner"), waiting]);
+        assert_eq!(store.changes(job, true).unwrap().len(), 3);
     }
 }

@@ -93,8 +93,9 @@ impl Store {
     }
 
     /// Applies the plan of job `job_id` to its profile's roster, once, in one transaction:
-    /// every change's stored state replaces the person's row, and the snapshot stands at the
-    /// job. Only a plan diffed against the current snapshot is applied.
+    /// every change's stored state replaces the person's row, the changes the plan left
+    /// waiting become the profile's queue, and the snapshot stands at the job. Only a plan
+    /// diffed against the current snapshot is applied.
     pub fn advance_snapshot(&self, job_id: i64) -> Result<Advance> {
         let tx = self.write_tx()?;
         let plan: Option<(String, Option<i64>, String, u64)> = tx
@@ -125,12 +126,23 @@ impl Store {
             tx.commit()?;
             return Ok(Advance::Stale);
         }
+        // A joiner or rehire that waits for its date is not in the snapshot until then, and
+        // neither is a withdrawn one nothing was sent for.
         tx.execute(
             "INSERT INTO roster (profile, key, active, fields, job_id)
-                 SELECT ?2, key, active, fields, job_id FROM changes WHERE job_id = ?1
+                 SELECT ?2, key, active, fields, job_id FROM changes
+                  WHERE job_id = ?1 AND coalesce(queued, '') NOT IN ('joiner', 'rehire')
+                    AND kind <> 'cancel'
                   ORDER BY n
              ON CONFLICT (profile, key) DO UPDATE
                  SET active = excluded.active, fields = excluded.fields, job_id = excluded.job_id",
+            params![job_id, profile],
+        )?;
+        tx.execute("DELETE FROM queue WHERE profile = ?1", params![profile])?;
+        tx.execute(
+            "INSERT INTO queue (profile, key, kind, due, fields, prehired, job_id)
+                 SELECT ?2, key, queued, due, fields, prehired, job_id FROM changes
+                  WHERE job_id = ?1 AND queued IS NOT NULL",
             params![job_id, profile],
         )?;
         tx.execute(
@@ -155,6 +167,16 @@ mod tests {
     use crate::store::{temp_store, ChangeCounts, ChangeRow, PlanRow, PlanState};
 
     fn planned(store: &Store, base: Option<i64>, people: &[(&str, bool)]) -> i64 {
+        planned_with(store, base, people, |_| None)
+    }
+
+    /// A plan of `people` in which `waits` says which person's change waits, and for what.
+    fn planned_with(
+        store: &Store,
+        base: Option<i64>,
+        people: &[(&str, bool)],
+        waits: impl Fn(&str) -> Option<(&'static str, &'static str)>,
+    ) -> i64 {
         let file = store
             .upsert_file("p", "a.csv", &format!("h{base:?}{people:?}"), 1, "dir")
             .unwrap();
@@ -171,6 +193,8 @@ mod tests {
                 changed: "[]".into(),
                 fields: format!("{{\"id\":\"{key}\"}}"),
                 active: *active,
+                queued: waits(key).map(|(kind, due)| (kind.to_string(), due.to_string())),
+                prehired: false,
             })
             .collect();
         store.add_changes(job, &changes).unwrap();
@@ -233,5 +257,42 @@ mod tests {
         );
         assert_eq!(store.roster_entry("p", "E9").unwrap(), None);
         assert_eq!(store.snapshot("p").unwrap().unwrap().job_id, second);
+    }
+
+    #[test]
+    fn waiting_joiners_stay_out_of_the_roster_and_the_queue_is_what_the_last_plan_left() {
+        let (_dir, store) = temp_store();
+        let waits = |key: &str| match key {
+            "E2" => Some(("joiner", "2027-01-15")),
+            "E1" => Some(("leaver", "2027-01-20")),
+            _ => None,
+        };
+        let first = planned_with(&store, None, &[("E1", true), ("E2", true)], waits);
+        assert_eq!(store.advance_snapshot(first).unwrap(), Advance::Applied);
+        assert_eq!(
+            active_keys(&store),
+            ["E1"],
+            "a waiting joiner has not joined"
+        );
+        let queued: Vec<(String, String, String)> = store
+            .queued(Some("p"))
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.key, e.kind, e.due))
+            .collect();
+        assert_eq!(
+            queued,
+            [
+                ("E2".into(), "joiner".into(), "2027-01-15".into()),
+                ("E1".into(), "leaver".into(), "2027-01-20".into()),
+            ]
+        );
+        assert_eq!(store.due_count("p", "2027-01-14").unwrap(), 0);
+        assert_eq!(store.due_count("p", "2027-01-15").unwrap(), 1);
+        assert_eq!(store.due_count("p", "2027-02-01").unwrap(), 2);
+        let second = planned(&store, Some(first), &[("E2", true)]);
+        assert_eq!(store.advance_snapshot(second).unwrap(), Advance::Applied);
+        assert!(store.queued(None).unwrap().is_empty());
+        assert_eq!(active_keys(&store), ["E1", "E2"]);
     }
 }

@@ -17,11 +17,17 @@ impl Daemon {
     /// Starts `hrbridge -v run` in `dir` (stderr to `dir/daemon.log`) and waits until it has
     /// set up its watches.
     pub fn start(dir: &Path) -> Daemon {
+        Daemon::start_with(dir, &[])
+    }
+
+    /// [`Daemon::start`] with the environment variables `envs` set.
+    pub fn start_with(dir: &Path, envs: &[(&str, &str)]) -> Daemon {
         let log = dir.join("daemon.log");
         let child = Command::new(env!("CARGO_BIN_EXE_hrbridge"))
             .current_dir(dir)
             .args(["-v", "run"])
             .env_remove("HRBRIDGE_LOG")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&log).expect("daemon log"))

@@ -74,9 +74,11 @@ enum RowError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operation {
     Upsert,
-    /// An upsert that makes the user active whatever the row says: a lifecycle joiner or
-    /// rehire.
-    Provision,
+    /// An upsert that sets `active` whatever the row says: true for a lifecycle joiner or
+    /// rehire, false for a pre-hire (created ahead of the start date).
+    Provision {
+        active: bool,
+    },
     Deactivate,
     Delete,
     Skip,
@@ -405,7 +407,10 @@ impl ScimDeliverer {
         if let Some(i) = self.change_field {
             let text = rec.values.get(i).map(text_of).unwrap_or_default();
             return Ok(match ChangeKind::parse(&text) {
-                Some(ChangeKind::Joiner | ChangeKind::Rehire) => Operation::Provision,
+                Some(ChangeKind::Joiner | ChangeKind::Rehire) => {
+                    Operation::Provision { active: true }
+                }
+                Some(ChangeKind::Prehire) => Operation::Provision { active: false },
                 Some(ChangeKind::Mover) => Operation::Upsert,
                 Some(ChangeKind::Leaver) => Operation::Deactivate,
                 // Only changes reach an API output; anything else is nobody's change.
@@ -543,8 +548,8 @@ impl Exchange<'_> {
             .map_err(|e| self.failed(e.to_string()))?;
         match operation {
             Operation::Skip => Ok(self.delivered(None, Some("skipped"))),
-            Operation::Upsert => self.upsert(false).await,
-            Operation::Provision => self.upsert(true).await,
+            Operation::Upsert => self.upsert(None).await,
+            Operation::Provision { active } => self.upsert(Some(active)).await,
             Operation::Deactivate => {
                 let d = self.d;
                 match self.on_user(|id| d.deactivate_call(id)).await? {
@@ -570,15 +575,16 @@ impl Exchange<'_> {
     }
 
     /// Updates the user if found, else creates it; a create refused as a duplicate (409)
-    /// looks the user up again and updates it. With `activate` the user is made active.
-    async fn upsert(&mut self, activate: bool) -> Result<Outcome, Outcome> {
+    /// looks the user up again and updates it. With `active` the user is made active (or
+    /// inactive) whatever the record says.
+    async fn upsert(&mut self, active: Option<bool>) -> Result<Outcome, Outcome> {
         let d = self.d;
         let mut attrs = d
             .plan
             .render(self.rec, &d.fields)
             .map_err(|e| self.failed(e.to_string()))?;
-        if activate {
-            attrs.insert(ACTIVE.into(), Value::Bool(true));
+        if let Some(active) = active {
+            attrs.insert(ACTIVE.into(), Value::Bool(active));
         }
         if let Found::User(id, answer) = self.on_user(|id| d.update_call(&attrs, id)).await? {
             return self.judged(&answer, Some(id), None);
