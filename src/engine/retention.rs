@@ -7,10 +7,14 @@
 //! Only regular files inside `state_dir/archive/<profile>` and `state_dir/error/<profile>`, and
 //! output files the store says hrbridge published, are touched; symbolic links are neither
 //! followed nor removed, and a day folder emptied by the purge is removed with its last file.
+//!
+//! A lifecycle profile's kept inputs that are still needed stay whatever their age: those of
+//! held jobs (an operator has yet to decide), and the snapshot's roster while changes wait
+//! for their date (it is what they are released from).
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::event::Event;
@@ -26,10 +30,11 @@ pub fn purge(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
         return Ok(0);
     };
     let state = &ctx.settings.state_dir;
+    let needed = still_needed(ctx)?;
     let mut purged = 0;
     for kind in ["archive", "error"] {
         let root = state.join(kind).join(&ctx.profile.name);
-        purged += purge_dir(ctx, &root, cutoff, retention)?;
+        purged += purge_dir(ctx, &root, &needed, cutoff, retention)?;
     }
     Ok(purged + purge_outputs(ctx, cutoff, retention)?)
 }
@@ -74,10 +79,30 @@ fn purge_outputs(
     Ok(purged)
 }
 
-/// Purges under `dir`, recursively; a subfolder that this emptied is removed too.
+/// The kept inputs of held jobs, and the snapshot's roster while changes wait for their date.
+fn still_needed(ctx: &JobContext<'_>) -> Result<Vec<PathBuf>, EngineError> {
+    let profile = &ctx.profile.name;
+    if ctx.profile.lifecycle.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut plans = ctx.store.held_plans(Some(profile))?;
+    if !ctx.store.queued(Some(profile))?.is_empty() {
+        if let Some(snapshot) = ctx.store.snapshot(profile)? {
+            plans.extend(ctx.store.plan(snapshot.job_id)?);
+        }
+    }
+    Ok(plans
+        .into_iter()
+        .filter_map(|p| p.kept_at.map(PathBuf::from))
+        .collect())
+}
+
+/// Purges under `dir` (but not the `needed` files), recursively; a subfolder that this
+/// emptied is removed too.
 fn purge_dir(
     ctx: &JobContext<'_>,
     dir: &Path,
+    needed: &[PathBuf],
     cutoff: SystemTime,
     retention: Duration,
 ) -> Result<usize, EngineError> {
@@ -92,12 +117,15 @@ fn purge_dir(
         let path = entry.map_err(context)?.path();
         let meta = fs::symlink_metadata(&path).map_err(context)?;
         if meta.is_dir() {
-            let here = purge_dir(ctx, &path, cutoff, retention)?;
+            let here = purge_dir(ctx, &path, needed, cutoff, retention)?;
             purged += here;
             if here > 0 && fs::read_dir(&path).map_err(context)?.next().is_none() {
                 fs::remove_dir(&path).map_err(context)?;
             }
-        } else if meta.is_file() && meta.modified().map_err(context)? < cutoff {
+        } else if meta.is_file()
+            && meta.modified().map_err(context)? < cutoff
+            && !needed.contains(&path)
+        {
             fs::remove_file(&path).map_err(context)?;
             purged += 1;
             Event::InputPurged {

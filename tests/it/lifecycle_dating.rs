@@ -3,13 +3,14 @@
 //! (cancelled, never sent); `run --once` releases a change on its date with no new roster,
 //! the daemon releases the next; a roster after that sends nothing twice. With
 //! `prehire = "inactive"` a future hire is created inactive at once and activated on the date,
-//! and one withdrawn before starting is deactivated.
+//! and one withdrawn before starting is deactivated. Retention keeps the roster a waiting
+//! change is released from.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::common::daemon::{wait_until, Daemon};
-use crate::common::{stderr, stdout, Workspace};
+use crate::common::{set_mtime, stderr, stdout, Workspace};
 use hrbridge::standin::{Config, StandinApi};
 
 /// (employee, status, start date, end date) as the HRIS exports them.
@@ -336,4 +337,35 @@ fn a_prehire_is_created_inactive_activated_on_its_date_and_ended_if_withdrawn() 
     assert_eq!(users(&api), expect);
     assert_eq!(creates(&api), 3);
     assert!(queue(&ws).is_empty());
+}
+
+#[test]
+fn retention_keeps_the_roster_that_waiting_changes_are_released_from() {
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = workspace(&api, "wait");
+    let settings = ws.path().join("hrbridge.toml");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str("retention = \"30d\"\n");
+    std::fs::write(&settings, text).unwrap();
+    let day1: [Row; 2] = [
+        ("E1", "Active", "2026-06-01", ""),
+        ("E2", "Active", "2027-03-01", ""),
+    ];
+    deliver(&ws, "2027-01-10", "roster_1.csv", &day1);
+    let kept = ws.files_under("var/archive/roster");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let kept = ws.path().join("var/archive/roster").join(&kept[0]);
+    let long_ago = SystemTime::now() - Duration::from_secs(45 * 86_400);
+    set_mtime(&kept, long_ago);
+
+    // Weeks later, still before the date: the old roster is what E2 will be sent from.
+    assert_eq!(run_once(&ws, "2027-02-20"), 1);
+    assert!(kept.exists(), "purged while a change waits on it");
+    let release = run_once(&ws, "2027-03-01");
+    assert_eq!(release, 2);
+    assert_eq!(active(&api), ["E1", "E2"]);
+
+    // Nothing waits any more: old kept rosters go as usual (the release's own is new).
+    run_once(&ws, "2027-03-02");
+    assert!(!kept.exists(), "kept past its retention");
 }
