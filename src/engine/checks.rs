@@ -372,4 +372,49 @@ format = "csv"
             "{without:?}"
         );
     }
+
+    #[test]
+    fn routes_per_kind_of_change_are_checked_like_the_outputs_own_keys() {
+        let text = |lifecycle: &str, on: &str| {
+            format!(
+                r#"
+                name = "l"
+                {lifecycle}
+                [source]
+                type = "dir"
+                path = "inbox/x"
+                [[field]]
+                name = "emp"
+                from = "ID"
+                key = true
+                [[output]]
+                type = "http"
+                url = "https://api.example.com/people"
+                {on}
+                "#
+            )
+        };
+        let of = |text: String| {
+            let profile: Profile = toml::from_str(&text).unwrap();
+            paths(&check(&profile, &settings()).err().unwrap_or_default())
+        };
+        let lifecycle = "[lifecycle]\nmode = \"snapshot\"";
+        let good = "[output.on.leaver]\nmethod = \"DELETE\"\nurl = \"https://api.example.com/people/{emp}\"";
+        assert_eq!(of(text(lifecycle, good)), Vec::<String>::new());
+        assert_eq!(of(text("", good)), ["output[0].on"]);
+        let batched = format!("batch_size = 10\n{good}");
+        assert_eq!(of(text(lifecycle, &batched)), ["output[0].on"]);
+        let unknown = "[output.on.retiree]\nmethod = \"DELETE\"";
+        assert_eq!(of(text(lifecycle, unknown)), ["output[0].on.retiree"]);
+        let bad =
+            "[output.on.mover]\nurl = \"http://api.example.com/{nope}\"\nbody = { a = \"{nope}\" }";
+        assert_eq!(
+            of(text(lifecycle, bad)),
+            [
+                "output[0].on.mover.url",
+                "output[0].on.mover.url",
+                "output[0].on.mover.body"
+            ]
+        );
+    }
 }

@@ -320,6 +320,23 @@ pub struct HttpKeys {
     /// profiles may name it to update what this one created.
     #[serde(default)]
     pub id_map: Option<String>,
+    /// `[output.on.<kind>]` of a lifecycle profile: the request a change of that kind
+    /// (`joiner`, `mover`, `leaver`, `rehire`, `prehire`) makes instead.
+    #[serde(default)]
+    pub on: BTreeMap<String, HttpRoute>,
+}
+
+/// `[output.on.<kind>]`: the method, URL and body a change of one kind is sent with; a key
+/// left out is the output's own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRoute {
+    #[serde(default)]
+    pub method: Option<HttpMethod>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
 }
 
 fn default_batch_size() -> usize {

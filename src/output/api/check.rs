@@ -1,6 +1,7 @@
 //! Semantic checks of `http` and `scim` outputs: rules serde cannot express, each reported at
 //! the key it is about.
 
+use crate::kernel::change::{ChangeKind, CHANGE_FIELD};
 use crate::kernel::mapped::FieldInfo;
 use crate::kernel::secret::SecretRef;
 use crate::kernel::url_policy::url_allowed;
@@ -45,20 +46,13 @@ pub fn rest(
     problem: &mut impl FnMut(&str, String),
 ) {
     let has_key = fields.iter().any(|f| f.key);
-    if let Err(e) = url_allowed(&keys.url, connection.allow_plain_http) {
-        problem("url", e.to_string());
-    }
-    match UrlTemplate::compile(&keys.url, fields) {
-        Err(e) => problem("url", e.to_string()),
-        Ok(t) if t.uses_id() && !has_key => problem(
-            "url",
-            "{id} needs a field with key = true to look the id up by".into(),
-        ),
-        Ok(_) => {}
+    for e in url_problems(connection, &keys.url, fields) {
+        problem("url", e);
     }
     if let Err(e) = BodyPlan::compile(keys.body.as_ref(), fields) {
         problem("body", e.to_string());
     }
+    routes(connection, keys, fields, problem);
     if keys.batch_size == 0 {
         problem("batch_size", "batch_size must be at least 1".into());
     }
@@ -90,6 +84,72 @@ pub fn rest(
         .find(|s| !(100..600).contains(*s))
     {
         problem("success", format!("{bad} is not an HTTP status code"));
+    }
+}
+
+/// The problems of URL template `url`: an address hrbridge may not call, a template that
+/// does not compile, or `{id}` without a key field to look the id up by.
+fn url_problems(connection: &ApiConnectionSpec, url: &str, fields: &[FieldInfo]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = url_allowed(url, connection.allow_plain_http) {
+        problems.push(e.to_string());
+    }
+    match UrlTemplate::compile(url, fields) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(t) if t.uses_id() && !fields.iter().any(|f| f.key) => {
+            problems.push("{id} needs a field with key = true to look the id up by".into())
+        }
+        Ok(_) => {}
+    }
+    problems
+}
+
+/// The problems of `[output.on.<kind>]`: only a lifecycle profile's records have a kind,
+/// one record goes per request, and each route's URL and body compile.
+fn routes(
+    connection: &ApiConnectionSpec,
+    keys: &HttpKeys,
+    fields: &[FieldInfo],
+    problem: &mut impl FnMut(&str, String),
+) {
+    if keys.on.is_empty() {
+        return;
+    }
+    if !fields.iter().any(|f| f.name == CHANGE_FIELD) {
+        problem(
+            "on",
+            "on.<kind> sends each kind of change its own way; only a [lifecycle] profile has changes".into(),
+        );
+        return;
+    }
+    if keys.batch_size > 1 {
+        problem(
+            "on",
+            "on.<kind> needs batch_size = 1: a batch can hold changes of several kinds".into(),
+        );
+    }
+    for (kind, route) in &keys.on {
+        let at = |key: &str| format!("on.{kind}{key}");
+        if ChangeKind::parse(kind).is_none() {
+            let kinds: Vec<&str> = ChangeKind::ALL.iter().map(|k| k.as_str()).collect();
+            problem(
+                &at(""),
+                format!("{kind:?} is not a kind of change ({})", kinds.join(", ")),
+            );
+            continue;
+        }
+        for e in route
+            .url
+            .iter()
+            .flat_map(|url| url_problems(connection, url, fields))
+        {
+            problem(&at(".url"), e);
+        }
+        if let Some(body) = &route.body {
+            if let Err(e) = BodyPlan::compile(Some(body), fields) {
+                problem(&at(".body"), e.to_string());
+            }
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! `[[output]] type = "http"`: each record (or batch) becomes one REST request; the answer is
-//! judged by the output's `success` rules and may give an id for the id map.
+//! judged by the output's `success` rules and may give an id for the id map. In a lifecycle
+//! profile, `[output.on.<kind>]` gives each kind of change its own method, URL and body.
 
 use reqwest::Method;
 
 use super::client::{ApiClient, Call};
 use super::template::{BodyPlan, RenderError, TemplateError, UrlTemplate};
 use super::{failure_reason, Deliverer, Item, Outcome};
+use crate::kernel::change::CHANGE_FIELD;
 use crate::kernel::mapped::FieldInfo;
 use crate::profile::{HttpKeys, HttpMethod, SuccessSpec};
 
@@ -31,13 +33,39 @@ pub enum SuccessRuleError {
     Present { pointer: String },
 }
 
+/// How a record is sent: its method, URL and body.
+#[derive(Debug)]
+struct Route {
+    method: HttpMethod,
+    url: UrlTemplate,
+    body: BodyPlan,
+}
+
+impl Route {
+    /// The route of `method`, `url` and `body`, compiled against `fields`.
+    fn compile(
+        method: HttpMethod,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        fields: &[FieldInfo],
+    ) -> Result<Route, TemplateError> {
+        Ok(Route {
+            method,
+            url: UrlTemplate::compile(url, fields)?,
+            body: BodyPlan::compile(body, fields)?,
+        })
+    }
+}
+
 /// Sends the items of one `http` output.
 #[derive(Debug)]
 pub struct RestDeliverer {
     client: ApiClient,
     keys: HttpKeys,
-    url: UrlTemplate,
-    body: BodyPlan,
+    /// The output's own route (kind `None`), then those of `[output.on.<kind>]`, chosen by
+    /// the `change` field.
+    routes: Vec<(Option<String>, Route)>,
+    change: Option<usize>,
     fields: Vec<FieldInfo>,
 }
 
@@ -48,35 +76,62 @@ impl RestDeliverer {
         keys: &HttpKeys,
         fields: &[FieldInfo],
     ) -> Result<RestDeliverer, TemplateError> {
+        let own = Route::compile(keys.method, &keys.url, keys.body.as_ref(), fields)?;
+        let mut routes = vec![(None, own)];
+        for (kind, r) in &keys.on {
+            let url = r.url.as_deref().unwrap_or(&keys.url);
+            let body = r.body.as_ref().or(keys.body.as_ref());
+            let method = r.method.unwrap_or(keys.method);
+            routes.push((
+                Some(kind.clone()),
+                Route::compile(method, url, body, fields)?,
+            ));
+        }
         Ok(RestDeliverer {
             client,
             keys: keys.clone(),
-            url: UrlTemplate::compile(&keys.url, fields)?,
-            body: BodyPlan::compile(keys.body.as_ref(), fields)?,
+            routes,
+            change: fields.iter().position(|f| f.name == CHANGE_FIELD),
             fields: fields.to_vec(),
         })
     }
 
+    /// The route of `record`: its kind of change's, if the output names one, else the
+    /// output's own.
+    fn route(&self, record: &super::spool::SpoolRecord) -> &Route {
+        let kind = self
+            .change
+            .and_then(|i| record.values.get(i))
+            .map(super::template::text_of);
+        let on = kind.and_then(|kind| {
+            self.routes
+                .iter()
+                .find(|(k, _)| k.as_deref() == Some(&kind))
+        });
+        &on.unwrap_or(&self.routes[0]).1
+    }
+
     fn request(&self, item: &Item) -> Result<Call, RequestError> {
         let first = item.records.first().ok_or(RequestError::EmptyBatch)?;
-        let url = self.url.render(first, item.known_id.as_deref())?;
-        let body = if self.keys.method == HttpMethod::Delete {
+        let route = self.route(first);
+        let url = route.url.render(first, item.known_id.as_deref())?;
+        let body = if route.method == HttpMethod::Delete {
             None
         } else {
             let value = if self.keys.batch_size > 1 {
                 let array = serde_json::Value::Array(
-                    item.records.iter().map(|r| self.body.render(r)).collect(),
+                    item.records.iter().map(|r| route.body.render(r)).collect(),
                 );
                 match &self.keys.batch_wrapper {
                     Some(key) => serde_json::json!({ key.as_str(): array }),
                     None => array,
                 }
             } else {
-                self.body.render(first)
+                route.body.render(first)
             };
             Some((value.to_string().into_bytes(), "application/json"))
         };
-        let method = match self.keys.method {
+        let method = match route.method {
             HttpMethod::Post => Method::POST,
             HttpMethod::Put => Method::PUT,
             HttpMethod::Patch => Method::PATCH,
