@@ -19,7 +19,7 @@ use crate::kernel::atomic::{temp_path, FinishedFile};
 use crate::kernel::change::change_fields;
 use crate::kernel::clock::today_in;
 use crate::kernel::mapped::{FieldInfo, Rejection};
-use crate::lifecycle::Delta;
+use crate::lifecycle::{order, Delta};
 use crate::output::open::{open, Output};
 use crate::output::rejects::RejectsFile;
 use crate::output::webhook;
@@ -242,6 +242,9 @@ impl JobContext<'_> {
                 counts,
             );
         }
+        if let Some(why) = self.out_of_order(input)? {
+            return failure(why, counts);
+        }
         let table =
             match format::open_input(self.open_staged(input)?, &input.name, &self.profile.format) {
                 Ok(t) => t,
@@ -394,6 +397,17 @@ impl JobContext<'_> {
             seq,
             hold,
         }))
+    }
+
+    /// Why a lifecycle profile that applies rosters by their file date refuses `input`: no
+    /// date in its name, or one older than the roster its snapshot stands at.
+    fn out_of_order(&self, input: &Arrival) -> Result<Option<String>, EngineError> {
+        let spec = self.profile.lifecycle.as_ref();
+        let current = match self.store.snapshot(self.name())? {
+            Some(snapshot) => self.store.job(snapshot.job_id)?.map(|j| j.file_name),
+            None => None,
+        };
+        Ok(order::refusal(spec, &input.name, current.as_deref()))
     }
 
     /// The staged copy, decrypting with the installation key as it is read.

@@ -8,6 +8,7 @@ use std::fs::{self, File, TryLockError};
 
 use tokio::runtime::Handle;
 
+use crate::lifecycle::order;
 use crate::profile::DirSourceSpec;
 use crate::settings::Settings;
 use crate::source::open::Location;
@@ -259,7 +260,9 @@ fn dir_pass(
         .join("staging")
         .join(&ctx.profile.name);
     staging::remove_stale(&staging_dir);
-    for cand in scan.ready {
+    let mut ready = scan.ready;
+    order::sort(ctx.profile.lifecycle.as_ref(), &mut ready, |c| &c.name);
+    for cand in ready {
         if stop.is_stopped() || snapshot_unsettled(ctx)? {
             break;
         }

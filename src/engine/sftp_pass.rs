@@ -12,6 +12,7 @@
 //! so that its uploads, API deliveries and webhooks can block on the same runtime.
 
 use crate::kernel::stop::StopFlag;
+use crate::lifecycle::order;
 use crate::profile::SftpSourceSpec;
 use crate::sftp::SftpError;
 use crate::source::sftp::{FetchError, Keys, ListError, Listing, RemoteFolder};
@@ -76,7 +77,9 @@ async fn pass_with(
         .state_dir
         .join("staging")
         .join(&ctx.profile.name);
-    for version in listing.versions.iter().filter(|v| v.is_new()) {
+    let mut new: Vec<_> = listing.versions.iter().filter(|v| v.is_new()).collect();
+    order::sort(ctx.profile.lifecycle.as_ref(), &mut new, |v| &v.entry.name);
+    for version in new {
         let name = &version.entry.name;
         if !version.remaining(settle).is_zero() {
             summary

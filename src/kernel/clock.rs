@@ -1,7 +1,8 @@
-//! What time it is for a profile: now in its time zone, and the date effective-dated changes
-//! are compared with. One place reads the clock, so a test or a drill can set "today"
+//! What time it is for a profile: now in its time zone, the date effective-dated changes are
+//! compared with, and dates as file names write them. One place reads the clock, so a test or a drill can set "today"
 //! (`HRBRIDGE_TODAY=2027-01-15`) instead of waiting for it.
 
+use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 /// The variable that sets today's date for effective dating (`YYYY-MM-DD`).
@@ -38,6 +39,37 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(head, "%Y-%m-%d").ok()
 }
 
+/// The date written in `name` as `format` writes dates: the first stretch of the name that
+/// reads as one.
+pub fn file_date(name: &str, format: &str) -> Option<NaiveDate> {
+    let sample = NaiveDate::from_ymd_opt(2000, 12, 31)?
+        .format(format)
+        .to_string();
+    let width = sample.len();
+    if width == 0 {
+        return None;
+    }
+    (0..name.len().saturating_sub(width - 1))
+        .filter(|&i| name.is_char_boundary(i) && name.is_char_boundary(i + width))
+        .find_map(|i| {
+            // Only a stretch the format writes exactly (chrono alone would also read a sign or
+            // a short field).
+            let stretch = &name[i..i + width];
+            NaiveDate::parse_from_str(stretch, format)
+                .ok()
+                .filter(|d| d.format(format).to_string() == stretch)
+        })
+}
+
+/// Whether `format` writes a whole date (year, month and day) and nothing chrono cannot read.
+pub fn valid_format(format: &str) -> bool {
+    let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
+    !items.iter().any(|i| matches!(i, Item::Error))
+        && NaiveDate::from_ymd_opt(2000, 12, 31)
+            .map(|d| d.format(format).to_string())
+            .is_some_and(|s| NaiveDate::parse_from_str(&s, format).is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +90,28 @@ mod tests {
         ] {
             assert_eq!(parse_date(bad), None, "{bad:?}");
         }
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    #[test]
+    fn the_first_date_in_a_name_is_read() {
+        assert_eq!(file_date("roster_20270115.csv", "%Y%m%d"), d(2027, 1, 15));
+        assert_eq!(
+            file_date("HR-2027-01-15-v2.csv", "%Y-%m-%d"),
+            d(2027, 1, 15)
+        );
+        assert_eq!(
+            file_date("export 15.01.2027.xlsx", "%d.%m.%Y"),
+            d(2027, 1, 15)
+        );
+        assert_eq!(file_date("roster_20271315.csv", "%Y%m%d"), None);
+        assert_eq!(file_date("roster.csv", "%Y%m%d"), None);
+        assert_eq!(file_date("ü", "%Y%m%d"), None);
+        assert!(valid_format("%Y%m%d"));
+        assert!(!valid_format("%Y%m"));
+        assert!(!valid_format("%Q"));
     }
 }

@@ -7,12 +7,14 @@
 //! | [`stored`]    | a person's key, and their fields as the snapshot keeps them (PII as keyed hashes) |
 //! | [`delta`]     | the streaming difference of one file to the snapshot, and its plan |
 //! | [`safeguard`] | which plans are held for an operator (`max_leavers`, `max_drop`) |
+//! | [`order`]     | the export's own order: files by the date in their names (`order_by = "file_date"`) |
 //!
 //! The engine feeds a [`delta::Delta`] with a job's mapped rows and writes the changes it
 //! returns to the job's outputs; the store keeps the plan and, once the job has delivered,
 //! advances the snapshot to it (`Store::advance_snapshot`).
 
 pub mod delta;
+pub mod order;
 pub mod safeguard;
 pub mod stored;
 

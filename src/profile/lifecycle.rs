@@ -80,6 +80,19 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
             "prehire = \"inactive\" needs effective_from.joiner: the field with the start date",
         ));
     }
+    match (&spec.order_by, &spec.file_date) {
+        (OrderBy::FileDate, None) => problems.push(Problem::new(
+            at.clone().key("file_date"),
+            "order_by = \"file_date\" needs file_date: how the date is written in file names, e.g. \"%Y%m%d\"",
+        )),
+        (_, Some(format)) if !crate::kernel::clock::valid_format(format) => {
+            problems.push(Problem::new(
+                at.clone().key("file_date"),
+                format!("{format:?} is not a date format with a year, month and day, e.g. \"%Y%m%d\""),
+            ))
+        }
+        _ => {}
+    }
     if spec.effective_from.leaver.is_some() && spec.status_field.is_none() {
         problems.push(Problem::new(
             at.clone().key("effective_from").key("leaver"),
@@ -128,6 +141,22 @@ pub struct LifecycleSpec {
     /// account created inactive (`"inactive"`: a `prehire` change now, the joiner on the date).
     #[serde(default)]
     pub prehire: Prehire,
+    /// The order files are applied in: as they arrive, by name (`"arrival"`, the default), or
+    /// by the date in their names (`"file_date"`, written as `file_date` says).
+    #[serde(default)]
+    pub order_by: OrderBy,
+    /// How the date is written in file names, as a strftime format (`"%Y%m%d"`).
+    #[serde(default)]
+    pub file_date: Option<String>,
+}
+
+/// `[lifecycle] order_by`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderBy {
+    #[default]
+    Arrival,
+    FileDate,
 }
 
 /// `[lifecycle] effective_from`: which field dates which change.
@@ -311,6 +340,12 @@ from = "Start"
             problems("prehire = \"inactive\"", FIELDS),
             ["lifecycle.prehire"]
         );
+        let ordered = "order_by = \"file_date\"";
+        assert_eq!(problems(ordered, FIELDS), ["lifecycle.file_date"]);
+        let dated = format!("{ordered}\nfile_date = \"%Y%m%d\"");
+        assert_eq!(problems(&dated, FIELDS), Vec::<String>::new());
+        let monthly = format!("{ordered}\nfile_date = \"%Y%m\"");
+        assert_eq!(problems(&monthly, FIELDS), ["lifecycle.file_date"]);
     }
 
     #[test]
