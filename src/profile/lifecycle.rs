@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use super::model::Profile;
+use super::model::{OutputSpec, Profile};
 use super::problem::{KeyPath, Problem};
 use crate::kernel::change::{CHANGED_FIELDS, CHANGE_FIELD};
 
@@ -79,6 +79,18 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
             at.clone().key("prehire"),
             "prehire = \"inactive\" needs effective_from.joiner: the field with the start date",
         ));
+    }
+    for (i, output) in profile.outputs.iter().enumerate() {
+        let OutputSpec::Scim(scim) = output else {
+            continue;
+        };
+        let attribute = scim.scim.match_on.attribute();
+        if profile.fields.iter().any(|f| f.name == attribute && f.pii) {
+            problems.push(Problem::new(
+                KeyPath::output(i).key("match"),
+                format!("users are found by {attribute}, a pii field; a leaver who is gone from the roster is sent from the snapshot, which keeps pii only as hashes: match on a field that is not pii (externalId)"),
+            ));
+        }
     }
     match (&spec.order_by, &spec.file_date) {
         (OrderBy::FileDate, None) => problems.push(Problem::new(
@@ -312,6 +324,20 @@ from = "Start"
         assert_eq!(problems("", &pii), ["field[0].pii"]);
         let taken = FIELDS.replace("name = \"start\"", "name = \"change\"");
         assert_eq!(problems("", &taken), ["field[2].name"]);
+    }
+
+    #[test]
+    fn scim_users_are_not_found_by_a_pii_field() {
+        let scim = |matched: &str| {
+            format!(
+                "{FIELDS}[[field]]\nname = \"userName\"\nfrom = \"Email\"\npii = true\n\
+                 [[output]]\ntype = \"scim\"\nbase_url = \"https://idp.example.com/scim/v2\"\n\
+                 match = \"{matched}\"\n\
+                 [[field]]\nname = \"externalId\"\nfrom = \"ID\"\n"
+            )
+        };
+        assert_eq!(problems("", &scim("externalId")), Vec::<String>::new());
+        assert_eq!(problems("", &scim("userName")), ["output[0].match"]);
     }
 
     #[test]
