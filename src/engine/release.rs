@@ -14,6 +14,7 @@ use std::path::Path;
 use crate::kernel::atomic::create_private;
 use crate::kernel::clock::today_in;
 use crate::source::staging::{staging_path, Staged};
+use crate::store::JobStatus;
 
 use super::arrival::{Arrival, Origin};
 use super::job::JobContext;
@@ -24,7 +25,8 @@ use super::EngineError;
 /// Replays the snapshot's roster of a lifecycle profile when some of its queued changes are
 /// due today (in the profile's time zone). Does nothing while a job of the profile is held
 /// or committing (the snapshot is not settled), or when nothing is due. A roster that can no
-/// longer be read is listed among the pass's errors: the changes then wait for the next one.
+/// longer be read, or a release that failed, is listed among the pass's errors: the changes
+/// then wait for the next roster (or `hrbridge retry`).
 pub(super) fn release_due(
     ctx: &JobContext<'_>,
     summary: &mut RunSummary,
@@ -61,6 +63,19 @@ pub(super) fn release_due(
         summary.errors.push(gone("was not kept".into()));
         return Ok(());
     };
+    // A release that failed (its API down, say) is not replayed pass after pass: it waits
+    // for `hrbridge retry`, or for the next roster, which releases what is due itself.
+    let last = ctx.store.recent_jobs(1, Some(profile))?.into_iter().next();
+    if let Some(last) = last.filter(|l| l.status == JobStatus::Failed && l.file_id == job.file_id) {
+        summary.errors.push((
+            profile.clone(),
+            format!(
+                "{due} change(s) are due; their release failed in job {} (`hrbridge jobs --job {}` says why; `hrbridge retry {}` sends it again, or the next roster releases them)",
+                last.id, last.id, last.id
+            ),
+        ));
+        return Ok(());
+    }
     let Some(file) = ctx.store.file(job.file_id)? else {
         summary.errors.push(gone("has no file record".into()));
         return Ok(());

@@ -27,11 +27,15 @@ fn csv(rows: &[Row]) -> Vec<u8> {
 
 fn workspace(api: &StandinApi, prehire: &str) -> Workspace {
     let ws = Workspace::new();
+    ws.profile("roster", &profile(api, prehire));
+    ws
+}
+
+/// The roster profile delivering to `api`.
+fn profile(api: &StandinApi, prehire: &str) -> String {
     let base = api.base_url();
-    ws.profile(
-        "roster",
-        &format!(
-            r#"
+    format!(
+        r#"
 [source]
 type = "dir"
 path = "inbox/roster"
@@ -80,9 +84,7 @@ type = "file"
 path = "outbox/changes_{{seq}}.csv"
 format = "csv"
 "#
-        ),
-    );
-    ws
+    )
 }
 
 /// `hrbridge ARGS` on `today`.
@@ -368,4 +370,63 @@ fn retention_keeps_the_roster_that_waiting_changes_are_released_from() {
     // Nothing waits any more: old kept rosters go as usual (the release's own is new).
     run_once(&ws, "2027-03-02");
     assert!(!kept.exists(), "kept past its retention");
+}
+
+#[test]
+fn a_release_that_failed_waits_for_retry_instead_of_running_every_pass() {
+    // SCIM only: a release that reaches nothing fails (with a file output it would be partial).
+    let scim_only = |api: &StandinApi| {
+        let text = profile(api, "wait");
+        let file = text.find("[[output]]\ntype = \"file\"").unwrap();
+        text[..file].to_string()
+    };
+    let api = StandinApi::start(Config::default()).unwrap();
+    let ws = Workspace::new();
+    ws.profile("roster", &scim_only(&api));
+    let day1: [Row; 2] = [
+        ("E1", "Active", "2026-06-01", ""),
+        ("E2", "Active", "2027-01-12", ""),
+    ];
+    deliver(&ws, "2027-01-10", "roster_1.csv", &day1);
+    api.stop();
+
+    // The 12th, the service down: the release fails, once.
+    let out = on(&ws, "2027-01-12", &["run", "--once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let failed = ws.jobs()[0].clone();
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let failed_id = failed["id"].as_i64().unwrap();
+    let again = on(&ws, "2027-01-12", &["run", "--once"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(ws.jobs()[0]["id"], failed_id, "the release ran again");
+    let said = format!("{}{}", stdout(&again), stderr(&again));
+    assert!(
+        said.contains(&format!("hrbridge retry {failed_id}")),
+        "{said}"
+    );
+    assert_eq!(queue(&ws), [q("E2", "joiner", "2027-01-12")]);
+
+    // The service is back (at a new address): retry sends it, and the snapshot moves on.
+    let api = StandinApi::start(Config::default()).unwrap();
+    ws.profile("roster", &scim_only(&api));
+    let retried = on(&ws, "2027-01-12", &["retry", &failed_id.to_string()]);
+    assert!(
+        retried.status.success(),
+        "{}{}",
+        stdout(&retried),
+        stderr(&retried)
+    );
+    assert_eq!(active(&api), ["E2"]);
+    assert!(queue(&ws).is_empty(), "{:?}", queue(&ws));
+    assert_eq!(
+        run_once(&ws, "2027-01-13"),
+        failed_id,
+        "nothing is due any more"
+    );
 }
