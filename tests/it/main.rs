@@ -25,6 +25,7 @@ mod faults_output;
 mod faults_sftp;
 mod layers;
 mod lifecycle;
+mod lifecycle_faults;
 mod notify;
 mod recovery;
 mod run_once;
