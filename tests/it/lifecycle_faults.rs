@@ -11,8 +11,9 @@
 //! - a key twice in one roster rejects the second row, naming it, the key and the first row;
 //!   a rejected row whose key can be read is no leaver; one whose key cannot be read holds
 //!   the job instead of terminating the absent; `baseline = true` records quietly; values
-//!   equal after `trim` are no move; a failed job never advances the snapshot; and
-//!   `hrbridge plan` writes and sends nothing.
+//!   equal after `trim` are no move; a failed job (a broken contract, or a delivery that
+//!   reached nobody) never advances the snapshot; and `hrbridge plan` writes and sends
+//!   nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -288,6 +289,8 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     let plan2 = plan_json(&ws, job2);
     assert_eq!(plan2["plan"]["state"], "applied");
     assert_eq!(by_kind(&plan2), want2);
+    assert_eq!(ws.files_under("outbox"), ["changes_1.csv", "changes_2.csv"]);
+    assert_eq!(file_rows(&ws, "changes_2.csv").len(), 30);
     assert!(ws.files_under("inbox/roster").is_empty());
     assert_eq!(ws.files_under("var/archive/roster").len(), 2);
     assert!(ws.run(&["audit", "verify"]).status.success());
@@ -552,8 +555,8 @@ fn a_rejected_row_whose_key_is_read_is_no_leaver() {
     accept(&mut snapshot, &day2);
     snapshot.insert(key(3), (day1[&key(3)].clone(), true));
 
-    // Day 3: P00003 as before is nothing new (still active, data unchanged by the rejected
-    // row); P00003 in Legal would be a move — it is not sent, as it is not in the file.
+    // Day 3: P00003's row as on day 1 is no change (still active; nothing of the rejected
+    // row, such as its department, reached the snapshot).
     let day3 = {
         let mut d = day2.clone();
         d.insert(key(3), day1[&key(3)].clone());
@@ -728,6 +731,63 @@ fn a_failed_job_never_advances_the_snapshot() {
     let plan = plan_json(&ws, job3);
     assert_eq!(plan["plan"]["base_job"], job1);
     assert_eq!(by_kind(&plan), want);
+}
+
+#[test]
+fn a_job_whose_delivery_fails_never_advances_the_snapshot() {
+    let healthy = StandinApi::start(Config::default()).unwrap();
+    let failing = StandinApi::start(Config {
+        faults: Faults {
+            error_500: 1.0,
+            ..Faults::default()
+        },
+        ..Config::default()
+    })
+    .unwrap();
+    // Only the SCIM output: a job none of whose changes reaches it has delivered nothing.
+    let profile = |api: &StandinApi| {
+        RosterProfile {
+            scim_to: Some(&api.base_url()),
+            scim: "max_attempts = 2",
+            ..RosterProfile::default()
+        }
+        .toml()
+    };
+    let ws = Workspace::new();
+    ws.profile("roster", &profile(&healthy));
+    let mut snapshot = Snapshot::new();
+    let day1 = people(6);
+    let (job1, _) = deliver_day(&ws, 1, &day1);
+    accept(&mut snapshot, &day1);
+
+    // Day 2 goes to a service that answers 500 to everything: the job fails.
+    ws.profile("roster", &profile(&failing));
+    let mut day2 = day1.clone();
+    day2.get_mut(&key(2)).unwrap().dept = "Legal".into();
+    day2.insert(key(7), people(7)[&key(7)].clone());
+    let (job2, status, _) = run_day(&ws, 2, &csv(&day2));
+    assert_eq!(status, "failed", "{}", ws.job(job2));
+    assert!(!failing.record().requests.is_empty(), "day 2 was tried");
+    assert_ne!(plan_json(&ws, job2)["plan"]["state"], "applied");
+
+    // Day 3, to the healthy service again, diffs against day 1: day 2's changes are found
+    // (and sent) again.
+    ws.profile("roster", &profile(&healthy));
+    let mut day3 = day2.clone();
+    day3.get_mut(&key(4)).unwrap().dept = "Legal".into();
+    let want = expected(&snapshot, &day3);
+    assert_eq!(keys_of(&want), BTreeSet::from([key(2), key(4), key(7)]));
+    let (job3, status) = deliver_day(&ws, 3, &day3);
+    assert_eq!(status, "succeeded");
+    let plan = plan_json(&ws, job3);
+    assert_eq!(plan["plan"]["base_job"], job1);
+    assert_eq!(by_kind(&plan), want);
+    accept(&mut snapshot, &day3);
+    assert_eq!(active_users(&healthy), active_in(&snapshot));
+    assert_eq!(
+        department(&healthy.record(), &key(2)).as_deref(),
+        Some("Legal")
+    );
 }
 
 /// Every file under `dir` with its bytes.
