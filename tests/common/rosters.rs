@@ -197,8 +197,8 @@ pub struct RosterProfile<'a> {
     pub validation: &'a str,
     /// More `[[field]]` tables, after the standard ones.
     pub fields: &'a str,
-    /// The stand-in's base URL: the first output is then SCIM to it (OAuth2, the client
-    /// secret from `$IDP_SECRET`), with `scim` keys added.
+    /// The stand-in's base URL: the first output is then SCIM to it ([`scim_output`]), with
+    /// `scim` keys added.
     pub scim_to: Option<&'a str>,
     pub scim: &'a str,
     /// More `[[output]]` tables (e.g. [`CHANGES_FILE`]).
@@ -255,17 +255,7 @@ from = "Status"
         );
         out.push_str(self.fields);
         if let Some(base) = self.scim_to {
-            out.push_str(&format!(
-                r#"
-[[output]]
-type = "scim"
-base_url = "{base}/scim/v2"
-backoff = "5ms"
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{env:IDP_SECRET}}" }}
-{}
-"#,
-                self.scim
-            ));
+            out.push_str(&scim_output(base, self.scim));
         }
         out.push_str(self.outputs);
         out
@@ -277,6 +267,21 @@ auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbrid
         ws.profile("roster", &self.toml());
         ws
     }
+}
+
+/// An `[[output]]` to the SCIM service of the stand-in at `base` (OAuth2, the client secret
+/// from `$IDP_SECRET`, 5 ms backoff), with `keys` added.
+pub fn scim_output(base: &str, keys: &str) -> String {
+    format!(
+        r#"
+[[output]]
+type = "scim"
+base_url = "{base}/scim/v2"
+backoff = "5ms"
+auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{env:IDP_SECRET}}" }}
+{keys}
+"#
+    )
 }
 
 /// Runs hrbridge in `ws` with the stand-in's client secret in `$IDP_SECRET`; never panics on a

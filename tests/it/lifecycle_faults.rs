@@ -1,13 +1,16 @@
 //! `[lifecycle]` under faults and at its edges, each outcome judged by the harness's own
 //! model of the rules (`common::rosters`) and by what the stand-in and the state folder hold:
 //!
-//! - a `run --once` SIGKILLed while a day's SCIM delivery is half done resumes on the next
-//!   run: every change reaches the stand-in once (no second create, each person's request
-//!   repeated only if it was in flight at the kill), the snapshot advances exactly once, and
-//!   the next day diffs against it;
+//! - a `run --once` SIGKILLed while a day's SCIM delivery is half done (a first SCIM output
+//!   delivered, the second one cut) resumes on the next run: the delivered output gets
+//!   nothing again, the other exactly what its ledger had not settled (no second create; a
+//!   person's request repeated only if it was in flight at the kill), the snapshot advances
+//!   exactly once, and the next day diffs against it;
 //! - canary SSNs of a `pii` field, over days with movers, leavers by status and by absence, a
-//!   rehire and a rejected row, appear nowhere in the bytes of the state folder (the database
-//!   and its `-wal`/`-shm` included), though they did reach the outputs;
+//!   rehire, a rejected row, a failed day and a held day (scanned while held, then approved),
+//!   appear nowhere in the bytes of the state folder (the database and its `-wal`/`-shm`,
+//!   spools, kept inputs, rejects reports) nor in anything hrbridge prints, though they did
+//!   reach the outputs;
 //! - a key twice in one roster rejects the second row, naming it, the key and the first row;
 //!   a rejected row whose key can be read is no leaver; one whose key cannot be read holds
 //!   the job instead of terminating the absent; `baseline = true` records quietly; values
@@ -17,14 +20,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::rosters::{
     accept, active_in, active_users, by_kind, csv, csv_line, deliver_day, expected, expected_by,
-    file_rows, hrbridge, key, keys_of, listed, mapped, people, plan_json, run_day, ssn, Person,
-    Roster, RosterProfile, Snapshot, CHANGES_FILE, ROSTER_FILE,
+    file_rows, hrbridge, key, keys_of, listed, mapped, people, plan_json, run_day, scim_output,
+    ssn, Person, Roster, RosterProfile, Snapshot, CHANGES_FILE, ROSTER_FILE,
 };
 use crate::common::{all_files, contains_bytes, files_holding, stderr, stdout, Workspace};
 use hrbridge::standin::{Config, Faults, Record, StandinApi};
@@ -97,12 +100,15 @@ fn department(record: &Record, external_id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// SCIM workers of the crash test's output.
+/// SCIM workers of the crash test's slow output.
 const WORKERS: usize = 2;
 
 #[test]
 fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
-    // Every SCIM answer takes 25 ms, so a day's delivery lasts long enough to be cut.
+    // Two SCIM services: `fast`, delivered to first, and `api`, whose every answer takes
+    // 25 ms, so that a day's delivery to it lasts long enough to be cut. When it is, `fast`
+    // has had all of the day's changes and the snapshot has not advanced yet.
+    let fast = StandinApi::start(Config::default()).unwrap();
     let api = StandinApi::start(Config {
         faults: Faults {
             slow: 1.0,
@@ -112,13 +118,16 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
         ..Config::default()
     })
     .unwrap();
-    let scim = format!("concurrency = {WORKERS}\nupdate = \"put\"");
-    let base = api.base_url();
+    let slow = scim_output(
+        &api.base_url(),
+        &format!("concurrency = {WORKERS}\nupdate = \"put\""),
+    );
+    let fast_base = fast.base_url();
     let ws = RosterProfile {
         lifecycle: "max_leavers = \"50%\"",
-        scim_to: Some(&base),
-        scim: &scim,
-        outputs: CHANGES_FILE,
+        scim_to: Some(&fast_base),
+        scim: "id_map = \"fast\"",
+        outputs: &format!("{slow}{CHANGES_FILE}"),
         ..RosterProfile::default()
     }
     .workspace();
@@ -128,6 +137,7 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     assert_eq!(status, "succeeded");
     accept(&mut snapshot, &day1);
     assert_eq!(active_users(&api), active_in(&snapshot));
+    assert_eq!(active_users(&fast), active_in(&snapshot));
 
     // Day 2: ten hires, ten moves, five leavers by status and five by absence.
     let mut day2 = day1.clone();
@@ -153,6 +163,7 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     assert_eq!(sizes, [10, 10, 10]);
 
     let day1_requests = api.record().requests.len();
+    let fast_day1 = fast.record().requests.len();
     ws.drop_file("roster", "roster_day2.csv", &csv(&day2));
     let mut child = Command::new(env!("CARGO_BIN_EXE_hrbridge"))
         .args(["run", "--once"])
@@ -185,6 +196,16 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     // Requests already on the wire still arrive; none come after this.
     std::thread::sleep(Duration::from_millis(300));
     let killed_at = api.record().requests.len();
+    let fast_killed_at = fast.record().requests.len();
+    let fast_record = fast.record();
+    let fast_users = user_keys(&fast_record);
+    let to_fast = touched(&fast_record.requests[fast_day1..], &fast_users);
+    assert_eq!(
+        to_fast.keys().cloned().collect::<BTreeSet<_>>(),
+        keys_of(&want2),
+        "the first output had all of the day before the kill"
+    );
+    assert!(to_fast.values().all(|n| *n == 1), "{to_fast:?}");
     let jobs = ws.jobs();
     assert_eq!(
         jobs[0]["status"], "committing",
@@ -203,7 +224,8 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     )
     .unwrap()
     .query_row(
-        "SELECT count(*) FROM deliveries WHERE job_id = ?1 AND state IN ('delivered', 'failed')",
+        "SELECT count(*) FROM deliveries
+          WHERE job_id = ?1 AND output_index = 1 AND state IN ('delivered', 'failed')",
         [job2],
         |r| r.get(0),
     )
@@ -214,6 +236,12 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     let out = hrbridge(&ws, &["run", "--once"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     accept(&mut snapshot, &day2);
+    assert_eq!(
+        fast.record().requests.len(),
+        fast_killed_at,
+        "the delivered output gets nothing again"
+    );
+    assert_eq!(active_users(&fast), active_in(&snapshot));
     let record = api.record();
     let users = user_keys(&record);
     let first = touched(&record.requests[day1_requests..killed_at], &users);
@@ -271,8 +299,10 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
         );
     }
     assert_eq!(active_users(&api), active_in(&snapshot));
+    let fast_record = fast.record();
     for k in want2["mover"].keys() {
         assert_eq!(department(&record, k).as_deref(), Some("Legal"), "{k}");
+        assert_eq!(department(&fast_record, k).as_deref(), Some("Legal"), "{k}");
     }
 
     // One job for the day, finished by the second run; the snapshot advanced once, to it.
@@ -318,6 +348,21 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     assert!(sent.values().all(|n| *n == 1), "{sent:?}");
     accept(&mut snapshot, &day3);
     assert_eq!(active_users(&api), active_in(&snapshot));
+}
+
+/// Each canary (as written, and its digits only) with the files under `dir` that hold it.
+fn resting(dir: &Path, canaries: &BTreeSet<String>) -> Vec<(String, Vec<PathBuf>)> {
+    let mut found = Vec::new();
+    for canary in canaries {
+        let digits: String = canary.chars().filter(char::is_ascii_digit).collect();
+        for needle in [canary.clone(), digits] {
+            let holding = files_holding(dir, &needle);
+            if !holding.is_empty() {
+                found.push((needle, holding));
+            }
+        }
+    }
+    found
 }
 
 /// The standard fields and the SSN.
@@ -414,6 +459,41 @@ fn canary_ssns_never_rest_in_the_state_folder() {
     assert_eq!(want3["rehire"].keys().collect::<Vec<_>>(), [&key(9)]);
     assert!(canaries.contains("878-11-40111"));
 
+    // Day 4 fails: every other SSN is malformed (over max_reject_ratio), so its input and its
+    // rejects report are kept in error/.
+    let mut day4 = day3.clone();
+    for p in day4.values_mut().step_by(2) {
+        p.ssn.push('9');
+    }
+    canaries.extend(day4.values().map(|p| p.ssn.clone()));
+    let (job4, status, out) = run_day(&ws, 4, &csv(&day4));
+    assert_eq!(status, "failed");
+    assert!(!ws.files_under("var/error/roster").is_empty());
+    // Day 5 is held (60 % of the people gone), shown, then approved.
+    let day5: Roster = day3
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 5 < 2)
+        .map(|(_, (k, p))| (k.clone(), p.clone()))
+        .collect();
+    let (job5, status, out5) = run_day(&ws, 5, &csv(&day5));
+    assert_eq!(status, "held");
+    let state = ws.path().join("var");
+    assert_eq!(resting(&state, &canaries), [], "while a job is held");
+    let approved = hrbridge(&ws, &["approve", &job5.to_string()]);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert_eq!(ws.job(job5)["job"]["status"], "succeeded");
+    for o in [out, out5, approved] {
+        shown.extend([o.stdout, o.stderr].concat());
+    }
+    for job in [job4, job5] {
+        let id = job.to_string();
+        for args in [&["changes", &id][..], &["jobs", "--job", &id, "--json"]] {
+            let more = hrbridge(&ws, args);
+            shown.extend([more.stdout, more.stderr].concat());
+        }
+    }
+
     // The SSNs did travel: to the stand-in and to the (plaintext) change files ...
     let record = api.record();
     let at_standin = record
@@ -430,18 +510,16 @@ fn canary_ssns_never_rest_in_the_state_folder() {
         contains_bytes(&shown, "\"[pii]\""),
         "the SSN moves were shown, masked"
     );
-    let state = ws.path().join("var");
     let files = all_files(&state);
     assert!(
         files.iter().any(|f| f.ends_with("hrbridge.db")),
         "the store is under var/: {files:?}"
     );
     assert!(canaries.len() > 40);
+    assert_eq!(resting(&state, &canaries), []);
     for canary in &canaries {
         let digits: String = canary.chars().filter(char::is_ascii_digit).collect();
         for needle in [canary.as_str(), digits.as_str()] {
-            let holding = files_holding(&state, needle);
-            assert!(holding.is_empty(), "{needle:?} rests in {holding:?}");
             assert!(!contains_bytes(&shown, needle), "{needle:?} was shown");
         }
     }
