@@ -5,7 +5,8 @@
 //!   delivered, the second one cut) resumes on the next run: the delivered output gets
 //!   nothing again, the other exactly what its ledger had not settled (no second create; a
 //!   person's request repeated only if it was in flight at the kill), the snapshot advances
-//!   exactly once, and the next day diffs against it;
+//!   exactly once, and the next day diffs against it; an `approve` of a held job killed in
+//!   its delivery is finished the same way, applying exactly the held plan once;
 //! - canary SSNs of a `pii` field, over days with movers, leavers by status and by absence, a
 //!   rehire, a rejected row, a failed day and a held day (scanned while held, then approved),
 //!   appear nowhere in the bytes of the state folder (the database and its `-wal`/`-shm`,
@@ -100,6 +101,71 @@ fn department(record: &Record, external_id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Runs hrbridge with `args` in `ws` and SIGKILLs it once `api` has answered `n` SCIM
+/// requests after its first `from`; returns after the requests already on the wire arrived.
+fn kill_once_answered(ws: &Workspace, args: &[&str], api: &StandinApi, from: usize, n: usize) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hrbridge"))
+        .args(args)
+        .current_dir(ws.path())
+        .env("IDP_SECRET", "demo-secret")
+        .env_remove("HRBRIDGE_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answered = api.record().requests[from..]
+            .iter()
+            .filter(|r| r.path.starts_with("/scim/") && r.status != 0)
+            .count();
+        if answered >= n {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "hrbridge {args:?} ended before the kill"
+        );
+        assert!(Instant::now() < deadline, "the delivery never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // Requests already on the wire still arrive; none come after this.
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// The number of rows of output `index` of job `job` the delivery ledger has settled, read
+/// from the database of `ws` (hrbridge is not running).
+fn settled_rows(ws: &Workspace, job: i64, index: usize) -> usize {
+    rusqlite::Connection::open_with_flags(
+        ws.path().join("var/hrbridge.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap()
+    .query_row(
+        "SELECT count(*) FROM deliveries
+          WHERE job_id = ?1 AND output_index = ?2 AND state IN ('delivered', 'failed')",
+        rusqlite::params![job, index],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// A slow stand-in: every SCIM answer takes 25 ms, so a day's delivery lasts long enough to
+/// be cut.
+fn slow_standin() -> StandinApi {
+    StandinApi::start(Config {
+        faults: Faults {
+            slow: 1.0,
+            slow_for: Duration::from_millis(25),
+            ..Faults::default()
+        },
+        ..Config::default()
+    })
+    .unwrap()
+}
+
 /// SCIM workers of the crash test's slow output.
 const WORKERS: usize = 2;
 
@@ -109,15 +175,7 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     // 25 ms, so that a day's delivery to it lasts long enough to be cut. When it is, `fast`
     // has had all of the day's changes and the snapshot has not advanced yet.
     let fast = StandinApi::start(Config::default()).unwrap();
-    let api = StandinApi::start(Config {
-        faults: Faults {
-            slow: 1.0,
-            slow_for: Duration::from_millis(25),
-            ..Faults::default()
-        },
-        ..Config::default()
-    })
-    .unwrap();
+    let api = slow_standin();
     let slow = scim_output(
         &api.base_url(),
         &format!("concurrency = {WORKERS}\nupdate = \"put\""),
@@ -165,36 +223,8 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     let day1_requests = api.record().requests.len();
     let fast_day1 = fast.record().requests.len();
     ws.drop_file("roster", "roster_day2.csv", &csv(&day2));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hrbridge"))
-        .args(["run", "--once"])
-        .current_dir(ws.path())
-        .env("IDP_SECRET", "demo-secret")
-        .env_remove("HRBRIDGE_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill -9 once the stand-in has answered 8 of day 2's SCIM requests (of about 40).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let answered = api.record().requests[day1_requests..]
-            .iter()
-            .filter(|r| r.path.starts_with("/scim/") && r.status != 0)
-            .count();
-        if answered >= 8 {
-            break;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "hrbridge ended before the kill"
-        );
-        assert!(Instant::now() < deadline, "day 2 never started delivering");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    // Requests already on the wire still arrive; none come after this.
-    std::thread::sleep(Duration::from_millis(300));
+    kill_once_answered(&ws, &["run", "--once"], &api, day1_requests, 8);
     let killed_at = api.record().requests.len();
     let fast_killed_at = fast.record().requests.len();
     let fast_record = fast.record();
@@ -218,18 +248,7 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
         "no snapshot advance before the delivery finished"
     );
     // What the delivery ledger had settled when the process died (one person per line).
-    let settled: usize = rusqlite::Connection::open_with_flags(
-        ws.path().join("var/hrbridge.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap()
-    .query_row(
-        "SELECT count(*) FROM deliveries
-          WHERE job_id = ?1 AND output_index = 1 AND state IN ('delivered', 'failed')",
-        [job2],
-        |r| r.get(0),
-    )
-    .unwrap();
+    let settled = settled_rows(&ws, job2, 1);
     assert!(settled < 30, "{settled} of 30 settled at the kill");
 
     // The next run resumes the job and finishes it.
@@ -348,6 +367,96 @@ fn killed_while_a_day_is_delivered_resumes_and_applies_each_change_once() {
     assert!(sent.values().all(|n| *n == 1), "{sent:?}");
     accept(&mut snapshot, &day3);
     assert_eq!(active_users(&api), active_in(&snapshot));
+}
+
+#[test]
+fn an_approval_killed_while_delivering_is_finished_once_by_the_next_run() {
+    let api = slow_standin();
+    let base = api.base_url();
+    let scim = format!("concurrency = {WORKERS}");
+    let ws = RosterProfile {
+        scim_to: Some(&base),
+        scim: &scim,
+        outputs: CHANGES_FILE,
+        ..RosterProfile::default()
+    }
+    .workspace();
+    let mut snapshot = Snapshot::new();
+    let day1 = people(30);
+    let (job1, _) = deliver_day(&ws, 1, &day1);
+    accept(&mut snapshot, &day1);
+
+    // Day 2 has 60 % of the people missing: held (the default max_leavers is 20 %).
+    let day2: Roster = day1
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 5 < 2)
+        .map(|(_, (k, p))| (k.clone(), p.clone()))
+        .collect();
+    let want = expected(&snapshot, &day2);
+    assert_eq!(want["leaver"].len(), 18);
+    assert_eq!(want.len(), 1);
+    let before = api.record().requests.len();
+    let (job2, status) = deliver_day(&ws, 2, &day2);
+    assert_eq!(status, "held");
+    assert_eq!(
+        api.record().requests.len(),
+        before,
+        "a held job sends nothing"
+    );
+
+    // The approval starts the delivery and is killed in its middle.
+    kill_once_answered(&ws, &["approve", &job2.to_string()], &api, before, 5);
+    let killed_at = api.record().requests.len();
+    assert_eq!(ws.job(job2)["job"]["status"], "committing");
+    assert_eq!(plan_json(&ws, job2)["plan"]["state"], "planned");
+    let settled = settled_rows(&ws, job2, 0);
+    assert!(settled < 18, "{settled} of 18 settled at the kill");
+
+    let out = hrbridge(&ws, &["run", "--once"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let record = api.record();
+    let users = user_keys(&record);
+    let first = touched(&record.requests[before..killed_at], &users);
+    let second = touched(&record.requests[killed_at..], &users);
+    let all: BTreeSet<String> = first.keys().chain(second.keys()).cloned().collect();
+    assert_eq!(all, keys_of(&want), "exactly the held plan was applied");
+    let again = first.keys().filter(|k| second.contains_key(*k)).count();
+    assert_eq!(second.len(), 18 - settled, "{second:?}");
+    assert_eq!(again, first.len() - settled);
+    accept(&mut snapshot, &day2);
+    assert_eq!(active_users(&api), active_in(&snapshot));
+
+    let jobs: Vec<(i64, String)> = ws
+        .jobs()
+        .iter()
+        .map(|j| {
+            (
+                j["id"].as_i64().unwrap(),
+                j["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            (job2, "succeeded".to_string()),
+            (job1, "succeeded".to_string())
+        ]
+    );
+    let events = events_of(&ws, job2);
+    for kind in [
+        "job.held",
+        "job.approved",
+        "job.recovered",
+        "snapshot.advanced",
+    ] {
+        assert_eq!(count(&events, kind), 1, "{kind}: {events:?}");
+    }
+    let plan = plan_json(&ws, job2);
+    assert_eq!(plan["plan"]["state"], "applied");
+    assert_eq!(by_kind(&plan), want);
+    assert_eq!(file_rows(&ws, "changes_2.csv").len(), 18);
 }
 
 /// Each canary (as written, and its digits only) with the files under `dir` that hold it.
