@@ -131,8 +131,16 @@ fn kill_once_answered(ws: &Workspace, args: &[&str], api: &StandinApi, from: usi
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    // Requests already on the wire still arrive; none come after this.
-    std::thread::sleep(Duration::from_millis(300));
+    // Requests already on the wire still arrive: wait until none has for 200 ms.
+    let mut seen = api.record().requests.len();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = api.record().requests.len();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
 }
 
 /// The number of rows of output `index` of job `job` the delivery ledger has settled, read
