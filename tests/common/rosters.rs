@@ -195,6 +195,8 @@ pub struct RosterProfile<'a> {
     pub lifecycle: &'a str,
     /// `[validation]` keys (the table is left out when empty).
     pub validation: &'a str,
+    /// More keys of the `userName` field (e.g. a `pattern`).
+    pub user_name: &'a str,
     /// More `[[field]]` tables, after the standard ones.
     pub fields: &'a str,
     /// The stand-in's base URL: the first output is then SCIM to it ([`scim_output`]), with
@@ -225,7 +227,7 @@ terminated_values = ["terminated"]
         if !self.validation.is_empty() {
             out.push_str(&format!("[validation]\n{}\n", self.validation));
         }
-        out.push_str(
+        out.push_str(&format!(
             r#"
 [[field]]
 name = "externalId"
@@ -237,6 +239,7 @@ required = true
 name = "userName"
 from = "Email"
 pii = true
+{}
 
 [[field]]
 name = "name.givenName"
@@ -252,7 +255,8 @@ transform = ["trim"]
 name = "status"
 from = "Status"
 "#,
-        );
+            self.user_name
+        ));
         out.push_str(self.fields);
         if let Some(base) = self.scim_to {
             out.push_str(&scim_output(base, self.scim));

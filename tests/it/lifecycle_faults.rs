@@ -16,8 +16,9 @@
 //!   a rejected row whose key can be read is no leaver; one whose key cannot be read holds
 //!   the job instead of terminating the absent; `baseline = true` records quietly; values
 //!   equal after `trim` are no move; a failed job (a broken contract, or a delivery that
-//!   reached nobody) never advances the snapshot; and `hrbridge plan` writes and sends
-//!   nothing.
+//!   reached nobody) never advances the snapshot; `hrbridge plan` writes and sends nothing,
+//!   and says when a job would fail the file's contract (FAILS today: `engine/plan.rs`
+//!   does not run the contract checks that `engine/job.rs` keeps to itself).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -642,12 +643,13 @@ fn canary_ssns_never_rest_in_the_state_folder() {
     }
 }
 
-/// A workspace for the edge cases: the roster profile with a changes file only, and
-/// `validation` keys.
+/// A workspace for the edge cases: the roster profile with a changes file only, `lifecycle`
+/// and `validation` keys, and e-mails that must look like one (or the row is rejected).
 fn edge_workspace(lifecycle: &str, validation: &str) -> Workspace {
     RosterProfile {
         lifecycle,
         validation,
+        user_name: "pattern = '[^@ ]+@[^@ ]+'",
         outputs: CHANGES_FILE,
         ..RosterProfile::default()
     }
@@ -717,14 +719,6 @@ fn a_key_twice_in_one_roster_rejects_the_second_row_and_the_first_counts() {
 #[test]
 fn a_rejected_row_whose_key_is_read_is_no_leaver() {
     let ws = edge_workspace("", "max_reject_ratio = 0.5");
-    // The e-mail is required to look like one.
-    let profile = fs::read_to_string(ws.path().join("profiles/roster.toml")).unwrap();
-    let profile = profile.replacen(
-        "from = \"Email\"\npii = true",
-        "from = \"Email\"\npii = true\npattern = '[^@ ]+@[^@ ]+'",
-        1,
-    );
-    ws.profile("roster", &profile);
     let mut snapshot = Snapshot::new();
     let day1 = people(6);
     let (_, status) = deliver_day(&ws, 1, &day1);
@@ -1058,4 +1052,30 @@ fn plan_writes_and_sends_nothing() {
     assert_eq!(api.record().requests.len(), requests_before);
     assert_eq!(ws.jobs(), jobs_before);
     assert!(ws.path().join("day2.csv").exists());
+}
+
+#[test]
+fn plan_says_when_a_job_would_fail_the_files_contract() {
+    let ws = edge_workspace("", "");
+    let day1 = people(6);
+    deliver_day(&ws, 1, &day1);
+    // Day 2: a move, and one row of six rejected — over the default max_reject_ratio of 5 %.
+    let mut day2 = day1.clone();
+    day2.get_mut(&key(2)).unwrap().dept = "Legal".into();
+    day2.get_mut(&key(4)).unwrap().email = "broken".into();
+    fs::write(ws.path().join("day2.csv"), csv(&day2)).unwrap();
+    let plan = hrbridge(&ws, &["plan", "--profile", "roster", "day2.csv"]);
+    // The job on that file fails: nothing of it would change.
+    let (job2, status, _) = run_day(&ws, 2, &csv(&day2));
+    assert_eq!(status, "failed");
+    let error = ws.job(job2)["job"]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("max_reject_ratio"), "{error}");
+    // So the plan must say so, not only list a move that will not happen.
+    assert!(
+        !plan.status.success() && stderr(&plan).contains("max_reject_ratio"),
+        "plan exited {:?} without saying the job would fail:\n{}{}",
+        plan.status.code(),
+        stdout(&plan),
+        stderr(&plan)
+    );
 }
