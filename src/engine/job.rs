@@ -757,7 +757,7 @@ impl JobContext<'_> {
 }
 
 /// The first file-level contract the counts break, if any.
-fn contract_violation(profile: &Profile, counts: &Counts) -> Option<String> {
+pub(super) fn contract_violation(profile: &Profile, counts: &Counts) -> Option<String> {
     let min_rows = profile.validation.min_rows.unwrap_or(1);
     if counts.read < min_rows {
         return Some(format!(

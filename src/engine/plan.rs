@@ -13,14 +13,15 @@ use crate::profile::Profile;
 use crate::store::{Counts, Store};
 use crate::transform::{MappingPlan, RowOutcome};
 
-use super::job::SNAPSHOT_HASH;
+use super::job::{contract_violation, SNAPSHOT_HASH};
 use super::EngineError;
 
 /// What a file would come to.
 pub struct FilePlan {
     pub outcome: Outcome,
     pub counts: Counts,
-    /// Why the file could not be read to its end, if it could not (a job would fail).
+    /// Why a job would fail on the file: it could not be read to its end, or it breaks its
+    /// contract (`min_rows`, `max_reject_ratio`).
     pub file_error: Option<String>,
 }
 
@@ -86,6 +87,9 @@ pub fn plan_file(
                 break;
             }
         }
+    }
+    if file_error.is_none() {
+        file_error = contract_violation(profile, &counts).map(|m| format!("{display_name}: {m}"));
     }
     let name: Arc<str> = Arc::from(display_name);
     let outcome = delta.finish(&name, |_, _| Ok::<(), EngineError>(()))?;

@@ -14,6 +14,10 @@ use super::scim::{get_ci, has_schema, key_ci, remove_ci, USER_SCHEMA};
 /// The PatchOp message schema.
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// Extension schemas of a user: as a whole path (a key of a pathless `value`), such a URN
+/// names the extension's object, not an attribute `User` of a schema `…:2.0`.
+const EXTENSIONS: [&str; 1] = ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+
 /// Why a PATCH request cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct PatchError {
@@ -163,6 +167,9 @@ fn resolve(path: &str) -> Result<(Vec<String>, String), PatchError> {
             "value filters in paths are not supported",
         ));
     }
+    if let Some(urn) = EXTENSIONS.iter().find(|u| u.eq_ignore_ascii_case(path)) {
+        return Ok((Vec::new(), urn.to_string()));
+    }
     let (schema, attribute) = match path.rsplit_once(':') {
         Some((urn, attribute)) if urn.eq_ignore_ascii_case(USER_SCHEMA) => (None, attribute),
         Some((urn, attribute)) => (Some(urn), attribute),
@@ -222,6 +229,21 @@ mod tests {
                 "name": {"givenName": "Ann"},
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "HR"},
             })
+        );
+    }
+
+    #[test]
+    fn a_pathless_value_may_hold_an_extension_object() {
+        let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let user = json!({"userName": "a", enterprise: {"department": "Eng", "costCenter": "7"}});
+        let patched = patch(
+            user,
+            json!([{"op": "replace", "value": {"userName": "b", enterprise: {"department": "Legal"}}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            patched,
+            json!({"userName": "b", enterprise: {"department": "Legal", "costCenter": "7"}})
         );
     }
 

@@ -5,6 +5,7 @@ pub mod age_cli;
 pub mod daemon;
 pub mod http_stub;
 pub mod profiles;
+pub mod rosters;
 pub mod settled;
 pub mod sshd;
 pub mod tmpfs;
@@ -193,6 +194,15 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
 pub fn contains_bytes(haystack: &[u8], needle: impl AsRef<[u8]>) -> bool {
     let needle = needle.as_ref();
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The files under `dir` (recursively, hidden ones included) whose bytes hold `needle`.
+pub fn files_holding(dir: &Path, needle: impl AsRef<[u8]>) -> Vec<PathBuf> {
+    let needle = needle.as_ref();
+    all_files(dir)
+        .into_iter()
+        .filter(|p| contains_bytes(&fs::read(p).unwrap_or_default(), needle))
+        .collect()
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {

@@ -5,11 +5,11 @@
 //! are still recognised by their plaintext, and `retention` purges old kept inputs, audited.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use crate::common::{age_cli, all_files, contains_bytes, set_mtime, stderr, stdout, Workspace};
+use crate::common::{age_cli, all_files, files_holding, set_mtime, stderr, stdout, Workspace};
 use crate::skip_unless_tools;
 
 const SSN: &str = "987-65-4329";
@@ -42,13 +42,6 @@ path = "outbox/p_{{seq}}.csv"
 {output_extra}
 "#
     )
-}
-
-fn holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    all_files(dir)
-        .into_iter()
-        .filter(|p| contains_bytes(&fs::read(p).unwrap_or_default(), needle))
-        .collect()
 }
 
 fn run_once(ws: &Workspace) -> std::process::Output {
@@ -92,9 +85,9 @@ fn no_plaintext_rests_in_the_state_folder_and_the_kept_copy_decrypts_with_age() 
 
     let state = ws.path().join("var");
     assert!(all_files(&state).len() > 2, "{:?}", all_files(&state));
-    assert_eq!(holding(&state, SSN.as_bytes()), Vec::<PathBuf>::new());
+    assert_eq!(files_holding(&state, SSN.as_bytes()), Vec::<PathBuf>::new());
     assert_eq!(
-        holding(&ws.path().join("outbox"), SSN.as_bytes()),
+        files_holding(&ws.path().join("outbox"), SSN.as_bytes()),
         Vec::<PathBuf>::new()
     );
     assert!(ws.files_under("inbox/p").is_empty());
@@ -175,7 +168,7 @@ fn age_inputs_are_read_and_duplicates_are_known_by_their_plaintext() {
         .join(kept.iter().find(|k| k.ends_with("/a.csv.age")).unwrap());
     assert_eq!(age_cli::decrypt(&key, &a), export("E1"));
     assert_eq!(
-        holding(&ws.path().join("var"), SSN.as_bytes()),
+        files_holding(&ws.path().join("var"), SSN.as_bytes()),
         Vec::<PathBuf>::new()
     );
 
@@ -233,7 +226,7 @@ fn truncated_or_altered_age_inputs_fail_cleanly() {
     }
     assert!(ws.files_under("inbox/p").is_empty());
     assert_eq!(
-        holding(&ws.path().join("var"), SSN.as_bytes()),
+        files_holding(&ws.path().join("var"), SSN.as_bytes()),
         Vec::<PathBuf>::new()
     );
 }
@@ -348,7 +341,7 @@ fn no_plaintext_appears_while_a_large_encrypted_run_is_in_progress() {
     let mut scans = 0;
     while child.try_wait().unwrap().is_none() {
         for dir in ["var", "outbox"] {
-            let found = holding(&ws.path().join(dir), SSN.as_bytes());
+            let found = files_holding(&ws.path().join(dir), SSN.as_bytes());
             assert!(found.is_empty(), "plaintext during the run in {found:?}");
         }
         scans += 1;
@@ -360,7 +353,7 @@ fn no_plaintext_appears_while_a_large_encrypted_run_is_in_progress() {
     );
     // The inbox file itself is the partner's; once taken, nothing in the clear remains.
     for dir in ["var", "outbox", "inbox"] {
-        assert!(holding(&ws.path().join(dir), SSN.as_bytes()).is_empty());
+        assert!(files_holding(&ws.path().join(dir), SSN.as_bytes()).is_empty());
     }
     let sealed = ws.path().join("outbox/p_1.csv.age");
     let key = ws.path().join("keys/hrbridge.key");

@@ -3,268 +3,27 @@
 //! rehires — delivered to the stand-in's SCIM service and to a changes file; a truncated
 //! roster is held, sends nothing, and is rejected or approved by an operator.
 //!
-//! The expected changes come from this file's own model of the rules (`expected`), not from
-//! hrbridge.
+//! The expected changes come from the harness's own model of the rules
+//! (`common::rosters::expected`), not from hrbridge.
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use crate::common::rosters::{
+    accept, active_in, active_users, csv, deliver_day, expected, file_changes, hrbridge, key,
+    listed, people, Roster, RosterProfile, Snapshot, CHANGES_FILE, ROSTER_FILE,
+};
 use crate::common::{stderr, stdout, Workspace};
 use hrbridge::standin::{Config, StandinApi};
 
-/// One person as the HRIS exports them.
-#[derive(Debug, Clone, PartialEq)]
-struct Person {
-    given: String,
-    email: String,
-    dept: String,
-    status: String,
-}
-
-type Roster = BTreeMap<String, Person>;
-
-fn key(i: usize) -> String {
-    format!("P{i:05}")
-}
-
-/// Day 1: 120 active people in four departments.
-fn first_roster() -> Roster {
-    (1..=120)
-        .map(|i| {
-            let person = Person {
-                given: format!("Given{i}"),
-                email: format!("p{i}@example.com"),
-                dept: ["Sales", "Ops", "Eng", "HR"][i % 4].to_string(),
-                status: "Active".to_string(),
-            };
-            (key(i), person)
-        })
-        .collect()
-}
-
-fn csv(roster: &Roster) -> Vec<u8> {
-    let mut out = String::from("Employee,Given,Email,Department,Status\n");
-    for (k, p) in roster {
-        out.push_str(&format!(
-            "{k},{},{},{},{}\n",
-            p.given, p.email, p.dept, p.status
-        ));
-    }
-    out.into_bytes()
-}
-
-/// A person's mapped fields, by output field name (the profile trims the department).
-fn mapped(p: &Person) -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("userName", p.email.clone()),
-        ("name.givenName", p.given.clone()),
-        ("enterprise.department", p.dept.trim().to_string()),
-        ("status", p.status.clone()),
-    ])
-}
-
-/// What the rules say `file` changes against the accepted `snapshot` (person, active):
-/// kind → key → changed fields (sorted; a leaver by status lists its status).
-fn expected(
-    snapshot: &BTreeMap<String, (Person, bool)>,
-    file: &Roster,
-) -> BTreeMap<&'static str, BTreeMap<String, Vec<String>>> {
-    let mut out: BTreeMap<&'static str, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for (k, p) in file {
-        let terminated = p.status == "Terminated";
-        let kind = match snapshot.get(k) {
-            None if terminated => None,
-            None => Some("joiner"),
-            Some((_, true)) if terminated => Some("leaver"),
-            Some((_, false)) if !terminated => Some("rehire"),
-            Some((old, true)) if mapped(old) != mapped(p) => Some("mover"),
-            _ => None,
-        };
-        if let Some(kind) = kind {
-            let changed = match snapshot.get(k) {
-                Some((old, _)) => {
-                    let (a, b) = (mapped(old), mapped(p));
-                    a.keys()
-                        .filter(|f| a[*f] != b[*f])
-                        .map(|f| f.to_string())
-                        .collect()
-                }
-                _ => Vec::new(),
-            };
-            out.entry(kind).or_default().insert(k.clone(), changed);
-        }
-    }
-    for (k, (_, active)) in snapshot {
-        if *active && !file.contains_key(k) {
-            out.entry("leaver")
-                .or_default()
-                .insert(k.clone(), Vec::new());
-        }
-    }
-    out
-}
-
-/// The snapshot after `file` is accepted.
-fn accept(snapshot: &mut BTreeMap<String, (Person, bool)>, file: &Roster) {
-    for (k, (_, active)) in snapshot.iter_mut() {
-        if !file.contains_key(k) {
-            *active = false;
-        }
-    }
-    for (k, p) in file {
-        snapshot.insert(k.clone(), (p.clone(), p.status != "Terminated"));
-    }
-}
-
+/// The roster profile delivering to the stand-in's SCIM service, a changes file and the
+/// whole roster, holding more than 20 % leavers.
 fn workspace(api: &StandinApi) -> Workspace {
-    let ws = Workspace::new();
-    let base = api.base_url();
-    ws.profile(
-        "roster",
-        &format!(
-            r#"
-[source]
-type = "dir"
-path = "inbox/roster"
-
-[lifecycle]
-mode = "snapshot"
-status_field = "status"
-terminated_values = ["terminated"]
-max_leavers = "20%"
-
-[[field]]
-name = "externalId"
-from = "Employee"
-key = true
-required = true
-
-[[field]]
-name = "userName"
-from = "Email"
-pii = true
-
-[[field]]
-name = "name.givenName"
-from = "Given"
-pii = true
-
-[[field]]
-name = "enterprise.department"
-from = "Department"
-transform = ["trim"]
-
-[[field]]
-name = "status"
-from = "Status"
-
-[[output]]
-type = "scim"
-base_url = "{base}/scim/v2"
-backoff = "5ms"
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{env:IDP_SECRET}}" }}
-
-[[output]]
-type = "file"
-path = "outbox/changes_{{seq}}.csv"
-format = "csv"
-
-[[output]]
-type = "file"
-path = "outbox/roster_{{seq}}.csv"
-format = "csv"
-send = "roster"
-"#
-        ),
-    );
-    ws
-}
-
-fn hrbridge(ws: &Workspace, args: &[&str]) -> std::process::Output {
-    let out = ws
-        .cmd(args)
-        .env("IDP_SECRET", "demo-secret")
-        .output()
-        .unwrap();
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    out
-}
-
-/// Drops `roster` as day `day`'s file and runs one pass; returns the new job's id and status.
-fn deliver_day(ws: &Workspace, day: u32, roster: &Roster) -> (i64, String) {
-    ws.drop_file("roster", &format!("roster_day{day}.csv"), &csv(roster));
-    let out = hrbridge(ws, &["run", "--once"]);
-    let jobs = ws.jobs();
-    let job = jobs
-        .first()
-        .unwrap_or_else(|| panic!("day {day}: no job: {}{}", stdout(&out), stderr(&out)));
-    let status = job["status"].as_str().unwrap().to_string();
-    assert_eq!(
-        out.status.success(),
-        status != "held",
-        "day {day}: {}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    (job["id"].as_i64().unwrap(), status)
-}
-
-/// The plan of `job` as `changes --json` lists it: kind → key → changed fields.
-fn listed(ws: &Workspace, job: i64) -> BTreeMap<&'static str, BTreeMap<String, Vec<String>>> {
-    let out = hrbridge(ws, &["changes", &job.to_string(), "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut by_kind: BTreeMap<&'static str, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for c in json["changes"].as_array().unwrap() {
-        let kind = ["joiner", "mover", "leaver", "rehire"]
-            .into_iter()
-            .find(|k| *k == c["change"].as_str().unwrap())
-            .unwrap_or_else(|| panic!("unknown change {c}"));
-        let mut changed: Vec<String> = c["changed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap().to_string())
-            .collect();
-        changed.sort();
-        by_kind
-            .entry(kind)
-            .or_default()
-            .insert(c["key"].as_str().unwrap().to_string(), changed);
+    let outputs = format!("{CHANGES_FILE}{ROSTER_FILE}");
+    RosterProfile {
+        lifecycle: "max_leavers = \"20%\"",
+        scim_to: Some(&api.base_url()),
+        outputs: &outputs,
+        ..RosterProfile::default()
     }
-    by_kind
-}
-
-/// The `change` column of a published CSV output, by key.
-fn file_changes(ws: &Workspace, name: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(ws.path().join("outbox").join(name)).unwrap();
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let header = rows.headers().unwrap().clone();
-    let at = |n: &str| header.iter().position(|h| h == n).unwrap();
-    let (k, c) = (at("externalId"), at("change"));
-    rows.records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[k].to_string(), r[c].to_string())
-        })
-        .collect()
-}
-
-/// Active users at the stand-in, by externalId.
-fn active_users(api: &StandinApi) -> BTreeSet<String> {
-    api.record()
-        .users
-        .iter()
-        .filter(|u| u.active && !u.deleted)
-        .filter_map(|u| u.external_id.clone())
-        .collect()
-}
-
-fn active_in(snapshot: &BTreeMap<String, (Person, bool)>) -> BTreeSet<String> {
-    snapshot
-        .iter()
-        .filter(|(_, (_, active))| *active)
-        .map(|(k, _)| k.clone())
-        .collect()
+    .workspace()
 }
 
 /// Every other person of `roster` gone but two in five: 60 % of the rows missing.
@@ -281,10 +40,10 @@ fn truncated(roster: &Roster) -> Roster {
 fn rosters_become_joiners_movers_leavers_and_rehires_and_a_truncated_one_is_held() {
     let api = StandinApi::start(Config::default()).unwrap();
     let ws = workspace(&api);
-    let mut snapshot = BTreeMap::new();
+    let mut snapshot = Snapshot::new();
 
     // Day 1: everyone is a joiner.
-    let day1 = first_roster();
+    let day1 = people(120);
     let (job1, status) = deliver_day(&ws, 1, &day1);
     assert_eq!(status, "succeeded");
     let want = expected(&snapshot, &day1);

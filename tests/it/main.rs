@@ -26,6 +26,7 @@ mod faults_sftp;
 mod layers;
 mod lifecycle;
 mod lifecycle_dating;
+mod lifecycle_faults;
 mod lifecycle_order;
 mod lifecycle_routes;
 mod notify;
