@@ -56,7 +56,7 @@ pub fn run(config: Option<&Path>, job_id: i64, decision: Decision, runtime: &Han
             &store,
             &StopFlag::new(),
             runtime,
-            |ctx| recover(ctx).map_err(Into::into),
+            recover,
         ),
         Err(EngineError::Locked(_)) => {
             return match request(&store, CommandKind::Run, &plan.profile, None, &user) {
