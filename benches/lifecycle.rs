@@ -187,6 +187,7 @@ fn write_roster(path: &Path, rows: u64, day: Day) -> Expected {
         let slot = i % 1000;
         let mut person = Person::of(i);
         if day == Day::Next && i >= rows {
+            person.terminated = false;
             count("joiner");
         } else if day == Day::Next {
             match slot {

@@ -18,7 +18,9 @@ use crate::kernel::keys::KeyedHash;
 use crate::kernel::mapped::{FieldInfo, MappedRecord, Rejection};
 use crate::kernel::value::Value;
 use crate::profile::lifecycle::{Absent, LifecycleSpec};
-use crate::store::{ChangeCounts, ChangeRow, PlanRow, PlanState, Snapshot, Store, StoreError};
+use crate::store::{
+    ChangeCounts, ChangeRow, PlanRow, PlanState, RosterReader, Snapshot, Store, StoreError,
+};
 
 use super::safeguard;
 use super::stored::{FieldChange, StoredForm};
@@ -69,6 +71,8 @@ pub struct Delta<'a> {
     profile: &'a str,
     spec: &'a LifecycleSpec,
     form: StoredForm<'a>,
+    /// The snapshot, read in one read transaction for the whole file.
+    roster: RosterReader<'a>,
     status: Option<usize>,
     base: Option<Snapshot>,
     sink: Sink,
@@ -104,13 +108,15 @@ impl<'a> Delta<'a> {
             .status_field
             .as_deref()
             .and_then(|name| fields.iter().position(|f| f.name == name));
+        let roster = store.roster_reader(profile)?;
         Ok(Delta {
             store,
             profile,
             spec,
             form: StoredForm::new(fields, hash),
             status,
-            base: store.snapshot(profile)?,
+            base: roster.snapshot()?,
+            roster,
             sink: job.map_or(Sink::Memory, Sink::Job),
             seen: HashMap::new(),
             keyless: 0,
@@ -159,7 +165,7 @@ impl<'a> Delta<'a> {
         let fields = self.form.stored(&rec.values);
         let terminated = self.terminated(rec);
         let old = match self.base {
-            Some(_) => self.store.roster_entry(self.profile, &key)?,
+            Some(_) => self.roster.entry(&key)?,
             None => None,
         };
         let mut changed = Vec::new();
@@ -218,14 +224,14 @@ impl<'a> Delta<'a> {
     ) -> Result<Outcome, E> {
         if self.base.is_some() && self.spec.absent == Absent::Terminate && self.keyless == 0 {
             let mut absent = Vec::new();
-            self.store.for_each_active_key(self.profile, |key| {
+            self.roster.for_each_active_key(|key| {
                 if !self.seen.contains_key(&digest(key)) {
                     absent.push(key.to_string());
                 }
                 Ok(())
             })?;
             for key in absent {
-                let Some(entry) = self.store.roster_entry(self.profile, &key)? else {
+                let Some(entry) = self.roster.entry(&key)? else {
                     continue;
                 };
                 let rec = self.form.record_of(&entry.fields, file);

@@ -37,7 +37,7 @@ pub use pages::{AuditFilter, JobSet, JobTotals, Toward};
 pub use pauses::Pause;
 pub use plans::{ChangeCounts, ChangeRow, PlanRow, PlanState};
 pub use remote::{RemoteRow, RemoteState};
-pub use snapshots::{Advance, RosterEntry, Snapshot};
+pub use snapshots::{Advance, RosterEntry, RosterReader, Snapshot};
 
 use std::path::Path;
 use std::time::Duration;
