@@ -23,61 +23,48 @@ use std::path::{Path, PathBuf};
 
 const HEADER: &str = "Employee ID,First Name,Last Name,Work Email,Department,Job Title,Manager ID,Location,Type,Status,Hire Date,Cost Center,SSN";
 
-/// The mapped fields, shared by both profiles.
-const FIELDS: &str = r#"
-[[field]]
-name = "employee_id"
-from = "Employee ID"
-required = true
-key = true
-transform = ["trim"]
-[[field]]
-name = "first_name"
-from = "First Name"
-transform = ["trim"]
-[[field]]
-name = "last_name"
-from = "Last Name"
-transform = ["trim"]
-[[field]]
-name = "work_email"
-from = "Work Email"
-transform = ["trim", "lower"]
-[[field]]
-name = "department"
-from = "Department"
-transform = ["trim"]
-[[field]]
-name = "job_title"
-from = "Job Title"
-transform = ["trim"]
-[[field]]
-name = "manager_id"
-from = "Manager ID"
-[[field]]
-name = "location"
-from = "Location"
-[[field]]
-name = "employment_type"
-from = "Type"
-map = { FT = "full_time", PT = "part_time", CT = "contractor" }
-[[field]]
-name = "status"
-from = "Status"
-[[field]]
-name = "start_date"
-from = "Hire Date"
-type = "date"
-input_formats = ["%m/%d/%Y"]
-[[field]]
-name = "cost_center"
-from = "Cost Center"
-transform = ["trim"]
-[[field]]
-name = "ssn"
-from = "SSN"
-pii = true
-"#;
+/// The mapped fields, shared by both profiles: name, column, and the rest of its `[[field]]`.
+const FIELDS: [(&str, &str, &str); 13] = [
+    (
+        "employee_id",
+        "Employee ID",
+        "required = true\nkey = true\ntransform = [\"trim\"]",
+    ),
+    ("first_name", "First Name", "transform = [\"trim\"]"),
+    ("last_name", "Last Name", "transform = [\"trim\"]"),
+    (
+        "work_email",
+        "Work Email",
+        "transform = [\"trim\", \"lower\"]",
+    ),
+    ("department", "Department", "transform = [\"trim\"]"),
+    ("job_title", "Job Title", "transform = [\"trim\"]"),
+    ("manager_id", "Manager ID", ""),
+    ("location", "Location", ""),
+    (
+        "employment_type",
+        "Type",
+        "map = { FT = \"full_time\", PT = \"part_time\", CT = \"contractor\" }",
+    ),
+    ("status", "Status", ""),
+    (
+        "start_date",
+        "Hire Date",
+        "type = \"date\"\ninput_formats = [\"%m/%d/%Y\"]",
+    ),
+    ("cost_center", "Cost Center", "transform = [\"trim\"]"),
+    ("ssn", "SSN", "pii = true"),
+];
+
+/// The `[[field]]` tables of [`FIELDS`].
+fn fields() -> String {
+    FIELDS
+        .iter()
+        .map(|(name, from, rest)| {
+            format!("[[field]]\nname = \"{name}\"\nfrom = \"{from}\"\n{rest}\n")
+        })
+        .collect()
+}
 
 const LIFECYCLE: &str = r#"
 [lifecycle]
@@ -106,8 +93,11 @@ fn main() {
     for rows in sizes {
         let _ = fs::remove_dir_all(&root);
         let (mapping, life) = (root.join("mapping"), root.join("lifecycle"));
-        workspace(&mapping, &format!("{FIELDS}{}", output("roster")));
-        workspace(&life, &format!("{LIFECYCLE}{FIELDS}{}", output("changes")));
+        workspace(&mapping, &format!("{}{}", fields(), output("roster")));
+        workspace(
+            &life,
+            &format!("{LIFECYCLE}{}{}", fields(), output("changes")),
+        );
 
         let next = mapping.join("inbox/bench/roster_2.csv");
         let expected = write_roster(&next, rows, Day::Next);
