@@ -6,14 +6,14 @@
 //! `cargo bench --bench pipeline -- 200000` for other sizes. Prints a table; peak RSS is the
 //! child process's VmHWM, sampled until it exits.
 
+#[path = "common/child.rs"]
+mod child;
 #[path = "../tests/common/settled.rs"]
 mod settled;
 
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const PROFILE: &str = r#"
 description = "benchmark: HRIS roster to payroll"
@@ -134,15 +134,18 @@ fn main() {
                 fs::write(root.join("profiles/bench.toml"), profile).unwrap();
             }
             let bytes = fs::metadata(&input).expect("input").len();
-            let (secs, peak_kb) = run(bin, &root, rows);
+            let (secs, peak_kb) =
+                child::measure(bin, &root, &["run", "--once"], &format!("{rows} rows"));
             let lines = if sealed {
                 let file = fs::File::open(root.join("outbox/payroll_1.csv.age")).expect("output");
                 let plain = age::Decryptor::new(file)
                     .and_then(|d| d.decrypt(std::iter::once(&identity as &dyn age::Identity)))
                     .expect("decrypt the output");
-                count_lines(plain)
+                child::count_lines(plain)
             } else {
-                count_lines(fs::File::open(root.join("outbox/payroll_1.csv")).expect("output"))
+                child::count_lines(
+                    fs::File::open(root.join("outbox/payroll_1.csv")).expect("output"),
+                )
             };
             assert_eq!(lines, rows + 1, "output rows");
             println!(
@@ -222,46 +225,4 @@ fn setup(root: &Path, rows: u64) -> std::path::PathBuf {
     drop(w);
     settled::age(&path);
     path
-}
-
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// `hrbridge run --once` in `root`: its wall time and peak RSS (KiB).
-fn run(bin: &str, root: &Path, rows: u64) -> (f64, u64) {
-    let started = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["run", "--once"])
-        .current_dir(root)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start hrbridge");
-    let pid = child.id();
-    let mut peak_kb = 0u64;
-    let status = loop {
-        if let Some(kb) = vm_hwm_kb(pid) {
-            peak_kb = peak_kb.max(kb);
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "hrbridge failed on {rows} rows");
-    (started.elapsed().as_secs_f64(), peak_kb)
-}
-
-fn count_lines(mut file: impl std::io::Read) -> u64 {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut lines = 0u64;
-    loop {
-        let n = file.read(&mut buf).expect("read output");
-        if n == 0 {
-            return lines;
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-    }
 }

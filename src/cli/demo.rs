@@ -5,7 +5,10 @@
 //! export a second time to show duplicate detection, verifies the audit trail and prints what
 //! happened and where the outputs are. Profiles with API outputs deliver to a stand-in HR API
 //! the demo starts on loopback (`standin`): the bundled profiles name it as [`DEMO_API`],
-//! which the copy in the workspace points at the real port.
+//! which the copy in the workspace points at the real port. Then the lifecycle story
+//! ([`lifecycle`]): a `[lifecycle]` profile's nightly rosters, the last one held.
+
+mod lifecycle;
 
 use std::fs;
 use std::io;
@@ -20,6 +23,7 @@ use super::{print_diagnostics, Exit};
 use crate::engine::checks::{self, Checked};
 use crate::engine::runner::run_once;
 use crate::profile::load;
+use crate::settings::Settings;
 use crate::standin::{self, StandinApi};
 use crate::store::{AuditVerdict, Store};
 
@@ -29,6 +33,9 @@ const WORKSPACE: &str = "var/demo";
 const DEMO_API: &str = "http://127.0.0.1:8765";
 /// The secret (in the workspace's state folder) holding the stand-in's OAuth2 client secret.
 const DEMO_SECRET: &str = "hris_client_secret";
+/// How old the files the demo drops are: old enough to count as settled, so the tour does
+/// not wait.
+const SETTLED: Duration = Duration::from_secs(3600);
 
 pub fn run(runtime: &Handle) -> Exit {
     match tour(runtime) {
@@ -49,17 +56,12 @@ fn tour(runtime: &Handle) -> Result<Exit, Box<dyn std::error::Error>> {
         fs::remove_dir_all(&ws)?;
     }
     fs::create_dir_all(&ws)?;
-    // Files dropped an hour ago count as settled, so the tour does not wait.
-    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    copy_tree(&bundle.join("profiles"), &ws.join("profiles"), None)?;
+    copy_tree(&bundle.join("profiles"), &ws.join("profiles"), false)?;
+    lifecycle::install(&bundle, &ws)?;
     let api = StandinApi::start(standin::Config::default())?;
     point_profiles_at(&ws.join("profiles"), &api.base_url())?;
-    copy_tree(&bundle.join("tables"), &ws.join("tables"), None)?;
-    copy_tree(
-        &bundle.join("fixtures/inbox"),
-        &ws.join("inbox"),
-        Some(an_hour_ago),
-    )?;
+    copy_tree(&bundle.join("tables"), &ws.join("tables"), false)?;
+    copy_tree(&bundle.join("fixtures/inbox"), &ws.join("inbox"), true)?;
     let config = ws.join("hrbridge.toml");
     fs::write(
         &config,
@@ -91,9 +93,14 @@ fn tour(runtime: &Handle) -> Result<Exit, Box<dyn std::error::Error>> {
         profiles.len(),
         ws.display()
     );
+    let width = profiles
+        .iter()
+        .map(|c| c.profile.name.len())
+        .max()
+        .unwrap_or(0);
     for Checked { profile: p, .. } in &profiles {
         println!(
-            "  {:<16} {}",
+            "  {:<width$} {}",
             p.name,
             p.description.as_deref().unwrap_or("")
         );
@@ -117,10 +124,7 @@ fn tour(runtime: &Handle) -> Result<Exit, Box<dyn std::error::Error>> {
             .then(|| (checked, job, settings.resolve_path(&spec.path).join(again)))
     }) {
         crate::engine::archive::restore(&job.kept_at, &settings.state_dir, &again)?;
-        fs::File::options()
-            .write(true)
-            .open(&again)?
-            .set_modified(an_hour_ago)?;
+        settle(&again)?;
         println!(
             "\n== pass 2: {:?} dropped again as {:?}\n",
             job.file,
@@ -131,6 +135,18 @@ fn tour(runtime: &Handle) -> Result<Exit, Box<dyn std::error::Error>> {
             "{}",
             render_summary(&second, &unfinished(&store, std::slice::from_ref(checked))?)
         );
+    }
+
+    let cfg = config
+        .strip_prefix(std::env::current_dir()?)
+        .unwrap_or(&config)
+        .display()
+        .to_string();
+    if let Some(checked) = profiles
+        .iter()
+        .find(|c| c.profile.name == lifecycle::PROFILE)
+    {
+        lifecycle::story(&settings, checked, &store, runtime, &bundle, &cfg)?;
     }
 
     let record = api.record();
@@ -149,11 +165,6 @@ fn tour(runtime: &Handle) -> Result<Exit, Box<dyn std::error::Error>> {
         AuditVerdict::Intact { events, head } => println!("intact: {events} events, head {head}"),
         AuditVerdict::Broken { seq, reason } => println!("BROKEN at event {seq}: {reason}"),
     }
-    let cfg = config
-        .strip_prefix(std::env::current_dir()?)
-        .unwrap_or(&config)
-        .display()
-        .to_string();
     println!("\nexplore:\n  hrbridge --config {cfg} jobs\n  hrbridge --config {cfg} jobs --job 1\n  hrbridge --config {cfg} audit\n  hrbridge --config {cfg} audit verify\n  hrbridge --config {cfg} tui            # the dashboard");
     println!(
         "outputs are under {}, inputs under {}",
@@ -173,6 +184,26 @@ fn point_profiles_at(dir: &Path, base_url: &str) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The local inbox folder of `checked`'s profile.
+fn inbox_of(settings: &Settings, checked: &Checked) -> Option<PathBuf> {
+    let spec = crate::source::open::open(&checked.profile.source).inbox()?;
+    Some(settings.resolve_path(&spec.path))
+}
+
+/// Copies `from` to `to`, settled.
+fn drop_settled(from: &Path, to: &Path) -> io::Result<()> {
+    fs::copy(from, to)?;
+    settle(to)
+}
+
+/// Gives `path` an mtime old enough for the inbox to take it at once.
+fn settle(path: &Path) -> io::Result<()> {
+    fs::File::options()
+        .write(true)
+        .open(path)?
+        .set_modified(SystemTime::now() - SETTLED)
 }
 
 /// `offers_1.csv` → `offers_1_again.csv`: a new name that still matches the usual patterns.
@@ -195,23 +226,19 @@ fn bundle_dir() -> Option<PathBuf> {
     has(&built).then_some(built)
 }
 
-/// Copies a folder tree; copied files get `mtime` when given.
-fn copy_tree(from: &Path, to: &Path, mtime: Option<SystemTime>) -> io::Result<()> {
+/// Copies a folder tree; its files `settled` ones when asked (see [`settle`]).
+fn copy_tree(from: &Path, to: &Path, settled: bool) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let kind = entry.file_type()?;
         let dest = to.join(entry.file_name());
         if kind.is_dir() {
-            copy_tree(&entry.path(), &dest, mtime)?;
+            copy_tree(&entry.path(), &dest, settled)?;
+        } else if kind.is_file() && settled {
+            drop_settled(&entry.path(), &dest)?;
         } else if kind.is_file() {
             fs::copy(entry.path(), &dest)?;
-            if let Some(t) = mtime {
-                fs::File::options()
-                    .write(true)
-                    .open(&dest)?
-                    .set_modified(t)?;
-            }
         }
     }
     Ok(())

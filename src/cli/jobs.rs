@@ -47,19 +47,25 @@ fn list(
         println!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(Exit::Ok);
     }
-    let mut t = TextTable::new(JOB_COLUMNS.into_iter().chain(["started", "error"]));
-    for j in &jobs {
-        let mut row = job_cells(j.id, &j.profile, &j.file_name, j.status, &j.counts);
-        row.push(j.started_at.clone());
-        row.push(j.error.clone().unwrap_or_default());
-        t.push(row);
-    }
+    let t = table(&jobs);
     if csv {
         print!("{}", t.to_csv()?);
     } else {
         print!("{}", t.render());
     }
     Ok(Exit::Ok)
+}
+
+/// The listing's table: one row per job, with when it started and its error.
+pub(super) fn table(jobs: &[JobRow]) -> TextTable {
+    let mut t = TextTable::new(JOB_COLUMNS.into_iter().chain(["started", "error"]));
+    for j in jobs {
+        let mut row = job_cells(j.id, &j.profile, &j.file_name, j.status, &j.counts);
+        row.push(j.started_at.clone());
+        row.push(j.error.clone().unwrap_or_default());
+        t.push(row);
+    }
+    t
 }
 
 fn show_job(store: &Store, id: i64, json: bool) -> Result<Exit, Box<dyn std::error::Error>> {

@@ -28,7 +28,8 @@ use crate::kernel::mapped::{FieldInfo, MappedRecord, Rejection};
 use crate::kernel::value::Value;
 use crate::profile::lifecycle::{Absent, LifecycleSpec, Prehire};
 use crate::store::{
-    ChangeCounts, ChangeRow, PlanRow, PlanState, QueueEntry, Snapshot, Store, StoreError,
+    ChangeCounts, ChangeRow, PlanRow, PlanState, QueueEntry, RosterReader, Snapshot, Store,
+    StoreError,
 };
 
 use super::safeguard;
@@ -81,6 +82,8 @@ pub struct Delta<'a> {
     spec: &'a LifecycleSpec,
     fields: &'a [FieldInfo],
     form: StoredForm<'a>,
+    /// The snapshot, read in one read transaction for the whole file.
+    roster: RosterReader<'a>,
     status: Option<usize>,
     /// The fields holding joiners' and leavers' effective dates.
     joiner_date: Option<usize>,
@@ -128,6 +131,7 @@ impl<'a> Delta<'a> {
             .into_iter()
             .map(|entry| (entry.key.clone(), entry))
             .collect();
+        let roster = store.roster_reader(profile)?;
         Ok(Delta {
             store,
             profile,
@@ -139,7 +143,8 @@ impl<'a> Delta<'a> {
             leaver_date: position(spec.effective_from.leaver.as_deref()),
             today,
             waiting,
-            base: store.snapshot(profile)?,
+            base: roster.snapshot()?,
+            roster,
             sink: job.map_or(Sink::Memory, Sink::Job),
             seen: HashMap::new(),
             keyless: 0,
@@ -188,7 +193,7 @@ impl<'a> Delta<'a> {
         let fields = self.form.stored(&rec.values);
         let terminated = self.terminated(rec);
         let old = match self.base {
-            Some(_) => self.store.roster_entry(self.profile, &key)?,
+            Some(_) => self.roster.entry(&key)?,
             None => None,
         };
         let pending = self.waiting.remove(&key);
@@ -350,14 +355,14 @@ impl<'a> Delta<'a> {
         let judged = self.spec.absent == Absent::Terminate && self.keyless == 0;
         if self.base.is_some() && judged {
             let mut absent = Vec::new();
-            self.store.for_each_active_key(self.profile, |key| {
+            self.roster.for_each_active_key(|key| {
                 if !self.seen.contains_key(&digest(key)) {
                     absent.push(key.to_string());
                 }
                 Ok(())
             })?;
             for key in absent {
-                let Some(entry) = self.store.roster_entry(self.profile, &key)? else {
+                let Some(entry) = self.roster.entry(&key)? else {
                     continue;
                 };
                 // A leaver by absence is sent now, whatever date was pending for them.

@@ -40,7 +40,7 @@ pub use pauses::Pause;
 pub use plans::{ChangeCounts, ChangeRow, PlanRow, PlanState};
 pub use queue::QueueEntry;
 pub use remote::{RemoteRow, RemoteState};
-pub use snapshots::{Advance, RosterEntry, Snapshot};
+pub use snapshots::{Advance, RosterEntry, RosterReader, Snapshot};
 
 use std::path::Path;
 use std::time::Duration;

@@ -5,10 +5,15 @@
 //! The snapshot moves only by [`Store::advance_snapshot`], which applies one delivered job's
 //! plan in a single transaction and only once: a crash before it leaves the old snapshot (the
 //! job replays under its ledger), a crash after it finds the plan applied.
+//!
+//! A delta reads the snapshot through a [`RosterReader`]: a read-only connection of its own
+//! that holds one read transaction for the whole file, so its point lookups (one per person)
+//! see one consistent snapshot and do not each take and release the database's read lock —
+//! which, per lookup, cost more than the lookup itself.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, BUSY_TIMEOUT};
 
 /// Where a profile's snapshot stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,38 +45,122 @@ pub enum Advance {
     Stale,
 }
 
+/// One profile's snapshot, read in one read transaction (see the module's notes).
+pub struct RosterReader<'a> {
+    profile: &'a str,
+    conn: Reader<'a>,
+}
+
+enum Reader<'a> {
+    /// A connection of its own, its read transaction open until it is dropped.
+    Own(Connection),
+    /// The store's connection (an in-memory store has no other), one transaction a lookup.
+    Shared(&'a Connection),
+}
+
+impl RosterReader<'_> {
+    fn conn(&self) -> &Connection {
+        match &self.conn {
+            Reader::Own(c) => c,
+            Reader::Shared(c) => c,
+        }
+    }
+
+    /// Where the snapshot stands, if one was ever accepted.
+    pub fn snapshot(&self) -> Result<Option<Snapshot>> {
+        snapshot(self.conn(), self.profile)
+    }
+
+    /// The roster row of `key`.
+    pub fn entry(&self, key: &str) -> Result<Option<RosterEntry>> {
+        roster_entry(self.conn(), self.profile, key)
+    }
+
+    /// Calls `each` with the key of every active person, in key order, without holding them
+    /// all.
+    pub fn for_each_active_key(
+        &self,
+        each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
+    ) -> Result<()> {
+        for_each_active_key(self.conn(), self.profile, each)
+    }
+}
+
+fn snapshot(conn: &Connection, profile: &str) -> Result<Option<Snapshot>> {
+    Ok(conn
+        .prepare_cached("SELECT job_id, rows, active FROM snapshots WHERE profile = ?1")?
+        .query_row(params![profile], |r| {
+            Ok(Snapshot {
+                job_id: r.get(0)?,
+                rows: r.get(1)?,
+                active: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+fn roster_entry(conn: &Connection, profile: &str, key: &str) -> Result<Option<RosterEntry>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT active, fields FROM roster WHERE profile = ?1 AND key = ?2")?;
+    Ok(stmt
+        .query_row(params![profile, key], |r| {
+            Ok(RosterEntry {
+                active: r.get(0)?,
+                fields: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+fn for_each_active_key(
+    conn: &Connection,
+    profile: &str,
+    mut each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
+) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached("SELECT key FROM roster WHERE profile = ?1 AND active = 1 ORDER BY key")?;
+    let mut rows = stmt.query(params![profile])?;
+    while let Some(row) = rows.next()? {
+        // Borrowed from the row: a million keys, none of them copied.
+        let key = row.get_ref(0)?.as_str().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+        })?;
+        each(key)?;
+    }
+    Ok(())
+}
+
 impl Store {
+    /// A reader of `profile`'s snapshot as it stands now, for one delta: later changes to the
+    /// roster are not seen by it.
+    pub fn roster_reader<'a>(&'a self, profile: &'a str) -> Result<RosterReader<'a>> {
+        let conn = match self.conn.path() {
+            Some(path) if !path.is_empty() => {
+                let open_err = |source| StoreError::Open {
+                    path: path.to_string(),
+                    source,
+                };
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+                conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+                // Deferred: the read transaction starts with the first lookup and lasts until
+                // the reader is dropped (closing the connection ends it).
+                conn.execute_batch("BEGIN")?;
+                Reader::Own(conn)
+            }
+            _ => Reader::Shared(&self.conn),
+        };
+        Ok(RosterReader { profile, conn })
+    }
+
     /// The snapshot of `profile`, if one was ever accepted.
     pub fn snapshot(&self, profile: &str) -> Result<Option<Snapshot>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT job_id, rows, active FROM snapshots WHERE profile = ?1",
-                params![profile],
-                |r| {
-                    Ok(Snapshot {
-                        job_id: r.get(0)?,
-                        rows: r.get(1)?,
-                        active: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+        snapshot(&self.conn, profile)
     }
 
     /// The roster row of `key` in `profile`'s snapshot.
     pub fn roster_entry(&self, profile: &str, key: &str) -> Result<Option<RosterEntry>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT active, fields FROM roster WHERE profile = ?1 AND key = ?2")?;
-        Ok(stmt
-            .query_row(params![profile, key], |r| {
-                Ok(RosterEntry {
-                    active: r.get(0)?,
-                    fields: r.get(1)?,
-                })
-            })
-            .optional()?)
+        roster_entry(&self.conn, profile, key)
     }
 
     /// Calls `each` with the key of every active person in `profile`'s snapshot, in key
@@ -79,17 +168,9 @@ impl Store {
     pub fn for_each_active_key(
         &self,
         profile: &str,
-        mut each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
+        each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT key FROM roster WHERE profile = ?1 AND active = 1 ORDER BY key",
-        )?;
-        let mut rows = stmt.query(params![profile])?;
-        while let Some(row) = rows.next()? {
-            let key: String = row.get(0)?;
-            each(&key)?;
-        }
-        Ok(())
+        for_each_active_key(&self.conn, profile, each)
     }
 
     /// Applies the plan of job `job_id` to its profile's roster, once, in one transaction:

@@ -1,0 +1,286 @@
+//! The cost of a `[lifecycle]` delta: `hrbridge run --once` on a generated full roster (13
+//! columns, 1M people by default) that differs from the previous accepted one by 1 % —
+//! joiners, movers, leavers by status and by absence, rehires — against mapping the same file
+//! with the same fields and no `[lifecycle]`.
+//!
+//! Three runs per size, each in a fresh process: the mapping alone (to a CSV of every row),
+//! the first roster accepted as the snapshot (`baseline = true`: recorded, nothing sent), and
+//! the next day's roster diffed against it (the changes to a CSV). The delta's changes are
+//! checked against what the generator made, kind by kind (`hrbridge changes --json`). Prints a
+//! table with the wall time, rows/s, the child's peak RSS (VmHWM) and the time as a multiple
+//! of the mapping's. Run: `cargo bench --bench lifecycle` (1M people), `cargo bench --bench
+//! lifecycle -- quick` (100,000) or `-- 200000` for other sizes.
+
+#[path = "common/child.rs"]
+mod child;
+#[path = "../tests/common/settled.rs"]
+mod settled;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+const HEADER: &str = "Employee ID,First Name,Last Name,Work Email,Department,Job Title,Manager ID,Location,Type,Status,Hire Date,Cost Center,SSN";
+
+/// The mapped fields, shared by both profiles: name, column, and the rest of its `[[field]]`.
+const FIELDS: [(&str, &str, &str); 13] = [
+    (
+        "employee_id",
+        "Employee ID",
+        "required = true\nkey = true\ntransform = [\"trim\"]",
+    ),
+    ("first_name", "First Name", "transform = [\"trim\"]"),
+    ("last_name", "Last Name", "transform = [\"trim\"]"),
+    (
+        "work_email",
+        "Work Email",
+        "transform = [\"trim\", \"lower\"]",
+    ),
+    ("department", "Department", "transform = [\"trim\"]"),
+    ("job_title", "Job Title", "transform = [\"trim\"]"),
+    ("manager_id", "Manager ID", ""),
+    ("location", "Location", ""),
+    (
+        "employment_type",
+        "Type",
+        "map = { FT = \"full_time\", PT = \"part_time\", CT = \"contractor\" }",
+    ),
+    ("status", "Status", ""),
+    (
+        "start_date",
+        "Hire Date",
+        "type = \"date\"\ninput_formats = [\"%m/%d/%Y\"]",
+    ),
+    ("cost_center", "Cost Center", "transform = [\"trim\"]"),
+    ("ssn", "SSN", "pii = true"),
+];
+
+/// The `[[field]]` tables of [`FIELDS`].
+fn fields() -> String {
+    FIELDS
+        .iter()
+        .map(|(name, from, rest)| {
+            format!("[[field]]\nname = \"{name}\"\nfrom = \"{from}\"\n{rest}\n")
+        })
+        .collect()
+}
+
+const LIFECYCLE: &str = r#"
+[lifecycle]
+mode = "snapshot"
+baseline = true
+status_field = "status"
+terminated_values = ["Terminated"]
+"#;
+
+/// What the next day's roster changes, by kind, as the generator made it.
+type Expected = BTreeMap<&'static str, u64>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut sizes: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if args.iter().any(|a| a == "quick") {
+        sizes.push(100_000);
+    }
+    if sizes.is_empty() {
+        sizes.push(1_000_000);
+    }
+    let bin = env!("CARGO_BIN_EXE_hrbridge");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-lifecycle");
+    println!("| people | run | seconds | rows/s | peak RSS MB | × mapping |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for rows in sizes {
+        let _ = fs::remove_dir_all(&root);
+        let (mapping, life) = (root.join("mapping"), root.join("lifecycle"));
+        workspace(&mapping, &format!("{}{}", fields(), output("roster")));
+        workspace(
+            &life,
+            &format!("{LIFECYCLE}{}{}", fields(), output("changes")),
+        );
+
+        let next = mapping.join("inbox/bench/roster_2.csv");
+        let expected = write_roster(&next, rows, Day::Next);
+        let map = child::measure(bin, &mapping, &["run", "--once"], "the mapping");
+        let out = fs::File::open(mapping.join("outbox/roster_1.csv")).expect("mapped output");
+        assert_eq!(child::count_lines(out), rows + 1, "mapped rows");
+
+        write_roster(&life.join("inbox/bench/roster_1.csv"), rows, Day::First);
+        let first = child::measure(bin, &life, &["run", "--once"], "the first snapshot");
+        write_roster(&life.join("inbox/bench/roster_2.csv"), rows, Day::Next);
+        let delta = child::measure(bin, &life, &["run", "--once"], "the delta");
+        check_changes(bin, &life, &expected);
+
+        let changes: u64 = expected.values().sum();
+        for (what, (secs, peak_kb)) in [
+            ("map only (no `[lifecycle]`)".to_string(), map),
+            ("first snapshot (`baseline = true`)".to_string(), first),
+            (format!("delta, {changes} changes"), delta),
+        ] {
+            println!(
+                "| {rows} | {what} | {secs:.2} | {:.0} | {:.1} | {:.2} |",
+                rows as f64 / secs,
+                peak_kb as f64 / 1024.0,
+                secs / map.0
+            );
+        }
+        let kinds: Vec<String> = expected.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!("\nchanges in the delta: {}", kinds.join(", "));
+    }
+    let _ = fs::remove_dir_all(&root);
+}
+
+/// A file output of every record (`{name}_{seq}.csv`).
+fn output(name: &str) -> String {
+    format!("[[output]]\ntype = \"file\"\npath = \"outbox/{name}_{{seq}}.csv\"\n")
+}
+
+/// An installation folder with one profile, `bench`, of `body` reading `inbox/bench`.
+fn workspace(root: &Path, body: &str) {
+    fs::create_dir_all(root.join("profiles")).unwrap();
+    fs::create_dir_all(root.join("inbox/bench")).unwrap();
+    fs::write(root.join("hrbridge.toml"), "output_roots = [\"outbox\"]\n").unwrap();
+    let source = "[source]\ntype = \"dir\"\npath = \"inbox/bench\"\npattern = \"*.csv\"\nsettle = \"1s\"\n[format]\ntype = \"csv\"\ndelimiter = \",\"\nencoding = \"utf-8\"\n";
+    let profile = format!("description = \"benchmark: roster\"\n{source}{body}");
+    fs::write(root.join("profiles/bench.toml"), profile).unwrap();
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Day {
+    /// Everyone; one in 200 terminated.
+    First,
+    /// The same people with 1 % changes (10 in every 1000 people).
+    Next,
+}
+
+/// A well-mixed 64-bit value of `i` (splitmix64), so a person's columns do not depend on
+/// the day.
+fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Writes the roster of `day` for `rows` people; returns the changes of the next day's
+/// roster against the first, by kind. Of every 1000 people on the next day: one terminated
+/// on the first day is active again (rehire), three move (department; one also their title),
+/// two are missing (leavers by absence), two are terminated (leavers by status); and two
+/// people per 1000 are new (joiners, appended).
+fn write_roster(path: &Path, rows: u64, day: Day) -> Expected {
+    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(path).unwrap());
+    writeln!(w, "{HEADER}").unwrap();
+    let mut expected = Expected::new();
+    let mut count = |kind| *expected.entry(kind).or_insert(0) += 1;
+    let joiners = if day == Day::Next { rows / 500 } else { 0 };
+    for i in 0..rows + joiners {
+        let slot = i % 1000;
+        let mut person = Person::of(i);
+        if day == Day::Next && i >= rows {
+            person.terminated = false;
+            count("joiner");
+        } else if day == Day::Next {
+            match slot {
+                0 => {
+                    person.terminated = false;
+                    count("rehire");
+                }
+                1..=3 => {
+                    person.dept = (person.dept + 1) % 40;
+                    person.senior = slot == 3;
+                    count("mover");
+                }
+                4 | 5 => {
+                    count("leaver");
+                    continue;
+                }
+                6 | 7 => {
+                    person.terminated = true;
+                    count("leaver");
+                }
+                _ => {}
+            }
+        }
+        person.write(&mut w, i);
+    }
+    w.flush().unwrap();
+    drop(w);
+    settled::age(path);
+    expected
+}
+
+/// One person's varying columns.
+struct Person {
+    r: u64,
+    dept: u64,
+    senior: bool,
+    terminated: bool,
+}
+
+impl Person {
+    fn of(i: u64) -> Person {
+        let r = mix(i);
+        Person {
+            r,
+            dept: r % 40,
+            senior: false,
+            terminated: i.is_multiple_of(200),
+        }
+    }
+
+    fn write(&self, w: &mut impl Write, i: u64) {
+        let firsts = [
+            "Ada", "Grace", "José", "Zoë", "Wei", "Amara", "Olusegun", "Priya", "Mateo", "Ingrid",
+        ];
+        let lasts = [
+            "Lovelace", "Hopper", "García", "Müller", "Chen", "Okafor", "Adeyemi", "Sharma",
+            "Rossi", "Berg",
+        ];
+        let titles = ["Analyst", "Engineer", "Recruiter", "Accountant", "Designer"];
+        let r = self.r;
+        let (first, last) = (firsts[(r % 10) as usize], lasts[(r / 10 % 10) as usize]);
+        let title = titles[(r / 100 % 5) as usize];
+        let level = if self.senior { "Senior " } else { "" };
+        let status = if self.terminated {
+            "Terminated"
+        } else {
+            "Active"
+        };
+        writeln!(
+            w,
+            "E{i:08}, {first} ,{last},{first}.{last}{i}@Example.com,Department {:02},{level}{title},E{:08},Site {},{},{status},{:02}/{:02}/{}, CC{:03} ,9{:02}-{:02}-{:04}",
+            self.dept,
+            r / 1000 % 1_000_000,
+            r / 7 % 12,
+            ["FT", "PT", "CT"][(r / 3 % 3) as usize],
+            r / 11 % 12 + 1,
+            r / 13 % 28 + 1,
+            1990 + r / 17 % 36,
+            r / 19 % 500,
+            r / 23 % 100,
+            r / 29 % 100,
+            r / 31 % 10_000,
+        )
+        .unwrap();
+    }
+}
+
+/// The delta (job 2) changed exactly what the generator made, kind by kind, and its output
+/// holds one row per change.
+fn check_changes(bin: &str, root: &Path, expected: &Expected) {
+    let out = std::process::Command::new(bin)
+        .args(["changes", "2", "--json"])
+        .current_dir(root)
+        .output()
+        .expect("hrbridge changes");
+    assert!(out.status.success(), "hrbridge changes 2 failed");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("changes JSON");
+    let counts = &plan["plan"]["counts"];
+    for (kind, n) in expected {
+        assert_eq!(counts[format!("{kind}s")].as_u64(), Some(*n), "{kind}s");
+    }
+    assert_eq!(plan["plan"]["state"], "applied", "the delta was applied");
+    let changes: PathBuf = root.join("outbox/changes_2.csv");
+    let lines = child::count_lines(fs::File::open(&changes).expect("changes output"));
+    assert_eq!(lines, expected.values().sum::<u64>() + 1, "changes written");
+}
