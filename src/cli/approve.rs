@@ -22,18 +22,19 @@ pub fn run(config: Option<&Path>, job_id: i64, decision: Decision, runtime: &Han
         Err(e) => return e,
     };
     let user = os_user();
-    let (plan, finished) =
-        match decide_and_finish(&settings, &profiles, &store, job_id, decision, &user, runtime) {
-            Ok(x) => x,
-            Err(e @ EngineError::NotHeld(_)) => {
-                eprintln!("error: {e}");
-                return Exit::Usage;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Failed;
-            }
-        };
+    let (plan, finished) = match decide_and_finish(
+        &settings, &profiles, &store, job_id, decision, &user, runtime,
+    ) {
+        Ok(x) => x,
+        Err(e @ EngineError::NotHeld(_)) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Failed;
+        }
+    };
     let verb = match decision {
         Decision::Approve => "approved",
         Decision::Reject => "rejected; its input is in error/ and the snapshot did not move",

@@ -73,13 +73,9 @@ pub fn decide_and_finish(
             })?;
             Finished::Here(store.job(job_id)?)
         }
-        Err(EngineError::Locked(_)) => Finished::DaemonAsked(request(
-            store,
-            CommandKind::Run,
-            &plan.profile,
-            None,
-            user,
-        )?),
+        Err(EngineError::Locked(_)) => {
+            Finished::DaemonAsked(request(store, CommandKind::Run, &plan.profile, None, user)?)
+        }
         Err(e) => return Err(e),
     };
     Ok((plan, finished))

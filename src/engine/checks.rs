@@ -366,6 +366,10 @@ format = "csv"
         };
         assert_eq!(of(text("[lifecycle]\nmode = \"snapshot\"")), vec![]);
         let without = of(text(""));
-        assert_eq!(paths(&without), ["output[0].url", "output[0].body"], "{without:?}");
+        assert_eq!(
+            paths(&without),
+            ["output[0].url", "output[0].body"],
+            "{without:?}"
+        );
     }
 }

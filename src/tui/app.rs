@@ -68,12 +68,24 @@ impl View {
 /// Something that changes what hrbridge does; asked for with a key, done after `y`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
-    Run { profile: String },
-    Retry { profile: String, job_id: i64 },
-    Pause { profile: String },
-    Resume { profile: String },
+    Run {
+        profile: String,
+    },
+    Retry {
+        profile: String,
+        job_id: i64,
+    },
+    Pause {
+        profile: String,
+    },
+    Resume {
+        profile: String,
+    },
     /// Approves or rejects a held lifecycle job.
-    Decide { job_id: i64, decision: Decision },
+    Decide {
+        job_id: i64,
+        decision: Decision,
+    },
 }
 
 impl Operation {
@@ -95,9 +107,7 @@ impl Operation {
             Operation::Decide {
                 job_id,
                 decision: Decision::Reject,
-            } => format!(
-                "Reject held job {job_id}? Nothing is sent; its input moves to error/."
-            ),
+            } => format!("Reject held job {job_id}? Nothing is sent; its input moves to error/."),
         }
     }
 }
@@ -589,7 +599,10 @@ impl App {
     /// `a` / `x`: asks to approve or reject the selected held job.
     fn ask_decide(&mut self, decision: Decision) {
         if self.view != View::Approvals || self.detail.is_some() {
-            return self.say(Level::Info, "a / x decide held jobs in the Approvals view (press 5)");
+            return self.say(
+                Level::Info,
+                "a / x decide held jobs in the Approvals view (press 5)",
+            );
         }
         let Some(held) = self.approvals.selected() else {
             return self.say(Level::Info, "no job is held for approval");

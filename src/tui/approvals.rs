@@ -88,9 +88,10 @@ pub fn decider(settings: Settings, profiles: Vec<Checked>, runtime: Handle) -> D
             Decision::Approve => "approved",
             Decision::Reject => "rejected (its input is in error/)",
         };
-        let (plan, finished) =
-            decide_and_finish(&settings, &profiles, store, job_id, decision, user, &runtime)
-                .map_err(|e| format!("job {job_id}: {e}"))?;
+        let (plan, finished) = decide_and_finish(
+            &settings, &profiles, store, job_id, decision, user, &runtime,
+        )
+        .map_err(|e| format!("job {job_id}: {e}"))?;
         let then = match finished {
             Finished::Here(Some(job)) => format!("; it is {}", job.status.as_str()),
             Finished::Here(None) => String::new(),

@@ -8,7 +8,8 @@
 //! wait for a decision in [`approvals`]; the audit
 //! chain check and the day's totals run on a thread ([`background`]). The dashboard reads
 //! the store through its own connection (SQLite WAL lets the daemon write meanwhile) and
-//! changes it only through the audited operator actions of [`crate::engine::control`].
+//! changes it only through the audited operator actions of [`crate::engine::control`] and
+//! the decisions of [`crate::engine::approval`].
 
 pub mod action;
 pub mod app;

@@ -4,7 +4,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::text::clean;
@@ -37,8 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
                 c.joiners, c.movers, c.leavers, c.rehires
             )),
             Cell::from(format!("{} → {}", h.plan.previous_rows, h.plan.rows)),
-            Cell::from(clean(h.plan.hold_reason.as_deref().unwrap_or("held")))
-                .style(theme.warn()),
+            Cell::from(clean(h.plan.hold_reason.as_deref().unwrap_or("held"))).style(theme.warn()),
         ])
     });
     let table = Table::new(
@@ -53,7 +52,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
         ],
     )
     .header(heading(
-        ["job", "profile", "file", "+join ~move -leave ↺", "people", "held because"],
+        [
+            "job",
+            "profile",
+            "file",
+            "+join ~move -leave ↺",
+            "people",
+            "held because",
+        ],
         theme,
     ))
     .row_highlight_style(theme.selected());
@@ -69,14 +75,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
     let Some(h) = app.approvals.selected() else {
         return;
     };
-    let summary: Vec<Line> = plan_words::summary(&h.plan)
-        .into_iter()
-        .map(|l| Line::raw(format!(" {}", clean(&l))))
+    let summary: Vec<String> = plan_words::summary(&h.plan)
+        .iter()
+        .map(|l| format!(" {}", clean(l)))
         .collect();
-    let lines = u16::try_from(summary.len()).unwrap_or(4);
-    let [about, changes] =
-        Layout::vertical([Constraint::Length(lines), Constraint::Fill(1)]).areas(plan_area);
-    frame.render_widget(Text::from(summary), about);
+    // The reason of a hold must read whole: each line wraps, and gets the rows it needs.
+    let width = usize::from(plan_area.width.max(1));
+    let rows: usize = summary
+        .iter()
+        .map(|l| l.chars().count().div_ceil(width).max(1))
+        .sum();
+    let [about, changes] = Layout::vertical([
+        Constraint::Length(u16::try_from(rows).unwrap_or(u16::MAX)),
+        Constraint::Fill(1),
+    ])
+    .areas(plan_area);
+    let text: Text = summary.into_iter().map(Line::raw).collect();
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), about);
     let rows = app.approvals.changes.iter().map(|change| {
         Row::new(
             plan_words::cells(change)
