@@ -68,9 +68,7 @@ pub fn decide_and_finish(
     };
     let finished = match lock_state(settings) {
         Ok(_lock) => {
-            in_context(settings, checked, store, &StopFlag::new(), runtime, |ctx| {
-                recover(ctx).map_err(Into::into)
-            })?;
+            in_context(settings, checked, store, &StopFlag::new(), runtime, recover)?;
             Finished::Here(store.job(job_id)?)
         }
         Err(EngineError::Locked(_)) => {
