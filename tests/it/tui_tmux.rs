@@ -581,15 +581,7 @@ fn a_held_job_is_approved_from_the_dashboard_after_confirming() {
     let screen = tmux.wait_text("[5 Approvals]");
     tmux.wait_text(&format!("#{job}"));
     assert!(!screen.contains("900-00-"), "an SSN is shown:\n{screen}");
-    tmux.keys(&["a"]);
-    tmux.wait_text(&format!("Approve held job {job}?"));
-    assert_eq!(
-        ws.job(job)["job"]["status"],
-        "held",
-        "decided before the confirmation"
-    );
-    tmux.keys(&["y"]);
-    tmux.wait_text(&format!("job {job} approved by"));
+    decide(&tmux, &ws, job, "a", "Approve", "approved by");
     tmux.wait_text("No job is held for approval");
     tmux.keys(&["q"]);
     tmux.wait_text("EXITED 0");
@@ -625,10 +617,7 @@ fn a_held_job_is_rejected_from_the_dashboard_after_confirming() {
         "held",
         "decided though cancelled"
     );
-    tmux.keys(&["x"]);
-    tmux.wait_text(&format!("Reject held job {job}?"));
-    tmux.keys(&["y"]);
-    tmux.wait_text(&format!("job {job} rejected"));
+    decide(&tmux, &ws, job, "x", "Reject", "rejected");
     tmux.keys(&["q"]);
     tmux.wait_text("EXITED 0");
     assert_eq!(ws.job(job)["job"]["status"], "failed", "{}", ws.job(job));
@@ -636,6 +625,17 @@ fn a_held_job_is_rejected_from_the_dashboard_after_confirming() {
     let kept = ws.files_under("var/error");
     assert!(kept.iter().any(|f| f.contains("people_2.csv")), "{kept:?}");
     assert_eq!(ws.files_under("outbox"), outbox, "something was sent");
+}
+
+/// Presses `key` on the selected held job, checks the question and that nothing was decided
+/// yet, then says `y` and waits for the outcome's `done` words.
+fn decide(tmux: &Tmux, ws: &crate::common::Workspace, job: i64, key: &str, ask: &str, done: &str) {
+    tmux.keys(&[key]);
+    tmux.wait_text(&format!("{ask} held job {job}?"));
+    let status = &ws.job(job)["job"]["status"];
+    assert_eq!(status, "held", "decided before the confirmation");
+    tmux.keys(&["y"]);
+    tmux.wait_text(&format!("job {job} {done}"));
 }
 
 /// The audit trail has `kind` for `job`, with the OS user the dashboard ran as.
