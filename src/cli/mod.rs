@@ -266,7 +266,7 @@ pub fn main() -> ExitCode {
             let log = with_tui.then_some((cli.log_format, verbose));
             run::run(config, once, &profiles, log, rt)
         }
-        Command::Tui => tui::run(config, cli.log_format, cli.verbose),
+        Command::Tui => tui::run(config, cli.log_format, cli.verbose, rt),
         Command::Preview {
             profile,
             rows,

@@ -11,7 +11,7 @@ use tokio::runtime::Handle;
 
 use super::{load_all, Exit, LogFormat};
 use crate::daemon;
-use crate::engine::checks::Checked;
+use crate::engine::checks::{self, Checked};
 use crate::kernel::stop::StopFlag;
 use crate::profile::Profile;
 use crate::settings::Settings;
@@ -21,7 +21,7 @@ use crate::tui;
 pub const LOG_FILE: &str = "hrbridge.log";
 
 /// `hrbridge tui`.
-pub fn run(config: Option<&Path>, format: LogFormat, verbose: u8) -> Exit {
+pub fn run(config: Option<&Path>, format: LogFormat, verbose: u8, runtime: &Handle) -> Exit {
     let (settings, checked) = match load_all(config) {
         Ok(x) => x,
         Err(e) => return e,
@@ -30,8 +30,9 @@ pub fn run(config: Option<&Path>, format: LogFormat, verbose: u8) -> Exit {
         eprintln!("error: {e}");
         return Exit::Failed;
     }
-    let profiles: Vec<Profile> = checked.into_iter().map(|c| c.profile).collect();
-    finish(tui::run(&settings, &profiles, None))
+    let profiles: Vec<Profile> = checked.iter().map(|c| c.profile.clone()).collect();
+    let decider = tui::approvals::decider(settings.clone(), checked, runtime.clone());
+    finish(tui::run(&settings, &profiles, None, decider))
 }
 
 /// `hrbridge run --tui`: the daemon runs until the dashboard quits (or a signal stops it),
@@ -50,6 +51,10 @@ pub fn with_daemon(
     let stop = StopFlag::new();
     let (daemon_settings, daemon_stop, rt) = (settings.clone(), stop.clone(), runtime.clone());
     let shown: Vec<Profile> = profiles.iter().map(|c| c.profile.clone()).collect();
+    // The daemon holds the state, so a decision asks it for a pass; the dashboard's copy of
+    // the profiles only names them (they loaded a moment ago, so they load again).
+    let decisions = checks::load_profiles(settings).unwrap_or_default();
+    let decider = tui::approvals::decider(settings.clone(), decisions, runtime.clone());
     let daemon = thread::Builder::new()
         .name("hrbridge-daemon".into())
         .spawn(move || daemon::run(&daemon_settings, profiles, daemon_stop, &rt));
@@ -60,7 +65,7 @@ pub fn with_daemon(
             return Exit::Failed;
         }
     };
-    let dashboard = tui::run(settings, &shown, Some(&stop));
+    let dashboard = tui::run(settings, &shown, Some(&stop), decider);
     stop.stop();
     eprintln!("stopping the daemon: finishing the file in hand …");
     let daemon = match daemon.join() {

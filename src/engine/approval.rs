@@ -9,12 +9,18 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::settings::Settings;
-use crate::store::{PlanRow, Store};
+use tokio::runtime::Handle;
 
-use super::archive;
+use crate::kernel::stop::StopFlag;
+use crate::settings::Settings;
+use crate::store::{CommandKind, JobRow, PlanRow, Store};
+
+use super::checks::Checked;
+use super::control::request;
 use super::event::Event;
-use super::EngineError;
+use super::recover::recover;
+use super::runner::{in_context, lock_state};
+use super::{archive, EngineError};
 
 /// What an operator decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +36,47 @@ impl Decision {
             Decision::Reject => "rejected",
         }
     }
+}
+
+/// How a decided job was finished.
+#[derive(Debug)]
+pub enum Finished {
+    /// Recovered here (no daemon held the state): the job as it now stands.
+    Here(Option<JobRow>),
+    /// A daemon holds the state; it was asked for a pass (the command's id).
+    DaemonAsked(i64),
+    /// The job's profile is no longer configured: its next run finishes the job.
+    ProfileGone,
+}
+
+/// Records `user`'s decision on held job `job_id`, then finishes the job as the command line
+/// and the dashboard both do: the approved job is published (the rejected one's temp files
+/// removed) by a recovery run here under the state lock, or — when a daemon holds the lock —
+/// by the pass the daemon is asked for.
+pub fn decide_and_finish(
+    settings: &Settings,
+    profiles: &[Checked],
+    store: &Store,
+    job_id: i64,
+    decision: Decision,
+    user: &str,
+    runtime: &Handle,
+) -> Result<(PlanRow, Finished), EngineError> {
+    let plan = decide(settings, store, job_id, decision, user)?;
+    let Some(checked) = profiles.iter().find(|c| c.profile.name == plan.profile) else {
+        return Ok((plan, Finished::ProfileGone));
+    };
+    let finished = match lock_state(settings) {
+        Ok(_lock) => {
+            in_context(settings, checked, store, &StopFlag::new(), runtime, recover)?;
+            Finished::Here(store.job(job_id)?)
+        }
+        Err(EngineError::Locked(_)) => {
+            Finished::DaemonAsked(request(store, CommandKind::Run, &plan.profile, None, user)?)
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((plan, finished))
 }
 
 /// Records `user`'s decision on held job `job_id` and returns its plan. A job that is not

@@ -9,8 +9,10 @@
 //! re-sending of failed API rows, `archive` where inputs go afterwards (and `retention` how
 //! long they stay), `at_rest` the keys that keep them encrypted, `control` the operator
 //! actions (pause, resume, run now, retry) the dashboard asks for, `approval` an operator's
-//! decision on a held lifecycle job, `plan` what a roster file would change (`hrbridge plan`),
-//! `release` the replay that sends effective-dated changes on their day, and `event` the typed
+//! decision on a held lifecycle job (`decide_and_finish` also publishes it), `plan` what a
+//! roster file would change (`hrbridge plan`), `plan_words` a plan in words for the CLI and
+//! the dashboard, `release` the replay that sends effective-dated changes on their day, and
+//! `event` the typed
 //! events that are both logged and audited. Which kinds of source and output exist is
 //! `source::open` and `output::open`.
 
@@ -27,6 +29,7 @@ mod host_key;
 pub mod job;
 pub mod leftovers;
 pub mod plan;
+pub mod plan_words;
 pub mod recover;
 mod release;
 pub mod retention;

@@ -72,6 +72,10 @@ pub enum Action {
     Retry,
     /// Asks to pause the selected profile, or to resume it if paused (`p`).
     PauseResume,
+    /// Asks to approve the selected held job (`a`, Approvals view).
+    Approve,
+    /// Asks to reject it (`x`).
+    Reject,
 }
 
 /// Store work an [`Action`] leaves to the event loop; what changes only the dashboard's own
@@ -119,7 +123,7 @@ fn normal(code: KeyCode) -> Option<Action> {
     Some(match code {
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Char('?') => Action::Help,
-        KeyCode::Char(c @ '1'..='4') => Action::Switch(View::ALL[usize::from(c as u8 - b'1')]),
+        KeyCode::Char(c @ '1'..='5') => Action::Switch(View::ALL[usize::from(c as u8 - b'1')]),
         KeyCode::Tab => Action::NextView,
         KeyCode::BackTab => Action::PreviousView,
         KeyCode::Esc => Action::Back,
@@ -134,6 +138,8 @@ fn normal(code: KeyCode) -> Option<Action> {
         KeyCode::Char('r') => Action::Run,
         KeyCode::Char('R') => Action::Retry,
         KeyCode::Char('p') => Action::PauseResume,
+        KeyCode::Char('a') => Action::Approve,
+        KeyCode::Char('x') => Action::Reject,
         _ => return None,
     })
 }
@@ -153,7 +159,8 @@ mod tests {
         assert_eq!(n(KeyCode::Char('?')), Some(Action::Help));
         assert_eq!(n(KeyCode::Char('1')), Some(Action::Switch(View::Jobs)));
         assert_eq!(n(KeyCode::Char('4')), Some(Action::Switch(View::Profiles)));
-        assert_eq!(n(KeyCode::Char('5')), None);
+        assert_eq!(n(KeyCode::Char('5')), Some(Action::Switch(View::Approvals)));
+        assert_eq!(n(KeyCode::Char('6')), None);
         assert_eq!(n(KeyCode::Tab), Some(Action::NextView));
         assert_eq!(n(KeyCode::BackTab), Some(Action::PreviousView));
         assert_eq!(n(KeyCode::Enter), Some(Action::Open));
@@ -176,7 +183,9 @@ mod tests {
         assert_eq!(n(KeyCode::Char('r')), Some(Action::Run));
         assert_eq!(n(KeyCode::Char('R')), Some(Action::Retry));
         assert_eq!(n(KeyCode::Char('p')), Some(Action::PauseResume));
-        assert_eq!(n(KeyCode::Char('x')), None);
+        assert_eq!(n(KeyCode::Char('a')), Some(Action::Approve));
+        assert_eq!(n(KeyCode::Char('x')), Some(Action::Reject));
+        assert_eq!(n(KeyCode::Char('z')), None);
         assert_eq!(n(KeyCode::Char('y')), None);
     }
 

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::KeyEvent;
 
+use crate::engine::approval::Decision;
 use crate::engine::control;
 use crate::profile::Profile;
 use crate::store::{
@@ -18,6 +19,7 @@ use crate::store::{
 };
 
 use super::action::{keymap, Action, Edge, Effect, Mode};
+use super::approvals::{Approvals, Decider};
 use super::background::{self, Update};
 use super::detail::{JobDetail, Problems};
 use super::feeds::{AuditFeed, JobsFeed};
@@ -28,17 +30,25 @@ use super::window::Window;
 /// A heartbeat older than this means the daemon is gone (it beats every 2 s).
 const HEARTBEAT_STALE_SECS: i64 = 10;
 
-/// The four views, in `Tab` order.
+/// The five views, in `Tab` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Jobs,
     Errors,
     Audit,
     Profiles,
+    /// Jobs a lifecycle safeguard held, and their plans.
+    Approvals,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Jobs, View::Errors, View::Audit, View::Profiles];
+    pub const ALL: [View; 5] = [
+        View::Jobs,
+        View::Errors,
+        View::Audit,
+        View::Profiles,
+        View::Approvals,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -46,6 +56,7 @@ impl View {
             View::Errors => "Errors",
             View::Audit => "Audit",
             View::Profiles => "Profiles",
+            View::Approvals => "Approvals",
         }
     }
 
@@ -57,10 +68,24 @@ impl View {
 /// Something that changes what hrbridge does; asked for with a key, done after `y`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
-    Run { profile: String },
-    Retry { profile: String, job_id: i64 },
-    Pause { profile: String },
-    Resume { profile: String },
+    Run {
+        profile: String,
+    },
+    Retry {
+        profile: String,
+        job_id: i64,
+    },
+    Pause {
+        profile: String,
+    },
+    Resume {
+        profile: String,
+    },
+    /// Approves or rejects a held lifecycle job.
+    Decide {
+        job_id: i64,
+        decision: Decision,
+    },
 }
 
 impl Operation {
@@ -75,6 +100,14 @@ impl Operation {
                 format!("Pause profile {profile}? It takes no new files until resumed.")
             }
             Operation::Resume { profile } => format!("Resume profile {profile}?"),
+            Operation::Decide {
+                job_id,
+                decision: Decision::Approve,
+            } => format!("Approve held job {job_id}? It applies exactly the plan shown."),
+            Operation::Decide {
+                job_id,
+                decision: Decision::Reject,
+            } => format!("Reject held job {job_id}? Nothing is sent; its input moves to error/."),
         }
     }
 }
@@ -147,6 +180,10 @@ pub struct App {
     pub filter: String,
     pub profiles: Vec<ProfileLine>,
     pub profile_selected: usize,
+    /// Held lifecycle jobs (the Approvals view).
+    pub approvals: Approvals,
+    /// Decides a held job (`None`: this dashboard cannot, e.g. in tests).
+    pub decider: Option<Decider>,
     pub totals: JobTotals,
     pub jobs_total: u64,
     pub chain: Chain,
@@ -157,7 +194,7 @@ pub struct App {
     /// Rows a page moves (set from the list's height when drawn).
     pub page_rows: usize,
     /// Scroll offset of each view's list, kept between frames.
-    pub offsets: [usize; 4],
+    pub offsets: [usize; 5],
     /// The store's `data_version` at the last full read: nothing is read again until another
     /// connection commits (`None`: read at the next refresh).
     seen: Option<i64>,
@@ -185,6 +222,8 @@ impl App {
             filter: String::new(),
             profiles: profiles.iter().map(ProfileLine::of).collect(),
             profile_selected: 0,
+            approvals: Approvals::default(),
+            decider: None,
             totals: JobTotals::default(),
             jobs_total: 0,
             chain: Chain::Verifying,
@@ -196,7 +235,7 @@ impl App {
             message: None,
             watching: Vec::new(),
             page_rows: 10,
-            offsets: [0; 4],
+            offsets: [0; 5],
             seen: None,
             user: control::os_user(),
             state_dir,
@@ -228,6 +267,7 @@ impl App {
         self.jobs.live(store)?;
         self.errors.live(store)?;
         self.audit.live(store)?;
+        self.approvals.reload(store)?;
         for line in &mut self.profiles {
             line.reload(store)?;
         }
@@ -248,7 +288,7 @@ impl App {
                 self.audit.step(store)?;
                 return Ok(self.audit.wants_more());
             }
-            View::Profiles => return Ok(false),
+            View::Profiles | View::Approvals => return Ok(false),
         };
         list.step(store)?;
         let more = list.wants_more();
@@ -303,9 +343,13 @@ impl App {
             Action::Help => self.overlay = Overlay::Help,
             Action::CloseHelp => self.overlay = Overlay::None,
             Action::Switch(view) => return Some(self.switch(view)),
-            Action::NextView => return Some(self.switch(View::ALL[(self.view.index() + 1) % 4])),
+            Action::NextView => {
+                let next = (self.view.index() + 1) % View::ALL.len();
+                return Some(self.switch(View::ALL[next]));
+            }
             Action::PreviousView => {
-                return Some(self.switch(View::ALL[(self.view.index() + 3) % 4]))
+                let previous = (self.view.index() + View::ALL.len() - 1) % View::ALL.len();
+                return Some(self.switch(View::ALL[previous]));
             }
             Action::Open => return self.open_detail(),
             Action::Back => return self.back(),
@@ -352,6 +396,8 @@ impl App {
             Action::Run => self.ask_run(),
             Action::Retry => self.ask_retry(),
             Action::PauseResume => self.ask_pause(),
+            Action::Approve => self.ask_decide(Decision::Approve),
+            Action::Reject => self.ask_decide(Decision::Reject),
         }
         None
     }
@@ -365,6 +411,7 @@ impl App {
                     View::Jobs => self.jobs.move_by(store, delta)?,
                     View::Errors => self.errors.move_by(store, delta)?,
                     View::Audit => self.audit.move_by(store, delta)?,
+                    View::Approvals => return self.approvals.move_by(store, delta),
                     View::Profiles => return Ok(()),
                 }
                 self.sync_problems(store)
@@ -378,6 +425,13 @@ impl App {
                             Edge::Top => self.audit.top(store),
                             Edge::Bottom => self.audit.bottom(store),
                         }
+                    }
+                    View::Approvals => {
+                        let rows = match edge {
+                            Edge::Top => isize::MIN / 2,
+                            Edge::Bottom => isize::MAX / 2,
+                        };
+                        return self.approvals.move_by(store, rows);
                     }
                     View::Profiles => return Ok(()),
                 };
@@ -479,7 +533,7 @@ impl App {
         match self.view {
             View::Jobs => self.jobs.selected(),
             View::Errors => self.errors.selected(),
-            View::Audit | View::Profiles => None,
+            View::Audit | View::Profiles | View::Approvals => None,
         }
     }
 
@@ -542,6 +596,21 @@ impl App {
         });
     }
 
+    /// `a` / `x`: asks to approve or reject the selected held job.
+    fn ask_decide(&mut self, decision: Decision) {
+        if self.view != View::Approvals || self.detail.is_some() {
+            return self.say(
+                Level::Info,
+                "a / x decide held jobs in the Approvals view (press 5)",
+            );
+        }
+        let Some(held) = self.approvals.selected() else {
+            return self.say(Level::Info, "no job is held for approval");
+        };
+        let job_id = held.plan.job_id;
+        self.overlay = Overlay::Confirm(Operation::Decide { job_id, decision });
+    }
+
     /// Carries out a confirmed operation and says what came of it.
     fn perform(&mut self, store: &Store, operation: Operation) -> Result<(), StoreError> {
         let user = self.user.clone();
@@ -563,6 +632,17 @@ impl App {
                 let id =
                     control::request(store, CommandKind::Retry, profile, Some(*job_id), &user)?;
                 self.queued(id, format!("retry job {job_id}"));
+            }
+            Operation::Decide { job_id, decision } => {
+                let outcome = match &self.decider {
+                    Some(decide) => decide(store, *job_id, *decision, &user),
+                    None => Err("this dashboard cannot decide; use hrbridge approve".into()),
+                };
+                match outcome {
+                    Ok(text) => self.say(Level::Info, &text),
+                    Err(text) => self.say(Level::Error, &text),
+                }
+                self.approvals.reload(store)?;
             }
         }
         // This connection's own writes do not change `data_version`: read again next time.

@@ -4,13 +4,16 @@
 //! Shaped like the ratatui component template: [`action`] says what a key means, [`app`] is
 //! the state and what an action does to it, [`draw`] paints it, and [`run`] is the loop that
 //! turns terminal events into actions, carries out the store work they leave, and refreshes
-//! on clock ticks. Lists page through the store ([`window`], [`feeds`]); the audit
+//! on clock ticks. Lists page through the store ([`window`], [`feeds`]), held lifecycle jobs
+//! wait for a decision in [`approvals`]; the audit
 //! chain check and the day's totals run on a thread ([`background`]). The dashboard reads
 //! the store through its own connection (SQLite WAL lets the daemon write meanwhile) and
-//! changes it only through the audited operator actions of [`crate::engine::control`].
+//! changes it only through the audited operator actions of [`crate::engine::control`] and
+//! the decisions of [`crate::engine::approval`].
 
 pub mod action;
 pub mod app;
+pub mod approvals;
 pub mod background;
 pub mod detail;
 pub mod draw;
@@ -59,12 +62,14 @@ pub enum TuiError {
 }
 
 /// Runs the dashboard on the store of `settings` until the operator quits or `stop` is set
-/// (by the daemon's signal handler in `run --tui`). The terminal is restored on return and
+/// (by the daemon's signal handler in `run --tui`); `decider` approves and rejects held
+/// jobs (see [`approvals::decider`]). The terminal is restored on return and
 /// on panic.
 pub fn run(
     settings: &Settings,
     profiles: &[Profile],
     stop: Option<&StopFlag>,
+    decider: approvals::Decider,
 ) -> Result<(), TuiError> {
     if !io::IsTerminal::is_terminal(&io::stdout()) {
         return Err(TuiError::NotATerminal);
@@ -72,6 +77,7 @@ pub fn run(
     let store = Store::open(&settings.state_dir)?;
     let shown_dir = settings.state_dir.display().to_string();
     let mut app = App::new(profiles, shown_dir, stop.is_some());
+    app.decider = Some(decider);
     app.refresh(&store, Utc::now())?;
     // The first screen has its totals; later ones come from the background thread.
     app.apply(background::totals(&store, Utc::now())?);

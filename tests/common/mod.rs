@@ -121,6 +121,27 @@ impl Workspace {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// A job a lifecycle safeguard held: [`profiles::LIFECYCLE_PEOPLE`] as `people`, a first
+    /// roster of ten people accepted, then a roster of three (seven leavers) held. Returns
+    /// the held job's id.
+    pub fn held_lifecycle_job(&self) -> i64 {
+        self.profile("people", profiles::LIFECYCLE_PEOPLE);
+        let roster = |n: usize| {
+            let mut csv = String::from("ID,SSN,Department\n");
+            for i in 1..=n {
+                csv.push_str(&format!("E{i:03},900-00-{i:04},Sales\n"));
+            }
+            csv
+        };
+        self.drop_file("people", "people_1.csv", roster(10).as_bytes());
+        assert!(self.run(&["run", "--once"]).status.success());
+        self.drop_file("people", "people_2.csv", roster(3).as_bytes());
+        self.run(&["run", "--once"]);
+        let job = &self.jobs()[0];
+        assert_eq!(job["status"], "held", "{job}");
+        job["id"].as_i64().unwrap()
+    }
+
     /// Names of the visible (non-hidden) files under `rel`, recursively, sorted.
     pub fn files_under(&self, rel: &str) -> Vec<String> {
         let root = self.path().join(rel);

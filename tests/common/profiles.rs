@@ -78,3 +78,29 @@ path = "{output}"
 "#
     )
 }
+
+/// A `[lifecycle]` roster (`inbox/people`, an `id` key, a `pii` SSN, a department) whose
+/// changes go to `outbox/changes_{seq}.csv`; more than 20 % leavers holds a job.
+pub const LIFECYCLE_PEOPLE: &str = r#"
+[source]
+type = "dir"
+path = "inbox/people"
+[lifecycle]
+mode = "snapshot"
+max_leavers = "20%"
+[[field]]
+name = "id"
+from = "ID"
+key = true
+required = true
+[[field]]
+name = "ssn"
+from = "SSN"
+pii = true
+[[field]]
+name = "department"
+from = "Department"
+[[output]]
+type = "file"
+path = "outbox/changes_{seq}.csv"
+"#;

@@ -195,3 +195,36 @@ fn without_colour_nothing_is_coloured_and_the_selection_still_shows() {
     assert!(text.contains("▶ "), "{text}");
     assert!(text.contains("[1 Jobs]"), "{text}");
 }
+
+#[test]
+fn the_approvals_view_shows_a_held_job_and_its_plan_masked_and_asks_before_deciding() {
+    let ws = common::Workspace::new();
+    let job_id = ws.held_lifecycle_job();
+    let settings = load::load_settings(Some(&ws.path().join("hrbridge.toml"))).unwrap();
+    let profiles = load::load_profiles(&settings).unwrap();
+    let store = Store::open(&settings.state_dir).unwrap();
+    let mut app = App::new(&profiles, "var".into(), false);
+    app.user = "operator".into();
+    app.refresh(&store, Utc::now()).unwrap();
+    let key = |app: &mut App, c: char| {
+        app.on_key(&store, KeyEvent::from(KeyCode::Char(c)))
+            .unwrap()
+    };
+    // `a` outside the Approvals view only says where to go.
+    key(&mut app, 'a');
+    assert_eq!(app.overlay, hrbridge::tui::app::Overlay::None);
+    key(&mut app, '5');
+    assert_eq!(app.view, View::Approvals);
+    let mut term = terminal(110, 22);
+    let shown = screen(&mut term, &mut app, Theme::new(false), ws.path());
+    assert!(shown.contains(&format!("#{job_id}")), "{shown}");
+    assert!(!shown.contains("900-00-"), "an SSN is shown:\n{shown}");
+    assert_screen!("approvals_held", shown);
+    key(&mut app, 'x');
+    let asked = screen(&mut term, &mut app, Theme::new(false), ws.path());
+    assert_screen!("approvals_confirm_reject", asked);
+    // `n` decides nothing: the job is still held.
+    key(&mut app, 'n');
+    assert_eq!(store.job(job_id).unwrap().unwrap().status, JobStatus::Held);
+    assert_eq!(app.approvals.held.len(), 1);
+}

@@ -6,7 +6,7 @@
 //! Needs tmux (CI installs it; elsewhere the tests skip with a notice).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -119,10 +119,12 @@ impl Tmux {
     /// Starts `hrbridge --config CONFIG tui` in a `width`x`height` window, with `NO_COLOR`
     /// set to `no_color`. When hrbridge exits the pane prints `EXITED <code>` and stays.
     fn start(demo: &Demo, width: u16, height: u16, no_color: &str) -> Tmux {
-        let dir = demo
-            .dir
-            .path()
-            .join(format!("tmux-{width}x{height}-{no_color}"));
+        Tmux::start_in(demo.dir.path(), &demo.config(), width, height, no_color)
+    }
+
+    /// [`Tmux::start`] on the installation of `config`, the wrapper's files under `root`.
+    fn start_in(root: &Path, config: &Path, width: u16, height: u16, no_color: &str) -> Tmux {
+        let dir = root.join(format!("tmux-{width}x{height}-{no_color}"));
         fs::create_dir_all(&dir).unwrap();
         let tmux = Tmux {
             socket: dir.join("sock"),
@@ -137,7 +139,7 @@ echo "EXITED $code"
 exec sleep 60"#;
         let (w, h) = (width.to_string(), height.to_string());
         let bin = env!("CARGO_BIN_EXE_hrbridge");
-        let config = demo.config().display().to_string();
+        let config = config.display().to_string();
         let here = dir.display().to_string();
         tmux.run(&[
             "new-session",
@@ -321,7 +323,7 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
         "{screen}"
     );
     assert!(screen.contains("◐ partial") && screen.contains("✓ succeeded"));
-    assert!(screen.contains("1-4/Tab views"), "{screen}");
+    assert!(screen.contains("1-5/Tab views"), "{screen}");
 
     // Errors: the partial and failed jobs only, and the rows the newest of them rejected.
     let troubled = demo.troubled();
@@ -408,14 +410,14 @@ fn every_view_shows_the_run_and_quitting_restores_the_terminal() {
         let narrow_heading = s
             .lines()
             .any(|l| l.contains(" out ") && l.contains(" rej ") && !l.contains(" read "));
-        let key_line = s.lines().nth(23).is_some_and(|l| l.starts_with(" 1-4/Tab"));
+        let key_line = s.lines().nth(23).is_some_and(|l| l.starts_with(" 1-5/Tab"));
         narrow_heading && key_line
     });
     let lines: Vec<&str> = screen.lines().collect();
     assert_eq!(lines.len(), 24, "{screen}");
     assert!(lines[0].starts_with(" hrbridge "), "{screen}");
     assert!(lines[1].contains("[1 Jobs]"), "{screen}");
-    assert!(lines[23].starts_with(" 1-4/Tab views"), "{screen}");
+    assert!(lines[23].starts_with(" 1-5/Tab views"), "{screen}");
     assert!(
         lines.iter().all(|l| l.chars().count() <= 80),
         "a line wider than the terminal:\n{screen}"
@@ -458,7 +460,7 @@ fn sigterm_quits_and_restores_the_terminal() {
 fn assert_restored(tmux: &Tmux) {
     let screen = tmux.wait_text("EXITED");
     assert!(screen.contains("EXITED 0"), "{screen}");
-    for gone in ["[1 Jobs]", " hrbridge ", "1-4/Tab views", "partial"] {
+    for gone in ["[1 Jobs]", " hrbridge ", "1-5/Tab views", "partial"] {
         assert!(!screen.contains(gone), "{gone:?} still shown:\n{screen}");
     }
     assert_eq!(
@@ -564,4 +566,86 @@ fn colour_codes_tell_colours_from_attributes() {
     assert_eq!(colour_codes("a\u{1b}[32mok"), ["ESC[32m"]);
     assert_eq!(colour_codes("\u{1b}[1;38;5;9mx"), ["ESC[1;38;5;9m"]);
     assert_eq!(colour_codes("\u{1b}[48:2::1:2:3mx"), ["ESC[48:2::1:2:3m"]);
+}
+
+/// The Approvals view on a real terminal: a held lifecycle job is listed; `a` asks, `y`
+/// approves it as the OS user, and the job is published and audited so.
+#[test]
+fn a_held_job_is_approved_from_the_dashboard_after_confirming() {
+    skip_unless_tools!("tmux");
+    let ws = crate::common::Workspace::new();
+    let job = ws.held_lifecycle_job();
+    let tmux = Tmux::start_in(ws.path(), &ws.path().join("hrbridge.toml"), 120, 30, "");
+    tmux.wait_text("[1 Jobs]");
+    tmux.keys(&["5"]);
+    let screen = tmux.wait_text("[5 Approvals]");
+    tmux.wait_text(&format!("#{job}"));
+    assert!(!screen.contains("900-00-"), "an SSN is shown:\n{screen}");
+    decide(&tmux, &ws, job, "a", "Approve", "approved by");
+    tmux.wait_text("No job is held for approval");
+    tmux.keys(&["q"]);
+    tmux.wait_text("EXITED 0");
+    assert_eq!(ws.job(job)["job"]["status"], "succeeded", "{}", ws.job(job));
+    assert_decided_by_os_user(&ws, job, "job.approved");
+    // The held plan went out: the seven leavers in the second day's change file.
+    let sent = fs::read_to_string(ws.path().join("outbox/changes_2.csv")).unwrap();
+    for i in 4..=10 {
+        assert!(
+            sent.contains(&format!("E{i:03}")),
+            "E{i:03} not sent:\n{sent}"
+        );
+    }
+}
+
+/// `x` then `y` rejects the held job: nothing is sent and its input moves to error/.
+#[test]
+fn a_held_job_is_rejected_from_the_dashboard_after_confirming() {
+    skip_unless_tools!("tmux");
+    let ws = crate::common::Workspace::new();
+    let job = ws.held_lifecycle_job();
+    let outbox = ws.files_under("outbox");
+    let tmux = Tmux::start_in(ws.path(), &ws.path().join("hrbridge.toml"), 120, 30, "");
+    tmux.wait_text("[1 Jobs]");
+    tmux.keys(&["5"]);
+    tmux.wait_text(&format!("#{job}"));
+    tmux.keys(&["x"]);
+    tmux.wait_text(&format!("Reject held job {job}?"));
+    tmux.keys(&["n"]);
+    tmux.wait_text("cancelled");
+    assert_eq!(
+        ws.job(job)["job"]["status"],
+        "held",
+        "decided though cancelled"
+    );
+    decide(&tmux, &ws, job, "x", "Reject", "rejected");
+    tmux.keys(&["q"]);
+    tmux.wait_text("EXITED 0");
+    assert_eq!(ws.job(job)["job"]["status"], "failed", "{}", ws.job(job));
+    assert_decided_by_os_user(&ws, job, "job.rejected");
+    let kept = ws.files_under("var/error");
+    assert!(kept.iter().any(|f| f.contains("people_2.csv")), "{kept:?}");
+    assert_eq!(ws.files_under("outbox"), outbox, "something was sent");
+}
+
+/// Presses `key` on the selected held job, checks the question and that nothing was decided
+/// yet, then says `y` and waits for the outcome's `done` words.
+fn decide(tmux: &Tmux, ws: &crate::common::Workspace, job: i64, key: &str, ask: &str, done: &str) {
+    tmux.keys(&[key]);
+    tmux.wait_text(&format!("{ask} held job {job}?"));
+    let status = &ws.job(job)["job"]["status"];
+    assert_eq!(status, "held", "decided before the confirmation");
+    tmux.keys(&["y"]);
+    tmux.wait_text(&format!("job {job} {done}"));
+}
+
+/// The audit trail has `kind` for `job`, with the OS user the dashboard ran as.
+fn assert_decided_by_os_user(ws: &crate::common::Workspace, job: i64, kind: &str) {
+    let out = ws.run(&["audit", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let decided = events
+        .iter()
+        .find(|e| e["kind"] == kind && e["job_id"] == job)
+        .unwrap_or_else(|| panic!("no {kind} for job {job}: {events:?}"));
+    let user = hrbridge::engine::control::os_user();
+    assert!(decided.to_string().contains(&user), "{decided}");
 }

@@ -2,6 +2,7 @@
 //! each), overlays, and the status and key lines. Nothing here reads the store or changes
 //! what the dashboard shows; it only paints [`App`].
 
+mod approvals;
 mod audit;
 mod detail;
 mod errors;
@@ -51,6 +52,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
             View::Errors => errors::draw(frame, body, app, theme),
             View::Audit => audit::draw(frame, body, app, theme),
             View::Profiles => profiles::draw(frame, body, app, theme),
+            View::Approvals => approvals::draw(frame, body, app, theme),
         }
     }
     frame.render_widget(status_line(app, theme), status);
@@ -122,12 +124,13 @@ fn key_line(app: &App, theme: Theme) -> Line<'static> {
     } else {
         match app.view {
             View::Jobs | View::Errors => {
-                " 1-4/Tab views  j/k move  ⏎ open  r run  R retry  p pause  ? help  q quit"
+                " 1-5/Tab views  j/k move  ⏎ open  r run  R retry  p pause  ? help  q quit"
             }
             View::Audit => {
-                " 1-4/Tab views  j/k move  / filter  Esc clear  r run  p pause  ? help  q quit"
+                " 1-5/Tab views  j/k move  / filter  Esc clear  r run  p pause  ? help  q quit"
             }
-            View::Profiles => " 1-4/Tab views  j/k move  r run now  p pause/resume  ? help  q quit",
+            View::Profiles => " 1-5/Tab views  j/k move  r run now  p pause/resume  ? help  q quit",
+            View::Approvals => " 1-5/Tab views  j/k move  a approve  x reject  ? help  q quit",
         }
     };
     Line::from(Span::styled(keys, theme.dim()))

@@ -10,7 +10,7 @@ use crate::tui::theme::Theme;
 
 /// Every key of the dashboard and what it does (the help screen and the README list these).
 pub const KEYS: &[(&str, &str)] = &[
-    ("1 2 3 4", "Jobs, Errors, Audit, Profiles view"),
+    ("1 2 3 4 5", "Jobs, Errors, Audit, Profiles, Approvals view"),
     ("Tab / Shift-Tab", "next / previous view"),
     ("j k ↓ ↑", "move one row"),
     ("PgDn PgUp", "move one page"),
@@ -30,6 +30,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "send the selected job's failed rows again (asks first)",
     ),
     ("p", "pause or resume the selected profile (asks first)"),
+    (
+        "a / x",
+        "approve / reject the selected held job (Approvals; asks first)",
+    ),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
 ];
