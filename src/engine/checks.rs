@@ -339,65 +339,39 @@ format = "csv"
         };
         assert_eq!(dir.settle.map(|d| d.0.as_secs()), Some(10));
     }
+    /// The key paths of the problems of a profile keyed by `emp`, with `lifecycle` and one
+    /// `http` output of the keys `output`.
+    fn http_problems(lifecycle: &str, output: &str) -> Vec<String> {
+        let text = format!(
+            "name = \"l\"\n{lifecycle}\n[source]\ntype = \"dir\"\npath = \"inbox/x\"\n\
+             [[field]]\nname = \"emp\"\nfrom = \"ID\"\nkey = true\n\
+             [[output]]\ntype = \"http\"\n{output}\n"
+        );
+        let profile: Profile = toml::from_str(&text).unwrap();
+        paths(&check(&profile, &settings()).err().unwrap_or_default())
+    }
+
     #[test]
     fn http_templates_of_a_lifecycle_profile_may_use_the_change_fields() {
-        let text = |lifecycle: &str| {
-            format!(
-                r#"
-                name = "l"
-                {lifecycle}
-                [source]
-                type = "dir"
-                path = "inbox/x"
-                [[field]]
-                name = "emp"
-                from = "ID"
-                key = true
-                [[output]]
-                type = "http"
-                url = "https://api.example.com/people/{{change}}"
-                body = {{ who = "{{emp}}", changed = "{{changed_fields}}" }}
-                "#
-            )
-        };
-        let of = |text: String| {
-            let profile: Profile = toml::from_str(&text).unwrap();
-            check(&profile, &settings()).err().unwrap_or_default()
-        };
-        assert_eq!(of(text("[lifecycle]\nmode = \"snapshot\"")), vec![]);
-        let without = of(text(""));
+        let output = "url = \"https://api.example.com/people/{change}\"\n\
+                      body = { who = \"{emp}\", changed = \"{changed_fields}\" }";
+        let lifecycle = "[lifecycle]\nmode = \"snapshot\"";
+        assert_eq!(http_problems(lifecycle, output), Vec::<String>::new());
         assert_eq!(
-            paths(&without),
-            ["output[0].url", "output[0].body"],
-            "{without:?}"
+            http_problems("", output),
+            ["output[0].url", "output[0].body"]
         );
     }
 
     #[test]
     fn routes_per_kind_of_change_are_checked_like_the_outputs_own_keys() {
         let text = |lifecycle: &str, on: &str| {
-            format!(
-                r#"
-                name = "l"
-                {lifecycle}
-                [source]
-                type = "dir"
-                path = "inbox/x"
-                [[field]]
-                name = "emp"
-                from = "ID"
-                key = true
-                [[output]]
-                type = "http"
-                url = "https://api.example.com/people"
-                {on}
-                "#
+            (
+                lifecycle.to_string(),
+                format!("url = \"https://api.example.com/people\"\n{on}"),
             )
         };
-        let of = |text: String| {
-            let profile: Profile = toml::from_str(&text).unwrap();
-            paths(&check(&profile, &settings()).err().unwrap_or_default())
-        };
+        let of = |(lifecycle, output): (String, String)| http_problems(&lifecycle, &output);
         let lifecycle = "[lifecycle]\nmode = \"snapshot\"";
         let good = "[output.on.leaver]\nmethod = \"DELETE\"\nurl = \"https://api.example.com/people/{emp}\"";
         assert_eq!(of(text(lifecycle, good)), Vec::<String>::new());

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use crate::common::daemon::{wait_until, Daemon};
+use crate::common::rosters::scim_output;
 use crate::common::{set_mtime, stderr, stdout, Workspace};
 use hrbridge::standin::{Config, StandinApi};
 
@@ -33,7 +34,7 @@ fn workspace(api: &StandinApi, prehire: &str) -> Workspace {
 
 /// The roster profile delivering to `api`.
 fn profile(api: &StandinApi, prehire: &str) -> String {
-    let base = api.base_url();
+    let scim = scim_output(&api.base_url(), "");
     format!(
         r#"
 [source]
@@ -73,12 +74,7 @@ from = "Start"
 name = "end_date"
 from = "End"
 
-[[output]]
-type = "scim"
-base_url = "{base}/scim/v2"
-backoff = "5ms"
-auth = {{ type = "oauth2", token_url = "{base}/oauth/token", client_id = "hrbridge-demo", client_secret = "${{env:IDP_SECRET}}" }}
-
+{scim}
 [[output]]
 type = "file"
 path = "outbox/changes_{{seq}}.csv"
