@@ -35,13 +35,7 @@ pub fn keep(staged: &Path, dest_dir: &Path, name: &str) -> io::Result<PathBuf> {
     let dest = free_name(dest_dir, name);
     match fs::rename(staged, &dest) {
         Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
-            let mut out = create_private(&dest)?;
-            let copied =
-                io::copy(&mut fs::File::open(staged)?, &mut out).and_then(|_| out.sync_all());
-            if let Err(e) = copied {
-                let _ = fs::remove_file(&dest);
-                return Err(e);
-            }
+            copy_private(&mut fs::File::open(staged)?, &dest)?;
             fs::remove_file(staged)?;
         }
         other => other?,
@@ -55,8 +49,14 @@ pub fn keep(staged: &Path, dest_dir: &Path, name: &str) -> io::Result<PathBuf> {
 pub fn restore(kept: &Path, state_dir: &Path, to: &Path) -> io::Result<u64> {
     let key = InstallationKey::load_or_create(state_dir)?;
     let mut plain = key.decrypt(fs::File::open(kept)?)?;
+    copy_private(&mut plain, to)
+}
+
+/// Writes what `from` reads to the new file `to` (mode 0600, synced; an existing file is never
+/// replaced); returns its size. `to` is removed if the copy fails.
+pub fn copy_private(from: &mut impl io::Read, to: &Path) -> io::Result<u64> {
     let mut out = create_private(to)?;
-    let copied = io::copy(&mut plain, &mut out).and_then(|n| out.sync_all().map(|()| n));
+    let copied = io::copy(from, &mut out).and_then(|n| out.sync_all().map(|()| n));
     if copied.is_err() {
         let _ = fs::remove_file(to);
     }

@@ -403,6 +403,9 @@ impl JobContext<'_> {
     /// date in its name, or one older than the roster its snapshot stands at.
     fn out_of_order(&self, input: &Arrival) -> Result<Option<String>, EngineError> {
         let spec = self.profile.lifecycle.as_ref();
+        if !order::by_file_date(spec) {
+            return Ok(None);
+        }
         let current = match self.store.snapshot(self.name())? {
             Some(snapshot) => self.store.job(snapshot.job_id)?.map(|j| j.file_name),
             None => None,

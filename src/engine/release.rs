@@ -11,11 +11,11 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::kernel::atomic::create_private;
 use crate::kernel::clock::today_in;
 use crate::source::staging::{staging_path, Staged};
 use crate::store::JobStatus;
 
+use super::archive::copy_private;
 use super::arrival::{Arrival, Origin};
 use super::job::JobContext;
 use super::recover::committed_content;
@@ -108,13 +108,8 @@ pub(super) fn release_due(
 }
 
 /// Copies the kept (sealed) input `kept` to `to` in `dir`, as staging would have left it.
-fn copy_kept(kept: &Path, dir: &Path, to: &Path) -> io::Result<()> {
+fn copy_kept(kept: &Path, dir: &Path, to: &Path) -> io::Result<u64> {
     fs::create_dir_all(dir)?;
     let _ = fs::remove_file(to);
-    let mut out = create_private(to)?;
-    let copied = io::copy(&mut fs::File::open(kept)?, &mut out).and_then(|_| out.sync_all());
-    if copied.is_err() {
-        let _ = fs::remove_file(to);
-    }
-    copied
+    copy_private(&mut fs::File::open(kept)?, to)
 }

@@ -257,6 +257,7 @@ impl<'a> Delta<'a> {
             }
             _ => {}
         }
+        let mut withdrawn = false;
         if let Some(p) = &pending {
             let still = change.queued.as_ref().is_some_and(|(k, _)| *k == p.kind);
             let started = matches!(kind, Some(ChangeKind::Joiner | ChangeKind::Rehire));
@@ -265,14 +266,15 @@ impl<'a> Delta<'a> {
             } else if p.kind != ChangeKind::Leaver.as_str() && !still && !started {
                 // Terminated before the start date: the pending joiner or rehire is withdrawn.
                 kind = self.withdraw(p, &mut change);
+                withdrawn = true;
             }
         }
-        let quiet = kind.is_none() && change.queued.is_none() && change.kind.is_empty();
+        let quiet = kind.is_none() && change.queued.is_none() && !withdrawn;
         if quiet && old.is_some() && changed.is_empty() {
             return Ok(Ok(None));
         }
         change.changed = serde_json::to_string(&changed).unwrap_or_default();
-        if change.kind.is_empty() {
+        if !withdrawn {
             change.kind = kind.map_or("quiet", ChangeKind::as_str).to_string();
         }
         self.record(change)?;
@@ -284,18 +286,16 @@ impl<'a> Delta<'a> {
 
     /// A pending joiner or rehire `p` the roster withdrew: a pre-hire already sent is ended
     /// with a leaver (the change to send); otherwise `change` becomes a `cancel`, and nothing
-    /// is sent.
+    /// is sent. Sets `change.kind` either way.
     fn withdraw(&self, p: &QueueEntry, change: &mut ChangeRow) -> Option<ChangeKind> {
         change.active = false;
         change.queued = None;
         change.prehired = p.prehired;
         let why = format!("withdrawn before the {} due {}", p.kind, p.due);
         change.reason = Some(why);
-        if p.prehired {
-            return Some(ChangeKind::Leaver);
-        }
-        change.kind = "cancel".to_string();
-        None
+        let kind = p.prehired.then_some(ChangeKind::Leaver);
+        change.kind = kind.map_or("cancel", ChangeKind::as_str).to_string();
+        kind
     }
 
     /// The effective date in field `field` of `rec`, when it is after today (a change due

@@ -18,6 +18,11 @@ fn ordering(spec: Option<&LifecycleSpec>) -> Option<&str> {
     }
 }
 
+/// Whether the profile applies its rosters by the date in their names.
+pub fn by_file_date(spec: Option<&LifecycleSpec>) -> bool {
+    ordering(spec).is_some()
+}
+
 /// Sorts `items` (named by `name`) oldest file date first, by name within a date, when the
 /// profile orders by file date; names without a date go last (their jobs refuse them).
 pub fn sort<T>(spec: Option<&LifecycleSpec>, items: &mut [T], name: impl Fn(&T) -> &str) {

@@ -259,3 +259,18 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The rows of a job's rejections, in order, with their reasons.
+pub fn rejected_rows(detail: &serde_json::Value) -> Vec<(u64, String)> {
+    detail["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}

@@ -8,7 +8,7 @@
 use std::fs;
 use std::io::{Cursor, Write};
 
-use crate::common::{stderr, Workspace};
+use crate::common::{rejected_rows, stderr, Workspace};
 use serde_json::Value;
 use zip::write::SimpleFileOptions;
 
@@ -65,21 +65,6 @@ fn counts(detail: &Value) -> (i64, i64, i64, i64) {
     let c = &detail["job"]["counts"];
     let n = |k: &str| c[k].as_i64().unwrap_or_else(|| panic!("no count {k}: {c}"));
     (n("read"), n("written"), n("rejected"), n("filtered"))
-}
-
-/// The rows of a job's rejections, in order, with their reasons.
-fn rejected_rows(detail: &Value) -> Vec<(u64, String)> {
-    detail["rejections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["row"].as_u64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 fn output(ws: &Workspace) -> String {

@@ -31,7 +31,9 @@ use crate::common::rosters::{
     file_rows, hrbridge, key, keys_of, listed, mapped, people, plan_json, run_day, scim_output,
     ssn, Person, Roster, RosterProfile, Snapshot, CHANGES_FILE, ROSTER_FILE,
 };
-use crate::common::{all_files, contains_bytes, files_holding, stderr, stdout, Workspace};
+use crate::common::{
+    all_files, contains_bytes, files_holding, rejected_rows, stderr, stdout, Workspace,
+};
 use hrbridge::standin::{Config, Faults, Record, StandinApi};
 
 /// The kinds of the audit trail's events about job `job`, in order.
@@ -667,17 +669,7 @@ fn csv_with(roster: &Roster, lines: &[String]) -> Vec<u8> {
 
 /// The rejections `jobs --job` lists for `job`: (row, reason).
 fn rejections(ws: &Workspace, job: i64) -> Vec<(u64, String)> {
-    ws.job(job)["rejections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["row"].as_u64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    rejected_rows(&ws.job(job))
 }
 
 #[test]
