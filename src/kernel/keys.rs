@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
 use age::stream::{StreamReader, StreamWriter};
+use hmac::Hmac;
 
 use crate::kernel::atomic::create_private;
 
@@ -149,12 +150,42 @@ impl KeyedHash {
         hex::encode(Self::mac(&self.key, value.as_bytes()))
     }
 
+    /// A keyed digest to feed in parts ([`KeyedDigest::update`]); clone a fresh one for each
+    /// value, which skips setting the key up again.
+    pub fn digest(&self) -> KeyedDigest {
+        use hmac::KeyInit;
+        KeyedDigest(
+            <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.key)
+                .expect("HMAC takes any key length"),
+        )
+    }
+
     fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
-        use hmac::{Hmac, KeyInit, Mac};
+        use hmac::{KeyInit, Mac};
         let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
             .expect("HMAC takes any key length");
         mac.update(data);
         mac.finalize().into_bytes().into()
+    }
+}
+
+/// HMAC-SHA256 of a value fed in parts, cut to 16 bytes: what a snapshot keeps to tell whether
+/// a person's fields changed, without keeping (or being able to reveal) the fields.
+#[derive(Clone)]
+pub struct KeyedDigest(Hmac<sha2::Sha256>);
+
+impl KeyedDigest {
+    /// Feeds `part`.
+    pub fn update(&mut self, part: &[u8]) {
+        hmac::Mac::update(&mut self.0, part);
+    }
+
+    /// The digest of everything fed.
+    pub fn finish(self) -> [u8; 16] {
+        let full: [u8; 32] = hmac::Mac::finalize(self.0).into_bytes().into();
+        let mut cut = [0u8; 16];
+        cut.copy_from_slice(&full[..16]);
+        cut
     }
 }
 

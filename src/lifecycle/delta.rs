@@ -1,8 +1,11 @@
 //! The difference between a roster file and the profile's last accepted snapshot, computed
-//! while the file streams past: each mapped record is looked up by key in the stored roster
-//! (one point lookup, nothing of the old snapshot held in memory), and only the keys seen are
-//! remembered (as 128-bit digests) so that, after the last row, the active people the file
-//! did not name can be found as leavers by absence.
+//! while the file streams past. Before the first row, one pass over the stored roster keeps,
+//! per person, a 128-bit digest of their key, whether they are active, and the keyed digest
+//! of their fields — about 50 bytes a person, none of their data. Each mapped record is then
+//! told apart by those: a person whose digest and status are unchanged costs no lookup and no
+//! stored form; only the others (joiners, movers, leavers, rehires: a few per hundred) are
+//! looked up in the roster and compared field by field. After the last row, the active people
+//! the file did not name are leavers by absence.
 //!
 //! A change whose effective date (`effective_from`) is after today waits: it is recorded as
 //! queued, not sent, and the profile's queue (what the previous plan left waiting) is
@@ -14,9 +17,9 @@
 //! in memory instead and writes nothing.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -94,14 +97,32 @@ pub struct Delta<'a> {
     waiting: HashMap<String, QueueEntry>,
     base: Option<Snapshot>,
     sink: Sink,
-    /// Digest of every key in the file → the row it was first seen on.
-    seen: HashMap<u128, u64>,
+    /// Digest of every key in the roster or the file → what is known of the person.
+    people: HashMap<u128, Person>,
+    /// People in the file.
+    rows: u64,
+    /// Active people in the roster, and how many of them the file named.
+    known_active: u64,
+    present_active: u64,
     /// Rejected rows whose key could not be read: who is absent cannot be known.
     keyless: u64,
     pending: Vec<ChangeRow>,
     kept: Vec<ChangeRow>,
     n: u64,
     counts: ChangeCounts,
+}
+
+/// What the roster knows of a person: whether active, and the digest of their stored fields
+/// (rows stored before digests were kept have none).
+type Known = (bool, Option<[u8; 16]>);
+
+/// One person in a delta.
+#[derive(Clone, Copy, Default)]
+struct Person {
+    /// In the roster.
+    known: Option<Known>,
+    /// The row the file first named them on.
+    seen: Option<NonZeroU64>,
 }
 
 /// The outcome of a file: its plan (state `planned`, with a hold reason when a safeguard
@@ -132,6 +153,18 @@ impl<'a> Delta<'a> {
             .map(|entry| (entry.key.clone(), entry))
             .collect();
         let roster = store.roster_reader(profile)?;
+        let base = roster.snapshot()?;
+        // Sized for the roster up front: growing a million-entry table rehashes it each time.
+        let capacity = base.map_or(0, |b| b.rows.saturating_add(b.rows / 8));
+        let mut people = HashMap::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut known_active = 0;
+        if base.is_some() {
+            roster.for_each_person(|key, active, digest| {
+                known_active += u64::from(active);
+                let known = Some((active, digest));
+                people.insert(key_digest(key), Person { known, seen: None });
+            })?;
+        }
         Ok(Delta {
             store,
             profile,
@@ -143,10 +176,13 @@ impl<'a> Delta<'a> {
             leaver_date: position(spec.effective_from.leaver.as_deref()),
             today,
             waiting,
-            base: roster.snapshot()?,
+            base,
             roster,
             sink: job.map_or(Sink::Memory, Sink::Job),
-            seen: HashMap::new(),
+            people,
+            rows: 0,
+            known_active,
+            present_active: 0,
             keyless: 0,
             pending: Vec::new(),
             kept: Vec::new(),
@@ -178,21 +214,23 @@ impl<'a> Delta<'a> {
                 self.form.key_names()
             ))));
         };
-        match self.seen.entry(digest(&key)) {
-            Entry::Occupied(first) => {
+        let known = match self.see(&key, rec.pos.row) {
+            Ok(known) => known,
+            Err(first) => {
                 return Ok(Err(refuse(format!(
-                    "key {:?} is already on row {}; a person is in a roster once",
+                    "key {:?} is already on row {first}; a person is in a roster once",
                     StoredForm::shown_key(&key),
-                    first.get()
                 ))))
             }
-            Entry::Vacant(slot) => {
-                slot.insert(rec.pos.row);
-            }
+        };
+        let digest = self.form.digest(&rec.values);
+        let terminated = self.terminated(rec);
+        if known == Some((!terminated, Some(digest))) && !self.waiting.contains_key(&key) {
+            // Same fields, same status, nothing pending: nothing to send or keep.
+            return Ok(Ok(None));
         }
         let fields = self.form.stored(&rec.values);
-        let terminated = self.terminated(rec);
-        let old = match self.base {
+        let old = match known {
             Some(_) => self.roster.entry(&key)?,
             None => None,
         };
@@ -225,6 +263,7 @@ impl<'a> Delta<'a> {
             active: !terminated,
             queued: None,
             prehired: false,
+            digest: Some(digest),
         };
         let dated = match kind {
             Some(ChangeKind::Joiner | ChangeKind::Rehire) => self.joiner_date,
@@ -270,9 +309,11 @@ impl<'a> Delta<'a> {
             }
         }
         let quiet = kind.is_none() && change.queued.is_none() && !withdrawn;
-        if quiet && old.is_some() && changed.is_empty() {
+        let stored = known.and_then(|(_, d)| d) == Some(digest);
+        if quiet && old.is_some() && changed.is_empty() && stored {
             return Ok(Ok(None));
         }
+        // Otherwise recorded, if only (quiet) for the roster to keep the digest it lacks.
         change.changed = serde_json::to_string(&changed).unwrap_or_default();
         if !withdrawn {
             change.kind = kind.map_or("quiet", ChangeKind::as_str).to_string();
@@ -338,10 +379,27 @@ impl<'a> Delta<'a> {
     pub fn observe_rejected(&mut self, row: u64, key_values: Option<&[Value]>) {
         match key_values.and_then(|k| self.form.key_of_key_values(k)) {
             Some(key) => {
-                self.seen.entry(digest(&key)).or_insert(row);
+                // A second rejected row of one person is not a second refusal.
+                let _ = self.see(&key, row);
             }
             None => self.keyless += 1,
         }
+    }
+
+    /// Notes that the file names `key` on `row`: what the roster knows of the person, or
+    /// `Err` with the row the file named them on before.
+    fn see(&mut self, key: &str, row: u64) -> Result<Option<Known>, u64> {
+        let person = self.people.entry(key_digest(key)).or_default();
+        if let Some(first) = person.seen {
+            return Err(first.get());
+        }
+        // Rows count from 1; a row 0 would still be seen.
+        person.seen = Some(NonZeroU64::new(row).unwrap_or(NonZeroU64::MIN));
+        self.rows += 1;
+        if person.known.is_some_and(|(active, _)| active) {
+            self.present_active += 1;
+        }
+        Ok(person.known)
     }
 
     /// After the last row: the active people of the snapshot the file did not name are
@@ -353,10 +411,15 @@ impl<'a> Delta<'a> {
         mut emit: impl FnMut(&MappedRecord, &Emit) -> Result<(), E>,
     ) -> Result<Outcome, E> {
         let judged = self.spec.absent == Absent::Terminate && self.keyless == 0;
-        if self.base.is_some() && judged {
+        // Only when some active person went unnamed is the roster read again for their keys.
+        if self.present_active < self.known_active && judged {
             let mut absent = Vec::new();
             self.roster.for_each_active_key(|key| {
-                if !self.seen.contains_key(&digest(key)) {
+                if self
+                    .people
+                    .get(&key_digest(key))
+                    .is_none_or(|p| p.seen.is_none())
+                {
                     absent.push(key.to_string());
                 }
                 Ok(())
@@ -394,6 +457,7 @@ impl<'a> Delta<'a> {
                 active: p.kind == ChangeKind::Leaver.as_str(),
                 queued: Some((p.kind.clone(), p.due.clone())),
                 prehired: p.prehired,
+                digest: None,
             };
             if judged && p.kind != ChangeKind::Leaver.as_str() {
                 if let Some(kind) = self.withdraw(&p, &mut change) {
@@ -416,7 +480,7 @@ impl<'a> Delta<'a> {
             profile: self.profile.to_string(),
             base_job: self.base.map(|b| b.job_id),
             baseline: self.baseline(),
-            rows: self.seen.len() as u64,
+            rows: self.rows,
             previous_rows: self.base.map_or(0, |b| b.rows),
             previous_active: self.base.map_or(0, |b| b.active),
             counts: self.counts,
@@ -460,6 +524,7 @@ impl<'a> Delta<'a> {
             active: false,
             queued: None,
             prehired,
+            digest: None,
         })?;
         Ok(())
     }
@@ -522,7 +587,7 @@ fn names(changed: &[FieldChange]) -> String {
 
 /// A 128-bit digest of a key: two independent 64-bit hashes, so a million keys are
 /// remembered in 16 bytes each and two different keys collide with negligible chance.
-fn digest(key: &str) -> u128 {
+fn key_digest(key: &str) -> u128 {
     let half = |salt: u8| {
         let mut h = DefaultHasher::new();
         salt.hash(&mut h);

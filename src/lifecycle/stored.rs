@@ -1,14 +1,16 @@
 //! How a person is kept in a snapshot: the key that tells them apart, and their mapped
 //! fields in a stored form that can be compared with the next file's but never shows a PII
 //! value — PII fields are kept as keyed hashes of the installation (see
-//! `kernel::keys::KeyedHash`), every other field as its JSON value.
+//! `kernel::keys::KeyedHash`), every other field as its JSON value — and a keyed digest of
+//! those fields, so that a person whose fields did not change is known by comparing 16 bytes,
+//! without building or fetching their stored form.
 
 use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value as Json;
 
-use crate::kernel::keys::KeyedHash;
+use crate::kernel::keys::{KeyedDigest, KeyedHash};
 use crate::kernel::mapped::{FieldInfo, MappedRecord};
 use crate::kernel::record::Position;
 use crate::kernel::value::Value;
@@ -24,6 +26,8 @@ pub struct StoredForm<'a> {
     fields: &'a [FieldInfo],
     key: Vec<usize>,
     hash: KeyedHash,
+    /// The digest with its key set up, cloned for each record.
+    digest: KeyedDigest,
 }
 
 /// A stored field that differs between two snapshots, as the plan shows it.
@@ -39,7 +43,13 @@ impl<'a> StoredForm<'a> {
     /// The form of `fields`, whose `key` ones tell people apart.
     pub fn new(fields: &'a [FieldInfo], hash: KeyedHash) -> StoredForm<'a> {
         let key = (0..fields.len()).filter(|&i| fields[i].key).collect();
-        StoredForm { fields, key, hash }
+        let digest = hash.digest();
+        StoredForm {
+            fields,
+            key,
+            hash,
+            digest,
+        }
     }
 
     /// The names of the key fields, for messages.
@@ -88,6 +98,30 @@ impl<'a> StoredForm<'a> {
         let form = Form { form: self, values };
         // Serializing strings, numbers and booleans into a String cannot fail.
         serde_json::to_string(&form).unwrap_or_default()
+    }
+
+    /// The digest of `values`: equal for two records whose stored forms are equal (barring a
+    /// value that changed type but not text, which differs here and compares equal there).
+    /// PII values go in as they are: the digest is keyed, so it reveals nothing of them.
+    pub fn digest(&self, values: &[Value]) -> [u8; 16] {
+        let mut d = self.digest.clone();
+        let mut part = |tag: u8, bytes: &[u8]| {
+            // Each part's length goes first, so no two sequences of parts feed the same bytes.
+            d.update(&[tag]);
+            d.update(&(bytes.len() as u64).to_le_bytes());
+            d.update(bytes);
+        };
+        for (f, v) in self.fields.iter().zip(values) {
+            part(b'f', f.name.as_bytes());
+            match v {
+                Value::Text(t) | Value::Date(t) | Value::DateTime(t) => part(b's', t.as_bytes()),
+                Value::Integer(i) => part(b'i', &i.to_le_bytes()),
+                Value::Decimal(t) => part(b'd', t.as_bytes()),
+                Value::Bool(b) => part(b'b', &[u8::from(*b)]),
+                Value::Null => part(b'z', &[]),
+            }
+        }
+        d.finish()
     }
 
     /// The fields whose stored values differ between `old` (as kept) and `new` (from
@@ -242,6 +276,29 @@ mod tests {
         assert!(form.differences(&a, &a).is_empty());
         let back = form.record_of(&a, &Arc::from("roster.csv"));
         assert_eq!(back.values, [text("E1"), text("Sales"), Value::Null]);
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_field_and_hides_pii() {
+        let fields = fields();
+        let key = hash();
+        let form = StoredForm::new(&fields, key.clone());
+        let person = [text("E1"), text("Sales"), text("123-45-6789")];
+        let same = form.digest(&person);
+        assert_eq!(same, StoredForm::new(&fields, key).digest(&person));
+        for (i, other) in [text("E2"), text("Ops"), text("123-45-6780")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut moved = person.clone();
+            moved[i] = other;
+            assert_ne!(form.digest(&moved), same, "field {i}");
+        }
+        // Parts are length-prefixed: moving text between two fields changes the digest.
+        let shifted = [text("E1"), text("Sale"), text("s123-45-6789")];
+        assert_ne!(form.digest(&shifted), same);
+        // Keyed: another installation's digest of the same person differs.
+        assert_ne!(StoredForm::new(&fields, hash()).digest(&person), same);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -355,6 +355,14 @@ CREATE TABLE queue (
     PRIMARY KEY (profile, key)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX queue_by_due ON queue (profile, due);
+"#;
+
+/// Version 9: each roster row and change keeps the keyed digest of the person's fields, so a
+/// delta tells an unchanged person by 16 bytes. Rows from before have none and are compared by
+/// their stored fields until a delta stores their digest.
+const V9: &str = r#"
+ALTER TABLE roster ADD COLUMN digest BLOB CHECK (digest IS NULL OR length(digest) = 16);
+ALTER TABLE changes ADD COLUMN digest BLOB CHECK (digest IS NULL OR length(digest) = 16);
 "#;
 
 /// The schema version this binary writes.

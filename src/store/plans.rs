@@ -114,6 +114,9 @@ pub struct ChangeRow {
     pub queued: Option<(String, String)>,
     /// Whether the person was sent ahead as a pre-hire (now, or by an earlier plan).
     pub prehired: bool,
+    /// The keyed digest of `fields`' values (see `lifecycle::stored`), when it was taken: the
+    /// next delta compares an unchanged person by it alone.
+    pub digest: Option<[u8; 16]>,
 }
 
 fn plan_row(row: &Row<'_>) -> rusqlite::Result<PlanRow> {
@@ -164,14 +167,14 @@ impl Store {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO changes (job_id, n, key, kind, reason, row, changed, fields, active,
-                     queued, due, prehired)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     queued, due, prehired, digest)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             for c in changes {
                 let (queued, due) = c.queued.clone().unzip();
                 insert.execute(params![
                     job_id, c.n, c.key, c.kind, c.reason, c.row, c.changed, c.fields, c.active,
-                    queued, due, c.prehired
+                    queued, due, c.prehired, c.digest
                 ])?;
             }
         }
@@ -233,7 +236,8 @@ impl Store {
     /// their date) included only when asked.
     pub fn changes(&self, job_id: i64, quiet: bool) -> Result<Vec<ChangeRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT n, key, kind, reason, row, changed, fields, active, queued, due, prehired
+            "SELECT n, key, kind, reason, row, changed, fields, active, queued, due, prehired,
+                    digest
                FROM changes
               WHERE job_id = ?1 AND (?2 OR kind <> 'quiet' OR queued IS NOT NULL) ORDER BY n",
         )?;
@@ -249,6 +253,7 @@ impl Store {
                 active: r.get(7)?,
                 queued: Option::zip(r.get(8)?, r.get(9)?),
                 prehired: r.get(10)?,
+                digest: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -425,6 +430,7 @@ mod tests {
             active: true,
             queued: None,
             prehired: false,
+            digest: Some([n as u8; 16]),
         };
         let waiting = ChangeRow {
             queued: Some(("joiner".into(), "2027-01-15".into())),

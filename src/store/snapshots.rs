@@ -84,6 +84,29 @@ impl RosterReader<'_> {
     ) -> Result<()> {
         for_each_active_key(self.conn(), self.profile, each)
     }
+
+    /// Calls `each` with the key, whether active, and the fields' digest (if stored) of every
+    /// person in the roster, in one pass and without holding them all.
+    pub fn for_each_person(
+        &self,
+        mut each: impl FnMut(&str, bool, Option<[u8; 16]>),
+    ) -> Result<()> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT key, active, digest FROM roster WHERE profile = ?1")?;
+        let mut rows = stmt.query(params![self.profile])?;
+        while let Some(row) = rows.next()? {
+            each(text_ref(row)?, row.get(1)?, row.get(2)?);
+        }
+        Ok(())
+    }
+}
+
+/// Column 0 of `row` as text, borrowed from the row: a million keys, none of them copied.
+fn text_ref<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<&'r str> {
+    row.get_ref(0)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
 }
 
 fn snapshot(conn: &Connection, profile: &str) -> Result<Option<Snapshot>> {
@@ -121,11 +144,7 @@ fn for_each_active_key(
         .prepare_cached("SELECT key FROM roster WHERE profile = ?1 AND active = 1 ORDER BY key")?;
     let mut rows = stmt.query(params![profile])?;
     while let Some(row) = rows.next()? {
-        // Borrowed from the row: a million keys, none of them copied.
-        let key = row.get_ref(0)?.as_str().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-        })?;
-        each(key)?;
+        each(text_ref(row)?)?;
     }
     Ok(())
 }
@@ -210,13 +229,14 @@ impl Store {
         // A joiner or rehire that waits for its date is not in the snapshot until then, and
         // neither is a withdrawn one nothing was sent for.
         tx.execute(
-            "INSERT INTO roster (profile, key, active, fields, job_id)
-                 SELECT ?2, key, active, fields, job_id FROM changes
+            "INSERT INTO roster (profile, key, active, fields, job_id, digest)
+                 SELECT ?2, key, active, fields, job_id, digest FROM changes
                   WHERE job_id = ?1 AND coalesce(queued, '') NOT IN ('joiner', 'rehire')
                     AND kind <> 'cancel'
                   ORDER BY n
              ON CONFLICT (profile, key) DO UPDATE
-                 SET active = excluded.active, fields = excluded.fields, job_id = excluded.job_id",
+                 SET active = excluded.active, fields = excluded.fields, job_id = excluded.job_id,
+                     digest = excluded.digest",
             params![job_id, profile],
         )?;
         tx.execute("DELETE FROM queue WHERE profile = ?1", params![profile])?;
@@ -276,6 +296,7 @@ mod tests {
                 active: *active,
                 queued: waits(key).map(|(kind, due)| (kind.to_string(), due.to_string())),
                 prehired: false,
+                digest: None,
             })
             .collect();
         store.add_changes(job, &changes).unwrap();

@@ -181,3 +181,62 @@ fn rosters_become_joiners_movers_leavers_and_rehires_and_a_truncated_one_is_held
     assert_eq!(sent.len(), want["leaver"].len());
     assert!(sent.values().all(|c| c == "leaver"));
 }
+
+/// What the database of `ws` answers to `sql` (one number; hrbridge is not running).
+fn count(ws: &Workspace, sql: &str, job: i64) -> i64 {
+    rusqlite::Connection::open(ws.path().join("var/hrbridge.db"))
+        .unwrap()
+        .query_row(sql, [job], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn unchanged_people_are_known_by_their_digest_and_rows_kept_without_one_gain_it() {
+    let ws = RosterProfile {
+        outputs: CHANGES_FILE,
+        ..RosterProfile::default()
+    }
+    .workspace();
+    let mut snapshot = Snapshot::new();
+    let day1 = people(60);
+    let (job1, _) = deliver_day(&ws, 1, &day1);
+    accept(&mut snapshot, &day1);
+    let no_digest = "SELECT count(*) FROM roster WHERE digest IS NULL AND job_id <= ?1";
+    assert_eq!(
+        count(&ws, no_digest, job1),
+        0,
+        "every joiner's digest is kept"
+    );
+
+    // As a snapshot stored before digests were kept: every person is compared by their
+    // fields, the one move is found, and everyone else's digest is stored for next time.
+    rusqlite::Connection::open(ws.path().join("var/hrbridge.db"))
+        .unwrap()
+        .execute("UPDATE roster SET digest = NULL", [])
+        .unwrap();
+    let mut day2 = day1.clone();
+    day2.get_mut(&key(7)).unwrap().dept = "Legal".into();
+    let (job2, status) = deliver_day(&ws, 2, &day2);
+    assert_eq!(status, "succeeded");
+    let want = expected(&snapshot, &day2);
+    assert_eq!(want["mover"].len(), 1);
+    assert_eq!(listed(&ws, job2), want);
+    accept(&mut snapshot, &day2);
+    assert_eq!(count(&ws, no_digest, job2), 0);
+    let recorded = "SELECT count(*) FROM changes WHERE job_id = ?1";
+    assert_eq!(
+        count(&ws, recorded, job2),
+        60,
+        "a quiet row each to store the digest"
+    );
+
+    // With digests, only the person who changed is recorded at all.
+    let mut day3 = day2.clone();
+    day3.get_mut(&key(9)).unwrap().given = "Renamed".into();
+    let (job3, _) = deliver_day(&ws, 3, &day3);
+    let want = expected(&snapshot, &day3);
+    assert_eq!(want["mover"].keys().collect::<Vec<_>>(), [&key(9)]);
+    assert_eq!(listed(&ws, job3), want);
+    assert_eq!(count(&ws, recorded, job3), 1);
+    assert_eq!(file_changes(&ws, "changes_3.csv").len(), 1);
+}
