@@ -153,17 +153,18 @@ impl KeyedHash {
     /// A keyed digest to feed in parts ([`KeyedDigest::update`]); clone a fresh one for each
     /// value, which skips setting the key up again.
     pub fn digest(&self) -> KeyedDigest {
-        use hmac::KeyInit;
-        KeyedDigest(
-            <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.key)
-                .expect("HMAC takes any key length"),
-        )
+        KeyedDigest(Self::keyed(&self.key))
+    }
+
+    /// HMAC-SHA256 with `key` set up.
+    fn keyed(key: &[u8]) -> Hmac<sha2::Sha256> {
+        <Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key)
+            .expect("HMAC takes any key length")
     }
 
     fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
-            .expect("HMAC takes any key length");
+        use hmac::Mac;
+        let mut mac = Self::keyed(key);
         mac.update(data);
         mac.finalize().into_bytes().into()
     }
