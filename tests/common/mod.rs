@@ -39,6 +39,11 @@ impl Workspace {
         Workspace { dir }
     }
 
+    /// The installation's state database, opened beside hrbridge (or while it is not running).
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path().join("var/hrbridge.db")).expect("state database")
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

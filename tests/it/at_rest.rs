@@ -247,7 +247,7 @@ fn retention_purges_old_kept_inputs_and_outputs_and_audits_each() {
     let long_ago = SystemTime::now() - Duration::from_secs(31 * 86_400);
     set_mtime(&old_path, long_ago);
     // The first job finished "31 days ago": its published output goes too.
-    let db = rusqlite::Connection::open(ws.path().join("var/hrbridge.db")).unwrap();
+    let db = ws.db();
     db.execute(
         "UPDATE jobs SET finished_at = '2020-01-01T00:00:00.000Z' WHERE id = 1",
         [],

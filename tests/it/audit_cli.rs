@@ -34,7 +34,7 @@ fn verify_passes_on_a_fresh_store_and_after_jobs() {
 #[test]
 fn verify_names_the_edited_event() {
     let ws = workspace_with_jobs();
-    let db = rusqlite::Connection::open(ws.path().join("var/hrbridge.db")).unwrap();
+    let db = ws.db();
     // An attacker with write access to the file removes the guard and edits event 3.
     db.execute_batch("DROP TRIGGER audit_no_update;").unwrap();
     let changed = db
@@ -54,7 +54,7 @@ fn verify_names_the_edited_event() {
 #[test]
 fn verify_detects_a_deleted_event() {
     let ws = workspace_with_jobs();
-    let db = rusqlite::Connection::open(ws.path().join("var/hrbridge.db")).unwrap();
+    let db = ws.db();
     db.execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2;")
         .unwrap();
     drop(db);

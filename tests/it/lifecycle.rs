@@ -184,10 +184,7 @@ fn rosters_become_joiners_movers_leavers_and_rehires_and_a_truncated_one_is_held
 
 /// What the database of `ws` answers to `sql` (one number; hrbridge is not running).
 fn count(ws: &Workspace, sql: &str, job: i64) -> i64 {
-    rusqlite::Connection::open(ws.path().join("var/hrbridge.db"))
-        .unwrap()
-        .query_row(sql, [job], |r| r.get(0))
-        .unwrap()
+    ws.db().query_row(sql, [job], |r| r.get(0)).unwrap()
 }
 
 #[test]
@@ -210,8 +207,7 @@ fn unchanged_people_are_known_by_their_digest_and_rows_kept_without_one_gain_it(
 
     // As a snapshot stored before digests were kept: every person is compared by their
     // fields, the one move is found, and everyone else's digest is stored for next time.
-    rusqlite::Connection::open(ws.path().join("var/hrbridge.db"))
-        .unwrap()
+    ws.db()
         .execute("UPDATE roster SET digest = NULL", [])
         .unwrap();
     let mut day2 = day1.clone();
