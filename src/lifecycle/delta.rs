@@ -16,10 +16,7 @@
 //! A job's changes go to the store in batches as they are found; `hrbridge plan` keeps them
 //! in memory instead and writes nothing.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -35,6 +32,7 @@ use crate::store::{
     StoreError,
 };
 
+use super::people::{Known, People};
 use super::safeguard;
 use super::stored::{FieldChange, StoredForm};
 
@@ -97,32 +95,14 @@ pub struct Delta<'a> {
     waiting: HashMap<String, QueueEntry>,
     base: Option<Snapshot>,
     sink: Sink,
-    /// Digest of every key in the roster or the file → what is known of the person.
-    people: HashMap<u128, Person>,
-    /// People in the file.
-    rows: u64,
-    /// Active people in the roster, and how many of them the file named.
-    known_active: u64,
-    present_active: u64,
+    /// Who the roster knows of, and who the file named.
+    people: People,
     /// Rejected rows whose key could not be read: who is absent cannot be known.
     keyless: u64,
     pending: Vec<ChangeRow>,
     kept: Vec<ChangeRow>,
     n: u64,
     counts: ChangeCounts,
-}
-
-/// What the roster knows of a person: whether active, and the digest of their stored fields
-/// (rows stored before digests were kept have none).
-type Known = (bool, Option<[u8; 16]>);
-
-/// One person in a delta.
-#[derive(Clone, Copy, Default)]
-struct Person {
-    /// In the roster.
-    known: Option<Known>,
-    /// The row the file first named them on.
-    seen: Option<NonZeroU64>,
 }
 
 /// The outcome of a file: its plan (state `planned`, with a hold reason when a safeguard
@@ -154,17 +134,7 @@ impl<'a> Delta<'a> {
             .collect();
         let roster = store.roster_reader(profile)?;
         let base = roster.snapshot()?;
-        // Sized for the roster up front: growing a million-entry table rehashes it each time.
-        let capacity = base.map_or(0, |b| b.rows.saturating_add(b.rows / 8));
-        let mut people = HashMap::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        let mut known_active = 0;
-        if base.is_some() {
-            roster.for_each_person(|key, active, digest| {
-                known_active += u64::from(active);
-                let known = Some((active, digest));
-                people.insert(key_digest(key), Person { known, seen: None });
-            })?;
-        }
+        let people = People::load(&roster, base.map(|b| b.rows))?;
         Ok(Delta {
             store,
             profile,
@@ -180,9 +150,6 @@ impl<'a> Delta<'a> {
             roster,
             sink: job.map_or(Sink::Memory, Sink::Job),
             people,
-            rows: 0,
-            known_active,
-            present_active: 0,
             keyless: 0,
             pending: Vec::new(),
             kept: Vec::new(),
@@ -214,7 +181,7 @@ impl<'a> Delta<'a> {
                 self.form.key_names()
             ))));
         };
-        let known = match self.see(&key, rec.pos.row) {
+        let known = match self.people.see(&key, rec.pos.row) {
             Ok(known) => known,
             Err(first) => {
                 return Ok(Err(refuse(format!(
@@ -225,7 +192,8 @@ impl<'a> Delta<'a> {
         };
         let digest = self.form.digest(&rec.values);
         let terminated = self.terminated(rec);
-        if known == Some((!terminated, Some(digest))) && !self.waiting.contains_key(&key) {
+        let same = |k: Known| k.active != terminated && k.digest == Some(digest);
+        if known.is_some_and(same) && !self.waiting.contains_key(&key) {
             // Same fields, same status, nothing pending: nothing to send or keep.
             return Ok(Ok(None));
         }
@@ -309,7 +277,7 @@ impl<'a> Delta<'a> {
             }
         }
         let quiet = kind.is_none() && change.queued.is_none() && !withdrawn;
-        let stored = known.and_then(|(_, d)| d) == Some(digest);
+        let stored = known.and_then(|k| k.digest) == Some(digest);
         if quiet && old.is_some() && changed.is_empty() && stored {
             return Ok(Ok(None));
         }
@@ -380,26 +348,10 @@ impl<'a> Delta<'a> {
         match key_values.and_then(|k| self.form.key_of_key_values(k)) {
             Some(key) => {
                 // A second rejected row of one person is not a second refusal.
-                let _ = self.see(&key, row);
+                let _ = self.people.see(&key, row);
             }
             None => self.keyless += 1,
         }
-    }
-
-    /// Notes that the file names `key` on `row`: what the roster knows of the person, or
-    /// `Err` with the row the file named them on before.
-    fn see(&mut self, key: &str, row: u64) -> Result<Option<Known>, u64> {
-        let person = self.people.entry(key_digest(key)).or_default();
-        if let Some(first) = person.seen {
-            return Err(first.get());
-        }
-        // Rows count from 1; a row 0 would still be seen.
-        person.seen = Some(NonZeroU64::new(row).unwrap_or(NonZeroU64::MIN));
-        self.rows += 1;
-        if person.known.is_some_and(|(active, _)| active) {
-            self.present_active += 1;
-        }
-        Ok(person.known)
     }
 
     /// After the last row: the active people of the snapshot the file did not name are
@@ -411,20 +363,8 @@ impl<'a> Delta<'a> {
         mut emit: impl FnMut(&MappedRecord, &Emit) -> Result<(), E>,
     ) -> Result<Outcome, E> {
         let judged = self.spec.absent == Absent::Terminate && self.keyless == 0;
-        // Only when some active person went unnamed is the roster read again for their keys.
-        if self.present_active < self.known_active && judged {
-            let mut absent = Vec::new();
-            self.roster.for_each_active_key(|key| {
-                if self
-                    .people
-                    .get(&key_digest(key))
-                    .is_none_or(|p| p.seen.is_none())
-                {
-                    absent.push(key.to_string());
-                }
-                Ok(())
-            })?;
-            for key in absent {
+        if judged {
+            for key in self.people.absent() {
                 let Some(entry) = self.roster.entry(&key)? else {
                     continue;
                 };
@@ -480,7 +420,7 @@ impl<'a> Delta<'a> {
             profile: self.profile.to_string(),
             base_job: self.base.map(|b| b.job_id),
             baseline: self.baseline(),
-            rows: self.rows,
+            rows: self.people.named(),
             previous_rows: self.base.map_or(0, |b| b.rows),
             previous_active: self.base.map_or(0, |b| b.active),
             counts: self.counts,
@@ -583,16 +523,4 @@ impl<'a> Delta<'a> {
 fn names(changed: &[FieldChange]) -> String {
     let names: Vec<&str> = changed.iter().map(|c| c.field.as_str()).collect();
     names.join(",")
-}
-
-/// A 128-bit digest of a key: two independent 64-bit hashes, so a million keys are
-/// remembered in 16 bytes each and two different keys collide with negligible chance.
-fn key_digest(key: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        key.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
 }

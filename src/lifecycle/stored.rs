@@ -26,8 +26,10 @@ pub struct StoredForm<'a> {
     fields: &'a [FieldInfo],
     key: Vec<usize>,
     hash: KeyedHash,
-    /// The digest with its key set up, cloned for each record.
+    /// The digest with its key set up and the field names fed, cloned for each record.
     digest: KeyedDigest,
+    /// Where a record's values are framed before they are fed in one part.
+    scratch: Vec<u8>,
 }
 
 /// A stored field that differs between two snapshots, as the plan shows it.
@@ -43,12 +45,19 @@ impl<'a> StoredForm<'a> {
     /// The form of `fields`, whose `key` ones tell people apart.
     pub fn new(fields: &'a [FieldInfo], hash: KeyedHash) -> StoredForm<'a> {
         let key = (0..fields.len()).filter(|&i| fields[i].key).collect();
-        let digest = hash.digest();
+        let mut digest = hash.digest();
+        // The names go in once: a field renamed (or added) changes every digest.
+        let mut names = Vec::new();
+        for f in fields {
+            frame(&mut names, b'f', f.name.as_bytes());
+        }
+        digest.update(&names);
         StoredForm {
             fields,
             key,
             hash,
             digest,
+            scratch: Vec::new(),
         }
     }
 
@@ -103,24 +112,22 @@ impl<'a> StoredForm<'a> {
     /// The digest of `values`: equal for two records whose stored forms are equal (barring a
     /// value that changed type but not text, which differs here and compares equal there).
     /// PII values go in as they are: the digest is keyed, so it reveals nothing of them.
-    pub fn digest(&self, values: &[Value]) -> [u8; 16] {
-        let mut d = self.digest.clone();
-        let mut part = |tag: u8, bytes: &[u8]| {
-            // Each part's length goes first, so no two sequences of parts feed the same bytes.
-            d.update(&[tag]);
-            d.update(&(bytes.len() as u64).to_le_bytes());
-            d.update(bytes);
-        };
-        for (f, v) in self.fields.iter().zip(values) {
-            part(b'f', f.name.as_bytes());
+    pub fn digest(&mut self, values: &[Value]) -> [u8; 16] {
+        let buf = &mut self.scratch;
+        buf.clear();
+        for v in values.iter().take(self.fields.len()) {
             match v {
-                Value::Text(t) | Value::Date(t) | Value::DateTime(t) => part(b's', t.as_bytes()),
-                Value::Integer(i) => part(b'i', &i.to_le_bytes()),
-                Value::Decimal(t) => part(b'd', t.as_bytes()),
-                Value::Bool(b) => part(b'b', &[u8::from(*b)]),
-                Value::Null => part(b'z', &[]),
+                Value::Text(t) | Value::Date(t) | Value::DateTime(t) => {
+                    frame(buf, b's', t.as_bytes())
+                }
+                Value::Integer(i) => frame(buf, b'i', &i.to_le_bytes()),
+                Value::Decimal(t) => frame(buf, b'd', t.as_bytes()),
+                Value::Bool(b) => frame(buf, b'b', &[u8::from(*b)]),
+                Value::Null => frame(buf, b'z', &[]),
             }
         }
+        let mut d = self.digest.clone();
+        d.update(buf);
         d.finish()
     }
 
@@ -177,6 +184,16 @@ impl<'a> StoredForm<'a> {
             values,
         }
     }
+}
+
+/// Appends one part of a digest's input to `buf`: a tag, the length, the bytes — so no two
+/// sequences of parts frame the same bytes. (A value over 4 GiB, which no file limit lets
+/// through, would have its length saturate.)
+fn frame(buf: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    buf.push(tag);
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(bytes);
 }
 
 /// One record's stored form, serialized without building a map first.
@@ -282,10 +299,10 @@ mod tests {
     fn the_digest_changes_with_any_field_and_hides_pii() {
         let fields = fields();
         let key = hash();
-        let form = StoredForm::new(&fields, key.clone());
+        let mut form = StoredForm::new(&fields, key.clone());
         let person = [text("E1"), text("Sales"), text("123-45-6789")];
         let same = form.digest(&person);
-        assert_eq!(same, StoredForm::new(&fields, key).digest(&person));
+        assert_eq!(same, StoredForm::new(&fields, key.clone()).digest(&person));
         for (i, other) in [text("E2"), text("Ops"), text("123-45-6780")]
             .into_iter()
             .enumerate()
@@ -299,6 +316,10 @@ mod tests {
         assert_ne!(form.digest(&shifted), same);
         // Keyed: another installation's digest of the same person differs.
         assert_ne!(StoredForm::new(&fields, hash()).digest(&person), same);
+        // Named: the same values under a renamed field differ.
+        let mut renamed = fields.clone();
+        renamed[1].name = "team".into();
+        assert_ne!(StoredForm::new(&renamed, key).digest(&person), same);
     }
 
     #[test]

@@ -76,27 +76,18 @@ impl RosterReader<'_> {
         roster_entry(self.conn(), self.profile, key)
     }
 
-    /// Calls `each` with the key of every active person, in key order, without holding them
-    /// all.
-    pub fn for_each_active_key(
-        &self,
-        each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
-    ) -> Result<()> {
-        for_each_active_key(self.conn(), self.profile, each)
-    }
-
     /// Calls `each` with the key, whether active, and the fields' digest (if stored) of every
-    /// person in the roster, in one pass and without holding them all.
+    /// person in the roster, in key order, in one pass and without holding them all.
     pub fn for_each_person(
         &self,
-        mut each: impl FnMut(&str, bool, Option<[u8; 16]>),
+        mut each: impl FnMut(&str, bool, Option<[u8; 16]>) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self
             .conn()
-            .prepare("SELECT key, active, digest FROM roster WHERE profile = ?1")?;
+            .prepare("SELECT key, active, digest FROM roster WHERE profile = ?1 ORDER BY key")?;
         let mut rows = stmt.query(params![self.profile])?;
         while let Some(row) = rows.next()? {
-            each(text_ref(row)?, row.get(1)?, row.get(2)?);
+            each(text_ref(row)?, row.get(1)?, row.get(2)?)?;
         }
         Ok(())
     }
@@ -135,20 +126,6 @@ fn roster_entry(conn: &Connection, profile: &str, key: &str) -> Result<Option<Ro
         .optional()?)
 }
 
-fn for_each_active_key(
-    conn: &Connection,
-    profile: &str,
-    mut each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
-) -> Result<()> {
-    let mut stmt = conn
-        .prepare_cached("SELECT key FROM roster WHERE profile = ?1 AND active = 1 ORDER BY key")?;
-    let mut rows = stmt.query(params![profile])?;
-    while let Some(row) = rows.next()? {
-        each(text_ref(row)?)?;
-    }
-    Ok(())
-}
-
 impl Store {
     /// A reader of `profile`'s snapshot as it stands now, for one delta: later changes to the
     /// roster are not seen by it.
@@ -180,16 +157,6 @@ impl Store {
     /// The roster row of `key` in `profile`'s snapshot.
     pub fn roster_entry(&self, profile: &str, key: &str) -> Result<Option<RosterEntry>> {
         roster_entry(&self.conn, profile, key)
-    }
-
-    /// Calls `each` with the key of every active person in `profile`'s snapshot, in key
-    /// order, without holding them all.
-    pub fn for_each_active_key(
-        &self,
-        profile: &str,
-        each: impl FnMut(&str) -> std::result::Result<(), StoreError>,
-    ) -> Result<()> {
-        for_each_active_key(&self.conn, profile, each)
     }
 
     /// Applies the plan of job `job_id` to its profile's roster, once, in one transaction:
@@ -322,9 +289,12 @@ mod tests {
 
     fn active_keys(store: &Store) -> Vec<String> {
         let mut keys = Vec::new();
-        store
-            .for_each_active_key("p", |k| {
-                keys.push(k.to_string());
+        let reader = store.roster_reader("p").unwrap();
+        reader
+            .for_each_person(|k, active, _| {
+                if active {
+                    keys.push(k.to_string());
+                }
                 Ok(())
             })
             .unwrap();
