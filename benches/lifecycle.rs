@@ -3,10 +3,12 @@
 //! joiners, movers, leavers by status and by absence, rehires — against mapping the same file
 //! with the same fields and no `[lifecycle]`.
 //!
-//! Three runs per size, each in a fresh process: the mapping alone (to a CSV of every row),
+//! Four runs per size, each in a fresh process: the mapping alone (to a CSV of every row),
 //! the first roster accepted as the snapshot (`baseline = true`: recorded, nothing sent), and
-//! the next day's roster diffed against it (the changes to a CSV). The delta's changes are
-//! checked against what the generator made, kind by kind (`hrbridge changes --json`). Prints a
+//! the next day's roster diffed against it (the changes to a CSV) — once listing people in
+//! key order, as most exports do, and once, against a copy of the same snapshot, in a
+//! scrambled order. Each delta's changes are checked against what the generator made, kind
+//! by kind (`hrbridge changes --json`). Prints a
 //! table with the wall time, rows/s, the child's peak RSS (VmHWM) and the time as a multiple
 //! of the mapping's. Run: `cargo bench --bench lifecycle` (1M people), `cargo bench --bench
 //! lifecycle -- quick` (100,000) or `-- 200000` for other sizes.
@@ -107,15 +109,25 @@ fn main() {
 
         write_roster(&life.join("inbox/bench/roster_1.csv"), rows, Day::First);
         let first = child::measure(bin, &life, &["run", "--once"], "the first snapshot");
+        let scrambled = root.join("scrambled");
+        copy_dir(&life, &scrambled);
         write_roster(&life.join("inbox/bench/roster_2.csv"), rows, Day::Next);
         let delta = child::measure(bin, &life, &["run", "--once"], "the delta");
         check_changes(bin, &life, &expected);
+        let next = scrambled.join("inbox/bench/roster_2.csv");
+        assert_eq!(write_roster(&next, rows, Day::NextScrambled), expected);
+        let unordered = child::measure(bin, &scrambled, &["run", "--once"], "the scrambled delta");
+        check_changes(bin, &scrambled, &expected);
 
         let changes: u64 = expected.values().sum();
         for (what, (secs, peak_kb)) in [
             ("map only (no `[lifecycle]`)".to_string(), map),
             ("first snapshot (`baseline = true`)".to_string(), first),
             (format!("delta, {changes} changes"), delta),
+            (
+                format!("delta, {changes} changes, rows out of key order"),
+                unordered,
+            ),
         ] {
             println!(
                 "| {rows} | {what} | {secs:.2} | {:.0} | {:.1} | {:.2} |",
@@ -151,6 +163,45 @@ enum Day {
     First,
     /// The same people with 1 % changes (10 in every 1000 people).
     Next,
+    /// The next day's roster in a scrambled order.
+    NextScrambled,
+}
+
+/// Copies the folder `from` (an installation whose processes have exited) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The order in which a roster of `total` people lists them: person `step * stride mod total`
+/// at each step, with `stride` about 0.618 of `total` and coprime with it (a permutation with
+/// no run in key order), or everyone in key order.
+fn order(total: u64, scrambled: bool) -> impl Fn(u64) -> u64 {
+    let gcd = |mut a: u64, mut b: u64| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let mut stride = (total as f64 * 0.618) as u64;
+    while scrambled && gcd(stride, total) != 1 {
+        stride += 1;
+    }
+    move |step| {
+        if scrambled {
+            step * stride % total
+        } else {
+            step
+        }
+    }
 }
 
 /// A well-mixed 64-bit value of `i` (splitmix64), so a person's columns do not depend on
@@ -166,20 +217,23 @@ fn mix(i: u64) -> u64 {
 /// roster against the first, by kind. Of every 1000 people on the next day: one terminated
 /// on the first day is active again (rehire), three move (department; one also their title),
 /// two are missing (leavers by absence), two are terminated (leavers by status); and two
-/// people per 1000 are new (joiners, appended).
+/// people per 1000 are new (joiners, after everyone else in key order).
 fn write_roster(path: &Path, rows: u64, day: Day) -> Expected {
     let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(path).unwrap());
     writeln!(w, "{HEADER}").unwrap();
     let mut expected = Expected::new();
     let mut count = |kind| *expected.entry(kind).or_insert(0) += 1;
-    let joiners = if day == Day::Next { rows / 500 } else { 0 };
-    for i in 0..rows + joiners {
+    let next = day != Day::First;
+    let joiners = if next { rows / 500 } else { 0 };
+    let person_at = order(rows + joiners, day == Day::NextScrambled);
+    for step in 0..rows + joiners {
+        let i = person_at(step);
         let slot = i % 1000;
         let mut person = Person::of(i);
-        if day == Day::Next && i >= rows {
+        if next && i >= rows {
             person.terminated = false;
             count("joiner");
-        } else if day == Day::Next {
+        } else if next {
             match slot {
                 0 => {
                     person.terminated = false;

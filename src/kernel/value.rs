@@ -1,5 +1,6 @@
 //! A mapped value: text for CSV outputs, typed for JSON outputs.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A field's value after mapping and type conversion.
@@ -32,6 +33,16 @@ impl fmt::Display for Value {
 }
 
 impl Value {
+    /// The value as text, as it is displayed: borrowed when it is held as text.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Value::Text(s) | Value::Decimal(s) | Value::Date(s) | Value::DateTime(s) => {
+                Cow::Borrowed(s)
+            }
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+
     /// The value as JSON. Decimals become numbers without going through `f64`.
     pub fn to_json(&self) -> serde_json::Value {
         match self {

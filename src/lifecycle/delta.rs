@@ -1,8 +1,8 @@
 //! The difference between a roster file and the profile's last accepted snapshot, computed
 //! while the file streams past. Before the first row, one pass over the stored roster keeps,
-//! per person, a 128-bit digest of their key, whether they are active, and the keyed digest
-//! of their fields — about 50 bytes a person, none of their data. Each mapped record is then
-//! told apart by those: a person whose digest and status are unchanged costs no lookup and no
+//! per person, their key, whether they are active, and the keyed digest of their fields
+//! (`people`: about 70 bytes a person, none of their data). Each mapped record is then told
+//! apart by those: a person whose digest and status are unchanged costs no lookup and no
 //! stored form; only the others (joiners, movers, leavers, rehires: a few per hundred) are
 //! looked up in the roster and compared field by field. After the last row, the active people
 //! the file did not name are leavers by absence.
@@ -193,7 +193,7 @@ impl<'a> Delta<'a> {
         let digest = self.form.digest(&rec.values);
         let terminated = self.terminated(rec);
         let same = |k: Known| k.active != terminated && k.digest == Some(digest);
-        if known.is_some_and(same) && !self.waiting.contains_key(&key) {
+        if known.is_some_and(same) && !self.waiting.contains_key(key.as_ref()) {
             // Same fields, same status, nothing pending: nothing to send or keep.
             return Ok(Ok(None));
         }
@@ -202,7 +202,7 @@ impl<'a> Delta<'a> {
             Some(_) => self.roster.entry(&key)?,
             None => None,
         };
-        let pending = self.waiting.remove(&key);
+        let pending = self.waiting.remove(key.as_ref());
         let mut changed = Vec::new();
         let mut kind = match &old {
             None if terminated || self.baseline() => None,
@@ -222,7 +222,7 @@ impl<'a> Delta<'a> {
         };
         let mut change = ChangeRow {
             n: 0,
-            key,
+            key: key.into_owned(),
             kind: String::new(),
             reason: (kind == Some(ChangeKind::Leaver)).then(|| "status".to_string()),
             row: Some(rec.pos.row),
@@ -474,7 +474,7 @@ impl<'a> Delta<'a> {
         let Some(status) = self.status.and_then(|i| rec.values.get(i)) else {
             return false;
         };
-        let status = status.to_string();
+        let status = status.text();
         let status = status.trim();
         self.spec
             .terminated_values

@@ -6,7 +6,7 @@
 //! |---------------|------|
 //! | [`stored`]    | a person's key, and their fields as the snapshot keeps them (PII as keyed hashes) |
 //! | [`delta`]     | the streaming difference of one file to the snapshot, and its plan |
-//! | [`people`]    | who a delta knows of: the roster's people in ~50 bytes each, and who the file named |
+//! | [`people`]    | who a delta knows of: the roster's people in ~70 bytes each, and who the file named |
 //! | [`safeguard`] | which plans are held for an operator (`max_leavers`, `max_drop`) |
 //! | [`order`]     | the export's own order: files by the date in their names (`order_by = "file_date"`) |
 //!

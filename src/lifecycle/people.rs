@@ -1,19 +1,30 @@
-//! Who a delta knows of, in about 50 bytes a person and none of their data: for everyone in
-//! the roster, whether they are active, the keyed digest of their stored fields and where
-//! their key is kept; for everyone the file names, the row it first named them on. The
-//! roster is read once, before the first row; the leavers by absence come from here after the
+//! Who a delta knows of, in about 70 bytes a person and none of their data: for everyone in
+//! the roster, their key, whether they are active and the keyed digest of their stored
+//! fields; for everyone the file names, the row it first named them on. The roster is read
+//! once, in key order, before the first row; the leavers by absence come from here after the
 //! last one, without reading the roster again.
 //!
-//! People are found by a 128-bit digest of their key (two SipHash-1-3 halves, keyed afresh
-//! for every delta, so a file cannot be made of keys that collide), and the table hashes that
-//! digest no further.
+//! Most exports list people in key order, as the roster is kept, so the person a row names is
+//! looked for first just after the one the previous row named: one comparison, and memory
+//! read in order. Otherwise they are found by binary search on the keys — until the file
+//! shows it is not in key order, when an index by key digest is built once and used from
+//! then on. People the roster does not know are found by key digest too. Key digests are
+//! 128 bits (two SipHash-1-3 halves keyed afresh for every delta, so a file cannot be made of
+//! keys that collide), and the tables hash them no further.
 
-use std::collections::hash_map::RandomState;
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::num::NonZeroU64;
 
+use hashbrown::HashTable;
+
 use crate::store::{RosterReader, StoreError};
+
+/// Searches for people out of key order before the file counts as unordered and the index is
+/// built: this many, or one in this many of the roster, whichever is more.
+const SEARCHES: u64 = 4096;
+const SEARCHES_PER_ROSTER: u64 = 64;
 
 /// What the roster knows of a person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,25 +32,44 @@ pub struct Known {
     pub active: bool,
     /// The digest of their stored fields (rows stored before digests were kept have none).
     pub digest: Option<[u8; 16]>,
-    /// Their key's place in [`Keys`].
-    at: u32,
 }
 
-/// One person in a delta.
-#[derive(Clone, Copy, Default)]
+/// One person of the roster in a delta.
 struct Person {
-    /// In the roster.
-    known: Option<Known>,
+    known: Known,
     /// The row the file first named them on.
     seen: Option<NonZeroU64>,
+    /// Their key's digest, once the roster is indexed.
+    id: u128,
+}
+
+/// A table keyed by key digest.
+type ByDigest<V> = HashMap<u128, V, BuildHasherDefault<Spread>>;
+
+/// Where a roster in key order has a key.
+enum Place {
+    At(usize),
+    Missing,
+    /// The file proved not to be in key order: the roster is indexed now.
+    Indexed,
 }
 
 /// The people of one delta.
 pub struct People {
-    /// Key digest → the person.
-    map: HashMap<u128, Person, BuildHasherDefault<Spread>>,
-    /// The roster's keys, in key order.
+    /// The roster's people, and their keys, in the order they came (key order).
+    roster: Vec<Person>,
     keys: Keys,
+    /// Whether the keys came in ascending order, so that a binary search finds them.
+    sorted: bool,
+    /// Where a file in key order names its next person: after the last one found.
+    next: usize,
+    /// The places, found by key digest (the low half is the hash), once the file proved not
+    /// to be in key order (or the roster's keys did not come sorted): 4 bytes a person.
+    index: Option<HashTable<u32>>,
+    /// People looked for elsewhere than at the next place.
+    searches: u64,
+    /// People the file named whom the roster does not know: key digest → their first row.
+    newcomers: ByDigest<NonZeroU64>,
     state: RandomState,
     /// People the file named.
     named: u64,
@@ -50,33 +80,32 @@ pub struct People {
 
 impl People {
     /// The people of `roster`'s snapshot, which holds about `rows` of them (none: a first
-    /// snapshot).
+    /// snapshot, whose file is all newcomers).
     pub fn load(roster: &RosterReader<'_>, rows: Option<u64>) -> Result<People, StoreError> {
-        // Sized for the roster and some joiners up front: growing a million-entry table
-        // rehashes it each time.
-        let capacity = rows.map_or(0, |r| r.saturating_add(r / 8));
-        let mut people = People::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut people = People::empty(rows);
         if rows.is_some() {
-            roster.for_each_person(|key, active, digest| {
-                let Some(at) = people.keys.push(key) else {
-                    let why = "the roster holds more than 4,294,967,295 people";
-                    return Err(StoreError::Io(std::io::Error::other(why)));
-                };
-                people.known_active += u64::from(active);
-                let known = Some(Known { active, digest, at });
-                let id = people.id(key);
-                people.map.insert(id, Person { known, seen: None });
-                Ok(())
-            })?;
+            roster
+                .for_each_person(|key, active, digest| people.add(key, Known { active, digest }))?;
         }
-        Ok(people)
+        Ok(people.ready())
     }
 
-    /// No one yet, with room for `capacity` people.
-    fn with_capacity(capacity: usize) -> People {
+    /// No one yet; room for a roster of `rows`.
+    fn empty(rows: Option<u64>) -> People {
+        let size = |n: u64| usize::try_from(n).unwrap_or(0);
         People {
-            map: HashMap::with_capacity_and_hasher(capacity, BuildHasherDefault::default()),
+            roster: Vec::with_capacity(size(rows.unwrap_or(0))),
             keys: Keys::default(),
+            sorted: true,
+            next: 0,
+            index: None,
+            searches: 0,
+            // A first snapshot's file is all newcomers: room up front, as growing a large
+            // table rehashes it each time.
+            newcomers: HashMap::with_capacity_and_hasher(
+                if rows.is_none() { 1 << 16 } else { 0 },
+                BuildHasherDefault::default(),
+            ),
             state: RandomState::new(),
             named: 0,
             known_active: 0,
@@ -84,21 +113,56 @@ impl People {
         }
     }
 
+    /// Adds the roster's next person.
+    fn add(&mut self, key: &str, known: Known) -> Result<(), StoreError> {
+        if u32::try_from(self.keys.len()).is_err() {
+            let why = "the roster holds more than 4,294,967,295 people";
+            return Err(StoreError::Io(std::io::Error::other(why)));
+        }
+        self.sorted &= self.keys.last().is_none_or(|last| last < key);
+        self.keys.push(key);
+        self.known_active += u64::from(known.active);
+        self.roster.push(Person {
+            known,
+            seen: None,
+            id: 0,
+        });
+        Ok(())
+    }
+
+    /// The roster added: indexed at once when its keys did not come in order.
+    fn ready(mut self) -> People {
+        if !self.sorted {
+            self.index();
+        }
+        self
+    }
+
     /// Notes that the file names `key` on `row`: what the roster knows of the person, or
     /// `Err` with the row the file named them on before.
     pub fn see(&mut self, key: &str, row: u64) -> Result<Option<Known>, u64> {
-        let id = self.id(key);
-        let person = self.map.entry(id).or_default();
+        // Rows count from 1; a row 0 would still be seen.
+        let row = NonZeroU64::new(row).unwrap_or(NonZeroU64::MIN);
+        let Some(at) = self.find(key) else {
+            let id = self.id(key);
+            return match self.newcomers.entry(id) {
+                Entry::Occupied(first) => Err(first.get().get()),
+                Entry::Vacant(place) => {
+                    place.insert(row);
+                    self.named += 1;
+                    Ok(None)
+                }
+            };
+        };
+        let person = &mut self.roster[at];
         if let Some(first) = person.seen {
             return Err(first.get());
         }
-        // Rows count from 1; a row 0 would still be seen.
-        person.seen = Some(NonZeroU64::new(row).unwrap_or(NonZeroU64::MIN));
+        person.seen = Some(row);
+        let known = person.known;
         self.named += 1;
-        if person.known.is_some_and(|k| k.active) {
-            self.present_active += 1;
-        }
-        Ok(person.known)
+        self.present_active += u64::from(known.active);
+        Ok(Some(known))
     }
 
     /// How many people the file named.
@@ -106,21 +170,77 @@ impl People {
         self.named
     }
 
-    /// The active people of the roster the file has not named, in key order.
+    /// The active people of the roster the file has not named, in the roster's (key) order.
     pub fn absent(&self) -> Vec<String> {
         if self.present_active == self.known_active {
             return Vec::new();
         }
-        let mut at: Vec<u32> = self
-            .map
-            .values()
-            .filter(|p| p.seen.is_none())
-            .filter_map(|p| p.known.filter(|k| k.active).map(|k| k.at))
-            .collect();
-        at.sort_unstable();
-        at.into_iter()
-            .map(|i| self.keys.get(i).to_string())
+        let absent = |(_, p): &(usize, &Person)| p.seen.is_none() && p.known.active;
+        let roster = self.roster.iter().enumerate();
+        roster
+            .filter(absent)
+            .map(|(at, _)| self.keys.get(at).to_string())
             .collect()
+    }
+
+    /// The place of `key` in the roster.
+    fn find(&mut self, key: &str) -> Option<usize> {
+        if self.keys.len() == 0 {
+            return None;
+        }
+        if self.index.is_none() {
+            match self.place(key) {
+                Place::At(at) => return Some(at),
+                Place::Missing => return None,
+                Place::Indexed => {}
+            }
+        }
+        let id = self.id(key);
+        let roster = &self.roster;
+        // Two keys of one 128-bit digest are as good as impossible.
+        let at = self
+            .index
+            .as_ref()?
+            .find(id as u64, |&at| roster[at as usize].id == id);
+        at.map(|&at| at as usize)
+    }
+
+    /// Where `key` is in a roster still in key order: just after the last one found, as a
+    /// file in key order has it, or by binary search — until the searches show the file is
+    /// not in key order, and the roster is indexed instead.
+    fn place(&mut self, key: &str) -> Place {
+        if self.next < self.keys.len() && self.keys.get(self.next) == key {
+            self.next += 1;
+            return Place::At(self.next - 1);
+        }
+        self.searches += 1;
+        if self.searches > SEARCHES.max(self.keys.len() as u64 / SEARCHES_PER_ROSTER) {
+            self.index();
+            return Place::Indexed;
+        }
+        match self.keys.search(key) {
+            Some(at) => {
+                self.next = at + 1;
+                Place::At(at)
+            }
+            None => Place::Missing,
+        }
+    }
+
+    /// Indexes the roster by key digest.
+    fn index(&mut self) {
+        for at in 0..self.roster.len() {
+            self.roster[at].id = self.id(self.keys.get(at));
+        }
+        let roster = &self.roster;
+        let hash = |&at: &u32| roster[at as usize].id as u64;
+        let mut index = HashTable::with_capacity(roster.len());
+        for at in 0..roster.len() {
+            // `add` refused more people than places fit in 32 bits.
+            let at = at as u32;
+            index.insert_unique(hash(&at), at, hash);
+        }
+        self.index = Some(index);
     }
 
     /// The digest `key` is found by.
@@ -138,18 +258,36 @@ struct Keys {
 }
 
 impl Keys {
-    /// Keeps `key`; its place, or `None` past `u32::MAX` keys.
-    fn push(&mut self, key: &str) -> Option<u32> {
-        let at = u32::try_from(self.ends.len()).ok()?;
-        self.text.push_str(key);
-        self.ends.push(self.text.len());
-        Some(at)
+    fn len(&self) -> usize {
+        self.ends.len()
     }
 
-    fn get(&self, at: u32) -> &str {
-        let i = at as usize;
+    fn push(&mut self, key: &str) {
+        self.text.push_str(key);
+        self.ends.push(self.text.len());
+    }
+
+    fn get(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.text[start..self.ends[i]]
+    }
+
+    fn last(&self) -> Option<&str> {
+        self.ends.len().checked_sub(1).map(|i| self.get(i))
+    }
+
+    /// The place of `key` among keys kept in ascending order.
+    fn search(&self, key: &str) -> Option<usize> {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.get(mid).cmp(key) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
     }
 }
 
@@ -180,27 +318,91 @@ impl Hasher for Spread {
 mod tests {
     use super::*;
 
+    /// A roster of `keys` (active but for `inactive`), added in the order given.
+    fn roster(keys: &[String], inactive: &str) -> People {
+        let mut people = People::empty(Some(keys.len() as u64));
+        for k in keys {
+            let known = Known {
+                active: k != inactive,
+                digest: Some([7; 16]),
+            };
+            people.add(k, known).unwrap();
+        }
+        people.ready()
+    }
+
+    fn keys(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("E{i:06}")).collect()
+    }
+
     #[test]
-    fn keys_come_back_from_their_places() {
-        let mut keys = Keys::default();
-        let places: Vec<u32> = ["E1", "", "E10", "Zoë"]
-            .iter()
-            .map(|k| keys.push(k).unwrap())
-            .collect();
-        assert_eq!(places, [0, 1, 2, 3]);
+    fn a_file_in_key_order_finds_everyone_and_leaves_the_absent() {
+        let keys = keys(10);
+        let mut people = roster(&keys, "E000003");
+        for (row, k) in keys.iter().enumerate().filter(|(i, _)| *i != 2 && *i != 5) {
+            let known = people.see(k, row as u64 + 2).unwrap().unwrap();
+            assert_eq!(known.active, k != "E000003", "{k}");
+        }
+        assert_eq!(people.see("E000007", 30), Err(9), "named twice");
+        assert_eq!(people.see("N1", 31), Ok(None), "a newcomer");
+        assert_eq!(people.see("N1", 32), Err(31), "a newcomer named twice");
+        assert_eq!(people.named(), 9);
+        assert_eq!(people.absent(), ["E000002", "E000005"]);
+        assert!(people.index.is_none(), "no index for a file in order");
+    }
+
+    #[test]
+    fn a_file_out_of_order_is_indexed_and_still_finds_everyone() {
+        let keys = keys(20_000);
+        let mut people = roster(&keys, "");
+        // Every 7th person, round and round: never in key order.
+        let order: Vec<usize> = (0..keys.len()).map(|i| i * 7 % keys.len()).collect();
+        for (row, &i) in order.iter().enumerate().skip(1) {
+            assert_eq!(
+                people.see(&keys[i], row as u64 + 2),
+                Ok(Some(Known {
+                    active: true,
+                    digest: Some([7; 16]),
+                })),
+                "{}",
+                keys[i]
+            );
+        }
+        assert!(people.index.is_some(), "indexed once out of order");
+        assert_eq!(people.see(&keys[7], 1), Err(3));
+        assert_eq!(people.see("E999999", 1), Ok(None));
+        assert_eq!(people.absent(), [keys[0].clone()]);
+    }
+
+    #[test]
+    fn a_roster_whose_keys_came_unsorted_is_indexed_at_once() {
+        let mut keys = keys(5);
+        keys.reverse();
+        let mut people = roster(&keys, "");
+        assert!(people.index.is_some());
+        for k in ["E000001", "E000004", "E000000"] {
+            assert!(people.see(k, 2).unwrap().is_some(), "{k}");
+        }
         assert_eq!(
-            [keys.get(0), keys.get(1), keys.get(2), keys.get(3)],
-            ["E1", "", "E10", "Zoë"]
+            people.absent(),
+            ["E000003", "E000002"],
+            "in the roster's order"
         );
     }
 
     #[test]
-    fn a_key_named_twice_is_refused_with_the_first_row() {
-        let mut people = People::with_capacity(0);
-        assert_eq!(people.see("E1", 2), Ok(None));
-        assert_eq!(people.see("E2", 3), Ok(None));
-        assert_eq!(people.see("E1", 9), Err(2));
-        assert_eq!(people.named(), 2);
-        assert!(people.absent().is_empty());
+    fn keys_come_back_from_their_places_and_are_searched() {
+        let mut keys = Keys::default();
+        for k in ["", "E1", "E10", "Zoë"] {
+            keys.push(k);
+        }
+        assert_eq!(
+            [keys.get(0), keys.get(1), keys.get(2), keys.get(3)],
+            ["", "E1", "E10", "Zoë"]
+        );
+        assert_eq!(keys.last(), Some("Zoë"));
+        assert_eq!(keys.search("E10"), Some(2));
+        assert_eq!(keys.search("E2"), None);
+        assert_eq!(Keys::default().search("E1"), None);
     }
 }

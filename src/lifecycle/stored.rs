@@ -5,6 +5,7 @@
 //! those fields, so that a person whose fields did not change is known by comparing 16 bytes,
 //! without building or fetching their stored form.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -71,18 +72,22 @@ impl<'a> StoredForm<'a> {
         names.join(", ")
     }
 
-    /// The person's key from the values of a record: `None` when a key field is empty.
-    pub fn key_of(&self, values: &[Value]) -> Option<String> {
-        let mut key = String::new();
+    /// The person's key from the values of a record: `None` when a key field is empty. A
+    /// key of one field is borrowed from the record.
+    pub fn key_of<'v>(&self, values: &'v [Value]) -> Option<Cow<'v, str>> {
+        let mut key = Cow::Borrowed("");
         for (n, &i) in self.key.iter().enumerate() {
-            let text = values.get(i)?.to_string();
+            let text = values.get(i)?.text();
             if text.trim().is_empty() {
                 return None;
             }
-            if n > 0 {
+            if n == 0 {
+                key = text;
+            } else {
+                let key = key.to_mut();
                 key.push(KEY_SEPARATOR);
+                key.push_str(&text);
             }
-            key.push_str(&text);
         }
         Some(key)
     }
@@ -94,7 +99,7 @@ impl<'a> StoredForm<'a> {
         for (&i, v) in self.key.iter().zip(key_values) {
             values[i] = v.clone();
         }
-        self.key_of(&values)
+        self.key_of(&values).map(Cow::into_owned)
     }
 
     /// The key as an operator reads it (the separator of a composite key shown as ` / `).
@@ -378,14 +383,13 @@ mod tests {
         let mut fields = fields();
         fields[1].key = true;
         let form = StoredForm::new(&fields, hash());
-        let key = form
-            .key_of(&[text("E1"), text("Sales"), Value::Null])
-            .unwrap();
+        let person = [text("E1"), text("Sales"), Value::Null];
+        let key = form.key_of(&person).unwrap();
         assert_eq!(StoredForm::shown_key(&key), "E1 / Sales");
         assert_eq!(form.key_of(&[text("E1"), text(" "), Value::Null]), None);
         assert_eq!(
             form.key_of_key_values(&[text("E1"), text("Sales")]),
-            Some(key)
+            Some(key.into_owned())
         );
         assert_eq!(form.key_names(), "id, dept");
     }
