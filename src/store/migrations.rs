@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -363,6 +363,12 @@ CREATE INDEX queue_by_due ON queue (profile, due);
 const V9: &str = r#"
 ALTER TABLE roster ADD COLUMN digest BLOB CHECK (digest IS NULL OR length(digest) = 16);
 ALTER TABLE changes ADD COLUMN digest BLOB CHECK (digest IS NULL OR length(digest) = 16);
+"#;
+
+/// Version 10: what a delta reads of every person before the first row — key, status and
+/// digest, in key order — in an index of its own, so the read skips the stored fields.
+const V10: &str = r#"
+CREATE INDEX roster_digests ON roster (profile, key, active, digest);
 "#;
 
 /// The schema version this binary writes.

@@ -82,9 +82,7 @@ impl RosterReader<'_> {
         &self,
         mut each: impl FnMut(&str, bool, Option<[u8; 16]>) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT key, active, digest FROM roster WHERE profile = ?1 ORDER BY key")?;
+        let mut stmt = self.conn().prepare(PEOPLE)?;
         let mut rows = stmt.query(params![self.profile])?;
         while let Some(row) = rows.next()? {
             each(text_ref(row)?, row.get(1)?, row.get(2)?)?;
@@ -92,6 +90,9 @@ impl RosterReader<'_> {
         Ok(())
     }
 }
+
+/// What a delta reads of every person of a roster, from an index of its own (`roster_digests`).
+const PEOPLE: &str = "SELECT key, active, digest FROM roster WHERE profile = ?1 ORDER BY key";
 
 /// Column 0 of `row` as text, borrowed from the row: a million keys, none of them copied.
 fn text_ref<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<&'r str> {
@@ -299,6 +300,28 @@ mod tests {
             })
             .unwrap();
         keys
+    }
+
+    #[test]
+    fn the_people_of_a_roster_are_read_from_their_own_index_in_key_order() {
+        let (_dir, store) = temp_store();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {PEOPLE}"))
+            .unwrap()
+            .query_map(params!["p"], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("COVERING INDEX roster_digests")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 
     #[test]
