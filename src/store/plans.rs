@@ -9,7 +9,31 @@
 use rusqlite::types::{FromSqlError, Type};
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::{jobs, now, outputs, sequences, Counts, JobStatus, OutputRow, Result, Store};
+use super::{jobs, now, outputs, sequences, Counts, JobStatus, OutputRow, Result, Store, Toward};
+
+/// The columns of a change, as [`change_row`] reads them.
+const CHANGE: &str =
+    "n, key, kind, reason, row, changed, fields, active, queued, due, prehired, digest";
+
+/// The changes a plan lists: what is sent or waits, not the quiet rows kept for the roster.
+const LISTED: &str = "(kind <> 'quiet' OR queued IS NOT NULL)";
+
+/// A change from a row of [`CHANGE`].
+fn change_row(r: &Row<'_>) -> rusqlite::Result<ChangeRow> {
+    Ok(ChangeRow {
+        n: r.get(0)?,
+        key: r.get(1)?,
+        kind: r.get(2)?,
+        reason: r.get(3)?,
+        row: r.get(4)?,
+        changed: r.get(5)?,
+        fields: r.get(6)?,
+        active: r.get(7)?,
+        queued: Option::zip(r.get(8)?, r.get(9)?),
+        prehired: r.get(10)?,
+        digest: r.get(11)?,
+    })
+}
 
 /// Where a plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -235,28 +259,46 @@ impl Store {
     /// The changes of job `job_id` in plan order, `quiet` ones (other than those that wait for
     /// their date) included only when asked.
     pub fn changes(&self, job_id: i64, quiet: bool) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT n, key, kind, reason, row, changed, fields, active, queued, due, prehired,
-                    digest
-               FROM changes
-              WHERE job_id = ?1 AND (?2 OR kind <> 'quiet' OR queued IS NOT NULL) ORDER BY n",
-        )?;
-        let rows = stmt.query_map(params![job_id, quiet], |r| {
-            Ok(ChangeRow {
-                n: r.get(0)?,
-                key: r.get(1)?,
-                kind: r.get(2)?,
-                reason: r.get(3)?,
-                row: r.get(4)?,
-                changed: r.get(5)?,
-                fields: r.get(6)?,
-                active: r.get(7)?,
-                queued: Option::zip(r.get(8)?, r.get(9)?),
-                prehired: r.get(10)?,
-                digest: r.get(11)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {CHANGE} FROM changes WHERE job_id = ?1 AND (?2 OR {LISTED}) ORDER BY n"
+        ))?;
+        let rows = stmt.query_map(params![job_id, quiet], change_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` of the changes [`Store::changes`] lists (not the quiet ones) of job
+    /// `job_id`, in order: from change `at` on (`Toward::Newer`), or the last ones before it
+    /// (`Toward::Older`). A page of a plan of a million people costs what the first one costs.
+    pub fn changes_page(
+        &self,
+        job_id: i64,
+        at: u64,
+        toward: Toward,
+        limit: usize,
+    ) -> Result<Vec<ChangeRow>> {
+        let (test, order) = match toward {
+            Toward::Newer => (">=", "ASC"),
+            Toward::Older => ("<", "DESC"),
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {CHANGE} FROM changes WHERE job_id = ?1 AND n {test} ?2 AND {LISTED}
+              ORDER BY n {order} LIMIT ?3"
+        ))?;
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt
+            .query_map(params![job_id, at, limit], change_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if toward == Toward::Older {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// How many changes [`Store::changes`] lists of job `job_id`.
+    pub fn listed_changes(&self, job_id: i64) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM changes WHERE job_id = ?1 AND {LISTED}");
+        Ok(self.conn.query_row(&sql, params![job_id], |r| r.get(0))?)
     }
 
     /// In one transaction, like [`Store::begin_commit`] but to `held`: takes `{seq}`, records
@@ -445,5 +487,36 @@ mod tests {
         let loud = store.changes(job, false).unwrap();
         assert_eq!(loud, vec![change(0, "joiner"), waiting]);
         assert_eq!(store.changes(job, true).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_plan_is_read_a_page_at_a_time_either_way_without_its_quiet_rows() {
+        let (_dir, store) = temp_store();
+        let job = held_job(&store);
+        let changes: Vec<ChangeRow> = (0..100u64)
+            .map(|n| ChangeRow {
+                n,
+                key: format!("E{n:03}"),
+                kind: if n % 10 == 3 { "quiet" } else { "leaver" }.into(),
+                reason: None,
+                row: None,
+                changed: "[]".into(),
+                fields: "{}".into(),
+                active: false,
+                queued: None,
+                prehired: false,
+                digest: None,
+            })
+            .collect();
+        store.add_changes(job, &changes).unwrap();
+        assert_eq!(store.listed_changes(job).unwrap(), 90);
+        let ns = |page: Vec<ChangeRow>| page.iter().map(|c| c.n).collect::<Vec<_>>();
+        let page = |at, toward, limit| ns(store.changes_page(job, at, toward, limit).unwrap());
+        assert_eq!(page(0, Toward::Newer, 4), [0, 1, 2, 4]);
+        assert_eq!(page(12, Toward::Newer, 3), [12, 14, 15]);
+        assert_eq!(page(12, Toward::Older, 3), [9, 10, 11]);
+        assert_eq!(page(u64::MAX, Toward::Older, 3), [97, 98, 99]);
+        assert_eq!(page(2, Toward::Older, 5), [0, 1]);
+        assert!(page(100, Toward::Newer, 5).is_empty());
     }
 }

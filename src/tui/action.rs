@@ -92,6 +92,8 @@ pub enum Effect {
     Refilter,
     /// Reads job `id` into the detail.
     Open(i64),
+    /// Moves the Approvals view's plan by pages; down is positive.
+    PlanPage(isize),
     /// Carries out a confirmed operation (pause, resume, or a command to the daemon).
     Perform(Operation),
 }

@@ -354,6 +354,9 @@ impl App {
             Action::Open => return self.open_detail(),
             Action::Back => return self.back(),
             Action::Move(rows) => return self.move_by(rows),
+            Action::Page(pages) if self.view == View::Approvals && self.detail.is_none() => {
+                return Some(Effect::PlanPage(pages))
+            }
             Action::Page(pages) => return self.move_by(pages * self.page_rows.max(1) as isize),
             Action::Jump(edge) => return self.jump(edge),
             Action::Filter => {
@@ -426,13 +429,7 @@ impl App {
                             Edge::Bottom => self.audit.bottom(store),
                         }
                     }
-                    View::Approvals => {
-                        let rows = match edge {
-                            Edge::Top => isize::MIN / 2,
-                            Edge::Bottom => isize::MAX / 2,
-                        };
-                        return self.approvals.move_by(store, rows);
-                    }
+                    View::Approvals => return self.approvals.edge(store, edge),
                     View::Profiles => return Ok(()),
                 };
                 match edge {
@@ -441,6 +438,7 @@ impl App {
                 }
                 self.sync_problems(store)
             }
+            Effect::PlanPage(pages) => self.approvals.page(store, pages),
             Effect::Refilter => self.audit.top(store),
             Effect::Open(id) => {
                 self.detail = JobDetail::load(store, id)?;

@@ -1,5 +1,6 @@
 //! What the Approvals view shows: the jobs a lifecycle safeguard held, read from the store at
-//! each refresh, and the plan of the selected one person by person. The decision itself
+//! each refresh, and the plan of the selected one person by person — a page at a time, as a
+//! held plan may list a million people. The decision itself
 //! (`a`/`x`, after `y`) is [`crate::engine::approval::decide_and_finish`], handed to the
 //! dashboard as a [`Decider`] so that the state stays testable without a runtime.
 
@@ -8,7 +9,11 @@ use tokio::runtime::Handle;
 use crate::engine::approval::{decide_and_finish, Decision, Finished};
 use crate::engine::checks::Checked;
 use crate::settings::Settings;
-use crate::store::{ChangeRow, PlanRow, Store, StoreError};
+use crate::store::{ChangeRow, PlanRow, Store, StoreError, Toward};
+use crate::tui::action::Edge;
+
+/// Changes of a plan read at a time: more than a terminal shows.
+const PAGE: usize = 200;
 
 /// Decides held job `id` as the operator `user` and publishes it; says what came of it, or
 /// why it could not be done.
@@ -21,13 +26,19 @@ pub struct Held {
     pub file: String,
 }
 
-/// The held jobs and the selected one's changes.
+/// The held jobs and a page of the selected one's changes.
 #[derive(Debug, Default)]
 pub struct Approvals {
     pub held: Vec<Held>,
     pub selected: usize,
-    /// The changes of the selected job (`changes_of` says whose).
+    /// Changes of the selected job's plan (`changes_of` says whose), [`PAGE`] at most: the
+    /// listed ones from the `first`-th on (counting from 0).
     pub changes: Vec<ChangeRow>,
+    pub first: u64,
+    /// How many changes the selected job's plan lists.
+    pub listed: u64,
+    /// The plan rows the view last had room for: what a page moves.
+    pub room: usize,
     changes_of: Option<i64>,
 }
 
@@ -66,16 +77,72 @@ impl Approvals {
         self.held.get(self.selected)
     }
 
-    /// Keeps the changes on the selected job.
+    /// Moves the plan by `pages` pages (down is positive), as far as it goes.
+    pub fn page(&mut self, store: &Store, pages: isize) -> Result<(), StoreError> {
+        let Some(id) = self.changes_of else {
+            return Ok(());
+        };
+        let room = self.room.max(1);
+        for _ in 0..pages.unsigned_abs() {
+            if pages > 0 {
+                let Some(next) = self.changes.get(room) else {
+                    break;
+                };
+                self.read(store, id, next.n, self.first + room as u64)?;
+            } else {
+                let Some(top) = self.changes.first() else {
+                    break;
+                };
+                let before = store.changes_page(id, top.n, Toward::Older, room)?;
+                let Some(start) = before.first() else {
+                    break;
+                };
+                let first = self.first.saturating_sub(before.len() as u64);
+                self.read(store, id, start.n, first)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Shows the first or the last page of the plan.
+    pub fn edge(&mut self, store: &Store, edge: Edge) -> Result<(), StoreError> {
+        let Some(id) = self.changes_of else {
+            return Ok(());
+        };
+        match edge {
+            Edge::Top => self.read(store, id, 0, 0),
+            Edge::Bottom => {
+                let last = store.changes_page(id, u64::MAX, Toward::Older, self.room.max(1))?;
+                match last.first() {
+                    Some(start) => {
+                        let first = self.listed.saturating_sub(last.len() as u64);
+                        self.read(store, id, start.n, first)
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Keeps the changes on the selected job: its plan from the top when it is another.
     fn sync(&mut self, store: &Store) -> Result<(), StoreError> {
         let id = self.selected().map(|h| h.plan.job_id);
         if id != self.changes_of {
-            self.changes = match id {
-                Some(id) => store.changes(id, false)?,
-                None => Vec::new(),
-            };
             self.changes_of = id;
+            self.changes.clear();
+            (self.first, self.listed) = (0, 0);
+            if let Some(id) = id {
+                self.listed = store.listed_changes(id)?;
+                self.read(store, id, 0, 0)?;
+            }
         }
+        Ok(())
+    }
+
+    /// Reads the page of job `id`'s plan from change `n` on, the `first`-th listed one.
+    fn read(&mut self, store: &Store, id: i64, n: u64, first: u64) -> Result<(), StoreError> {
+        self.changes = store.changes_page(id, n, Toward::Newer, PAGE)?;
+        self.first = first;
         Ok(())
     }
 }

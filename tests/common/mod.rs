@@ -130,6 +130,12 @@ impl Workspace {
     /// roster of ten people accepted, then a roster of three (seven leavers) held. Returns
     /// the held job's id.
     pub fn held_lifecycle_job(&self) -> i64 {
+        self.held_lifecycle_job_of(10, 3)
+    }
+
+    /// [`Workspace::held_lifecycle_job`] with `first` people on the first day and only the
+    /// first `then` of them on the second: `first - then` leavers are held.
+    pub fn held_lifecycle_job_of(&self, first: usize, then: usize) -> i64 {
         self.profile("people", profiles::LIFECYCLE_PEOPLE);
         let roster = |n: usize| {
             let mut csv = String::from("ID,SSN,Department\n");
@@ -138,9 +144,9 @@ impl Workspace {
             }
             csv
         };
-        self.drop_file("people", "people_1.csv", roster(10).as_bytes());
+        self.drop_file("people", "people_1.csv", roster(first).as_bytes());
         assert!(self.run(&["run", "--once"]).status.success());
-        self.drop_file("people", "people_2.csv", roster(3).as_bytes());
+        self.drop_file("people", "people_2.csv", roster(then).as_bytes());
         self.run(&["run", "--once"]);
         let job = &self.jobs()[0];
         assert_eq!(job["status"], "held", "{job}");

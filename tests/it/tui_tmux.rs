@@ -124,6 +124,19 @@ impl Tmux {
 
     /// [`Tmux::start`] on the installation of `config`, the wrapper's files under `root`.
     fn start_in(root: &Path, config: &Path, width: u16, height: u16, no_color: &str) -> Tmux {
+        Tmux::start_command(root, config, width, height, no_color, "tui")
+    }
+
+    /// [`Tmux::start_in`] running `hrbridge --config CONFIG COMMAND` (words split at spaces):
+    /// `tui`, or `run --tui` for the daemon behind its dashboard.
+    fn start_command(
+        root: &Path,
+        config: &Path,
+        width: u16,
+        height: u16,
+        no_color: &str,
+        command: &str,
+    ) -> Tmux {
         let dir = root.join(format!("tmux-{width}x{height}-{no_color}"));
         fs::create_dir_all(&dir).unwrap();
         let tmux = Tmux {
@@ -132,7 +145,7 @@ impl Tmux {
         };
         let script = r#"export NO_COLOR="$4"
 stty -g > "$3/stty.before"
-"$1" --config "$2" tui
+"$1" --config "$2" $5
 code=$?
 stty -g > "$3/stty.after"
 echo "EXITED $code"
@@ -157,6 +170,7 @@ exec sleep 60"#;
             &config,
             &here,
             no_color,
+            command,
         ]);
         tmux
     }
@@ -595,6 +609,63 @@ fn a_held_job_is_approved_from_the_dashboard_after_confirming() {
             "E{i:03} not sent:\n{sent}"
         );
     }
+}
+
+/// `run --tui`: the daemon's own dashboard shows a held plan longer than the screen a page at
+/// a time — PgDn, End, Home — and approving it there sends every one of its leavers.
+#[test]
+fn a_held_plan_longer_than_the_screen_is_paged_and_approved_under_run_tui() {
+    skip_unless_tools!("tmux");
+    let ws = crate::common::Workspace::new();
+    let job = ws.held_lifecycle_job_of(200, 3);
+    let config = ws.path().join("hrbridge.toml");
+    let tmux = Tmux::start_command(ws.path(), &config, 120, 30, "", "run --tui");
+    tmux.wait_text("[1 Jobs]");
+    tmux.keys(&["5"]);
+    tmux.wait_text(&format!("#{job}"));
+    let top = tmux.wait_text("of 197 · PgDn");
+    let room = page_end(&top);
+    assert!(
+        room > 3 && room < 30,
+        "{room} rows of the plan shown:\n{top}"
+    );
+    assert!(top.contains("E004") && !top.contains("E200"), "{top}");
+    tmux.keys(&["PageDown"]);
+    let next = tmux.wait_text(&format!("changes {}–", room + 1));
+    let shown = format!("E{:03}", 4 + room);
+    assert!(next.contains(&shown) && !next.contains("E004"), "{next}");
+    tmux.keys(&["End"]);
+    let end = tmux.wait_text("–197 of 197");
+    assert!(end.contains("E200"), "{end}");
+    tmux.keys(&["Home"]);
+    tmux.wait_text("changes 1–");
+    decide(&tmux, &ws, job, "a", "Approve", "approved by");
+    tmux.wait_text("No job is held for approval");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ws.job(job)["job"]["status"] != "succeeded" && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ws.job(job)["job"]["status"], "succeeded", "{}", ws.job(job));
+    assert_decided_by_os_user(&ws, job, "job.approved");
+    tmux.keys(&["q"]);
+    tmux.wait_text("EXITED 0");
+    let sent = fs::read_to_string(ws.path().join("outbox/changes_2.csv")).unwrap();
+    let leavers: Vec<&str> = sent.lines().skip(1).collect();
+    assert_eq!(leavers.len(), 197, "{sent}");
+    assert!(leavers.iter().all(|l| l.contains("leaver")), "{sent}");
+}
+
+/// The last row of the page the Approvals view says it shows (`changes 1–N of M`).
+fn page_end(screen: &str) -> usize {
+    let after = screen
+        .split("changes 1–")
+        .nth(1)
+        .expect("where the page is");
+    after
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no page end in:\n{screen}"))
 }
 
 /// `x` then `y` rejects the held job: nothing is sent and its input moves to error/.

@@ -1,6 +1,7 @@
 //! The Approvals view: the jobs a lifecycle safeguard held (profile, file, why, the changes
 //! per kind, the people before and now), and under the list the selected job's plan, worded
-//! by [`crate::engine::plan_words`] as `hrbridge changes` words it, PII masked.
+//! by [`crate::engine::plan_words`] as `hrbridge changes` words it, PII masked, a page at a
+//! time with where the page is in it.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
@@ -85,14 +86,30 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, theme: Theme) {
         .iter()
         .map(|l| l.chars().count().div_ceil(width).max(1))
         .sum();
-    let [about, changes] = Layout::vertical([
+    let [about, changes, place] = Layout::vertical([
         Constraint::Length(u16::try_from(rows).unwrap_or(u16::MAX)),
         Constraint::Fill(1),
+        Constraint::Length(1),
     ])
     .areas(plan_area);
     let text: Text = summary.into_iter().map(Line::raw).collect();
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), about);
-    let rows = app.approvals.changes.iter().map(|change| {
+    // A page is what fits under the header; the plan is read a page at a time.
+    let approvals = &mut app.approvals;
+    approvals.room = usize::from(changes.height.saturating_sub(1)).max(1);
+    let shown = approvals.changes.len().min(approvals.room) as u64;
+    let where_ = if approvals.listed == 0 {
+        " the plan lists no change".to_string()
+    } else {
+        format!(
+            " changes {}–{} of {} · PgDn PgUp: a page · Home End: its ends",
+            approvals.first + 1,
+            approvals.first + shown,
+            approvals.listed
+        )
+    };
+    frame.render_widget(Paragraph::new(Span::styled(where_, theme.dim())), place);
+    let rows = approvals.changes.iter().take(approvals.room).map(|change| {
         Row::new(
             plan_words::cells(change)
                 .into_iter()

@@ -13,8 +13,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("1 2 3 4 5", "Jobs, Errors, Audit, Profiles, Approvals view"),
     ("Tab / Shift-Tab", "next / previous view"),
     ("j k ↓ ↑", "move one row"),
-    ("PgDn PgUp", "move one page"),
-    ("Home g / End G", "newest / oldest"),
+    ("PgDn PgUp", "move one page (Approvals: page the plan)"),
+    (
+        "Home g / End G",
+        "newest / oldest (Approvals: the plan's ends)",
+    ),
     (
         "Enter",
         "open the selected job (or the event's job) in full",
