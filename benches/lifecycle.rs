@@ -3,14 +3,15 @@
 //! joiners, movers, leavers by status and by absence, rehires — against mapping the same file
 //! with the same fields and no `[lifecycle]`.
 //!
-//! Four runs per size, each in a fresh process: the mapping alone (to a CSV of every row),
-//! the first roster accepted as the snapshot (`baseline = true`: recorded, nothing sent), and
-//! the next day's roster diffed against it (the changes to a CSV) — once listing people in
-//! key order, as most exports do, and once, against a copy of the same snapshot, in a
-//! scrambled order. Each delta's changes are checked against what the generator made, kind
-//! by kind (`hrbridge changes --json`). Prints a
+//! Four steps per size, each run in a fresh process: the mapping alone (to a CSV of every
+//! row), the first roster accepted as the snapshot (`baseline = true`: recorded, nothing
+//! sent), and the next day's roster diffed against it (the changes to a CSV) — listing people
+//! in key order, as most exports do, and in a scrambled order. The mapping and both deltas run
+//! three times, each on a fresh copy of the installation (of the snapshot, for the deltas);
+//! the table shows the median and the range. Each delta's changes are checked against what
+//! the generator made, kind by kind (`hrbridge changes --json`). Prints a
 //! table with the wall time, rows/s, the child's peak RSS (VmHWM) and the time as a multiple
-//! of the mapping's. Run: `cargo bench --bench lifecycle` (1M people), `cargo bench --bench
+//! of the mapping's (medians). Run: `cargo bench --bench lifecycle` (1M people), `cargo bench --bench
 //! lifecycle -- quick` (100,000) or `-- 200000` for other sizes.
 
 #[path = "common/child.rs"]
@@ -90,8 +91,10 @@ fn main() {
     }
     let bin = env!("CARGO_BIN_EXE_hrbridge");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-lifecycle");
-    println!("| people | run | seconds | rows/s | peak RSS MB | × mapping |");
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!(
+        "| people | run | seconds (median of {RUNS}) | range | rows/s | peak RSS MB | × mapping |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for rows in sizes {
         let _ = fs::remove_dir_all(&root);
         let (mapping, life) = (root.join("mapping"), root.join("lifecycle"));
@@ -100,46 +103,85 @@ fn main() {
             &life,
             &format!("{LIFECYCLE}{}{}", fields(), output("changes")),
         );
-
-        let next = mapping.join("inbox/bench/roster_2.csv");
+        let (next, scrambled) = (root.join("next.csv"), root.join("next-scrambled.csv"));
         let expected = write_roster(&next, rows, Day::Next);
-        let map = child::measure(bin, &mapping, &["run", "--once"], "the mapping");
-        let out = fs::File::open(mapping.join("outbox/roster_1.csv")).expect("mapped output");
-        assert_eq!(child::count_lines(out), rows + 1, "mapped rows");
+        assert_eq!(write_roster(&scrambled, rows, Day::NextScrambled), expected);
 
+        let map = timed(bin, &mapping, &next, "the mapping", |dir| {
+            let out = fs::File::open(dir.join("outbox/roster_1.csv")).expect("mapped output");
+            assert_eq!(child::count_lines(out), rows + 1, "mapped rows");
+        });
         write_roster(&life.join("inbox/bench/roster_1.csv"), rows, Day::First);
         let first = child::measure(bin, &life, &["run", "--once"], "the first snapshot");
-        let scrambled = root.join("scrambled");
-        copy_dir(&life, &scrambled);
-        write_roster(&life.join("inbox/bench/roster_2.csv"), rows, Day::Next);
-        let delta = child::measure(bin, &life, &["run", "--once"], "the delta");
-        check_changes(bin, &life, &expected);
-        let next = scrambled.join("inbox/bench/roster_2.csv");
-        assert_eq!(write_roster(&next, rows, Day::NextScrambled), expected);
-        let unordered = child::measure(bin, &scrambled, &["run", "--once"], "the scrambled delta");
-        check_changes(bin, &scrambled, &expected);
+        let check = |dir: &Path| check_changes(bin, dir, &expected);
+        let delta = timed(bin, &life, &next, "the delta", check);
+        let unordered = timed(bin, &life, &scrambled, "the scrambled delta", check);
 
         let changes: u64 = expected.values().sum();
-        for (what, (secs, peak_kb)) in [
-            ("map only (no `[lifecycle]`)".to_string(), map),
-            ("first snapshot (`baseline = true`)".to_string(), first),
-            (format!("delta, {changes} changes"), delta),
+        for (what, runs) in [
+            ("map only (no `[lifecycle]`)".to_string(), &map),
+            (
+                "first snapshot (`baseline = true`, once)".to_string(),
+                &Runs(vec![first]),
+            ),
+            (format!("delta, {changes} changes"), &delta),
             (
                 format!("delta, {changes} changes, rows out of key order"),
-                unordered,
+                &unordered,
             ),
         ] {
+            let (secs, low, high) = runs.seconds();
             println!(
-                "| {rows} | {what} | {secs:.2} | {:.0} | {:.1} | {:.2} |",
+                "| {rows} | {what} | {secs:.2} | {low:.2}–{high:.2} | {:.0} | {:.1} | {:.2} |",
                 rows as f64 / secs,
-                peak_kb as f64 / 1024.0,
-                secs / map.0
+                runs.peak_kb() as f64 / 1024.0,
+                secs / map.seconds().0
             );
         }
         let kinds: Vec<String> = expected.iter().map(|(k, n)| format!("{n} {k}")).collect();
         println!("\nchanges in the delta: {}", kinds.join(", "));
     }
     let _ = fs::remove_dir_all(&root);
+}
+
+/// Runs of each timed step: the table shows their median, and their range.
+const RUNS: usize = 3;
+
+/// The wall time (s) and peak RSS (KiB) of each run of a step.
+struct Runs(Vec<(f64, u64)>);
+
+impl Runs {
+    /// The median, lowest and highest wall time.
+    fn seconds(&self) -> (f64, f64, f64) {
+        let mut secs: Vec<f64> = self.0.iter().map(|r| r.0).collect();
+        secs.sort_by(f64::total_cmp);
+        (secs[secs.len() / 2], secs[0], secs[secs.len() - 1])
+    }
+
+    fn peak_kb(&self) -> u64 {
+        self.0.iter().map(|r| r.1).max().unwrap_or(0)
+    }
+}
+
+/// [`RUNS`] runs of `hrbridge run --once` taking `file`, each on a fresh copy of the
+/// installation `base` (removed after `check` has looked at its outcome).
+fn timed(bin: &str, base: &Path, file: &Path, what: &str, check: impl Fn(&Path)) -> Runs {
+    Runs(
+        (0..RUNS)
+            .map(|i| {
+                let dir = base.with_extension(format!("run{i}"));
+                copy_dir(base, &dir);
+                let inbox = dir.join("inbox/bench/roster_2.csv");
+                fs::copy(file, &inbox).unwrap();
+                settled::age(&inbox);
+                fs::File::open(&inbox).unwrap().sync_all().unwrap();
+                let run = child::measure(bin, &dir, &["run", "--once"], what);
+                check(&dir);
+                fs::remove_dir_all(&dir).unwrap();
+                run
+            })
+            .collect(),
+    )
 }
 
 /// A file output of every record (`{name}_{seq}.csv`).
@@ -167,7 +209,8 @@ enum Day {
     NextScrambled,
 }
 
-/// Copies the folder `from` (an installation whose processes have exited) to `to`.
+/// Copies the folder `from` (an installation whose processes have exited) to `to`, on disk
+/// before it returns: the run timed next does not share the disk with the copy's writeback.
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
@@ -176,7 +219,8 @@ fn copy_dir(from: &Path, to: &Path) {
         if entry.file_type().unwrap().is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
-            fs::copy(entry.path(), target).unwrap();
+            fs::copy(entry.path(), &target).unwrap();
+            fs::File::open(&target).unwrap().sync_all().unwrap();
         }
     }
 }

@@ -195,13 +195,14 @@ impl Store {
             return Ok(Advance::Stale);
         }
         // A joiner or rehire that waits for its date is not in the snapshot until then, and
-        // neither is a withdrawn one nothing was sent for.
+        // neither is a withdrawn one nothing was sent for. In key order, as the roster is
+        // kept, whatever order the file had: each page of it is then written once.
         tx.execute(
             "INSERT INTO roster (profile, key, active, fields, job_id, digest)
                  SELECT ?2, key, active, fields, job_id, digest FROM changes
                   WHERE job_id = ?1 AND coalesce(queued, '') NOT IN ('joiner', 'rehire')
                     AND kind <> 'cancel'
-                  ORDER BY n
+                  ORDER BY key, n
              ON CONFLICT (profile, key) DO UPDATE
                  SET active = excluded.active, fields = excluded.fields, job_id = excluded.job_id,
                      digest = excluded.digest",
