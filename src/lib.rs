@@ -10,6 +10,7 @@
 //! | [`format`]    | readers (CSV with encodings, spreadsheets with caps) yielding positioned records |
 //! | [`transform`] | mapping rules, filters and validation: raw record → record or rejection |
 //! | [`lifecycle`] | full rosters diffed against the last accepted snapshot: joiners, movers, leavers, rehires, and the safeguards that hold a truncated export |
+//! | [`privacy`]   | accountability for personal data: what categories each output sends to which recipient, and the rules of `[privacy]` (minimisation, transfers outside the EEA) |
 //! | [`output`]    | destinations (atomic CSV/JSONL files, rejects files, SFTP uploads, REST and SCIM APIs with auth, rate limits and retries), name templates, and `[[notify]]` webhooks (signed JSON summaries of finished jobs) |
 //! | [`sftp`]      | SSH/SFTP client: logins from a profile's keys, verified host keys (known_hosts), listings, pipelined transfers |
 //! | [`daemon`]    | `run` without `--once`: folder watches, firing cron schedules, polls, operator commands and pauses, a heartbeat, clean shutdown |
@@ -29,7 +30,7 @@
 //! | 7 command line | `cli` |
 //! | 6 long-running services | `daemon`, `tui`, `standin` |
 //! | 5 engine | `engine` |
-//! | 4 components | `source`, `format`, `transform`, `output`, `lifecycle` |
+//! | 4 components | `source`, `format`, `transform`, `output`, `lifecycle`, `privacy` |
 //! | 3 transport | `sftp` |
 //! | 2 profile language | `profile` |
 //! | 1 installation and state | `settings`, `store` |
@@ -45,6 +46,7 @@ pub mod format;
 pub mod kernel;
 pub mod lifecycle;
 pub mod output;
+pub mod privacy;
 pub mod profile;
 pub mod settings;
 pub mod sftp;

@@ -8,8 +8,35 @@ use std::path::Path;
 use super::{print_diagnostics, Exit};
 use crate::engine::checks::{self, check_secrets};
 use crate::kernel::secret::SecretStore;
+use crate::privacy::check::described;
+use crate::privacy::sent::sent;
 use crate::profile::check::check_inbox;
 use crate::profile::load;
+
+use super::table::TextTable;
+
+/// What each output sends, by data category, and to whom.
+fn print_categories(profiles: &[checks::Checked]) {
+    let mut table = TextTable::new(["profile", "output", "sends", "to"]).max_width(80);
+    for checks::Checked { profile, .. } in profiles {
+        for sent in sent(profile) {
+            let to = match sent.recipient {
+                Some((r, _)) => format!("{} ({})", r.name, r.country),
+                None => "no recipient declared".to_string(),
+            };
+            table.push([
+                profile.name.clone(),
+                (sent.output + 1).to_string(),
+                described(&sent.categories, sent.uncategorised.len()),
+                to,
+            ]);
+        }
+    }
+    if !table.is_empty() {
+        println!("\nwhat each output sends (data categories) and to whom:");
+        print!("{}", table.render());
+    }
+}
 
 pub fn run(config: Option<&Path>) -> Exit {
     let settings = match load::load_settings(config) {
@@ -41,6 +68,7 @@ pub fn run(config: Option<&Path>) -> Exit {
                 profiles.len(),
                 names.join(", ")
             );
+            print_categories(&profiles);
             Exit::Ok
         }
         Ok(_) => Exit::Failed,

@@ -60,6 +60,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Result<MappingPlan, Vec<
     problems.extend(crate::output::webhook::check(profile));
     problems.extend(crate::format::check::check(&profile.format));
     problems.extend(crate::output::check(profile, settings));
+    problems.extend(crate::privacy::check::check(profile));
     match MappingPlan::compile(profile, settings) {
         Ok(plan) if problems.is_empty() => Ok(plan),
         Ok(_) => Err(problems),
@@ -70,7 +71,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Result<MappingPlan, Vec<
 /// What `hrbridge check` points out in a valid profile: things that work but may not do what
 /// the author meant.
 pub fn warnings(profile: &Profile) -> Vec<Problem> {
-    let mut warnings = Vec::new();
+    let mut warnings = crate::privacy::check::warnings(profile);
     check_daily_collisions(profile, &mut warnings);
     warnings
 }

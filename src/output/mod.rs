@@ -59,9 +59,9 @@ pub fn resolve_path(
     )?)
 }
 
-/// Semantic checks of a profile's `[[output]]` entries.
-pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
-    let mut problems = Vec::new();
+/// The fields every output of `profile` gets, in order: the mapped ones, then, in a lifecycle
+/// profile, the change fields.
+pub fn output_fields(profile: &Profile) -> Vec<FieldInfo> {
     let fields: Vec<FieldInfo> = profile
         .fields
         .iter()
@@ -71,10 +71,16 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             key: f.key,
         })
         .collect();
-    let fields = match profile.lifecycle {
+    match profile.lifecycle {
         Some(_) => change_fields(&fields),
         None => fields,
-    };
+    }
+}
+
+/// Semantic checks of a profile's `[[output]]` entries.
+pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let fields = output_fields(profile);
     let sample = NameContext {
         profile: if profile.name.is_empty() {
             "profile"

@@ -61,6 +61,15 @@ pub trait Output {
     fn api(&self) -> Option<ApiOutput<'_>> {
         None
     }
+
+    /// The fields (places in `fields`) its recipient gets: every one, unless its kind sends
+    /// fewer (an `http` output whose templates name some).
+    fn sends(&self, fields: &[FieldInfo]) -> Vec<usize> {
+        match self.api() {
+            Some(api) => api.sends(fields),
+            None => (0..fields.len()).collect(),
+        }
+    }
 }
 
 /// The output `spec` describes.

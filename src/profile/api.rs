@@ -324,6 +324,9 @@ pub struct HttpKeys {
     /// (`joiner`, `mover`, `leaver`, `rehire`, `prehire`) makes instead.
     #[serde(default)]
     pub on: BTreeMap<String, HttpRoute>,
+    /// `[output.privacy]`: this output's recipient and what it may carry.
+    #[serde(default)]
+    pub privacy: super::privacy::OutputPrivacy,
 }
 
 /// `[output.on.<kind>]`: the method, URL and body a change of one kind is sent with; a key
@@ -389,6 +392,9 @@ pub struct ScimKeys {
     /// The id map the SCIM ids are kept in (default: the profile's name).
     #[serde(default)]
     pub id_map: Option<String>,
+    /// `[output.privacy]`: this output's recipient and what it may carry.
+    #[serde(default)]
+    pub privacy: super::privacy::OutputPrivacy,
 }
 
 /// The attribute a SCIM user is found by.

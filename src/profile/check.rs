@@ -23,6 +23,7 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
     check_validation(profile, &mut problems);
     problems.extend(super::schedule::check(profile));
     problems.extend(super::lifecycle::check(profile));
+    problems.extend(super::privacy::check(profile));
     problems
 }
 

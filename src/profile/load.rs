@@ -26,6 +26,7 @@ use super::model::{
     OutputSpec, Profile, ScimOutputSpec, SftpOutputSpec, SftpSourceSpec, SourceSpec,
     ValidationSpec, WebhookSpec,
 };
+use super::privacy::PrivacySpec;
 use super::problem::{KeyPath, Problem, Seg};
 use crate::settings::{absolutize, Settings, SettingsFile};
 
@@ -285,6 +286,7 @@ const PROFILE_KEYS: &[&str] = &[
     "output",
     "notify",
     "lifecycle",
+    "privacy",
 ];
 
 const REQUIRED_SOURCE_HELP: &str =
@@ -313,6 +315,7 @@ fn parse_profile(shown: &Path, text: &str, doc: &Doc<'_>) -> Result<Profile, Par
             "format" => de::<FormatSpec>(value),
             "validation" => de::<ValidationSpec>(value),
             "lifecycle" => de::<LifecycleSpec>(value),
+            "privacy" => de::<PrivacySpec>(value),
             "field" | "filter" | "output" | "notify" => {
                 let Some(items) = array_of_tables(shown, text, key, value, &mut diags) else {
                     continue;

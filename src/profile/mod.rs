@@ -4,7 +4,8 @@
 //! `load` reads TOML with located errors and runs the rules it is given, `check` holds the
 //! profile language's own semantic rules (each component's live with the component; the
 //! engine's `checks` runs them all), `schedule` turns `schedule`/`timezone`/`poll` into the
-//! trigger a profile's passes wait on (the daemon fires it, the dashboard shows it), and
+//! trigger a profile's passes wait on (the daemon fires it, the dashboard shows it),
+//! `privacy` the declarations of `[privacy]` (purpose, legal basis, recipient, categories), and
 //! `diagnostic` renders a problem with its file, line, column and the offending text
 //! underlined; `fixtures` (tests only) holds the profiles its tests and the engine's checks
 //! share. A leaf: nothing here imports from above `kernel` and `settings`.
@@ -18,6 +19,7 @@ pub(crate) mod fixtures;
 pub mod lifecycle;
 pub mod load;
 pub mod model;
+pub mod privacy;
 pub mod problem;
 pub mod schedule;
 

@@ -62,6 +62,9 @@ pub struct Profile {
     /// rehires) instead of delivered row by row.
     #[serde(default)]
     pub lifecycle: Option<super::lifecycle::LifecycleSpec>,
+    /// What the personal data is sent for, on what legal basis, to whom and for how long.
+    #[serde(default)]
+    pub privacy: Option<super::privacy::PrivacySpec>,
 }
 
 /// `[[notify]]`: a message when a job ends.
@@ -519,6 +522,11 @@ pub struct FieldSpec {
     /// Part of the record's identity (used by delta, ledgers and id maps).
     #[serde(default)]
     pub key: bool,
+    /// The kind of personal data it is (`identity`, `contact`, `employment`, `compensation`,
+    /// `bank`, `government_id`, `health`, …): what transfer records list and outputs'
+    /// `allowed_categories` are checked against.
+    #[serde(default)]
+    pub category: Option<super::privacy::Category>,
 }
 
 /// A `min`/`max` bound as written in the profile.
@@ -608,6 +616,18 @@ pub enum OutputSpec {
     Http(HttpOutputSpec),
     /// Users created, updated or deactivated at a SCIM 2.0 service.
     Scim(ScimOutputSpec),
+}
+
+impl OutputSpec {
+    /// Its `[output.privacy]` keys.
+    pub fn privacy(&self) -> &super::privacy::OutputPrivacy {
+        match self {
+            OutputSpec::File(f) => &f.privacy,
+            OutputSpec::Sftp(s) => &s.file.privacy,
+            OutputSpec::Http(h) => &h.http.privacy,
+            OutputSpec::Scim(s) => &s.scim.privacy,
+        }
+    }
 }
 
 /// `[[output]] type = "sftp"`: the keys of a file output (`path` is the remote path template)
@@ -738,6 +758,9 @@ pub struct FileOutputSpec {
     /// roster; both with `change` and `changed_fields` columns.
     #[serde(default)]
     pub send: super::lifecycle::Send,
+    /// `[output.privacy]`: this output's recipient and what it may carry.
+    #[serde(default)]
+    pub privacy: super::privacy::OutputPrivacy,
 }
 
 /// `neutralize_formulas` of a CSV output: which text cells get a leading `'`.

@@ -188,3 +188,43 @@ fn schedules_and_time_zones_are_checked() {
         "{err}"
     );
 }
+
+/// The bundled LMS profile may send only identity, contact and employment data: mapping the
+/// export's salary into it fails `check` at the field's category, and `check` lists what each
+/// output sends.
+#[test]
+fn an_lms_output_that_would_carry_compensation_is_refused_at_its_field() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("inbox/hris-to-lms")).unwrap();
+    ws.profile_from("profiles/hris-to-lms.toml").tables();
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("what each output sends")
+            && listed.contains("identity, contact, employment")
+            && listed.contains("Example Learning B.V. (NL)"),
+        "{listed}"
+    );
+
+    let bundled =
+        std::fs::read_to_string(common::repo().join("profiles/hris-to-lms.toml")).unwrap();
+    let salary = "[[field]]\nname = \"annual_salary\"\nfrom = \"Annual Salary\"\ncategory = \"compensation\"\n\n";
+    let at = bundled
+        .find("[validation]")
+        .expect("the LMS profile has [validation]");
+    let text = format!("{}{salary}{}", &bundled[..at], &bundled[at..]);
+    let line = bundled[..at].lines().count() + 4;
+    ws.profile("hris-to-lms", &text);
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    let loc = format!("profiles/hris-to-lms.toml:{line}:12");
+    assert!(err.contains(&loc), "missing {loc} in:\n{err}");
+    assert!(
+        err.contains("`annual_salary` is compensation data")
+            && err.contains("allowed_categories: identity, contact, employment"),
+        "{err}"
+    );
+    assert!(err.contains("1 problem(s)"), "{err}");
+}

@@ -16,7 +16,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("transport", &["sftp"]),
     (
         "components",
-        &["source", "format", "transform", "output", "lifecycle"],
+        &[
+            "source",
+            "format",
+            "transform",
+            "output",
+            "lifecycle",
+            "privacy",
+        ],
     ),
     ("engine", &["engine"]),
     ("long-running services", &["daemon", "tui", "standin"]),

@@ -16,7 +16,7 @@ use super::super::run::{render_summary, unfinished};
 use crate::engine::checks::Checked;
 use crate::engine::runner::run_once;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, Toward};
 
 /// The lifecycle profile, bundled with its rosters.
 pub const PROFILE: &str = "hris-to-directory";
@@ -73,13 +73,14 @@ pub fn story(
             let Some(plan) = store.plan(job.job_id)? else {
                 continue;
             };
-            let list = store.changes(job.job_id, false)?;
+            let shown = store.changes_page(job.job_id, 0, Toward::Newer, SHOWN)?;
+            let listed = store.listed_changes(job.job_id)?;
             println!("\nplan of job {}:", job.job_id);
-            print!("{}", changes::render(&plan, &list[..list.len().min(SHOWN)]));
-            if list.len() > SHOWN {
+            print!("{}", changes::render(&plan, &shown));
+            if listed > shown.len() as u64 {
                 println!(
                     "… and {} more: hrbridge --config {cfg} changes {}",
-                    list.len() - SHOWN,
+                    listed - shown.len() as u64,
                     job.job_id
                 );
             }

@@ -120,6 +120,15 @@ impl<'a> ApiOutput<'a> {
         }
     }
 
+    /// The fields (places in `fields`) its requests carry: an `http` output's templates
+    /// name them; a SCIM user is made of every field.
+    pub fn sends(&self, fields: &[FieldInfo]) -> Vec<usize> {
+        match self.keys {
+            Keys::Rest(keys) => rest::fields_sent(keys, fields),
+            Keys::Scim(_) => (0..fields.len()).collect(),
+        }
+    }
+
     /// A `scim` output.
     pub fn scim(spec: &'a ScimOutputSpec) -> ApiOutput<'a> {
         ApiOutput {

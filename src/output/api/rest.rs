@@ -2,6 +2,8 @@
 //! judged by the output's `success` rules and may give an id for the id map. In a lifecycle
 //! profile, `[output.on.<kind>]` gives each kind of change its own method, URL and body.
 
+use std::collections::BTreeSet;
+
 use reqwest::Method;
 
 use super::client::{ApiClient, Call};
@@ -57,6 +59,41 @@ impl Route {
     }
 }
 
+/// The output's own route (kind `None`), then those of `[output.on.<kind>]`; a key a kind
+/// leaves out is the output's own.
+fn routes(
+    keys: &HttpKeys,
+    fields: &[FieldInfo],
+) -> Result<Vec<(Option<String>, Route)>, TemplateError> {
+    let own = Route::compile(keys.method, &keys.url, keys.body.as_ref(), fields)?;
+    let mut routes = vec![(None, own)];
+    for (kind, r) in &keys.on {
+        let url = r.url.as_deref().unwrap_or(&keys.url);
+        let body = r.body.as_ref().or(keys.body.as_ref());
+        let method = r.method.unwrap_or(keys.method);
+        routes.push((
+            Some(kind.clone()),
+            Route::compile(method, url, body, fields)?,
+        ));
+    }
+    Ok(routes)
+}
+
+/// The fields (places in `fields`) whose values an `http` output's requests carry, in its
+/// URLs or bodies, by any route; every field when its templates do not compile (`check`
+/// says why).
+pub fn fields_sent(keys: &HttpKeys, fields: &[FieldInfo]) -> Vec<usize> {
+    let Ok(routes) = routes(keys, fields) else {
+        return (0..fields.len()).collect();
+    };
+    let mut used = BTreeSet::new();
+    for (_, route) in &routes {
+        route.url.fields(&mut used);
+        route.body.fields(&mut used);
+    }
+    used.into_iter().collect()
+}
+
 /// Sends the items of one `http` output.
 #[derive(Debug)]
 pub struct RestDeliverer {
@@ -76,21 +113,10 @@ impl RestDeliverer {
         keys: &HttpKeys,
         fields: &[FieldInfo],
     ) -> Result<RestDeliverer, TemplateError> {
-        let own = Route::compile(keys.method, &keys.url, keys.body.as_ref(), fields)?;
-        let mut routes = vec![(None, own)];
-        for (kind, r) in &keys.on {
-            let url = r.url.as_deref().unwrap_or(&keys.url);
-            let body = r.body.as_ref().or(keys.body.as_ref());
-            let method = r.method.unwrap_or(keys.method);
-            routes.push((
-                Some(kind.clone()),
-                Route::compile(method, url, body, fields)?,
-            ));
-        }
         Ok(RestDeliverer {
             client,
             keys: keys.clone(),
-            routes,
+            routes: routes(keys, fields)?,
             change: fields.iter().position(|f| f.name == CHANGE_FIELD),
             fields: fields.to_vec(),
         })

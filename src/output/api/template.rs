@@ -2,6 +2,8 @@
 //! `{id}` from the id map) and the JSON body (the record with dotted names nested, or the
 //! profile's `body` template).
 
+use std::collections::BTreeSet;
+
 use crate::kernel::mapped::FieldInfo;
 use crate::output::jsonl::{nesting, NestingError, Node};
 use crate::profile::braces::{split, BracesError, Piece};
@@ -81,6 +83,14 @@ impl Parts {
         self.0.contains(&Part::Id)
     }
 
+    /// Adds the fields its placeholders carry to `used`.
+    fn fields(&self, used: &mut BTreeSet<usize>) {
+        used.extend(self.0.iter().filter_map(|p| match p {
+            Part::Field(i) => Some(*i),
+            _ => None,
+        }));
+    }
+
     /// The text, each placeholder passed through `fill`.
     fn render(
         &self,
@@ -143,6 +153,11 @@ impl UrlTemplate {
     /// Whether the URL needs the id captured for the record's key.
     pub fn uses_id(&self) -> bool {
         self.parts.uses_id()
+    }
+
+    /// Adds the fields whose values the URL carries to `used`.
+    pub fn fields(&self, used: &mut BTreeSet<usize>) {
+        self.parts.fields(used);
     }
 
     /// The URL for `rec`. An empty value or a missing id is an error naming the field (never
@@ -211,6 +226,24 @@ impl BodyPlan {
             BodyPlan::Template(shape) => shape.render(rec),
         }
     }
+
+    /// Adds the fields whose values a body carries to `used`.
+    pub fn fields(&self, used: &mut BTreeSet<usize>) {
+        fn leaves(tree: &[(String, Node)], used: &mut BTreeSet<usize>) {
+            for (_, node) in tree {
+                match node {
+                    Node::Leaf(i) => {
+                        used.insert(*i);
+                    }
+                    Node::Object(children) => leaves(children, used),
+                }
+            }
+        }
+        match self {
+            BodyPlan::Nested(tree) => leaves(tree, used),
+            BodyPlan::Template(shape) => shape.fields(used),
+        }
+    }
 }
 
 fn nested(tree: &[(String, Node)], rec: &SpoolRecord) -> serde_json::Value {
@@ -258,6 +291,18 @@ impl Shape {
             ),
             other => Shape::Constant(other.clone()),
         })
+    }
+
+    fn fields(&self, used: &mut BTreeSet<usize>) {
+        match self {
+            Shape::Value(i) => {
+                used.insert(*i);
+            }
+            Shape::Text(parts) => parts.fields(used),
+            Shape::Object(entries) => entries.iter().for_each(|(_, s)| s.fields(used)),
+            Shape::Array(items) => items.iter().for_each(|s| s.fields(used)),
+            Shape::Constant(_) => {}
+        }
     }
 
     fn render(&self, rec: &SpoolRecord) -> serde_json::Value {

@@ -1,0 +1,12 @@
+//! Accountability for the personal data hrbridge moves: which categories of data each output
+//! of a profile sends to which recipient, and whether that keeps to what the profile declares
+//! (`[privacy]`, each field's `category`, each output's `[output.privacy]`; the declarations
+//! themselves are part of the profile language, `profile::privacy`).
+//!
+//! | module    | owns |
+//! |-----------|------|
+//! | [`sent`]  | what each output sends: its fields, their categories, its recipient and safeguard |
+//! | [`check`] | the rules `hrbridge check` holds profiles to: minimisation, transfers outside the EEA, undeclared PII |
+
+pub mod check;
+pub mod sent;
