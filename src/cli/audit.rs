@@ -1,25 +1,33 @@
-//! `hrbridge audit [--json|--csv]` and `hrbridge audit verify`.
+//! `hrbridge audit [--json|--csv]`, `hrbridge audit verify`, and the accountability views of
+//! the trail: `audit transfers` and `audit ropa` (in `transfers.rs`).
 
 use std::path::Path;
 
 use super::table::TextTable;
-use super::{with_store, Exit};
+use super::{with_store, AuditAction, Exit};
 use crate::store::{AuditVerdict, Store};
 
 pub fn run(
     config: Option<&Path>,
-    verify: bool,
+    action: Option<AuditAction>,
     json: bool,
     csv: bool,
     limit: Option<usize>,
 ) -> Exit {
-    with_store(config, |store| {
-        if verify {
-            run_verify(store)
-        } else {
-            list(store, json, csv, limit)
-        }
-    })
+    match action {
+        Some(AuditAction::Transfers {
+            since,
+            until,
+            profile,
+            json,
+            csv,
+        }) => with_store(config, |store| {
+            super::transfers::list(store, since, until, profile.as_deref(), json, csv)
+        }),
+        Some(AuditAction::Ropa { json }) => super::transfers::ropa(config, json),
+        Some(AuditAction::Verify) => with_store(config, run_verify),
+        None => with_store(config, |store| list(store, json, csv, limit)),
+    }
 }
 
 fn run_verify(store: &Store) -> Result<Exit, Box<dyn std::error::Error>> {

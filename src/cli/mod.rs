@@ -19,6 +19,7 @@ mod retry;
 mod run;
 mod secrets;
 pub mod table;
+mod transfers;
 mod tui;
 
 use std::path::{Path, PathBuf};
@@ -196,6 +197,29 @@ pub enum SecretsAction {
 pub enum AuditAction {
     /// Check the hash chain; report the first edited, deleted or reordered event.
     Verify,
+    /// Every transfer of personal data: what went to whom, on what legal basis, and how much
+    /// of it arrived.
+    Transfers {
+        /// From this day on (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Up to and including this day (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "DATE")]
+        until: Option<chrono::NaiveDate>,
+        /// Only this profile's.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// A record of processing activities (GDPR Art. 30) per integration, from the profiles
+    /// and the transfers that ran.
+    Ropa {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// How a command ended.
@@ -293,7 +317,7 @@ pub fn main() -> ExitCode {
             json,
             csv,
             limit,
-        } => audit::run(config, action.is_some(), json, csv, limit),
+        } => audit::run(config, action, json, csv, limit),
         Command::Demo => demo::run(rt),
         Command::Keygen { output } => keygen::run(config, output.as_deref()),
         Command::Secrets { action } => match action {
@@ -368,13 +392,20 @@ fn with_store(
     config: Option<&Path>,
     f: impl FnOnce(&crate::store::Store) -> Result<Exit, Box<dyn std::error::Error>>,
 ) -> Exit {
-    let settings = match load::load_settings(config) {
-        Ok(s) => s,
+    match load::load_settings(config) {
+        Ok(settings) => with_store_of(&settings, f),
         Err(d) => {
             print_diagnostics(&d);
-            return Exit::Usage;
+            Exit::Usage
         }
-    };
+    }
+}
+
+/// [`with_store`] with settings already loaded.
+fn with_store_of(
+    settings: &Settings,
+    f: impl FnOnce(&crate::store::Store) -> Result<Exit, Box<dyn std::error::Error>>,
+) -> Exit {
     let opened =
         crate::store::Store::open_read_only(&settings.state_dir).and_then(|found| match found {
             Some(store) => Ok(store),

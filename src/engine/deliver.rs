@@ -17,6 +17,7 @@ use crate::output::placement::{PlaceEnv, PlaceError};
 use crate::output::sftp::{self, UploadError};
 use crate::output::template::{safe_component, NameContext};
 use crate::output::{self, PathError};
+use crate::privacy::transfer::TransferRecord;
 use crate::profile::lifecycle::Send;
 use crate::profile::SftpOutputSpec;
 use crate::sftp::Transfer;
@@ -390,6 +391,9 @@ fn upload(
         retrying,
     }
     .emit(ctx.store, &ctx.profile.name)?;
+    if !retrying {
+        emit_transfer(ctx, job_id, row, (0, row.rows))?;
+    }
     Ok(Err(Unsent {
         target: row.final_path.clone(),
         error: format!("uploading {}: {error}", row.final_path),
@@ -442,6 +446,33 @@ fn emit_published(ctx: &JobContext<'_>, job_id: i64, row: &OutputRow) -> Result<
         fields: strs(&names),
         pii_fields: strs(&pii),
     }
+    .emit(ctx.store, &ctx.profile.name)?;
+    emit_transfer(ctx, job_id, row, (row.rows, 0))
+}
+
+/// The transfer record of output `row` (none for the rejects report, which stays here):
+/// `succeeded` and `failed` of its rows.
+fn emit_transfer(
+    ctx: &JobContext<'_>,
+    job_id: i64,
+    row: &OutputRow,
+    (succeeded, failed): (u64, u64),
+) -> Result<(), EngineError> {
+    let Some(output) = row.output_index else {
+        return Ok(());
+    };
+    let rows = row.rows.max(succeeded + failed);
+    let record = TransferRecord::of(
+        ctx.profile,
+        output,
+        &row.final_path,
+        rows,
+        (succeeded, failed),
+    );
+    Event::Transfer {
+        job_id,
+        record: &record,
+    }
     .emit(ctx.store, &ctx.profile.name)
     .map_err(EngineError::from)
 }
@@ -463,6 +494,6 @@ fn emit_delivered(
         fields: strs(&fields),
         pii_fields: strs(&pii_fields),
     }
-    .emit(ctx.store, &ctx.profile.name)
-    .map_err(EngineError::from)
+    .emit(ctx.store, &ctx.profile.name)?;
+    emit_transfer(ctx, job_id, row, (delivered, failed))
 }

@@ -6,7 +6,11 @@
 
 use serde_json::{json, Value as Json};
 
+use crate::privacy::transfer::TransferRecord;
 use crate::store::{AuditEvent, ChangeCounts, Counts, Store, StoreError};
+
+/// The audit kind of a transfer record.
+pub const TRANSFER: &str = "transfer";
 
 /// Something that happened to a file or a job.
 #[derive(Debug, Clone)]
@@ -55,6 +59,12 @@ pub enum Event<'a> {
         this_run: u64,
         fields: Vec<&'a str>,
         pii_fields: Vec<&'a str>,
+    },
+    /// Personal data went to a recipient (or failed to): the transfer record of one
+    /// delivery, for `audit transfers` and `audit ropa`.
+    Transfer {
+        job_id: i64,
+        record: &'a TransferRecord,
     },
     /// An SFTP upload did not reach its server: `retrying` when the server could not be
     /// reached and the job stays `committing` to try again; otherwise the output failed.
@@ -146,6 +156,7 @@ impl Event<'_> {
             Event::FileDuplicate { .. } => "file.duplicate",
             Event::JobStarted { .. } => "job.started",
             Event::OutputPublished { .. } => "output.published",
+            Event::Transfer { .. } => TRANSFER,
             Event::OutputDelivered { .. } => "output.delivered",
             Event::OutputUploadFailed { .. } => "output.upload_failed",
             Event::JobRetried { .. } => "job.retried",
@@ -191,6 +202,7 @@ impl Event<'_> {
             Event::FileDuplicate { job_id, .. }
             | Event::JobStarted { job_id, .. }
             | Event::OutputPublished { job_id, .. }
+            | Event::Transfer { job_id, .. }
             | Event::OutputDelivered { job_id, .. }
             | Event::OutputUploadFailed { job_id, .. }
             | Event::JobRetried { job_id, .. }
@@ -234,6 +246,7 @@ impl Event<'_> {
             } => {
                 json!({ "name": format!("{name:?}"), "sha256": sha256, "size": size, "source": source })
             }
+            Event::Transfer { record, .. } => serde_json::to_value(record).unwrap_or_default(),
             Event::OutputPublished {
                 path,
                 rows,

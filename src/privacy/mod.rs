@@ -7,6 +7,8 @@
 //! |-----------|------|
 //! | [`sent`]  | what each output sends: its fields, their categories, its recipient and safeguard |
 //! | [`check`] | the rules `hrbridge check` holds profiles to: minimisation, transfers outside the EEA, undeclared PII |
+//! | [`transfer`] | the transfer record the audit trail keeps of every delivery |
 
 pub mod check;
 pub mod sent;
+pub mod transfer;

@@ -129,6 +129,26 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The events of `kind`, oldest first: of `profile` only, if given, and at or after `since`
+    /// and before `before` (RFC 3339 times; a prefix such as `2026-12-01` compares as that day's
+    /// start).
+    pub fn audit_of_kind(
+        &self,
+        kind: &str,
+        profile: Option<&str>,
+        since: Option<&str>,
+        before: Option<&str>,
+    ) -> Result<Vec<AuditRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at, kind, profile, job_id, detail, prev_hash, hash FROM audit
+              WHERE kind = ?1 AND (?2 IS NULL OR profile = ?2)
+                AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4)
+              ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![kind, profile, since, before], audit_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Walks the trail in order and reports the first event that was edited, deleted, inserted
     /// or moved, or that the whole trail is intact.
     pub fn verify_audit(&self) -> Result<AuditVerdict> {
@@ -359,6 +379,32 @@ mod tests {
     use rusqlite::Connection;
     use serde_json::json;
     use std::path::Path;
+
+    #[test]
+    fn events_of_a_kind_are_read_by_profile_and_time() {
+        let (_dir, store) = temp_store();
+        for (kind, profile) in [("transfer", "a"), ("job.started", "a"), ("transfer", "b")] {
+            store
+                .append_audit(&AuditEvent {
+                    kind: kind.into(),
+                    profile: Some(profile.into()),
+                    job_id: Some(1),
+                    detail: json!({}),
+                })
+                .unwrap();
+        }
+        let seqs = |profile, since, before| -> Vec<i64> {
+            let rows = store
+                .audit_of_kind("transfer", profile, since, before)
+                .unwrap();
+            rows.iter().map(|r| r.seq).collect()
+        };
+        assert_eq!(seqs(None, None, None), [1, 3]);
+        assert_eq!(seqs(Some("b"), None, None), [3]);
+        assert_eq!(seqs(None, Some("2000-01-01"), Some("9999-01-01")), [1, 3]);
+        assert!(seqs(None, Some("9999-01-01"), None).is_empty());
+        assert!(seqs(None, None, Some("2000-01-01")).is_empty());
+    }
 
     fn event(n: u64) -> AuditEvent {
         AuditEvent {

@@ -51,6 +51,7 @@ fn the_demo_runs_every_integration() {
     let jobs = jobs.as_array().unwrap();
     assert!(jobs.iter().all(|j| j["status"] != "failed"), "{jobs:#?}");
     lifecycle_story(cwd.path(), &text, jobs);
+    accountability(cwd.path());
 
     let ws = cwd.path().join("var/demo");
     let outbox = ws.join("outbox");
@@ -84,6 +85,97 @@ fn the_demo_runs_every_integration() {
         before,
         "the demo changed fixtures/"
     );
+}
+
+/// Every delivery of the demo has its transfer record, with the categories, recipient and
+/// legal basis its profile declares; the record of processing has one entry per profile.
+fn accountability(cwd: &Path) {
+    let out = assert_cmd::Command::cargo_bin("hrbridge")
+        .unwrap()
+        .current_dir(cwd)
+        .args([
+            "--config",
+            "var/demo/hrbridge.toml",
+            "audit",
+            "transfers",
+            "--csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut csv = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = csv.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    for row in &rows {
+        for name in [
+            "recipient",
+            "country",
+            "legal_basis",
+            "purpose",
+            "categories",
+            "fields",
+        ] {
+            assert!(!row[column(name)].is_empty(), "no {name} in {row:?}");
+        }
+    }
+    // One record per delivery: every published output but the rejects reports, and every
+    // API delivery.
+    let events = json_of(cwd, &["audit", "--json"]);
+    let deliveries = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| match e["kind"].as_str() {
+            Some("output.delivered") => true,
+            Some("output.published") => e["detail"]["fields"][0] != "file",
+            _ => false,
+        })
+        .count();
+    assert_eq!(rows.len(), deliveries, "{rows:#?}");
+    let lms = rows
+        .iter()
+        .find(|r| &r[column("profile")] == "hris-to-lms")
+        .unwrap();
+    assert_eq!(&lms[column("categories")], "identity contact employment");
+    assert_eq!(&lms[column("legal_basis")], "legitimate_interests");
+
+    let only = json_of(
+        cwd,
+        &["audit", "transfers", "--profile", "hris-to-lms", "--json"],
+    );
+    assert_eq!(only.as_array().map(Vec::len), Some(1), "{only:#}");
+    assert_eq!(
+        only[0]["transfer"]["recipient"]["country"], "NL",
+        "{only:#}"
+    );
+    let none = json_of(
+        cwd,
+        &["audit", "transfers", "--until", "2000-01-01", "--json"],
+    );
+    assert_eq!(none, serde_json::json!([]));
+
+    let ropa = json_of(cwd, &["audit", "ropa", "--json"]);
+    let entries = ropa.as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        8,
+        "seven bundled profiles and the lifecycle one: {ropa:#}"
+    );
+    for e in entries {
+        assert!(
+            e["purpose"].is_string() && e["legal_basis"].is_string(),
+            "{e:#}"
+        );
+        assert!(e["ran"]["transfers"].as_u64() > Some(0), "{e:#}");
+    }
+    let idp = entries
+        .iter()
+        .find(|e| e["integration"] == "hris-to-idp")
+        .unwrap();
+    let recipient = &idp["recipients"][0];
+    assert_eq!(recipient["outside_eea"], true, "{idp:#}");
+    assert_eq!(recipient["transfer_mechanism"], "adequacy", "{idp:#}");
 }
 
 /// The lifecycle profile's three nights: each plan's counts are what the fixtures make, the
