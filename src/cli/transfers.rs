@@ -141,7 +141,8 @@ pub fn ropa(config: Option<&Path>, json: bool) -> Exit {
             let profile = &checked.profile;
             let ran = transfers(store, Some(&profile.name), None, None)?;
             let privacy = profile.privacy.as_ref();
-            let outputs: Vec<Json> = sent(profile)
+            let sent = sent(profile);
+            let outputs: Vec<Json> = sent
                 .iter()
                 .map(|s| {
                     let recipient = s.recipient.as_ref().map(|(r, _)| r);
@@ -155,10 +156,7 @@ pub fn ropa(config: Option<&Path>, json: bool) -> Exit {
                     })
                 })
                 .collect();
-            let categories: BTreeSet<_> = sent(profile)
-                .into_iter()
-                .flat_map(|s| s.categories)
-                .collect();
+            let categories: BTreeSet<_> = sent.into_iter().flat_map(|s| s.categories).collect();
             entries.push(json!({
                 "integration": profile.name,
                 "description": profile.description,
