@@ -705,7 +705,7 @@ path = "outbox/hris.csv"
                 format!(
                     "error: unknown field `fromm`, expected one of `name`, `from`, `template`, \
                      `default`, `required`, `type`, `input_formats`, `format`, `transform`, \
-                     `map`, `lookup`, `pattern`, `min`, `max`, `max_length`, `pii`, `key`\n  \
+                     `map`, `lookup`, `pattern`, `min`, `max`, `max_length`, `pii`, `key`, `category`\n  \
                      --> {p}:17:1\n   |\n17 | fromm = \"First\"\n   | ^^^^^"
                 ),
             ]
