@@ -4,7 +4,7 @@
 //! Shaped like the ratatui component template: [`action`] says what a key means, [`app`] is
 //! the state and what an action does to it, [`draw`] paints it, and [`run`] is the loop that
 //! turns terminal events into actions, carries out the store work they leave, and refreshes
-//! on clock ticks. Lists page through the store ([`window`], [`feeds`]), held lifecycle jobs
+//! on clock ticks; a terminal that hung up ends it ([`input`]). Lists page through the store ([`window`], [`feeds`]), held lifecycle jobs
 //! wait for a decision in [`approvals`]; the audit
 //! chain check and the day's totals run on a thread ([`background`]). The dashboard reads
 //! the store through its own connection (SQLite WAL lets the daemon write meanwhile) and
@@ -19,6 +19,7 @@ pub mod detail;
 pub mod draw;
 pub mod feeds;
 pub mod filter;
+pub mod input;
 pub mod profiles;
 pub mod theme;
 pub mod window;
@@ -122,6 +123,10 @@ fn event_loop(
         } else {
             next_refresh.saturating_duration_since(Instant::now())
         };
+        // A terminal that hung up reads as end-of-file for ever: the dashboard ends.
+        if input::hung_up() {
+            return Ok(());
+        }
         if event::poll(wait)? {
             if let Event::Key(key) = event::read()? {
                 if key.kind == KeyEventKind::Press {

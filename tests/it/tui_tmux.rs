@@ -456,7 +456,34 @@ fn sigterm_quits_and_restores_the_terminal() {
     tmux.wait_for("the Jobs view", |s| {
         s.contains("[1 Jobs]") && s.contains("partial")
     });
-    // The pane runs the wrapper shell; the dashboard is its child.
+    let pid = dashboard_pid(&tmux);
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    assert_restored(&tmux);
+}
+
+/// A dashboard whose terminal goes away — the tmux server killed, which signals only the
+/// pane's shell — ends within moments instead of spinning on the hung-up terminal.
+#[test]
+fn a_dashboard_whose_terminal_is_gone_ends() {
+    skip_unless_tools!("tmux");
+    let demo = Demo::run();
+    let tmux = Tmux::start(&demo, 100, 30, "");
+    tmux.wait_text("[1 Jobs]");
+    let pid = dashboard_pid(&tmux);
+    drop(tmux);
+    let deadline = Instant::now() + PATIENCE;
+    while runs(&pid) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !runs(&pid),
+        "the dashboard (pid {pid}) still runs after its terminal went away"
+    );
+}
+
+/// The dashboard's pid: the pane runs the wrapper shell, the dashboard is its child.
+fn dashboard_pid(tmux: &Tmux) -> String {
     let shell = tmux.pane("#{pane_pid}");
     let out = Command::new("ps")
         .args(["-o", "pid=", "--ppid", &shell])
@@ -464,9 +491,17 @@ fn sigterm_quits_and_restores_the_terminal() {
         .expect("run ps");
     let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(!pid.is_empty(), "no child of the pane's shell {shell}");
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    assert_restored(&tmux);
+    pid
+}
+
+/// Whether process `pid` still runs (an exited one waiting to be reaped does not).
+fn runs(pid: &str) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name in parentheses.
+    let state = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next());
+    state.is_some_and(|s| s != 'Z' && s != 'X')
 }
 
 /// After the dashboard ended: `EXITED 0`, its text gone, the alternate screen left, the
