@@ -51,6 +51,18 @@ fn transfers(
         .collect()
 }
 
+/// The last record of each job's output, oldest first: an API output sent again by `retry`
+/// records its totals once more, and its rows count once.
+fn latest(all: Vec<Logged>) -> Vec<Logged> {
+    let mut last: Vec<Logged> = Vec::new();
+    for t in all {
+        let same = |l: &Logged| l.job_id == t.job_id && l.record.output == t.record.output;
+        last.retain(|l| !same(l));
+        last.push(t);
+    }
+    last
+}
+
 /// `audit transfers`: a table, CSV or JSON, oldest first.
 pub fn list(
     store: &Store,
@@ -139,7 +151,7 @@ pub fn ropa(config: Option<&Path>, json: bool) -> Exit {
         let mut entries = Vec::new();
         for checked in &profiles {
             let profile = &checked.profile;
-            let ran = transfers(store, Some(&profile.name), None, None)?;
+            let ran = latest(transfers(store, Some(&profile.name), None, None)?);
             let privacy = profile.privacy.as_ref();
             let sent = sent(profile);
             let outputs: Vec<Json> = sent
@@ -240,4 +252,48 @@ fn render(e: &Json) -> String {
         text(&ran["last"])
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logged(job: i64, output: usize, succeeded: u64) -> Logged {
+        Logged {
+            at: format!("t{succeeded}"),
+            profile: "p".into(),
+            job_id: Some(job),
+            record: TransferRecord {
+                output,
+                destination: "/x".into(),
+                recipient: None,
+                outside_eea: false,
+                transfer_mechanism: None,
+                purpose: None,
+                legal_basis: None,
+                retention: None,
+                categories: Vec::new(),
+                special_categories: false,
+                fields: Vec::new(),
+                rows: 10,
+                succeeded,
+                failed: 10 - succeeded,
+            },
+        }
+    }
+
+    #[test]
+    fn a_retried_output_counts_once_with_its_last_totals() {
+        let all = vec![
+            logged(1, 1, 7),
+            logged(1, 2, 10),
+            logged(2, 1, 10),
+            logged(1, 1, 9),
+        ];
+        let kept: Vec<(Option<i64>, usize, u64)> = latest(all)
+            .iter()
+            .map(|t| (t.job_id, t.record.output, t.record.succeeded))
+            .collect();
+        assert_eq!(kept, [(Some(1), 2, 10), (Some(2), 1, 10), (Some(1), 1, 9)]);
+    }
 }
