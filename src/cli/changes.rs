@@ -131,7 +131,6 @@ fn table(changes: &[ChangeRow]) -> TextTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ChangeCounts, PlanState};
 
     #[test]
     fn a_plan_is_written_page_by_page_as_it_would_be_whole() {
@@ -141,34 +140,16 @@ mod tests {
         let job = store.start_job("p", file.id, "a.csv").unwrap();
         let changes: Vec<ChangeRow> = (0..5u64)
             .map(|n| ChangeRow {
-                n,
-                key: format!("E{n}"),
-                kind: "leaver".into(),
                 reason: Some("absent".into()),
-                row: None,
-                changed: "[]".into(),
-                fields: "{}".into(),
-                active: false,
-                queued: None,
-                prehired: false,
-                digest: None,
+                ..ChangeRow::of(n, &format!("E{n}"), "leaver")
             })
             .collect();
         store.add_changes(job, &changes).unwrap();
         let plan = PlanRow {
-            job_id: job,
-            profile: "p".into(),
-            base_job: None,
-            baseline: false,
             rows: 5,
             previous_rows: 5,
             previous_active: 5,
-            counts: ChangeCounts::default(),
-            state: PlanState::Planned,
-            hold_reason: None,
-            kept_at: None,
-            decided_by: None,
-            decided_at: None,
+            ..PlanRow::of(job)
         };
         store.record_plan(&plan).unwrap();
         let plan = store.plan(job).unwrap().unwrap();

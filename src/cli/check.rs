@@ -27,7 +27,7 @@ fn print_categories(profiles: &[checks::Checked]) {
             table.push([
                 profile.name.clone(),
                 (sent.output + 1).to_string(),
-                described(&sent.categories, sent.uncategorised.len()),
+                described(&sent.categories, sent.uncategorised),
                 to,
             ]);
         }

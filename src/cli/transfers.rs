@@ -14,7 +14,6 @@ use super::{load_all, with_store_of, Exit};
 use crate::engine::event::TRANSFER;
 use crate::privacy::sent::sent;
 use crate::privacy::transfer::TransferRecord;
-use crate::profile::privacy::in_eea;
 use crate::store::{AuditRow, Store};
 
 type Outcome = Result<Exit, Box<dyn std::error::Error>>;
@@ -161,10 +160,10 @@ pub fn ropa(config: Option<&Path>, json: bool) -> Exit {
                     json!({
                         "output": s.output + 1,
                         "recipient": recipient,
-                        "outside_eea": recipient.is_some_and(|r| !in_eea(&r.country)),
+                        "outside_eea": recipient.is_some_and(|r| r.outside_eea()),
                         "transfer_mechanism": s.mechanism,
                         "categories": s.categories,
-                        "fields_without_category": s.uncategorised.len(),
+                        "fields_without_category": s.uncategorised,
                     })
                 })
                 .collect();

@@ -4,7 +4,7 @@
 //! 44–49); and a profile that delivers PII should say why, to whom and on what basis (a
 //! warning: it works, but its transfers cannot be accounted for).
 
-use crate::profile::privacy::{in_eea, is_country_code, Category};
+use crate::profile::privacy::{is_country_code, Category};
 use crate::profile::{KeyPath, OutputSpec, Problem, Profile};
 
 use super::sent::sent;
@@ -17,7 +17,7 @@ pub fn check(profile: &Profile) -> Vec<Problem> {
         let output = &profile.outputs[sent.output];
         let named = format!("output {} ({})", sent.output + 1, kind(output));
         if let Some((r, at)) = &sent.recipient {
-            let abroad = is_country_code(&r.country) && !in_eea(&r.country);
+            let abroad = is_country_code(&r.country) && r.outside_eea();
             if abroad && sent.mechanism.is_none() && !sent.fields.is_empty() {
                 problems.push(Problem::new(
                     at.clone().key("country"),
@@ -129,12 +129,7 @@ mod tests {
     /// A profile of an id, a name, a salary and an SSN with `privacy` TOML in front and the
     /// `[[output]]`s of `outputs`.
     fn profile(privacy: &str, outputs: &str) -> Profile {
-        let text = format!(
-            r#"{privacy}
-[source]
-type = "dir"
-path = "inbox/x"
-[[field]]
+        let fields = r#"[[field]]
 name = "employee_id"
 from = "ID"
 key = true
@@ -151,11 +146,8 @@ category = "compensation"
 name = "ssn"
 from = "SSN"
 pii = true
-{outputs}"#
-        );
-        let mut p: Profile = toml::from_str(&text).unwrap();
-        p.name = "x".into();
-        p
+"#;
+        crate::privacy::test_profile(privacy, &format!("{fields}{outputs}"))
     }
 
     const PRIVACY: &str = r#"[privacy]
@@ -228,17 +220,14 @@ allowed_categories = ["identity", "employment"]
         let p = profile(PRIVACY, LMS);
         let lms = &crate::privacy::sent::sent(&p)[0];
         assert_eq!(lms.fields, [0, 1]);
-        assert_eq!(
-            described(&lms.categories, lms.uncategorised.len()),
-            "identity"
-        );
+        assert_eq!(described(&lms.categories, lms.uncategorised), "identity");
         let whole = profile(
             PRIVACY,
             "[[output]]\ntype = \"file\"\npath = \"outbox/x.csv\"\n",
         );
         let all = &crate::privacy::sent::sent(&whole)[0];
         assert_eq!(
-            described(&all.categories, all.uncategorised.len()),
+            described(&all.categories, all.uncategorised),
             "identity, compensation, 1 field(s) without a category"
         );
         assert_eq!(

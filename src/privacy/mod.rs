@@ -12,3 +12,13 @@
 pub mod check;
 pub mod sent;
 pub mod transfer;
+
+/// A profile named `x` reading `inbox/x`: `privacy` TOML before its `[source]`, `body` (the
+/// fields and outputs) after it (tests).
+#[cfg(test)]
+pub(crate) fn test_profile(privacy: &str, body: &str) -> crate::profile::Profile {
+    let text = format!("{privacy}\n[source]\ntype = \"dir\"\npath = \"inbox/x\"\n{body}");
+    let mut profile: crate::profile::Profile = toml::from_str(&text).unwrap();
+    profile.name = "x".into();
+    profile
+}

@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::privacy::{in_eea, Category, LegalBasis, Recipient, TransferMechanism};
+use crate::output::output_fields;
+use crate::profile::privacy::{Category, LegalBasis, Recipient, TransferMechanism};
 use crate::profile::Profile;
 
-use super::sent::sent;
+use super::sent::sent_by;
 
 /// One delivery of personal data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,7 +46,7 @@ impl TransferRecord {
         (succeeded, failed): (u64, u64),
     ) -> TransferRecord {
         let privacy = profile.privacy.as_ref();
-        let sent = sent(profile).into_iter().nth(output);
+        let sent = sent_by(profile, output, &output_fields(profile));
         let recipient = sent
             .as_ref()
             .and_then(|s| s.recipient.as_ref())
@@ -57,7 +58,7 @@ impl TransferRecord {
         TransferRecord {
             output: output + 1,
             destination: destination(target),
-            outside_eea: recipient.as_ref().is_some_and(|r| !in_eea(&r.country)),
+            outside_eea: recipient.as_ref().is_some_and(Recipient::outside_eea),
             recipient,
             transfer_mechanism: sent.as_ref().and_then(|s| s.mechanism),
             purpose: privacy.map(|p| p.purpose.clone()),
@@ -139,18 +140,15 @@ mod tests {
 
     #[test]
     fn a_record_names_what_went_to_whom_on_what_basis() {
-        let mut profile: Profile = toml::from_str(
-            r#"
-[privacy]
+        let profile = crate::privacy::test_profile(
+            r#"[privacy]
 purpose = "payroll"
 legal_basis = "contract"
 recipient = { name = "Pay Inc", country = "US" }
 transfer_mechanism = "scc"
 retention = "10 years"
-[source]
-type = "dir"
-path = "inbox/x"
-[[field]]
+"#,
+            r#"[[field]]
 name = "employee_id"
 from = "ID"
 category = "identity"
@@ -162,9 +160,7 @@ category = "health"
 type = "file"
 path = "outbox/x.csv"
 "#,
-        )
-        .unwrap();
-        profile.name = "x".into();
+        );
         let r = TransferRecord::of(&profile, 0, "sftp://u@h/x.csv", 10, (9, 1));
         assert_eq!(r.output, 1);
         assert_eq!(r.destination, "sftp://h/x.csv");

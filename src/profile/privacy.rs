@@ -58,6 +58,13 @@ pub struct Recipient {
     pub role: Role,
 }
 
+impl Recipient {
+    /// Whether it processes the data outside the EEA.
+    pub fn outside_eea(&self) -> bool {
+        !in_eea(&self.country)
+    }
+}
+
 /// Whether a recipient processes for the sender or decides for itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

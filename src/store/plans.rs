@@ -256,18 +256,8 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The changes of job `job_id` in plan order, `quiet` ones (other than those that wait for
-    /// their date) included only when asked.
-    pub fn changes(&self, job_id: i64, quiet: bool) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {CHANGE} FROM changes WHERE job_id = ?1 AND (?2 OR {LISTED}) ORDER BY n"
-        ))?;
-        let rows = stmt.query_map(params![job_id, quiet], change_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Up to `limit` of the changes [`Store::changes`] lists (not the quiet ones) of job
-    /// `job_id`, in order: from change `at` on (`Toward::Newer`), or the last ones before it
+    /// Up to `limit` of the changes job `job_id`'s plan lists ([`LISTED`]: not the quiet ones
+    /// kept only for the roster), in order: from change `at` on (`Toward::Newer`), or the last ones before it
     /// (`Toward::Older`). A page of a plan of a million people costs what the first one costs.
     pub fn changes_page(
         &self,
@@ -295,7 +285,7 @@ impl Store {
         Ok(rows)
     }
 
-    /// How many changes [`Store::changes`] lists of job `job_id`.
+    /// How many changes job `job_id`'s plan lists.
     pub fn listed_changes(&self, job_id: i64) -> Result<u64> {
         let sql = format!("SELECT count(*) FROM changes WHERE job_id = ?1 AND {LISTED}");
         Ok(self.conn.query_row(&sql, params![job_id], |r| r.get(0))?)
@@ -374,6 +364,49 @@ impl Store {
 }
 
 #[cfg(test)]
+impl ChangeRow {
+    /// Change `n` of plan order: `kind` for person `key`, with nothing else to say (tests).
+    pub(crate) fn of(n: u64, key: &str, kind: &str) -> ChangeRow {
+        ChangeRow {
+            n,
+            key: key.into(),
+            kind: kind.into(),
+            reason: None,
+            row: None,
+            changed: "[]".into(),
+            fields: "{}".into(),
+            active: false,
+            queued: None,
+            prehired: false,
+            digest: None,
+        }
+    }
+}
+
+#[cfg(test)]
+impl PlanRow {
+    /// The plan of job `job_id` of profile `p`, planned against no snapshot, with no change
+    /// counted (tests).
+    pub(crate) fn of(job_id: i64) -> PlanRow {
+        PlanRow {
+            job_id,
+            profile: "p".into(),
+            base_job: None,
+            baseline: false,
+            rows: 0,
+            previous_rows: 0,
+            previous_active: 0,
+            counts: ChangeCounts::default(),
+            state: PlanState::Planned,
+            hold_reason: None,
+            kept_at: None,
+            decided_by: None,
+            decided_at: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::temp_store;
@@ -382,10 +415,6 @@ mod tests {
         let file = store.upsert_file("p", "a.csv", "h", 1, "dir").unwrap();
         let job = store.start_job("p", file.id, "a.csv").unwrap();
         let mut plan = PlanRow {
-            job_id: job,
-            profile: "p".into(),
-            base_job: None,
-            baseline: false,
             rows: 1,
             previous_rows: 10,
             previous_active: 10,
@@ -393,11 +422,7 @@ mod tests {
                 leavers: 9,
                 ..ChangeCounts::default()
             },
-            state: PlanState::Planned,
-            hold_reason: None,
-            kept_at: None,
-            decided_by: None,
-            decided_at: None,
+            ..PlanRow::of(job)
         };
         store.record_plan(&plan).unwrap();
         let out = OutputRow {
@@ -458,21 +483,14 @@ mod tests {
     }
 
     #[test]
-    fn changes_come_back_in_order_and_quiet_ones_on_request_unless_they_wait() {
+    fn changes_come_back_in_order_and_quiet_ones_only_when_they_wait() {
         let (_dir, store) = temp_store();
         let job = held_job(&store);
         let change = |n: u64, kind: &str| ChangeRow {
-            n,
-            key: format!("E{n}"),
-            kind: kind.into(),
-            reason: None,
             row: Some(n + 2),
-            changed: "[]".into(),
-            fields: "{}".into(),
             active: true,
-            queued: None,
-            prehired: false,
             digest: Some([n as u8; 16]),
+            ..ChangeRow::of(n, &format!("E{n}"), kind)
         };
         let waiting = ChangeRow {
             queued: Some(("joiner".into(), "2027-01-15".into())),
@@ -484,9 +502,13 @@ mod tests {
                 &[change(1, "quiet"), change(0, "joiner"), waiting.clone()],
             )
             .unwrap();
-        let loud = store.changes(job, false).unwrap();
+        let loud = store.changes_page(job, 0, Toward::Newer, 10).unwrap();
         assert_eq!(loud, vec![change(0, "joiner"), waiting]);
-        assert_eq!(store.changes(job, true).unwrap().len(), 3);
+        assert_eq!(
+            store.listed_changes(job).unwrap(),
+            2,
+            "the quiet row is kept, not listed"
+        );
     }
 
     #[test]
@@ -494,18 +516,9 @@ mod tests {
         let (_dir, store) = temp_store();
         let job = held_job(&store);
         let changes: Vec<ChangeRow> = (0..100u64)
-            .map(|n| ChangeRow {
-                n,
-                key: format!("E{n:03}"),
-                kind: if n % 10 == 3 { "quiet" } else { "leaver" }.into(),
-                reason: None,
-                row: None,
-                changed: "[]".into(),
-                fields: "{}".into(),
-                active: false,
-                queued: None,
-                prehired: false,
-                digest: None,
+            .map(|n| {
+                let kind = if n % 10 == 3 { "quiet" } else { "leaver" };
+                ChangeRow::of(n, &format!("E{n:03}"), kind)
             })
             .collect();
         store.add_changes(job, &changes).unwrap();

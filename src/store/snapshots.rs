@@ -234,7 +234,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{temp_store, ChangeCounts, ChangeRow, PlanRow, PlanState};
+    use crate::store::{temp_store, ChangeRow, PlanRow, PlanState};
 
     fn planned(store: &Store, base: Option<i64>, people: &[(&str, bool)]) -> i64 {
         planned_with(store, base, people, |_| None)
@@ -255,35 +255,18 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(n, (key, active))| ChangeRow {
-                n: n as u64,
-                key: key.to_string(),
-                kind: "joiner".into(),
-                reason: None,
-                row: None,
-                changed: "[]".into(),
                 fields: format!("{{\"id\":\"{key}\"}}"),
                 active: *active,
                 queued: waits(key).map(|(kind, due)| (kind.to_string(), due.to_string())),
-                prehired: false,
-                digest: None,
+                ..ChangeRow::of(n as u64, key, "joiner")
             })
             .collect();
         store.add_changes(job, &changes).unwrap();
         store
             .record_plan(&PlanRow {
-                job_id: job,
-                profile: "p".into(),
                 base_job: base,
-                baseline: false,
                 rows: people.len() as u64,
-                previous_rows: 0,
-                previous_active: 0,
-                counts: ChangeCounts::default(),
-                state: PlanState::Planned,
-                hold_reason: None,
-                kept_at: None,
-                decided_by: None,
-                decided_at: None,
+                ..PlanRow::of(job)
             })
             .unwrap();
         job
