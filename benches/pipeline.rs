@@ -118,7 +118,9 @@ fn main() {
     } else {
         sizes
     };
-    let bin = env!("CARGO_BIN_EXE_hrbridge");
+    // HRBRIDGE_BENCH_BIN runs another build (e.g. a copy of an earlier one) for comparison.
+    let other = std::env::var("HRBRIDGE_BENCH_BIN").ok();
+    let bin = other.as_deref().unwrap_or(env!("CARGO_BIN_EXE_hrbridge"));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-work");
     let identity = age::x25519::Identity::generate();
     println!("| rows | output | input MB | seconds | rows/s | MB/s | peak RSS MB |");

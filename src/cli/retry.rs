@@ -6,6 +6,7 @@ use tokio::runtime::Handle;
 
 use super::{load_all, open_store, Exit};
 use crate::daemon::commands::retried;
+use crate::engine::at_rest::hash_readable_keys;
 use crate::engine::retry::retry;
 use crate::engine::runner::{in_context, lock_state};
 use crate::kernel::stop::StopFlag;
@@ -45,7 +46,10 @@ pub fn run(config: Option<&Path>, job_id: i64, runtime: &Handle) -> Exit {
             &store,
             &StopFlag::new(),
             runtime,
-            |ctx| retry(ctx, job_id),
+            |ctx| {
+                hash_readable_keys(ctx.store, ctx.key)?;
+                retry(ctx, job_id)
+            },
         )
     });
     match outcome {

@@ -18,10 +18,12 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use crate::kernel::keys::KeyedHash;
 use crate::kernel::mapped::FieldInfo;
 use crate::output::api::client::ApiClient;
 use crate::output::api::spool::{SpoolHeader, SpoolReader, SpoolRecord};
 use crate::output::api::{ApiOutput, Deliverer, Item, Outcome};
+use crate::privacy::trace::{id_map_key, ID_MAP_HASH};
 use crate::store::{DeliveryState, LedgerEntry, OutputRow};
 
 use super::job::JobContext;
@@ -63,6 +65,7 @@ pub(super) fn deliver(
     let fields = ctx.fields();
     let connection = api.connection;
     let map = api.id_map(&ctx.profile.name).to_string();
+    let id_hash = ctx.key.keyed_hash(ID_MAP_HASH);
     let records = open_spool(ctx, job_id, row, api)?;
     let mut feeder = Feeder {
         ctx,
@@ -72,6 +75,7 @@ pub(super) fn deliver(
         settled: ctx.store.ledger_settled(job_id, index)?,
         generations: ctx.store.ledger_key_generations(job_id, index)?,
         map: &map,
+        id_hash: &id_hash,
         spool_sha256: &row.sha256,
         index,
         fields: &fields,
@@ -88,6 +92,7 @@ pub(super) fn deliver(
         job_id,
         index,
         map: &map,
+        id_hash: &id_hash,
         fields: &fields,
     };
     let deliverer = api
@@ -145,6 +150,8 @@ struct Feeder<'c, 'a> {
     generations: Vec<(u64, u32)>,
     batch_size: usize,
     map: &'c str,
+    /// Keys the id map's record keys.
+    id_hash: &'c KeyedHash,
     spool_sha256: &'c str,
     index: usize,
     fields: &'c [FieldInfo],
@@ -167,7 +174,7 @@ impl Feeder<'_, '_> {
             {
                 continue;
             }
-            let known_id = match id_key(first, self.fields) {
+            let known_id = match id_key(first, self.fields, self.id_hash) {
                 Some(key) => self.ctx.store.id_lookup(self.map, &key)?,
                 None => None,
             };
@@ -286,6 +293,7 @@ struct LedgerWriter<'c, 'a> {
     job_id: i64,
     index: usize,
     map: &'c str,
+    id_hash: &'c KeyedHash,
     fields: &'c [FieldInfo],
 }
 
@@ -328,7 +336,9 @@ impl LedgerWriter<'_, '_> {
                         } => {
                             if let (Some(id), Some(key)) = (
                                 captured_id,
-                                item.records.first().and_then(|r| id_key(r, self.fields)),
+                                item.records
+                                    .first()
+                                    .and_then(|r| id_key(r, self.fields, self.id_hash)),
                             ) {
                                 ids.push((self.map, key, id.clone()));
                             }
@@ -413,27 +423,16 @@ fn idempotency_key(
     format!("hrb-{}", &hex::encode(h.finalize())[..32])
 }
 
-/// The record's key in the id map: its `key` fields' values (a hash of them when any key
-/// field is PII, so the store never holds the value). `None` without key fields or values.
-pub fn id_key(rec: &SpoolRecord, fields: &[FieldInfo]) -> Option<String> {
+/// The record's key in the id map: a keyed hash of its `key` fields' values (see
+/// [`id_map_key`]), so the store never holds them. `None` without key fields or values.
+pub fn id_key(rec: &SpoolRecord, fields: &[FieldInfo], hash: &KeyedHash) -> Option<String> {
     let parts: Vec<String> = fields
         .iter()
         .zip(&rec.values)
         .filter(|(f, _)| f.key)
         .map(|(_, v)| crate::output::api::template::text_of(v))
         .collect();
-    if parts.is_empty() || parts.iter().all(String::is_empty) {
-        return None;
-    }
-    let joined = parts.join("\u{1f}");
-    if fields.iter().any(|f| f.key && f.pii) {
-        Some(format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(joined.as_bytes()))
-        ))
-    } else {
-        Some(joined)
-    }
+    id_map_key(&parts, fields.iter().any(|f| f.key && f.pii), hash)
 }
 
 #[cfg(test)]
@@ -489,7 +488,7 @@ mod tests {
     }
 
     #[test]
-    fn id_keys_hide_pii_keys() {
+    fn id_keys_are_keyed_hashes_of_the_key_fields() {
         let rec = SpoolRecord {
             line: 0,
             row: 2,
@@ -501,15 +500,19 @@ mod tests {
             pii,
             key,
         };
+        let hash = crate::kernel::keys::InstallationKey::ephemeral().keyed_hash(ID_MAP_HASH);
         let plain = [field("id", true, false), field("ssn", false, true)];
-        assert_eq!(id_key(&rec, &plain).as_deref(), Some("E1"));
+        assert_eq!(
+            id_key(&rec, &plain, &hash),
+            id_map_key(&["E1"], false, &hash)
+        );
         let secret = [field("id", false, false), field("ssn", true, true)];
-        let hidden = id_key(&rec, &secret).unwrap();
+        let hidden = id_key(&rec, &secret, &hash).unwrap();
         assert!(
-            hidden.starts_with("sha256:") && !hidden.contains("6789"),
+            hidden.starts_with("k:") && !hidden.contains("6789"),
             "{hidden}"
         );
         let none = [field("id", false, false), field("ssn", false, true)];
-        assert_eq!(id_key(&rec, &none), None);
+        assert_eq!(id_key(&rec, &none, &hash), None);
     }
 }

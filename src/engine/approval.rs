@@ -15,6 +15,7 @@ use crate::kernel::stop::StopFlag;
 use crate::settings::Settings;
 use crate::store::{CommandKind, JobRow, PlanRow, Store};
 
+use super::at_rest;
 use super::checks::Checked;
 use super::control::request;
 use super::event::Event;
@@ -68,7 +69,10 @@ pub fn decide_and_finish(
     };
     let finished = match lock_state(settings) {
         Ok(_lock) => {
-            in_context(settings, checked, store, &StopFlag::new(), runtime, recover)?;
+            in_context(settings, checked, store, &StopFlag::new(), runtime, |ctx| {
+                at_rest::hash_readable_keys(ctx.store, ctx.key)?;
+                recover(ctx)
+            })?;
             Finished::Here(store.job(job_id)?)
         }
         Err(EngineError::Locked(_)) => {

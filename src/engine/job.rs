@@ -23,6 +23,7 @@ use crate::lifecycle::{order, Delta};
 use crate::output::open::{open, Output};
 use crate::output::rejects::RejectsFile;
 use crate::output::webhook;
+use crate::privacy::trace::{Fate, PersonHash, TraceWriter, TRACE_HASH};
 use crate::profile::Profile;
 use crate::settings::Settings;
 use crate::source::dir::Candidate;
@@ -280,35 +281,61 @@ impl JobContext<'_> {
             }
             None => None,
         };
+        let people = PersonHash::new(self.key.keyed_hash(TRACE_HASH));
+        let mut trace = TraceWriter::new(self.store, job_id, people, self.plan.fields());
 
         for item in table.records {
             let rejections: Vec<Rejection> = match item {
                 Ok(rec) => {
                     counts.read += 1;
                     match mapper.apply(&rec) {
-                        RowOutcome::Mapped(m) => match &mut delta {
-                            None => {
-                                outputs.write(&m)?;
-                                counts.written += 1;
-                                continue;
+                        RowOutcome::Mapped(m) => {
+                            let (fate, refused) = match &mut delta {
+                                None => {
+                                    outputs.write(&m)?;
+                                    (Fate::Written, None)
+                                }
+                                Some(delta) => match delta.observe(&m)? {
+                                    Ok(change) => {
+                                        outputs.write_change(&m, change.as_ref())?;
+                                        (Fate::InRoster(change.map(|c| c.kind)), None)
+                                    }
+                                    Err(refused) => (Fate::Rejected, Some(refused)),
+                                },
+                            };
+                            if let Some(trace) = &mut trace {
+                                trace.mapped(&m, fate)?;
                             }
-                            Some(delta) => match delta.observe(&m)? {
-                                Ok(change) => {
-                                    outputs.write_change(&m, change.as_ref())?;
+                            match refused {
+                                None => {
                                     counts.written += 1;
                                     continue;
                                 }
-                                Err(refused) => vec![refused],
-                            },
-                        },
-                        RowOutcome::Filtered { .. } => {
+                                Some(refused) => vec![refused],
+                            }
+                        }
+                        RowOutcome::Filtered { rule } => {
                             counts.filtered += 1;
+                            if let Some(trace) = &mut trace {
+                                let rule = u16::try_from(rule).unwrap_or(u16::MAX);
+                                let key = mapper.key_values(&rec);
+                                trace.unmapped(
+                                    &rec.pos,
+                                    key.as_deref(),
+                                    Fate::Filtered { rule },
+                                )?;
+                            }
                             continue;
                         }
                         RowOutcome::Rejected(rs) => {
+                            let key = (delta.is_some() || trace.is_some())
+                                .then(|| mapper.key_values(&rec))
+                                .flatten();
                             if let Some(delta) = &mut delta {
-                                let key = mapper.key_values(&rec);
                                 delta.observe_rejected(rec.pos.row, key.as_deref());
+                            }
+                            if let Some(trace) = &mut trace {
+                                trace.unmapped(&rec.pos, key.as_deref(), Fate::Rejected)?;
                             }
                             rs
                         }
@@ -323,6 +350,7 @@ impl JobContext<'_> {
                 }
                 Err(e) => {
                     self.store_rejections(job_id, &mut pending)?;
+                    TraceWriter::finish_any(trace)?;
                     return give_up(outputs, rejects, e.to_string(), *counts);
                 }
             };
@@ -360,6 +388,7 @@ impl JobContext<'_> {
         self.store_rejections(job_id, &mut pending)?;
 
         if let Some(message) = contract_violation(self.profile, counts) {
+            TraceWriter::finish_any(trace)?;
             return give_up(
                 outputs,
                 rejects,
@@ -370,13 +399,18 @@ impl JobContext<'_> {
         let hold = match delta {
             Some(delta) => {
                 let file: Arc<str> = Arc::from(input.name.as_str());
-                let outcome =
-                    delta.finish(&file, |rec, change| outputs.write_change(rec, Some(change)))?;
+                let outcome = delta.finish(&file, |rec, change| {
+                    if let Some(trace) = &mut trace {
+                        trace.mapped(rec, Fate::Absent)?;
+                    }
+                    outputs.write_change(rec, Some(change))
+                })?;
                 self.store.record_plan(&outcome.plan)?;
                 outcome.plan.hold_reason
             }
             None => None,
         };
+        TraceWriter::finish_any(trace)?;
         let seq = outputs.seq;
         let mut finished = outputs.finish()?;
         if let Some(r) = rejects {

@@ -72,6 +72,7 @@ pub fn run_once(
     runtime: &Handle,
 ) -> Result<RunSummary, EngineError> {
     let _lock = lock_state(settings)?;
+    at_rest::hash_readable_keys(store, &at_rest::installation_key(settings)?)?;
     let mut summary = RunSummary::default();
     for checked in profiles {
         if let Err(e) = run_pass(
@@ -92,7 +93,8 @@ pub fn run_once(
 
 /// Recovers what an earlier process left unfinished for every profile (the daemon does this
 /// at start, so a profile that runs only on a schedule is not left waiting for its first
-/// fire); returns how many jobs were recovered.
+/// fire), after hashing the id map keys an older hrbridge kept readable; returns how many
+/// jobs were recovered.
 pub fn recover_all(
     settings: &Settings,
     profiles: &[Checked],
@@ -102,6 +104,7 @@ pub fn recover_all(
 ) -> Result<usize, EngineError> {
     let mut recovered = 0;
     let key = at_rest::installation_key(settings)?;
+    at_rest::hash_readable_keys(store, &key)?;
     for Checked { profile, plan } in profiles {
         recovered += recover(&JobContext {
             settings,

@@ -8,9 +8,11 @@
 //! | [`sent`]  | what each output sends: its fields, their categories, its recipient and safeguard |
 //! | [`check`] | the rules `hrbridge check` holds profiles to: minimisation, transfers outside the EEA, undeclared PII |
 //! | [`transfer`] | the transfer record the audit trail keeps of every delivery |
+//! | [`trace`] | the per-person trace index: which rows carried whom (keyed hashes), what the read made of them |
 
 pub mod check;
 pub mod sent;
+pub mod trace;
 pub mod transfer;
 
 /// A profile named `x` reading `inbox/x`: `privacy` TOML before its `[source]`, `body` (the

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// The schema, one step per entry; entry `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// Version 1: files, jobs, rejections, outputs, sequences and the audit trail.
 const V1: &str = r#"
@@ -369,6 +369,28 @@ ALTER TABLE changes ADD COLUMN digest BLOB CHECK (digest IS NULL OR length(diges
 /// digest, in key order — in an index of its own, so the read skips the stored fields.
 const V10: &str = r#"
 CREATE INDEX roster_digests ON roster (profile, key, active, digest);
+"#;
+
+/// Version 11: the per-person trace. `trace_pages` holds, per job, which rows carried which
+/// person — by a keyed hash of the key, never the key — in pages of one hash bucket each (see
+/// `privacy::trace`), so a trace reads one bucket and a job's rows take a few thousand
+/// inserts (a rowid table: its pages of a few kilobytes stay inside SQLite's pages, which a
+/// `WITHOUT ROWID` table's would not); `trace_jobs` lists the traced jobs (with the sheets their pages number), which is
+/// what `retention` prunes by. Deliveries gain an index by input row: a trace asks what
+/// became of a row.
+const V11: &str = r#"
+CREATE TABLE trace_pages (
+    id       INTEGER PRIMARY KEY,
+    bucket   INTEGER NOT NULL CHECK (bucket >= 0),
+    job_id   INTEGER NOT NULL REFERENCES jobs (id),
+    entries  BLOB    NOT NULL
+) STRICT;
+CREATE INDEX trace_pages_by_bucket ON trace_pages (bucket, job_id);
+CREATE TABLE trace_jobs (
+    job_id  INTEGER PRIMARY KEY REFERENCES jobs (id),
+    sheets  TEXT    NOT NULL DEFAULT '[]'
+) STRICT;
+CREATE INDEX deliveries_by_row ON deliveries (job_id, row);
 "#;
 
 /// The schema version this binary writes.

@@ -11,7 +11,7 @@
 //! and events), `commands.rs` (operator commands the daemon polls, its heartbeat) and
 //! `pauses.rs` (paused profiles); for lifecycle profiles `plans.rs` (each job's plan and
 //! changes, held jobs), `snapshots.rs` (the last accepted roster) and `queue.rs` (changes waiting for
-//! their effective date).
+//! their effective date); for the per-person trace `traces.rs` (pages of keyed person hashes).
 
 pub mod audit;
 mod commands;
@@ -31,6 +31,7 @@ mod remote;
 mod sequences;
 mod snapshots;
 mod temps;
+mod traces;
 
 pub use audit::{AuditEvent, AuditRow, AuditVerdict};
 pub use commands::{CommandKind, CommandRow, CommandState, Heartbeat};
@@ -41,6 +42,7 @@ pub use plans::{ChangeCounts, ChangeRow, PlanRow, PlanState};
 pub use queue::QueueEntry;
 pub use remote::{RemoteRow, RemoteState};
 pub use snapshots::{Advance, RosterEntry, RosterReader, Snapshot};
+pub use traces::TracePage;
 
 use std::path::Path;
 use std::time::Duration;
