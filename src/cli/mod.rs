@@ -19,6 +19,7 @@ mod retry;
 mod run;
 mod secrets;
 pub mod table;
+mod trace;
 mod transfers;
 mod tui;
 
@@ -126,6 +127,19 @@ pub enum Command {
         /// Show one job with its outputs and rejected rows.
         #[arg(long, value_name = "ID")]
         job: Option<i64>,
+    },
+    /// Every row of every file that carried one person's key, newest first, and what became
+    /// of it: filtered, rejected (column and reason), or at each output published, delivered
+    /// (HTTP status, remote id) or failed.
+    Trace {
+        /// The value of the profile's key field(s); the parts of a composite key joined by
+        /// " / ".
+        key: String,
+        /// Only this profile's jobs.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Send again the rows a job's API outputs could not deliver (only those).
     Retry {
@@ -309,6 +323,7 @@ pub fn main() -> ExitCode {
             file,
         } => plan::run(config, &profile, &file, json),
         Command::Changes { job, json } => changes::run(config, job, json),
+        Command::Trace { key, profile, json } => trace::run(config, &key, profile.as_deref(), json),
         Command::Queue { json } => queue::run(config, json),
         Command::Approve { job } => approve::run(config, job, Decision::Approve, rt),
         Command::Reject { job } => approve::run(config, job, Decision::Reject, rt),

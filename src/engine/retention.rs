@@ -2,7 +2,8 @@
 //! pass, the files of a profile's `archive/` and `error/` folders older than the retention (by
 //! modification time: when they were staged, or written for an error note) are deleted, and
 //! so are the local output files (and rejects reports) the profile's jobs published, once the
-//! job finished longer ago than the retention; each deletion is audited.
+//! job finished longer ago than the retention; each deletion is audited. The per-person trace
+//! of those jobs goes with them.
 //!
 //! Only regular files inside `state_dir/archive/<profile>` and `state_dir/error/<profile>`, and
 //! output files the store says hrbridge published, are touched; symbolic links are neither
@@ -16,6 +17,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+use crate::privacy::trace::BUCKETS;
 
 use super::event::Event;
 use super::job::JobContext;
@@ -36,7 +39,16 @@ pub fn purge(ctx: &JobContext<'_>) -> Result<usize, EngineError> {
         let root = state.join(kind).join(&ctx.profile.name);
         purged += purge_dir(ctx, &root, &needed, cutoff, retention)?;
     }
-    Ok(purged + purge_outputs(ctx, cutoff, retention)?)
+    purged += purge_outputs(ctx, cutoff, retention)?;
+    // The trace of a job goes with its files: a person's rows are not kept for longer.
+    ctx.store
+        .prune_traces(&ctx.profile.name, &rfc3339(cutoff), BUCKETS)?;
+    Ok(purged)
+}
+
+/// `at` as the store writes times.
+fn rfc3339(at: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Removes the local output files of jobs that finished before `cutoff`; SFTP uploads and API
@@ -46,8 +58,7 @@ fn purge_outputs(
     cutoff: SystemTime,
     retention: Duration,
 ) -> Result<usize, EngineError> {
-    let before = chrono::DateTime::<chrono::Utc>::from(cutoff)
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let before = rfc3339(cutoff);
     let mut purged = 0;
     for (job_id, index, path) in ctx.store.outputs_to_purge(&ctx.profile.name, &before)? {
         // The rejects report (no index) and file outputs live on this machine.

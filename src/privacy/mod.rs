@@ -9,10 +9,12 @@
 //! | [`check`] | the rules `hrbridge check` holds profiles to: minimisation, transfers outside the EEA, undeclared PII |
 //! | [`transfer`] | the transfer record the audit trail keeps of every delivery |
 //! | [`trace`] | the per-person trace index: which rows carried whom (keyed hashes), what the read made of them |
+//! | [`trace_report`] | what a trace answers: each row of a person, and what became of it at every output |
 
 pub mod check;
 pub mod sent;
 pub mod trace;
+pub mod trace_report;
 pub mod transfer;
 
 /// A profile named `x` reading `inbox/x`: `privacy` TOML before its `[source]`, `body` (the

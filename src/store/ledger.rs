@@ -34,7 +34,7 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             DeliveryState::Sending => "sending",
             DeliveryState::Delivered => "delivered",
@@ -55,6 +55,16 @@ pub struct LedgerEntry {
     pub attempts: u32,
     pub status: Option<u16>,
     /// Why it failed (masked, truncated) or what was done instead of the plain request.
+    pub reason: Option<String>,
+}
+
+/// What one input row came to at one API output, as a trace shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowDelivery {
+    pub output_index: usize,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub status: Option<u16>,
     pub reason: Option<String>,
 }
 
@@ -166,6 +176,30 @@ impl Store {
         )?;
         let outputs = stmt.query_map(params![job_id], |r| r.get(0))?;
         Ok(outputs.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// What row `row` of job `job_id` came to at each API output that took it, by output
+    /// (a batch of several records is one entry per record).
+    pub fn row_deliveries(&self, job_id: i64, row: u64) -> Result<Vec<RowDelivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT output_index, state, attempts, status, reason FROM deliveries
+             WHERE job_id = ?1 AND row = ?2 ORDER BY output_index, line",
+        )?;
+        let rows = stmt.query_map(params![job_id, row], |r| {
+            let state: String = r.get(1)?;
+            Ok(RowDelivery {
+                output_index: r.get(0)?,
+                state: match state.as_str() {
+                    "delivered" => DeliveryState::Delivered,
+                    "failed" => DeliveryState::Failed,
+                    _ => DeliveryState::Sending,
+                },
+                attempts: r.get(2)?,
+                status: r.get(3)?,
+                reason: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The failed rows of job `job_id`, by output and row, at most `limit`.

@@ -35,7 +35,7 @@ mod traces;
 
 pub use audit::{AuditEvent, AuditRow, AuditVerdict};
 pub use commands::{CommandKind, CommandRow, CommandState, Heartbeat};
-pub use ledger::{DeliveryFailure, DeliveryState, LedgerEntry};
+pub use ledger::{DeliveryFailure, DeliveryState, LedgerEntry, RowDelivery};
 pub use pages::{AuditFilter, JobSet, JobTotals, Toward};
 pub use pauses::Pause;
 pub use plans::{ChangeCounts, ChangeRow, PlanRow, PlanState};

@@ -256,6 +256,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The change the plan of job `job_id` recorded for the person on row `row`, if any.
+    pub fn row_change(&self, job_id: i64, row: u64) -> Result<Option<ChangeRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {CHANGE} FROM changes WHERE job_id = ?1 AND row = ?2 LIMIT 1"
+        ))?;
+        Ok(stmt
+            .query_row(params![job_id, row], change_row)
+            .optional()?)
+    }
+
     /// Up to `limit` of the changes job `job_id`'s plan lists ([`LISTED`]: not the quiet ones
     /// kept only for the roster), in order: from change `at` on (`Toward::Newer`), or the last ones before it
     /// (`Toward::Older`). A page of a plan of a million people costs what the first one costs.

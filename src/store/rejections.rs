@@ -34,6 +34,18 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The rejections of row `row` of job `job_id` (one per failing field), as recorded.
+    pub fn row_rejections(&self, job_id: i64, row: u64) -> Result<Vec<RejectionRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT row, sheet, column_name, field, reason
+             FROM rejections WHERE job_id = ?1 AND row = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![job_id, row], rejection_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 /// A [`RejectionRow`] in the column order of [`Store::job_rejections`].
 fn rejection_row(row: &Row<'_>) -> rusqlite::Result<RejectionRow> {
     Ok(RejectionRow {
@@ -68,6 +80,8 @@ mod tests {
         store.add_rejections(job, &rows).unwrap();
         assert_eq!(store.job_rejections(job, 3).unwrap(), rows[..3].to_vec());
         assert_eq!(store.job_rejections(job, 10_000).unwrap(), rows);
+        assert_eq!(store.row_rejections(job, 7).unwrap(), rows[5..6].to_vec());
+        assert!(store.row_rejections(job, 1).unwrap().is_empty());
         assert!(store.job_rejections(job + 1, 10).unwrap().is_empty());
     }
 

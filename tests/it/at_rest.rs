@@ -256,6 +256,7 @@ fn retention_purges_old_kept_inputs_and_outputs_and_audits_each() {
     drop(db);
     let old_output = ws.path().join("outbox/p_1.csv");
     assert!(old_output.exists());
+    assert!(ws.run(&["trace", "E1"]).status.success());
     // Old, but not a kept input: left alone.
     let bystander = ws.path().join("var/notes.txt");
     fs::write(&bystander, "operator notes").unwrap();
@@ -274,6 +275,10 @@ fn retention_purges_old_kept_inputs_and_outputs_and_audits_each() {
         ws.path().join("outbox/p_2.csv").exists(),
         "the new output was purged"
     );
+    // The trace of the old job went with its files; the new job's stays.
+    let gone = ws.run(&["trace", "E1"]);
+    assert_eq!(gone.status.code(), Some(1), "{}", stdout(&gone));
+    assert!(ws.run(&["trace", "E2"]).status.success());
 
     let audit = stdout(&ws.run(&["audit", "--json"]));
     let purged: Vec<&str> = audit

@@ -37,5 +37,6 @@ mod secrets_cli;
 mod sftp_client;
 mod sftp_source;
 mod slow_writer;
+mod trace_cli;
 mod tui_snapshots;
 mod tui_tmux;
