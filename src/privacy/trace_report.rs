@@ -8,6 +8,7 @@
 //! delivery ledger by row, a lifecycle job's plan, and the id map (by the record's keyed id
 //! map key). Nothing here reads an input or output file.
 
+use std::collections::hash_map::Entry as Slot;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -170,14 +171,12 @@ pub fn trace(
     let mut jobs: HashMap<i64, JobFacts> = HashMap::new();
     let mut sightings = Vec::with_capacity(found.len());
     for (job_id, entry) in found {
-        if !jobs.contains_key(&job_id) {
-            let Some(facts) = JobFacts::read(store, job_id)? else {
-                continue;
-            };
-            jobs.insert(job_id, facts);
-        }
-        let Some(facts) = jobs.get(&job_id) else {
-            continue;
+        let facts = match jobs.entry(job_id) {
+            Slot::Occupied(known) => known.into_mut(),
+            Slot::Vacant(slot) => match JobFacts::read(store, job_id)? {
+                Some(facts) => slot.insert(facts),
+                None => continue,
+            },
         };
         let profile = profiles.iter().find(|p| p.name == facts.job.profile);
         let ids = IdLookup {
