@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::{load_all, with_store_of, Exit};
 use crate::kernel::keys::InstallationKey;
-use crate::privacy::trace_report::{person_of, trace, Reached, Read, Sighting};
+use crate::privacy::trace_report::{person_of, trace, Sighting};
 use crate::profile::Profile;
 
 pub fn run(config: Option<&Path>, key: &str, only: Option<&str>, json: bool) -> Exit {
@@ -29,7 +29,7 @@ pub fn run(config: Option<&Path>, key: &str, only: Option<&str>, json: bool) -> 
         };
         let found = match &installation {
             Some(installation) => match person_of(installation, key) {
-                Some(person) => trace(store, &profiles, installation, person, Some(key), only)?,
+                Some(person) => trace(store, &profiles, person, Some((installation, key)), only)?,
                 None => {
                     eprintln!("error: the key is empty; give the value of the profile's key field(s), parts of a composite key joined by \" / \"");
                     return Ok(Exit::Usage);
@@ -89,9 +89,9 @@ fn write_text(out: &mut impl Write, found: &[Sighting]) -> io::Result<()> {
         if let Some(error) = &s.job_error {
             writeln!(out, "  job error: {error}")?;
         }
-        writeln!(out, "  {}", read_words(&s.read))?;
+        writeln!(out, "  {}", s.read.describe())?;
         for r in &s.outputs {
-            writeln!(out, "  → {}", reached_words(r))?;
+            writeln!(out, "  → {}", r.describe())?;
         }
     }
     Ok(())
@@ -103,59 +103,4 @@ fn shown_time(at: &str) -> String {
         Some(head) => format!("{} UTC", head.replacen('T', " ", 1)),
         None => at.to_string(),
     }
-}
-
-fn read_words(read: &Read) -> String {
-    match read {
-        Read::Written => "mapped and written".into(),
-        Read::Filtered { filter, column } => match column {
-            Some(column) => format!("filtered out by [[filter]] {filter} (column {column:?})"),
-            None => format!("filtered out by [[filter]] {filter}"),
-        },
-        Read::Rejected { reasons } if reasons.is_empty() => {
-            "rejected (its reasons are in the job's rejects report: the store keeps the first 10,000 of a job)".into()
-        }
-        Read::Rejected { reasons } => {
-            let each: Vec<String> = reasons
-                .iter()
-                .map(|r| match (&r.column, &r.field) {
-                    (Some(c), Some(f)) => format!("column {c:?} (field {f}): {}", r.reason),
-                    (Some(c), None) => format!("column {c:?}: {}", r.reason),
-                    (None, Some(f)) => format!("field {f}: {}", r.reason),
-                    (None, None) => r.reason.clone(),
-                })
-                .collect();
-            format!("rejected: {}", each.join("; "))
-        }
-        Read::Roster { change, queued } => {
-            let now = match change {
-                Some(kind) => format!("in the roster: {kind}"),
-                None => "in the roster: unchanged, no change to send".into(),
-            };
-            match queued {
-                Some(q) => format!("{now}; {} waits for {}", q.change, q.due),
-                None => now,
-            }
-        }
-        Read::Absent => "no longer in the roster: a leaver".into(),
-    }
-}
-
-fn reached_words(r: &Reached) -> String {
-    let mut words = format!(
-        "output {} {}: {}",
-        r.output,
-        r.destination,
-        r.state.as_str()
-    );
-    if let Some(status) = r.status {
-        words.push_str(&format!(", HTTP {status}"));
-    }
-    if let Some(reason) = &r.reason {
-        words.push_str(&format!(": {reason}"));
-    }
-    if let Some(id) = &r.remote_id {
-        words.push_str(&format!(", remote id {id}"));
-    }
-    words
 }

@@ -68,12 +68,54 @@ pub enum Read {
     Absent,
 }
 
+impl Read {
+    /// The read in words, as `hrbridge trace` and the dashboard show it.
+    pub fn describe(&self) -> String {
+        match self {
+            Read::Written => "mapped and written".into(),
+            Read::Filtered { filter, column } => match column {
+                Some(column) => format!("filtered out by [[filter]] {filter} (column {column:?})"),
+                None => format!("filtered out by [[filter]] {filter}"),
+            },
+            Read::Rejected { reasons } if reasons.is_empty() => {
+                "rejected (its reasons are in the job's rejects report: the store keeps the first 10,000 of a job)".into()
+            }
+            Read::Rejected { reasons } => {
+                let each: Vec<String> = reasons.iter().map(Reason::describe).collect();
+                format!("rejected: {}", each.join("; "))
+            }
+            Read::Roster { change, queued } => {
+                let now = match change {
+                    Some(kind) => format!("in the roster: {kind}"),
+                    None => "in the roster: unchanged, no change to send".into(),
+                };
+                match queued {
+                    Some(q) => format!("{now}; {} waits for {}", q.change, q.due),
+                    None => now,
+                }
+            }
+            Read::Absent => "no longer in the roster: a leaver".into(),
+        }
+    }
+}
+
 /// Why a field of a rejected row failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reason {
     pub column: Option<String>,
     pub field: Option<String>,
     pub reason: String,
+}
+
+impl Reason {
+    fn describe(&self) -> String {
+        match (&self.column, &self.field) {
+            (Some(c), Some(f)) => format!("column {c:?} (field {f}): {}", self.reason),
+            (Some(c), None) => format!("column {c:?}: {}", self.reason),
+            (None, Some(f)) => format!("field {f}: {}", self.reason),
+            (None, None) => self.reason.clone(),
+        }
+    }
 }
 
 /// A change waiting for its effective date.
@@ -98,6 +140,28 @@ pub struct Reached {
     /// The id the API keeps for the person (from the id map), once delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_id: Option<String>,
+}
+
+impl Reached {
+    /// Where the row stands at this output, in words.
+    pub fn describe(&self) -> String {
+        let mut words = format!(
+            "output {} {}: {}",
+            self.output,
+            self.destination,
+            self.state.as_str()
+        );
+        if let Some(status) = self.status {
+            words.push_str(&format!(", HTTP {status}"));
+        }
+        if let Some(reason) = &self.reason {
+            words.push_str(&format!(": {reason}"));
+        }
+        if let Some(id) = &self.remote_id {
+            words.push_str(&format!(", remote id {id}"));
+        }
+        words
+    }
 }
 
 /// Where the row stands at one output.
@@ -148,14 +212,13 @@ pub fn person_on_row(store: &Store, job_id: i64, row: u64) -> Result<Option<u64>
 }
 
 /// Every sighting of `person`, newest job first (rows in order within a job); of jobs of
-/// `only` when given. `typed` is the key as the operator typed it, when known: the id map is
-/// looked up by it, so without it no remote id is shown.
+/// `only` when given. `typed` is the installation key and the key as the operator typed it,
+/// when known: the id map is looked up by it, so without it no remote id is shown.
 pub fn trace(
     store: &Store,
     profiles: &[&Profile],
-    key: &InstallationKey,
     person: u64,
-    typed: Option<&str>,
+    typed: Option<(&InstallationKey, &str)>,
     only: Option<&str>,
 ) -> Result<Vec<Sighting>, StoreError> {
     let mut found: Vec<(i64, Entry)> = Vec::new();
@@ -180,7 +243,6 @@ pub fn trace(
         };
         let profile = profiles.iter().find(|p| p.name == facts.job.profile);
         let ids = IdLookup {
-            key,
             typed,
             profile: profile.copied(),
         };
@@ -211,19 +273,18 @@ impl JobFacts {
 
 /// Looks up the id an API output's id map keeps for the traced person.
 struct IdLookup<'a> {
-    key: &'a InstallationKey,
-    typed: Option<&'a str>,
+    typed: Option<(&'a InstallationKey, &'a str)>,
     profile: Option<&'a Profile>,
 }
 
 impl IdLookup<'_> {
     fn remote_id(&self, store: &Store, map: &str) -> Result<Option<String>, StoreError> {
-        let (Some(typed), Some(profile)) = (self.typed, self.profile) else {
+        let (Some((key, typed)), Some(profile)) = (self.typed, self.profile) else {
             return Ok(None);
         };
         let parts: Vec<&str> = typed.split(" / ").collect();
         let pii = profile.fields.iter().any(|f| f.key && f.pii);
-        match id_map_key(&parts, pii, &self.key.keyed_hash(ID_MAP_HASH)) {
+        match id_map_key(&parts, pii, &key.keyed_hash(ID_MAP_HASH)) {
             Some(id_key) => store.id_lookup(map, &id_key),
             None => Ok(None),
         }

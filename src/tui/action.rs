@@ -18,7 +18,7 @@ pub enum Mode {
     Help,
     /// An operation waits for `y` or `n`.
     Confirm,
-    /// The audit filter is being typed.
+    /// A line is being typed: the audit filter, or the row to trace.
     Filter,
 }
 
@@ -54,13 +54,15 @@ pub enum Action {
     Jump(Edge),
     /// Starts typing the audit filter (`/`).
     Filter,
-    /// A character typed into the filter.
+    /// Starts typing the row of the open job to trace (`t`).
+    Trace,
+    /// A character typed into the line being typed (the filter, or the row to trace).
     FilterChar(char),
-    /// Erases the filter's last character.
+    /// Erases its last character.
     FilterErase,
-    /// Applies the typed filter (`Enter` while typing).
+    /// Applies what was typed (`Enter` while typing).
     FilterApply,
-    /// Leaves the filter as it was (`Esc` while typing).
+    /// Leaves it (`Esc` while typing).
     FilterCancel,
     /// Yes to the operation asked about.
     Confirm,
@@ -92,6 +94,8 @@ pub enum Effect {
     Refilter,
     /// Reads job `id` into the detail.
     Open(i64),
+    /// Reads the trace of row `row` of the open job `job_id`.
+    Trace { job_id: i64, row: u64 },
     /// Moves the Approvals view's plan by pages; down is positive.
     PlanPage(isize),
     /// Carries out a confirmed operation (pause, resume, or a command to the daemon).
@@ -137,6 +141,7 @@ fn normal(code: KeyCode) -> Option<Action> {
         KeyCode::Home | KeyCode::Char('g') => Action::Jump(Edge::Top),
         KeyCode::End | KeyCode::Char('G') => Action::Jump(Edge::Bottom),
         KeyCode::Char('/') => Action::Filter,
+        KeyCode::Char('t') => Action::Trace,
         KeyCode::Char('r') => Action::Run,
         KeyCode::Char('R') => Action::Retry,
         KeyCode::Char('p') => Action::PauseResume,
@@ -182,6 +187,7 @@ mod tests {
             assert_eq!(n(code), Some(action), "{code:?}");
         }
         assert_eq!(n(KeyCode::Char('/')), Some(Action::Filter));
+        assert_eq!(n(KeyCode::Char('t')), Some(Action::Trace));
         assert_eq!(n(KeyCode::Char('r')), Some(Action::Run));
         assert_eq!(n(KeyCode::Char('R')), Some(Action::Retry));
         assert_eq!(n(KeyCode::Char('p')), Some(Action::PauseResume));

@@ -25,6 +25,7 @@ use super::detail::{JobDetail, Problems};
 use super::feeds::{AuditFeed, JobsFeed};
 use super::filter;
 use super::profiles::ProfileLine;
+use super::trace::RowTrace;
 use super::window::Window;
 
 /// A heartbeat older than this means the daemon is gone (it beats every 2 s).
@@ -120,6 +121,8 @@ pub enum Overlay {
     Confirm(Operation),
     /// The audit filter being typed.
     Filter(String),
+    /// The row of the open job to trace, being typed.
+    TraceRow(String),
 }
 
 /// What the audit chain check found.
@@ -179,6 +182,9 @@ pub struct App {
     /// The audit filter as typed (empty: none).
     pub filter: String,
     pub profiles: Vec<ProfileLine>,
+    /// The profiles as configured: a trace says which filter skipped a row, which outputs
+    /// a row went to.
+    specs: Vec<Profile>,
     pub profile_selected: usize,
     /// Held lifecycle jobs (the Approvals view).
     pub approvals: Approvals,
@@ -221,6 +227,7 @@ impl App {
             audit: Window::new(AuditFeed::new(Default::default())),
             filter: String::new(),
             profiles: profiles.iter().map(ProfileLine::of).collect(),
+            specs: profiles.to_vec(),
             profile_selected: 0,
             approvals: Approvals::default(),
             decider: None,
@@ -331,7 +338,7 @@ impl App {
             Overlay::None => Mode::Normal,
             Overlay::Help => Mode::Help,
             Overlay::Confirm(_) => Mode::Confirm,
-            Overlay::Filter(_) => Mode::Filter,
+            Overlay::Filter(_) | Overlay::TraceRow(_) => Mode::Filter,
         }
     }
 
@@ -366,24 +373,22 @@ impl App {
                     self.say(Level::Info, "/ filters the Audit view (press 3)");
                 }
             }
-            Action::FilterChar(c) => {
-                if let Overlay::Filter(typed) = &mut self.overlay {
-                    if typed.chars().count() < 200 {
-                        typed.push(c);
-                    }
-                }
-            }
+            Action::Trace => self.ask_trace(),
+            Action::FilterChar(c) => match &mut self.overlay {
+                Overlay::Filter(typed) if typed.chars().count() < 200 => typed.push(c),
+                Overlay::TraceRow(typed) if c.is_ascii_digit() && typed.len() < 12 => typed.push(c),
+                _ => {}
+            },
             Action::FilterErase => {
-                if let Overlay::Filter(typed) = &mut self.overlay {
+                if let Overlay::Filter(typed) | Overlay::TraceRow(typed) = &mut self.overlay {
                     typed.pop();
                 }
             }
-            Action::FilterApply => {
-                if let Overlay::Filter(typed) = std::mem::replace(&mut self.overlay, Overlay::None)
-                {
-                    return Some(self.set_filter(typed));
-                }
-            }
+            Action::FilterApply => match std::mem::replace(&mut self.overlay, Overlay::None) {
+                Overlay::Filter(typed) => return Some(self.set_filter(typed)),
+                Overlay::TraceRow(typed) => return self.trace_row(&typed),
+                other => self.overlay = other,
+            },
             Action::FilterCancel => self.overlay = Overlay::None,
             Action::Confirm => {
                 if let Overlay::Confirm(operation) =
@@ -444,12 +449,34 @@ impl App {
                 self.detail = JobDetail::load(store, id)?;
                 Ok(())
             }
+            Effect::Trace { job_id, row } => {
+                let trace = RowTrace::load(store, &self.specs, job_id, row)?;
+                match (&mut self.detail, trace) {
+                    (Some(detail), Some(trace)) if detail.job.id == job_id => {
+                        detail.trace = Some(trace)
+                    }
+                    (_, None) => self.say(
+                        Level::Warn,
+                        &format!(
+                            "job {job_id} traced no one on row {row}: the row named no one (its \
+                             key did not map), or the job ran before rows were traced"
+                        ),
+                    ),
+                    _ => {}
+                }
+                Ok(())
+            }
             Effect::Perform(operation) => self.perform(store, operation),
         }
     }
 
-    /// `Esc`: closes the open job, else clears the audit filter.
+    /// `Esc`: closes the trace of a row, else the open job, else clears the audit filter.
     fn back(&mut self) -> Option<Effect> {
+        if let Some(detail) = &mut self.detail {
+            if detail.trace.take().is_some() {
+                return None;
+            }
+        }
         if self.detail.take().is_some() || self.view != View::Audit {
             return None;
         }
@@ -464,9 +491,11 @@ impl App {
 
     fn move_by(&mut self, delta: isize) -> Option<Effect> {
         if let Some(detail) = &mut self.detail {
-            detail.scroll = detail
-                .scroll
-                .saturating_add_signed(delta.clamp(-999, 999) as i16);
+            let scroll = match &mut detail.trace {
+                Some(trace) => &mut trace.scroll,
+                None => &mut detail.scroll,
+            };
+            *scroll = scroll.saturating_add_signed(delta.clamp(-999, 999) as i16);
             return None;
         }
         if self.view != View::Profiles {
@@ -479,7 +508,11 @@ impl App {
 
     fn jump(&mut self, edge: Edge) -> Option<Effect> {
         if let Some(detail) = &mut self.detail {
-            detail.scroll = match edge {
+            let scroll = match &mut detail.trace {
+                Some(trace) => &mut trace.scroll,
+                None => &mut detail.scroll,
+            };
+            *scroll = match edge {
                 Edge::Top => 0,
                 Edge::Bottom => u16::MAX / 2,
             };
@@ -544,6 +577,30 @@ impl App {
             _ => return None,
         };
         self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// `t` in a job: asks which row to trace, offering its first rejected or failed row.
+    fn ask_trace(&mut self) {
+        match &self.detail {
+            Some(detail) if detail.trace.is_none() => {
+                let row = detail.first_problem_row();
+                self.overlay = Overlay::TraceRow(row.map(|r| r.to_string()).unwrap_or_default());
+            }
+            Some(_) => self.say(Level::Info, "Esc goes back to the job"),
+            None => self.say(Level::Info, "t traces a row of a job: open one with Enter"),
+        }
+    }
+
+    /// The typed row of the open job, to trace.
+    fn trace_row(&mut self, typed: &str) -> Option<Effect> {
+        let job_id = self.detail.as_ref()?.job.id;
+        match typed.parse::<u64>() {
+            Ok(row) => Some(Effect::Trace { job_id, row }),
+            Err(_) => {
+                self.say(Level::Warn, "type the row number of the file to trace");
+                None
+            }
+        }
     }
 
     fn ask_run(&mut self) {

@@ -1,6 +1,8 @@
 //! What the dashboard shows about one job: its outputs, its audit timeline, and the rows it
-//! rejected or could not deliver (reasons are stored PII-masked).
+//! rejected or could not deliver (reasons are stored PII-masked); and, asked for, the trace
+//! of one of its rows.
 
+use super::trace::RowTrace;
 use crate::store::{AuditRow, DeliveryFailure, JobRow, OutputRow, RejectionRow, Store, StoreError};
 
 /// Rejections and delivery failures shown per job; `hrbridge jobs --job` and the rejects
@@ -41,6 +43,8 @@ pub struct JobDetail {
     pub problems: Problems,
     /// First line shown (the detail scrolls with j/k).
     pub scroll: u16,
+    /// The trace of one of its rows (`t`), shown instead of the job until `Esc`.
+    pub trace: Option<RowTrace>,
 }
 
 impl JobDetail {
@@ -55,17 +59,26 @@ impl JobDetail {
             events: store.job_audit(job_id, EVENTS_SHOWN)?,
             problems: Problems::load(store, job_id)?,
             scroll: 0,
+            trace: None,
         }))
     }
 
-    /// Reads the job again (it may still be running), keeping the scroll position.
+    /// Reads the job again (it may still be running), keeping the scroll position and the
+    /// trace shown.
     pub fn reload(&mut self, store: &Store) -> Result<(), StoreError> {
         if let Some(fresh) = JobDetail::load(store, self.job.id)? {
             *self = JobDetail {
                 scroll: self.scroll,
+                trace: self.trace.take(),
                 ..fresh
             };
         }
         Ok(())
+    }
+
+    /// The row `t` offers to trace: the first rejected row, else the first failed one.
+    pub fn first_problem_row(&self) -> Option<u64> {
+        let rejected = self.problems.rejections.first().map(|r| r.row);
+        rejected.or_else(|| self.problems.failures.first().map(|f| f.row))
     }
 }

@@ -5,7 +5,8 @@
 //! the state and what an action does to it, [`draw`] paints it, and [`run`] is the loop that
 //! turns terminal events into actions, carries out the store work they leave, and refreshes
 //! on clock ticks; a terminal that hung up ends it ([`input`]). Lists page through the store
-//! ([`window`], [`feeds`]), held lifecycle jobs wait for a decision in [`approvals`]; the
+//! ([`window`], [`feeds`]), a job's row opens the person's [`trace`], held lifecycle jobs
+//! wait for a decision in [`approvals`]; the
 //! audit chain check and the day's totals run on a thread ([`background`]). The dashboard reads
 //! the store through its own connection (SQLite WAL lets the daemon write meanwhile) and
 //! changes it only through the audited operator actions of [`crate::engine::control`] and
@@ -22,6 +23,7 @@ pub mod filter;
 pub mod input;
 pub mod profiles;
 pub mod theme;
+pub mod trace;
 pub mod window;
 
 use std::io::{self, Write};

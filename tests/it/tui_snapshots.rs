@@ -1,6 +1,6 @@
 //! The dashboard as it draws, on a store filled by a real run (`hrbridge demo` over the
-//! bundled fixtures): every view, the job detail, the help, a confirmation and the filtered
-//! audit trail, rendered on ratatui's `TestBackend` and compared with snapshot files in
+//! bundled fixtures): every view, the job detail and the trace of one of its rows, the help,
+//! a confirmation and the filtered audit trail, rendered on ratatui's `TestBackend` and compared with snapshot files in
 //! `tests/it/snapshots/` (review changes with `cargo insta review`, or `INSTA_UPDATE=always`).
 //!
 //! Times, durations and the temporary folder differ between runs; filters replace them with
@@ -159,6 +159,32 @@ fn every_view_the_detail_and_the_overlays_render_from_a_real_run() {
     demo.key(&mut app, KeyCode::Enter);
     assert_eq!(app.detail.as_ref().map(|d| d.job.id), Some(job.id));
     assert_screen!("job_detail", screen(&mut wide, &mut app, theme, &tmp));
+    // `t` offers the first rejected row; Enter traces the person on it across the demo.
+    demo.key(&mut app, KeyCode::Char('t'));
+    assert_screen!("trace_row_typed", screen(&mut wide, &mut app, theme, &tmp));
+    demo.key(&mut app, KeyCode::Enter);
+    let trace = app.detail.as_ref().and_then(|d| d.trace.as_ref()).unwrap();
+    let first = &trace.sightings[0];
+    assert_eq!((first.job, first.row), (job.id, Some(trace.row)));
+    assert_eq!(first.read.describe().split(':').next(), Some("rejected"));
+    assert_screen!("row_trace", screen(&mut wide, &mut app, theme, &tmp));
+    // Back to the job, and a delivered row of it (the file's first).
+    demo.key(&mut app, KeyCode::Esc);
+    assert!(app.detail.as_ref().is_some_and(|d| d.trace.is_none()));
+    demo.key(&mut app, KeyCode::Char('t'));
+    demo.key(&mut app, KeyCode::Backspace);
+    demo.key(&mut app, KeyCode::Backspace);
+    demo.keys(&mut app, "2x");
+    demo.key(&mut app, KeyCode::Enter);
+    let trace = app.detail.as_ref().and_then(|d| d.trace.as_ref()).unwrap();
+    assert_eq!(trace.row, 2);
+    let states: Vec<&str> = trace.sightings[0]
+        .outputs
+        .iter()
+        .map(|o| o.state.as_str())
+        .collect();
+    assert_eq!(states, ["published", "delivered"]);
+    demo.key(&mut app, KeyCode::Esc);
     demo.key(&mut app, KeyCode::Esc);
     assert!(app.detail.is_none());
 
@@ -171,6 +197,16 @@ fn every_view_the_detail_and_the_overlays_render_from_a_real_run() {
     assert_screen!("confirm_pause", screen(&mut wide, &mut app, theme, &tmp));
     demo.key(&mut app, KeyCode::Char('n'));
     assert_eq!(demo.store.pause_of("ats-to-hris").unwrap(), None);
+
+    // A row that named no one (here: past the file's end; `t` offered row 14) says so.
+    demo.key(&mut app, KeyCode::Char('1'));
+    demo.key(&mut app, KeyCode::Enter);
+    demo.key(&mut app, KeyCode::Char('t'));
+    demo.keys(&mut app, "999");
+    demo.key(&mut app, KeyCode::Enter);
+    assert!(app.detail.as_ref().is_some_and(|d| d.trace.is_none()));
+    let said = app.message.as_ref().map(|(_, text)| text.as_str()).unwrap();
+    assert!(said.contains("traced no one on row 14999"), "{said}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod jobs;
 mod overlay;
 mod profiles;
 pub mod text;
+mod trace;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -45,7 +46,10 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
     frame.render_widget(tab_line(app, theme), tabs);
     if let Some(detail) = &mut app.detail {
         app.page_rows = usize::from(body.height.saturating_sub(2));
-        detail::draw(frame, body, detail, app.now, theme);
+        match &mut detail.trace {
+            Some(t) => trace::draw(frame, body, detail.job.id, t, theme),
+            None => detail::draw(frame, body, detail, app.now, theme),
+        }
     } else {
         match app.view {
             View::Jobs => jobs::draw(frame, body, app, theme),
@@ -61,7 +65,8 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
         Overlay::None => {}
         Overlay::Help => overlay::help(frame, area, theme),
         Overlay::Confirm(operation) => overlay::confirm(frame, area, &operation.question(), theme),
-        Overlay::Filter(typed) => overlay::filter(frame, status, typed, theme),
+        Overlay::Filter(typed) => overlay::prompt(frame, status, " filter / ", typed, theme),
+        Overlay::TraceRow(typed) => overlay::prompt(frame, status, " trace row ", typed, theme),
     }
 }
 
@@ -100,6 +105,9 @@ fn tab_line(app: &App, theme: Theme) -> Line<'static> {
             format!("› job {}", detail.job.id),
             theme.heading(),
         ));
+        if let Some(t) = &detail.trace {
+            spans.push(Span::styled(format!(" › row {}", t.row), theme.heading()));
+        }
     }
     Line::from(spans)
 }
@@ -119,8 +127,10 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
 }
 
 fn key_line(app: &App, theme: Theme) -> Line<'static> {
-    let keys = if app.detail.is_some() {
-        " j/k scroll  Esc back  R retry  r run  p pause  ? help  q quit"
+    let keys = if app.detail.as_ref().is_some_and(|d| d.trace.is_some()) {
+        " j/k scroll  Esc back to the job  ? help  q quit"
+    } else if app.detail.is_some() {
+        " j/k scroll  t trace a row  Esc back  R retry  r run  p pause  ? help  q quit"
     } else {
         match app.view {
             View::Jobs | View::Errors => {

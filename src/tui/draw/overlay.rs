@@ -1,4 +1,5 @@
-//! What is drawn over a view: the key help, the confirmation of an action, the filter prompt.
+//! What is drawn over a view: the key help, the confirmation of an action, the prompt of a
+//! line being typed.
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -26,6 +27,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "/",
         "filter the audit trail: kind:job.failed profile:NAME text",
+    ),
+    (
+        "t",
+        "in a job: trace a row: that person's rows in every job",
     ),
     ("r", "run the selected profile now (asks first)"),
     (
@@ -97,10 +102,11 @@ pub fn confirm(frame: &mut Frame, area: Rect, question: &str, theme: Theme) {
     );
 }
 
-pub fn filter(frame: &mut Frame, line: Rect, typed: &str, theme: Theme) {
+/// A line being typed on the status line: the audit filter, or the row to trace.
+pub fn prompt(frame: &mut Frame, line: Rect, label: &str, typed: &str, theme: Theme) {
     frame.render_widget(Clear, line);
     let prompt = Line::from(vec![
-        Span::styled(" filter / ", theme.heading()),
+        Span::styled(label.to_string(), theme.heading()),
         Span::raw(clean(typed)),
         Span::styled("▏", theme.busy()),
         Span::styled("   Enter apply · Esc cancel", theme.dim()),
