@@ -165,7 +165,7 @@ fn tour(runtime: &Handle) -> Result<Exit, Box<dyn std::error::Error>> {
         AuditVerdict::Intact { events, head } => println!("intact: {events} events, head {head}"),
         AuditVerdict::Broken { seq, reason } => println!("BROKEN at event {seq}: {reason}"),
     }
-    println!("\nexplore:\n  hrbridge --config {cfg} jobs\n  hrbridge --config {cfg} jobs --job 1\n  hrbridge --config {cfg} audit\n  hrbridge --config {cfg} audit verify\n  hrbridge --config {cfg} tui            # the dashboard");
+    println!("\nexplore:\n  hrbridge --config {cfg} jobs\n  hrbridge --config {cfg} jobs --job 1\n  hrbridge --config {cfg} audit\n  hrbridge --config {cfg} audit verify\n  hrbridge --config {cfg} audit transfers --csv   # what personal data went to whom\n  hrbridge --config {cfg} audit ropa              # the record of processing per integration\n  hrbridge --config {cfg} trace C-20484           # why this hire was not sent\n  hrbridge --config {cfg} trace 00121             # one person through every profile\n  hrbridge --config {cfg} tui                     # the dashboard");
     println!(
         "outputs are under {}, inputs under {}",
         ws.join("outbox").display(),

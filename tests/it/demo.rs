@@ -52,6 +52,7 @@ fn the_demo_runs_every_integration() {
     assert!(jobs.iter().all(|j| j["status"] != "failed"), "{jobs:#?}");
     lifecycle_story(cwd.path(), &text, jobs);
     accountability(cwd.path());
+    traces(cwd.path());
 
     let ws = cwd.path().join("var/demo");
     let outbox = ws.join("outbox");
@@ -176,6 +177,33 @@ fn accountability(cwd: &Path) {
     let recipient = &idp["recipients"][0];
     assert_eq!(recipient["outside_eea"], true, "{idp:#}");
     assert_eq!(recipient["transfer_mechanism"], "adequacy", "{idp:#}");
+}
+
+/// The demo's `trace` suggestions answer: a hire rejected for a date that does not exist, and
+/// one person through the lifecycle, identity and payroll profiles.
+fn traces(cwd: &Path) {
+    let hire = json_of(cwd, &["trace", "C-20484", "--json"]);
+    // The first run and nothing else: the second pass is a duplicate, which reads nothing.
+    assert_eq!(hire.as_array().map(Vec::len), Some(1), "{hire:#}");
+    assert_eq!(hire[0]["read"]["as"], "rejected", "{hire:#}");
+    assert_eq!(hire[0]["read"]["reasons"][0]["column"], "Start Date");
+
+    let person = json_of(cwd, &["trace", "00121", "--json"]);
+    let seen = person.as_array().unwrap();
+    let profiles: std::collections::BTreeSet<&str> =
+        seen.iter().filter_map(|s| s["profile"].as_str()).collect();
+    assert!(profiles.len() >= 4, "{profiles:?}");
+    // Newest first: the held night, where the roster no longer lists them.
+    assert_eq!(seen[0]["profile"], "hris-to-directory");
+    assert_eq!(seen[0]["read"]["as"], "absent", "{:#}", seen[0]);
+    assert_eq!(seen[0]["row"], serde_json::Value::Null);
+    assert_eq!(seen[0]["outputs"][0]["state"], "held", "{:#}", seen[0]);
+    let scim = seen
+        .iter()
+        .find(|s| s["profile"] == "hris-to-idp")
+        .expect("the identity provider's job");
+    assert_eq!(scim["outputs"][0]["state"], "delivered", "{scim:#}");
+    assert!(scim["outputs"][0]["remote_id"].is_string(), "{scim:#}");
 }
 
 /// The lifecycle profile's three nights: each plan's counts are what the fixtures make, the
