@@ -1,4 +1,6 @@
-//! `hrbridge preview --profile N FILE`: the mapped rows and every rejection, as tables.
+//! `hrbridge preview --profile N FILE`: the mapped rows and every rejection, as tables, and
+//! whether a run would fail the file (a broken header, too few rows, too many rejected —
+//! exit 1 then).
 //!
 //! Nothing is written or sent and the store is not touched. PII fields are masked.
 
@@ -6,6 +8,7 @@ use std::path::Path;
 
 use super::table::TextTable;
 use super::{load_all, Exit};
+use crate::engine::contract::contract_violation;
 use crate::format::{self, Severity};
 use crate::kernel::mask::mask;
 use crate::store::Counts;
@@ -113,6 +116,13 @@ pub fn run(config: Option<&Path>, profile_name: &str, rows: usize, file: &Path) 
             eprintln!("error: {e}");
             Exit::Failed
         }
-        None => Exit::Ok,
+        None => match contract_violation(profile, &counts) {
+            // What a run would do with this file: fail it, and deliver nothing.
+            Some(broken) => {
+                println!("\na run would fail this file: {broken}");
+                Exit::Failed
+            }
+            None => Exit::Ok,
+        },
     }
 }

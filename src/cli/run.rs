@@ -12,6 +12,7 @@ use super::{load_all, open_store, Exit, LogFormat};
 use crate::daemon;
 use crate::daemon::commands::tally;
 use crate::engine::checks::Checked;
+use crate::engine::deliver::Published;
 use crate::engine::runner::{run_once, RunSummary};
 use crate::engine::EngineError;
 use crate::kernel::escape::clean;
@@ -104,6 +105,21 @@ pub fn exit_for(summary: &RunSummary) -> Exit {
     }
 }
 
+/// What became of one published output: a file written or uploaded, or an API output's rows
+/// as they came out (`sent 18 of 20 row(s) to POST …, 2 failed`).
+fn published_words(o: &Published) -> String {
+    let target = clean(&o.target);
+    match o.rows {
+        None => format!("published {target}"),
+        Some((delivered, 0)) => format!("delivered {delivered} row(s) to {target}"),
+        Some((0, failed)) => format!("delivered nothing to {target}: all {failed} row(s) failed"),
+        Some((delivered, failed)) => format!(
+            "delivered {delivered} of {} row(s) to {target}, {failed} failed",
+            delivered + failed
+        ),
+    }
+}
+
 /// The per-job table and notes printed after a pass; `unfinished` are the jobs the pass took
 /// and left unfinished (see [`unfinished`]).
 pub fn render_summary(summary: &RunSummary, unfinished: &[JobRow]) -> String {
@@ -131,7 +147,7 @@ pub fn render_summary(summary: &RunSummary, unfinished: &[JobRow]) -> String {
         for j in &summary.jobs {
             // Paths and errors can quote a server's or a file's own text.
             for o in &j.outputs {
-                out.push_str(&format!("  job {} delivered to {}\n", j.job_id, clean(o)));
+                out.push_str(&format!("  job {} {}\n", j.job_id, published_words(o)));
             }
             if let Some(e) = &j.error {
                 let (id, status) = (j.job_id, j.status.as_str());
@@ -169,4 +185,34 @@ pub fn render_summary(summary: &RunSummary, unfinished: &[JobRow]) -> String {
         out.push_str(&format!("refused: {profile}: {name}: {reason}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_api_output_says_how_many_rows_arrived() {
+        let api = |rows| Published {
+            target: "POST https://hris.example.com/v1/people".into(),
+            rows: Some(rows),
+        };
+        assert_eq!(
+            published_words(&api((20, 0))),
+            "delivered 20 row(s) to POST https://hris.example.com/v1/people"
+        );
+        assert_eq!(
+            published_words(&api((0, 20))),
+            "delivered nothing to POST https://hris.example.com/v1/people: all 20 row(s) failed"
+        );
+        assert_eq!(
+            published_words(&api((18, 2))),
+            "delivered 18 of 20 row(s) to POST https://hris.example.com/v1/people, 2 failed"
+        );
+        let file = Published {
+            target: "outbox/x.csv".into(),
+            rows: None,
+        };
+        assert_eq!(published_words(&file), "published outbox/x.csv");
+    }
 }

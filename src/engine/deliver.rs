@@ -284,11 +284,29 @@ pub struct Unsent {
     pub retrying: bool,
 }
 
+/// A published output, as a job's report names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// A local path, an `sftp://` target, or an API output's method and URL.
+    pub target: String,
+    /// An API output's rows: how many were delivered, how many failed.
+    pub rows: Option<(u64, u64)>,
+}
+
+impl Published {
+    fn file(target: &str) -> Published {
+        Published {
+            target: target.to_string(),
+            rows: None,
+        }
+    }
+}
+
 /// What publishing a job's outputs came to.
 #[derive(Debug, Default)]
 pub struct Publication {
     /// Every published target.
-    pub targets: Vec<String>,
+    pub targets: Vec<Published>,
     /// The SFTP uploads that did not reach their server (their outputs stay unpublished).
     pub unsent: Vec<Unsent>,
 }
@@ -319,7 +337,7 @@ pub fn publish_outputs(
                             ..row.clone()
                         };
                         emit_published(ctx, job_id, &received)?;
-                        published.push(row.final_path.clone());
+                        published.push(Published::file(&row.final_path));
                     }
                     Err(unsent) => done.unsent.push(unsent),
                 }
@@ -334,7 +352,10 @@ pub fn publish_outputs(
                     remove_spool(&row.temp_path)?;
                 }
                 emit_delivered(ctx, job_id, row, totals, settled)?;
-                published.push(row.final_path.clone());
+                published.push(Published {
+                    target: row.final_path.clone(),
+                    rows: Some(totals),
+                });
                 continue;
             }
             // A file output, or the rejects report.
@@ -343,7 +364,7 @@ pub fn publish_outputs(
             ctx.store.mark_published(job_id, &row.final_path)?;
             emit_published(ctx, job_id, row)?;
         }
-        published.push(row.final_path.clone());
+        published.push(Published::file(&row.final_path));
     }
     Ok(done)
 }

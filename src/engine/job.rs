@@ -35,7 +35,8 @@ use crate::transform::{MappingPlan, RowOutcome};
 
 use super::archive;
 use super::arrival::{Arrival, Origin};
-use super::deliver::{publish_outputs, Finished, Outputs, Unsent};
+use super::contract::contract_violation;
+use super::deliver::{publish_outputs, Finished, Outputs, Published, Unsent};
 use super::event::Event;
 use super::leftovers;
 use super::EngineError;
@@ -70,8 +71,9 @@ pub struct JobReport {
     pub file: String,
     pub status: JobStatus,
     pub counts: Counts,
-    /// Published outputs: local paths or `sftp://` targets (rejects report last, if any).
-    pub outputs: Vec<String>,
+    /// Published outputs: local paths, `sftp://` targets, API outputs with their rows
+    /// delivered and failed (rejects report last, if any).
+    pub outputs: Vec<Published>,
     /// Where the input was kept.
     pub kept_at: PathBuf,
     pub error: Option<String>,
@@ -124,13 +126,14 @@ impl JobContext<'_> {
     /// notification that fails is audited; it never changes the job).
     pub fn process(&self, input: &Arrival) -> Result<JobReport, EngineError> {
         let report = self.run_job(input)?;
+        let outputs: Vec<String> = report.outputs.iter().map(|o| o.target.clone()).collect();
         let summary = webhook::JobSummary {
             job_id: report.job_id,
             profile: &report.profile,
             file: &report.file,
             status: report.status.as_str(),
             counts: &report.counts,
-            outputs: &report.outputs,
+            outputs: &outputs,
             error: report.error.as_deref(),
         };
         for message in webhook::send(self.runtime, self.settings, self.profile, &summary) {
@@ -776,7 +779,7 @@ impl JobContext<'_> {
         input: &Arrival,
         status: JobStatus,
         counts: Counts,
-        outputs: Vec<String>,
+        outputs: Vec<Published>,
         kept_at: PathBuf,
         error: Option<String>,
     ) -> JobReport {
@@ -791,31 +794,6 @@ impl JobContext<'_> {
             error,
         }
     }
-}
-
-/// The first file-level contract the counts break, if any.
-pub(super) fn contract_violation(profile: &Profile, counts: &Counts) -> Option<String> {
-    let min_rows = profile.validation.min_rows.unwrap_or(1);
-    if counts.read < min_rows {
-        return Some(format!(
-            "file has {} data row(s); at least {min_rows} required (validation.min_rows)",
-            counts.read
-        ));
-    }
-    // Filtered rows are not the file's business: the ratio is over the rows that were meant
-    // to be delivered.
-    let considered = counts.read.saturating_sub(counts.filtered);
-    let max = profile.validation.max_reject_ratio;
-    let ratio = counts.rejected as f64 / considered.max(1) as f64;
-    if counts.rejected > 0 && ratio > max {
-        return Some(format!(
-            "{} of {considered} rows rejected ({:.1}%; filtered rows not counted), above max_reject_ratio {:.1}%; nothing delivered",
-            counts.rejected,
-            100.0 * ratio,
-            100.0 * max
-        ));
-    }
-    None
 }
 
 fn rejection_of(e: ReadError) -> Rejection {

@@ -1,7 +1,8 @@
 //! The engine: runs jobs for profiles and keeps the store consistent across crashes.
 //!
 //! `checks` is every check a profile passes before it runs (each component's rules, and its
-//! mapping plan compiled once per start), `job` the life of one file, `deliver` its outputs
+//! mapping plan compiled once per start), `job` the life of one file (`contract` the counts
+//! it must keep to be delivered), `deliver` its outputs
 //! (`api_delivery` for API outputs; SFTP uploads are `output::sftp`), `runner` one pass over
 //! every profile's inbox, `sftp_pass` one over an SFTP source (whose own work is
 //! `source::sftp`), `host_key` the audit of refused SSH host keys, `recover` the clean-up of
@@ -22,6 +23,7 @@ pub mod archive;
 pub mod arrival;
 pub mod at_rest;
 pub mod checks;
+pub mod contract;
 pub mod control;
 pub mod deliver;
 pub mod event;

@@ -13,7 +13,8 @@ use crate::profile::Profile;
 use crate::store::{Counts, Store};
 use crate::transform::{MappingPlan, RowOutcome};
 
-use super::job::{contract_violation, SNAPSHOT_HASH};
+use super::contract::contract_violation;
+use super::job::SNAPSHOT_HASH;
 use super::EngineError;
 
 /// What a file would come to.

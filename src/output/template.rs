@@ -1,8 +1,10 @@
 //! Output name templates: `outbox/{profile}/hires_{date:%Y%m%d}_{seq}.csv`.
 //!
 //! Placeholders: `{profile}`, `{date}` / `{date:FORMAT}` (the date in the profile's
-//! `timezone`, else the machine's; chrono format, default `%Y%m%d`), `{seq}` (a per-output counter kept in the store), `{source_stem}` (the input
-//! file's name without extension, reduced to safe characters). `{{` and `}}` are literal
+//! `timezone`, else the machine's; chrono format, default `%Y%m%d`), `{seq}` (a per-output
+//! counter kept in the store), `{source_stem}` (the input file's name without an encryption
+//! suffix — `.age`, `.gpg`, `.pgp`, `.asc` — and then without its extension, reduced to safe
+//! characters). `{{` and `}}` are literal
 //! braces. Rendered values never contain path separators, so a template's folders are fixed
 //! by the profile author, never by an incoming file name.
 
@@ -168,11 +170,23 @@ fn render_date(date: &chrono::DateTime<chrono::FixedOffset>, fmt: &str) -> Optio
     Some(out)
 }
 
-/// The file name without its last extension (`hires_2024.csv` → `hires_2024`).
+/// Suffixes an encrypted input ends with (age, OpenPGP), which the stem drops first.
+const SEALED: [&str; 4] = [".age", ".gpg", ".pgp", ".asc"];
+
+/// The file name without an encryption suffix and then its last extension
+/// (`hires_2024.csv` and `hires_2024.csv.age` → `hires_2024`).
 fn stem(name: &str) -> &str {
-    match name.rfind('.') {
-        Some(i) if i > 0 => &name[..i],
-        _ => name,
+    let plain = SEALED
+        .iter()
+        .find_map(|s| {
+            let cut = name.len().checked_sub(s.len())?;
+            let suffix = name.get(cut..)?;
+            (cut > 0 && suffix.eq_ignore_ascii_case(s)).then(|| &name[..cut])
+        })
+        .unwrap_or(name);
+    match plain.rfind('.') {
+        Some(i) if i > 0 => &plain[..i],
+        _ => plain,
     }
 }
 
@@ -238,6 +252,18 @@ mod tests {
         );
         assert!(t.uses_seq());
         assert_eq!(t.literal_prefix(), "outbox/");
+    }
+
+    #[test]
+    fn the_stem_of_an_encrypted_input_drops_the_encryption_then_the_extension() {
+        let t = NameTemplate::parse("out/{source_stem}_1.csv").unwrap();
+        assert_eq!(t.render(&ctx("hires.csv.age")), "out/hires_1.csv");
+        assert_eq!(t.render(&ctx("hires.csv.GPG")), "out/hires_1.csv");
+        assert_eq!(t.render(&ctx("hires.xlsx.pgp")), "out/hires_1.csv");
+        assert_eq!(t.render(&ctx("hires.csv")), "out/hires_1.csv");
+        assert_eq!(t.render(&ctx("hires.age")), "out/hires_1.csv");
+        assert_eq!(t.render(&ctx("hires")), "out/hires_1.csv");
+        assert_eq!(t.render(&ctx(".age")), "out/_age_1.csv");
     }
 
     #[test]

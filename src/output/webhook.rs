@@ -2,10 +2,14 @@
 //! signed with HMAC-SHA256, so an HR operations channel or a ticketing system hears about
 //! failures without anyone watching the logs.
 //!
-//! The summary carries names, counts, statuses and output targets — never cell values. The
-//! signature header is `X-Hrbridge-Signature: sha256=<hex HMAC of the body>`. A notification
-//! that cannot be delivered (after a few attempts) is logged and audited; it never changes the
-//! job's outcome.
+//! The summary carries names, counts, statuses and output targets — never cell values. Each
+//! notification has an id (`X-Hrbridge-Delivery`, also `delivery` in the body; the same on
+//! every attempt) and each attempt a time (`X-Hrbridge-Timestamp`, Unix seconds); the
+//! signature covers all three: `X-Hrbridge-Signature: v1=<hex HMAC-SHA256 of
+//! "{timestamp}.{delivery}.{body}">`, as Stripe and Slack sign theirs. A receiver that checks
+//! the signature, refuses a timestamp more than a few minutes old and remembers the ids it
+//! took cannot be fed a captured call again. A notification that cannot be delivered (after a
+//! few attempts) is logged and audited; it never changes the job's outcome.
 //!
 //! The engine hands the finished job in as plain data ([`JobSummary`]), so this module needs
 //! nothing from the engine.
@@ -67,10 +71,11 @@ pub struct JobSummary<'a, C: Serialize> {
     pub error: Option<&'a str>,
 }
 
-/// The JSON summary of a finished job.
-pub fn summary<C: Serialize>(job: &JobSummary<'_, C>) -> serde_json::Value {
+/// The JSON summary of a finished job, sent as notification `delivery`.
+pub fn summary<C: Serialize>(job: &JobSummary<'_, C>, delivery: &str) -> serde_json::Value {
     json!({
         "event": "job.finished",
+        "delivery": delivery,
         "profile": job.profile,
         "job_id": job.job_id,
         "file": job.file,
@@ -81,12 +86,26 @@ pub fn summary<C: Serialize>(job: &JobSummary<'_, C>) -> serde_json::Value {
     })
 }
 
-/// `sha256=<hex>` of `body` under `key`.
-pub fn signature(key: &[u8], body: &[u8]) -> String {
+/// `v1=<hex>`: HMAC-SHA256 under `key` of `{timestamp}.{delivery}.{body}`.
+pub fn signature(key: &[u8], timestamp: u64, delivery: &str, body: &[u8]) -> String {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(format!("{timestamp}.{delivery}.").as_bytes());
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A new notification id: 128 random bits, as hex.
+fn delivery_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Now, in Unix seconds.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Sends the summary of `job` to every webhook of `profile` that wants its status.
@@ -106,10 +125,11 @@ pub fn send<C: Serialize>(
     if wanted.is_empty() {
         return Vec::new();
     }
-    let body = summary(job).to_string();
     let mut failures = Vec::new();
     for hook in wanted {
-        if let Err(e) = runtime.block_on(deliver(settings, hook, &body)) {
+        let delivery = delivery_id();
+        let body = summary(job, &delivery).to_string();
+        if let Err(e) = runtime.block_on(deliver(settings, hook, &delivery, &body)) {
             failures.push(format!("webhook {}: {e}", redact(&hook.url)));
         }
     }
@@ -133,10 +153,14 @@ enum WebhookError {
     Request(reqwest::Error),
 }
 
-async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<(), WebhookError> {
+async fn deliver(
+    settings: &Settings,
+    hook: &WebhookSpec,
+    delivery: &str,
+    body: &str,
+) -> Result<(), WebhookError> {
     let url = url_allowed(&hook.url, hook.allow_plain_http)?;
     let key = hook.secret.resolve(&settings.state_dir)?;
-    let signature = signature(key.expose().as_bytes(), body.as_bytes());
     let client = reqwest::Client::builder()
         .timeout(hook.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0))
         .redirect(reqwest::redirect::Policy::none())
@@ -147,10 +171,20 @@ async fn deliver(settings: &Settings, hook: &WebhookSpec, body: &str) -> Result<
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
         }
+        // Signed afresh at each attempt: a receiver's freshness window counts from the send.
+        let timestamp = unix_now();
+        let signature = signature(
+            key.expose().as_bytes(),
+            timestamp,
+            delivery,
+            body.as_bytes(),
+        );
         let sent = client
             .post(url.clone())
             .header("content-type", "application/json")
             .header("x-hrbridge-event", "job.finished")
+            .header("x-hrbridge-delivery", delivery)
+            .header("x-hrbridge-timestamp", timestamp.to_string())
             .header("x-hrbridge-signature", &signature)
             .body(body.to_string())
             .send()
@@ -177,12 +211,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signatures_are_hmac_sha256() {
-        // RFC 4231 test case 2.
+    fn signatures_cover_the_time_the_delivery_and_the_body() {
+        // RFC 4231 test case 2, with the material a signature covers as its data.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        let rfc = hex::encode(mac.finalize().into_bytes());
         assert_eq!(
-            signature(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            rfc,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+        let signed = signature(b"Jefe", 1_700_000_000, "d1", b"{}");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"1700000000.d1.{}");
+        assert_eq!(
+            signed,
+            format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+        );
+        // Another time or another delivery is another signature: a captured call replayed
+        // later, or under another id, does not verify.
+        assert_ne!(signature(b"Jefe", 1_700_000_001, "d1", b"{}"), signed);
+        assert_ne!(signature(b"Jefe", 1_700_000_000, "d2", b"{}"), signed);
+        assert_ne!(delivery_id(), delivery_id());
+        assert_eq!(delivery_id().len(), 32);
     }
 
     #[test]

@@ -386,6 +386,15 @@ fn permanent_failures_are_listed_and_retry_sends_only_them() {
         stdout(&out),
         stderr(&out)
     );
+    // The summary says how many rows arrived, not just where they went.
+    let said = stdout(&out);
+    assert!(
+        said.contains(&format!(
+            "delivered 18 of 20 row(s) to POST {}/api/v1/employees, 2 failed",
+            api.base_url()
+        )),
+        "{said}"
+    );
     let jobs = ws.jobs();
     let id = jobs[0]["id"].as_i64().unwrap();
     assert_eq!(jobs[0]["status"], "partial");

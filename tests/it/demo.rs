@@ -42,10 +42,7 @@ fn the_demo_runs_every_integration() {
         text.contains("47 SCIM users provisioned (44 active, 3 deactivated)"),
         "{text}"
     );
-    assert!(
-        text.contains("delivered to SCIM http://127.0.0.1:"),
-        "{text}"
-    );
+    assert!(text.contains("row(s) to SCIM http://127.0.0.1:"), "{text}");
     assert!(text.contains("intact:"), "{text}");
     let jobs = json_of(cwd.path(), &["jobs", "--json"]);
     let jobs = jobs.as_array().unwrap();

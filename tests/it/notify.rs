@@ -58,12 +58,36 @@ fn a_signed_summary_is_posted_after_the_job() {
     assert_eq!(summary["status"], "partial");
     assert_eq!(summary["file"], "a.csv");
     assert_eq!(summary["counts"]["rejected"], 1);
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"k3y").unwrap();
-    mac.update(body.as_bytes());
-    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert!(
-        head.contains(&format!("x-hrbridge-signature: {expected}")),
-        "{head}"
+    // The signature covers the attempt's time and the notification's id with the body, so a
+    // captured call cannot be replayed: a receiver refuses an old timestamp and a seen id.
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+            .trim()
+            .to_string()
+    };
+    let timestamp: u64 = header("x-hrbridge-timestamp").parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now.abs_diff(timestamp) < 60, "{timestamp} vs {now}");
+    let delivery = header("x-hrbridge-delivery");
+    assert_eq!(summary["delivery"], delivery.as_str());
+    assert_eq!(delivery.len(), 32, "{delivery}");
+    let signed = |material: &str| {
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"k3y").unwrap();
+        mac.update(material.as_bytes());
+        format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    let signature = header("x-hrbridge-signature");
+    assert_eq!(signature, signed(&format!("{timestamp}.{delivery}.{body}")));
+    // The body alone, or the body at another time, does not verify.
+    assert_ne!(signature, signed(&body));
+    assert_ne!(
+        signature,
+        signed(&format!("{}.{delivery}.{body}", timestamp + 600))
     );
     assert!(!body.contains("k3y"));
 }

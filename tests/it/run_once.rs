@@ -261,6 +261,47 @@ fn preview_masks_pii_and_writes_nothing() {
 }
 
 #[test]
+fn preview_says_when_a_run_would_fail_the_file() {
+    let ws = workspace();
+    // Two of the three rows meant for delivery are rejected: over max_reject_ratio 50 %.
+    let file = ws.path().join("mostly_bad.csv");
+    fs::write(
+        &file,
+        "Candidate ID,First,Last,Hire Date,Type,SSN,Status
+         C-001,Ada,Lovelace,03/01/2026,FT,900-12-3456,Accepted
+         C-003,Alan,Turing,13/45/2026,FT,900-12-3458,Accepted
+         C-004,Grace,Brewster,03/04/2026,XX,900-12-3459,Accepted
+",
+    )
+    .unwrap();
+    let out = ws.run(&["preview", "--profile", "hires", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("a run would fail this file: 2 of 3 rows rejected")
+            && text.contains("above max_reject_ratio 50.0%"),
+        "{text}"
+    );
+    // A header and no rows: under min_rows.
+    let empty = ws.path().join("empty.csv");
+    fs::write(
+        &empty,
+        "Candidate ID,First,Last,Hire Date,Type,SSN,Status
+",
+    )
+    .unwrap();
+    let out = ws.run(&["preview", "--profile", "hires", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out)
+            .contains("a run would fail this file: file has 0 data row(s); at least 1 required"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!ws.path().join("var").exists());
+}
+
+#[test]
 fn unknown_profile_and_daemon_mode_are_usage_errors() {
     let ws = workspace();
     assert_eq!(
