@@ -29,6 +29,13 @@ pub struct SettingsFile {
     /// for ever.
     #[serde(default)]
     pub retention: Option<DurationStr>,
+    /// A file outside the state folder (a write-once share, another disk) to which each job
+    /// appends the audit trail's head, signed (`audit verify --expect-file` reads it back).
+    #[serde(default)]
+    pub audit_head_file: Option<PathBuf>,
+    /// A URL (`https://`, or plain HTTP to loopback) that each job POSTs the signed head to.
+    #[serde(default)]
+    pub audit_head_url: Option<String>,
 }
 
 /// Settings with every path resolved.
@@ -43,6 +50,10 @@ pub struct Settings {
     pub output_roots: Vec<PathBuf>,
     /// Age after which kept inputs are purged; `None` keeps them.
     pub retention: Option<Duration>,
+    /// Where each job appends the signed audit head (see `engine::anchor`).
+    pub audit_head_file: Option<PathBuf>,
+    /// Where each job POSTs it.
+    pub audit_head_url: Option<String>,
 }
 
 impl Settings {
@@ -63,6 +74,8 @@ impl Settings {
                 .map(at)
                 .collect(),
             retention: file.retention.map(|d| d.0),
+            audit_head_file: file.audit_head_file.map(at),
+            audit_head_url: file.audit_head_url,
             config_file,
             base_dir,
         }

@@ -1,10 +1,15 @@
-//! `hrbridge audit [--json|--csv]`, `hrbridge audit verify`, and the accountability views of
-//! the trail: `audit transfers` and `audit ropa` (in `transfers.rs`).
+//! `hrbridge audit [--json|--csv]`, `hrbridge audit verify [--expect HASH | --expect-file
+//! FILE]`, `hrbridge audit head [--sign]` (the head to keep elsewhere, see `engine::anchor`),
+//! and the accountability views of the trail: `audit transfers` and `audit ropa` (in
+//! `transfers.rs`).
 
 use std::path::Path;
 
 use super::table::TextTable;
-use super::{with_store, AuditAction, Exit};
+use super::{print_diagnostics, with_store, with_store_of, AuditAction, Exit};
+use crate::engine::anchor::{self, Head, Kept};
+use crate::kernel::keys::InstallationKey;
+use crate::profile::load;
 use crate::store::{AuditVerdict, Store};
 
 pub fn run(
@@ -25,22 +30,98 @@ pub fn run(
             super::transfers::list(store, since, until, profile.as_deref(), json, csv)
         }),
         Some(AuditAction::Ropa { json }) => super::transfers::ropa(config, json),
-        Some(AuditAction::Verify) => with_store(config, run_verify),
+        Some(AuditAction::Verify {
+            expect,
+            expect_file,
+        }) => verify(config, expect.as_deref(), expect_file.as_deref()),
+        Some(AuditAction::Head { sign }) => head(config, sign),
         None => with_store(config, |store| list(store, json, csv, limit)),
     }
 }
 
-fn run_verify(store: &Store) -> Result<Exit, Box<dyn std::error::Error>> {
-    match store.verify_audit()? {
-        AuditVerdict::Intact { events, head } => {
+/// `audit verify [--expect HASH | --expect-file FILE]`.
+fn verify(config: Option<&Path>, expect: Option<&str>, expect_file: Option<&Path>) -> Exit {
+    let settings = match load::load_settings(config) {
+        Ok(s) => s,
+        Err(d) => {
+            print_diagnostics(&d);
+            return Exit::Usage;
+        }
+    };
+    let kept = match (expect, expect_file) {
+        (Some(hash), _) => match Kept::hash(hash) {
+            Ok(kept) => Some(kept),
+            Err(why) => {
+                eprintln!("error: --expect: {why}");
+                return Exit::Usage;
+            }
+        },
+        (None, Some(file)) => match kept_in(&settings.state_dir, file) {
+            Ok(kept) => Some(kept),
+            Err(why) => {
+                eprintln!("error: {}: {why}", file.display());
+                return Exit::Failed;
+            }
+        },
+        (None, None) => None,
+    };
+    with_store_of(&settings, |store| {
+        let (events, head) = match store.verify_audit()? {
+            AuditVerdict::Intact { events, head } => (events, head),
+            AuditVerdict::Broken { seq, reason } => {
+                println!("audit trail BROKEN at event {seq}: {reason}");
+                return Ok(Exit::Failed);
+            }
+        };
+        let Some(kept) = kept else {
             println!("audit trail intact: {events} event(s), head {head}");
-            Ok(Exit::Ok)
+            return Ok(Exit::Ok);
+        };
+        if let Some(why) = anchor::missing(store, &kept)? {
+            println!("audit trail CUT OR REWRITTEN: {why}");
+            return Ok(Exit::Failed);
         }
-        AuditVerdict::Broken { seq, reason } => {
-            println!("audit trail BROKEN at event {seq}: {reason}");
-            Ok(Exit::Failed)
+        let held = match &kept {
+            Kept::Hash(hash) => format!("the kept head {hash}"),
+            Kept::Line { head, .. } => {
+                format!("the head kept at {} (event {})", head.at, head.seq)
+            }
+        };
+        println!("audit trail intact: {events} event(s), head {head}; it holds {held}");
+        Ok(Exit::Ok)
+    })
+}
+
+/// The last signed head in `file`, checked against this installation's key.
+fn kept_in(state_dir: &Path, file: &Path) -> Result<Kept, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read it: {e}"))?;
+    let key = InstallationKey::load_existing(state_dir).map_err(|e| {
+        format!("its signature needs this installation's key, which cannot be loaded: {e}")
+    })?;
+    Kept::last_line(&text, &key)
+}
+
+/// `audit head [--sign]`.
+fn head(config: Option<&Path>, sign: bool) -> Exit {
+    let settings = match load::load_settings(config) {
+        Ok(s) => s,
+        Err(d) => {
+            print_diagnostics(&d);
+            return Exit::Usage;
         }
-    }
+    };
+    with_store_of(&settings, |store| {
+        let head = Head::of(store)?;
+        if !sign {
+            println!("seq={} hash={}", head.seq, head.hash);
+            return Ok(Exit::Ok);
+        }
+        let key = InstallationKey::load_existing(&settings.state_dir).map_err(|e| {
+            format!("signing needs the installation key (created by the first run): {e}")
+        })?;
+        println!("{}", head.signed(&key));
+        Ok(Exit::Ok)
+    })
 }
 
 fn list(

@@ -209,8 +209,22 @@ pub enum SecretsAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Check the hash chain; report the first edited, deleted or reordered event.
-    Verify,
+    /// Check the hash chain; report the first edited, deleted or reordered event. With a
+    /// head kept earlier, also that the trail still holds it (its tail was not cut).
+    Verify {
+        /// A head hash kept earlier (`audit head` prints it; `SEQ:HASH` is taken too).
+        #[arg(long, value_name = "HASH", conflicts_with = "expect_file")]
+        expect: Option<String>,
+        /// A file of signed heads (`audit head --sign`, or `audit_head_file`): its last one.
+        #[arg(long, value_name = "FILE")]
+        expect_file: Option<PathBuf>,
+    },
+    /// The trail's head (last event and hash), to keep outside the store.
+    Head {
+        /// As one line signed with the installation's key (Ed25519), for `verify --expect-file`.
+        #[arg(long)]
+        sign: bool,
+    },
     /// Every transfer of personal data: what went to whom, on what legal basis, and how much
     /// of it arrived.
     Transfers {

@@ -117,6 +117,8 @@ pub enum Event<'a> {
     },
     /// A `[[notify]]` webhook could not be reached.
     NotifyFailed { job_id: i64, message: &'a str },
+    /// The audit head could not be kept at `audit_head_file` or `audit_head_url`.
+    AnchorFailed { error: &'a str },
     /// The `after` action of a fetched remote file ran (keep, delete or move).
     RemoteSettled {
         job_id: i64,
@@ -177,6 +179,7 @@ impl Event<'_> {
             Event::OutputPurged { .. } => "output.purged",
             Event::RemoteSettled { .. } => "remote.settled",
             Event::NotifyFailed { .. } => "notify.failed",
+            Event::AnchorFailed { .. } => "audit.anchor_failed",
             Event::SecretSet { .. } => "secret.set",
             Event::SecretRemoved { .. } => "secret.removed",
             Event::ProfilePaused { .. } => "profile.paused",
@@ -195,7 +198,8 @@ impl Event<'_> {
             | Event::SecretSet { .. }
             | Event::SecretRemoved { .. }
             | Event::ProfilePaused { .. }
-            | Event::ProfileResumed { .. } => None,
+            | Event::ProfileResumed { .. }
+            | Event::AnchorFailed { .. } => None,
             Event::CommandRequested { job_id, .. } | Event::CommandFinished { job_id, .. } => {
                 *job_id
             }
@@ -307,6 +311,7 @@ impl Event<'_> {
             Event::SecretSet { name, user } | Event::SecretRemoved { name, user } => {
                 json!({ "name": name, "user": user })
             }
+            Event::AnchorFailed { error } => json!({ "error": error }),
             Event::ProfilePaused { user } | Event::ProfileResumed { user } => {
                 json!({ "user": user })
             }
@@ -343,6 +348,7 @@ impl Event<'_> {
             | Event::FileRefused { .. }
             | Event::HostKeyRefused { .. }
             | Event::NotifyFailed { .. }
+            | Event::AnchorFailed { .. }
             | Event::JobHeld { .. }
             | Event::SnapshotAdvanced {
                 outcome: "stale", ..

@@ -33,6 +33,7 @@ use crate::source::staging::Content;
 use crate::store::{Advance, Counts, JobStatus, OutputRow, RejectionRow, Store};
 use crate::transform::{MappingPlan, RowOutcome};
 
+use super::anchor;
 use super::archive;
 use super::arrival::{Arrival, Origin};
 use super::contract::contract_violation;
@@ -122,8 +123,9 @@ impl JobContext<'_> {
             .map_err(EngineError::from)
     }
 
-    /// Processes one staged input to its end, then sends the profile's notifications (a
-    /// notification that fails is audited; it never changes the job).
+    /// Processes one staged input to its end, then sends the profile's notifications and
+    /// keeps the audit head outside the store (what fails there is audited; it never changes
+    /// the job).
     pub fn process(&self, input: &Arrival) -> Result<JobReport, EngineError> {
         let report = self.run_job(input)?;
         let outputs: Vec<String> = report.outputs.iter().map(|o| o.target.clone()).collect();
@@ -142,6 +144,8 @@ impl JobContext<'_> {
                 message: &message,
             })?;
         }
+        // The head after the job, kept outside the store where the settings say.
+        anchor::publish(self.settings, self.store, self.key, self.runtime)?;
         Ok(report)
     }
 

@@ -14,9 +14,10 @@
 //! roster file would change (`hrbridge plan`), `plan_words` a plan in words for the CLI and
 //! the dashboard, `release` the replay that sends effective-dated changes on their day, and
 //! `event` the typed
-//! events that are both logged and audited. Which kinds of source and output exist is
+//! events that are both logged and audited, `anchor` the audit head kept outside the store. Which kinds of source and output exist is
 //! `source::open` and `output::open`.
 
+pub mod anchor;
 mod api_delivery;
 pub mod approval;
 pub mod archive;

@@ -123,6 +123,17 @@ impl InstallationKey {
         KeyedHash { key: derived }
     }
 
+    /// An Ed25519 key for `purpose` (e.g. signing the audit head), derived from this
+    /// installation's secret: the same key every time, and nothing of the secret in it.
+    pub fn signing_key(&self, purpose: &str) -> ed25519_dalek::SigningKey {
+        let secret = self.identity.to_string();
+        let seed = zeroize::Zeroizing::new(KeyedHash::mac(
+            secret.expose_secret().as_bytes(),
+            purpose.as_bytes(),
+        ));
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+    }
+
     /// Opens an age stream encrypted to this installation; it also seeks when `input` does.
     /// A file that is not age, or not for this key, is an error; a truncated or altered one
     /// fails while it is read.

@@ -28,6 +28,7 @@ use super::model::{
 };
 use super::privacy::PrivacySpec;
 use super::problem::{KeyPath, Problem, Seg};
+use crate::kernel::url_policy::url_allowed;
 use crate::settings::{absolutize, Settings, SettingsFile};
 
 /// The settings file looked for in the current directory when none is given.
@@ -64,6 +65,14 @@ fn load_settings_in(cwd: &Path, explicit: Option<&Path>) -> Result<Settings, Vec
         Err(e) => return Err(vec![unreadable(shown, "settings file", &e)]),
     };
     let file = parse_settings(shown, &text)?;
+    if let Some(url) = &file.audit_head_url {
+        if let Err(e) = url_allowed(url, false) {
+            return Err(vec![Diagnostic::whole_file(
+                shown,
+                format!("audit_head_url: {e}"),
+            )]);
+        }
+    }
     let base_dir = path
         .parent()
         .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);

@@ -5,8 +5,10 @@
 //! canonical encoding is compact JSON with object keys sorted at every depth. Triggers refuse
 //! UPDATE and DELETE on the table; the one-row `audit_head` (last seq and hash, written in the
 //! same transaction as each event) lets [`Store::verify_audit`] notice a deleted tail too.
-//! Someone who can rewrite the whole database can rewrite the chain: the reported head hash is
-//! what an operator copies elsewhere to anchor it.
+//! Someone who can rewrite the whole database can rewrite the chain — delete its tail and set
+//! the head back to match — so the head is also kept outside the store (`engine::anchor`:
+//! `audit head --sign`, `audit_head_file`, `audit_head_url`), and `audit verify --expect`
+//! checks that the trail still holds a head kept earlier.
 
 use rusqlite::types::{FromSqlError, Type};
 use rusqlite::{params, OptionalExtension, Row};
@@ -153,6 +155,47 @@ impl Store {
     /// or moved, or that the whole trail is intact.
     pub fn verify_audit(&self) -> Result<AuditVerdict> {
         self.verify_audit_after(0, GENESIS)
+    }
+
+    /// The trail's head as the store records it: the last event's seq and hash (0 and 64
+    /// zeros while the trail is empty).
+    pub fn audit_head(&self) -> Result<(i64, String)> {
+        self.conn
+            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt("the audit head record is missing".into()))
+    }
+
+    /// The hash event `seq` has in the trail, if the trail holds it (64 zeros for seq 0).
+    pub fn audit_hash(&self, seq: i64) -> Result<Option<String>> {
+        if seq == 0 {
+            return Ok(Some(GENESIS.to_string()));
+        }
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT hash FROM audit WHERE seq = ?1",
+                params![seq],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The seq of the event whose hash is `hash`, if the trail holds one (0 for 64 zeros).
+    pub fn audit_seq_of(&self, hash: &str) -> Result<Option<i64>> {
+        if hash == GENESIS {
+            return Ok(Some(0));
+        }
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq FROM audit WHERE hash = ?1 ORDER BY seq LIMIT 1",
+                params![hash],
+                |row| row.get(0),
+            )
+            .optional()?)
     }
 
     /// Like [`Store::verify_audit`], but trusts events up to `seq` (whose hash is `hash`, as
