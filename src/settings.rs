@@ -36,6 +36,10 @@ pub struct SettingsFile {
     /// A URL (`https://`, or plain HTTP to loopback) that each job POSTs the signed head to.
     #[serde(default)]
     pub audit_head_url: Option<String>,
+    /// An SFTP server and remote file each job appends the signed head to: the connection
+    /// keys of an SFTP source or output, and `path` (checked by `profile::load`).
+    #[serde(default)]
+    pub audit_head_sftp: Option<toml::Table>,
 }
 
 /// Settings with every path resolved.
@@ -54,6 +58,8 @@ pub struct Settings {
     pub audit_head_file: Option<PathBuf>,
     /// Where each job POSTs it.
     pub audit_head_url: Option<String>,
+    /// Where each job appends it over SFTP (as written; `SftpAnchorSpec` reads it).
+    pub audit_head_sftp: Option<toml::Table>,
 }
 
 impl Settings {
@@ -76,6 +82,7 @@ impl Settings {
             retention: file.retention.map(|d| d.0),
             audit_head_file: file.audit_head_file.map(at),
             audit_head_url: file.audit_head_url,
+            audit_head_sftp: file.audit_head_sftp,
             config_file,
             base_dir,
         }

@@ -3,9 +3,9 @@
 //! The chain shows an edited or removed event in the middle, but someone who can write the
 //! database can delete the last events and set the head row back to match: the trail then
 //! verifies, shorter. What catches that is a head kept elsewhere: `hrbridge audit head
-//! --sign` prints one, the daemon appends one to `audit_head_file` and POSTs one to
-//! `audit_head_url` after each job, and `audit verify --expect HASH` / `--expect-file FILE`
-//! fails when the trail no longer holds it.
+//! --sign` prints one; after each job one is appended to `audit_head_file`, POSTed to
+//! `audit_head_url` and appended over SFTP to `audit_head_sftp`'s file; and `audit verify
+//! --expect HASH` / `--expect-file FILE` fails when the trail no longer holds it.
 //!
 //! A kept head is one line, signed with an Ed25519 key derived from the installation key (so
 //! a line written by someone else is refused, and anyone with the public key can check it):
@@ -23,7 +23,9 @@ use ed25519_dalek::{Signature, Signer, VerifyingKey};
 
 use crate::kernel::keys::InstallationKey;
 use crate::kernel::url_policy::url_allowed;
+use crate::profile::SftpAnchorSpec;
 use crate::settings::Settings;
+use crate::sftp::login::Login;
 use crate::store::{Store, StoreError};
 
 use super::event::Event;
@@ -178,8 +180,8 @@ pub fn missing(store: &Store, kept: &Kept) -> Result<Option<String>, StoreError>
     })
 }
 
-/// After a job: the head, signed, appended to `audit_head_file` and POSTed to
-/// `audit_head_url` (when set). A place that cannot take it is audited (`audit.anchor_failed`)
+/// After a job: the head, signed, appended to `audit_head_file`, POSTed to `audit_head_url`
+/// and appended to `audit_head_sftp`'s remote file (each when set). A place that cannot take it is audited (`audit.anchor_failed`)
 /// and logged; the job stands.
 pub fn publish(
     settings: &Settings,
@@ -187,7 +189,10 @@ pub fn publish(
     key: &InstallationKey,
     runtime: &tokio::runtime::Handle,
 ) -> Result<(), EngineError> {
-    if settings.audit_head_file.is_none() && settings.audit_head_url.is_none() {
+    if settings.audit_head_file.is_none()
+        && settings.audit_head_url.is_none()
+        && settings.audit_head_sftp.is_none()
+    {
         return Ok(());
     }
     let line = Head::of(store)?.signed(key);
@@ -201,6 +206,11 @@ pub fn publish(
         if let Err(e) = runtime.block_on(post(url, &line)) {
             let shown = url.split(['?', '#']).next().unwrap_or_default();
             failures.push(format!("posting to {shown}: {e}"));
+        }
+    }
+    if let Some(table) = &settings.audit_head_sftp {
+        if let Err(e) = runtime.block_on(append_over_sftp(settings, table, &line)) {
+            failures.push(e);
         }
     }
     for error in failures {
@@ -222,6 +232,22 @@ fn append(file: &Path, line: &str) -> std::io::Result<()> {
         .open(file)?;
     writeln!(f, "{line}")?;
     f.sync_all()
+}
+
+/// Appends `line` to the remote file of `audit_head_sftp` (host key checked against its
+/// `known_hosts`, failing closed, as every SFTP connection is).
+async fn append_over_sftp(
+    settings: &Settings,
+    table: &toml::Table,
+    line: &str,
+) -> Result<(), String> {
+    let spec = SftpAnchorSpec::from_table(table).map_err(|e| format!("audit_head_sftp: {e}"))?;
+    let login = Login::new(&spec.connection, settings);
+    let at = format!("appending to {}{}", login.label(), spec.path);
+    let client = login.connect().await.map_err(|e| format!("{at}: {e}"))?;
+    let appended = client.append_line(&spec.path, line).await;
+    let _ = client.close().await;
+    appended.map_err(|e| format!("{at}: {e}"))
 }
 
 async fn post(url: &str, line: &str) -> Result<(), String> {

@@ -23,8 +23,8 @@ use super::diagnostic::Diagnostic;
 use super::lifecycle::LifecycleSpec;
 use super::model::{
     DirSourceSpec, FieldSpec, FileOutputSpec, FilterSpec, FormatSpec, HttpOutputSpec, NotifySpec,
-    OutputSpec, Profile, ScimOutputSpec, SftpOutputSpec, SftpSourceSpec, SourceSpec,
-    ValidationSpec, WebhookSpec,
+    OutputSpec, Profile, ScimOutputSpec, SftpAnchorSpec, SftpOutputSpec, SftpSourceSpec,
+    SourceSpec, ValidationSpec, WebhookSpec,
 };
 use super::privacy::PrivacySpec;
 use super::problem::{KeyPath, Problem, Seg};
@@ -65,6 +65,14 @@ fn load_settings_in(cwd: &Path, explicit: Option<&Path>) -> Result<Settings, Vec
         Err(e) => return Err(vec![unreadable(shown, "settings file", &e)]),
     };
     let file = parse_settings(shown, &text)?;
+    if let Some(table) = &file.audit_head_sftp {
+        if let Err(e) = SftpAnchorSpec::from_table(table) {
+            return Err(vec![Diagnostic::whole_file(
+                shown,
+                format!("audit_head_sftp: {e}"),
+            )]);
+        }
+    }
     if let Some(url) = &file.audit_head_url {
         if let Err(e) = url_allowed(url, false) {
             return Err(vec![Diagnostic::whole_file(

@@ -220,6 +220,33 @@ where
     Ok((picked, rest))
 }
 
+/// `audit_head_sftp` in `hrbridge.toml`: the connection keys plus the remote file each job
+/// appends the signed audit head to (see `engine::anchor`).
+#[derive(Debug, Clone)]
+pub struct SftpAnchorSpec {
+    pub connection: SftpConnectionSpec,
+    pub path: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SftpAnchorKeys {
+    path: String,
+}
+
+impl SftpAnchorSpec {
+    /// The table as the settings file holds it, deserialized strictly.
+    pub fn from_table(table: &toml::Table) -> Result<SftpAnchorSpec, String> {
+        let (connection, keys): (SftpConnectionSpec, SftpAnchorKeys) =
+            split_keys(toml::Value::Table(table.clone()), CONNECTION_KEYS)
+                .map_err(|e: toml::de::Error| e.message().to_string())?;
+        Ok(SftpAnchorSpec {
+            connection,
+            path: keys.path,
+        })
+    }
+}
+
 /// `[source] type = "sftp"`: the connection keys plus these.
 #[derive(Debug, Clone)]
 pub struct SftpSourceSpec {

@@ -173,6 +173,34 @@ impl SftpClient {
         Ok(transfer)
     }
 
+    /// Appends `line` and a newline to `remote`, creating it (mode 0600) if it is not there,
+    /// and waits for the server to acknowledge (and sync, where it can) the write.
+    pub async fn append_line(&self, remote: &str, line: &str) -> Result<(), SftpError> {
+        let attributes = FileAttributes {
+            permissions: Some(0o600),
+            ..FileAttributes::empty()
+        };
+        let mut file = self
+            .sftp
+            .open_with_flags_and_attributes(
+                remote,
+                OpenFlags::CREATE | OpenFlags::APPEND | OpenFlags::WRITE,
+                attributes,
+            )
+            .await
+            .map_err(|e| self.error(format!("opening {remote} to append"), e))?;
+        let appending = || format!("appending to {remote}");
+        file.write_all(format!("{line}\n").as_bytes())
+            .await
+            .map_err(|e| self.stream_error(appending(), e))?;
+        file.flush()
+            .await
+            .map_err(|e| self.stream_error(appending(), e))?;
+        file.shutdown()
+            .await
+            .map_err(|e| self.stream_error(format!("closing {remote}"), e))
+    }
+
     /// Uploads `local` to `remote` (mode 0600), replacing a file of that name: see
     /// [`send_part`](Self::send_part) and [`place`](Self::place).
     pub async fn upload(&self, local: &Path, remote: &str) -> Result<Transfer, SftpError> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::common::http_stub;
 use crate::common::profiles;
 use crate::common::{stderr, stdout, Workspace};
+use crate::skip_unless_sshd;
 
 fn workspace_with_jobs() -> Workspace {
     let ws = Workspace::new();
@@ -218,4 +219,63 @@ fn a_head_that_cannot_be_kept_is_audited_and_the_job_stands() {
     let out = ws.run(&["check"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("audit_head_url"), "{}", stderr(&out));
+}
+
+#[test]
+fn each_job_appends_the_signed_head_over_sftp_to_a_real_server() {
+    let sshd = skip_unless_sshd!();
+    let served = sshd.served("anchors");
+    let remote = served.join("heads.log");
+    let ws = Workspace::new();
+    let settings = ws.path().join("hrbridge.toml");
+    let mut text = fs::read_to_string(&settings).unwrap();
+    text.push_str(&format!(
+        "[audit_head_sftp]\nhost = \"127.0.0.1\"\nport = {}\n{}\nknown_hosts = \"{}\"\n\
+         connect_timeout = \"5s\"\npath = \"{}\"\n",
+        sshd.port,
+        sshd.key_login(),
+        sshd.known_hosts().display(),
+        remote.display()
+    ));
+    fs::write(&settings, text).unwrap();
+    ws.profile("p", &profiles::ids_to_file("p", "outbox/p_{seq}.csv"));
+    ws.drop_file("p", "a.csv", b"ID\n1\n");
+    assert!(ws.run(&["run", "--once"]).status.success());
+    ws.drop_file("p", "b.csv", b"ID\n2\n");
+    assert!(ws.run(&["run", "--once"]).status.success());
+
+    let kept = fs::read_to_string(&remote).unwrap();
+    assert_eq!(kept.lines().count(), 2, "{kept}");
+    let mode = fs::metadata(&remote).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+    let copy = ws.path().join("fetched.log");
+    fs::write(&copy, &kept).unwrap();
+    let verify =
+        |ws: &Workspace| ws.run(&["audit", "verify", "--expect-file", copy.to_str().unwrap()]);
+    assert!(verify(&ws).status.success(), "{}", stdout(&verify(&ws)));
+    cut_tail(&ws, 2);
+    assert_eq!(verify(&ws).status.code(), Some(1));
+
+    // A server whose host key is not the one known: refused (fail closed), audited.
+    let mut text = fs::read_to_string(&settings).unwrap();
+    text = text.replace(
+        &sshd.known_hosts().display().to_string(),
+        &sshd.known_hosts_wrong_key().display().to_string(),
+    );
+    fs::write(&settings, text).unwrap();
+    ws.drop_file("p", "c.csv", b"ID\n3\n");
+    assert!(ws.run(&["run", "--once"]).status.success());
+    assert_eq!(fs::read_to_string(&remote).unwrap().lines().count(), 2);
+    let audit = stdout(&ws.run(&["audit", "--json"]));
+    assert!(audit.contains("audit.anchor_failed"), "{audit}");
+    // A mistake in the table is a settings error, named.
+    let mut text = fs::read_to_string(&settings).unwrap();
+    text.push_str("pth = \"x\"\n");
+    fs::write(&settings, text).unwrap();
+    let out = ws.run(&["check"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("audit_head_sftp"), "{}", stderr(&out));
 }
