@@ -6,10 +6,9 @@
 use std::path::Path;
 
 use super::table::TextTable;
-use super::{print_diagnostics, with_store, with_store_of, AuditAction, Exit};
+use super::{settings_of, with_store, with_store_of, AuditAction, Exit};
 use crate::engine::anchor::{self, Head, Kept};
 use crate::kernel::keys::InstallationKey;
-use crate::profile::load;
 use crate::store::{AuditVerdict, Store};
 
 pub fn run(
@@ -41,12 +40,9 @@ pub fn run(
 
 /// `audit verify [--expect HASH | --expect-file FILE]`.
 fn verify(config: Option<&Path>, expect: Option<&str>, expect_file: Option<&Path>) -> Exit {
-    let settings = match load::load_settings(config) {
+    let settings = match settings_of(config) {
         Ok(s) => s,
-        Err(d) => {
-            print_diagnostics(&d);
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let kept = match (expect, expect_file) {
         (Some(hash), _) => match Kept::hash(hash) {
@@ -103,12 +99,9 @@ fn kept_in(state_dir: &Path, file: &Path) -> Result<Kept, String> {
 
 /// `audit head [--sign]`.
 fn head(config: Option<&Path>, sign: bool) -> Exit {
-    let settings = match load::load_settings(config) {
+    let settings = match settings_of(config) {
         Ok(s) => s,
-        Err(d) => {
-            print_diagnostics(&d);
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     with_store_of(&settings, |store| {
         let head = Head::of(store)?;

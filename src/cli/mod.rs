@@ -395,12 +395,17 @@ fn print_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
-/// Loads settings and every profile, checked; any problem is printed and becomes `Exit::Usage`.
-fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Checked>), Exit> {
-    let settings = load::load_settings(config).map_err(|d| {
+/// Loads the settings; a problem is printed and becomes `Exit::Usage`.
+fn settings_of(config: Option<&Path>) -> Result<Settings, Exit> {
+    load::load_settings(config).map_err(|d| {
         print_diagnostics(&d);
         Exit::Usage
-    })?;
+    })
+}
+
+/// Loads settings and every profile, checked; any problem is printed and becomes `Exit::Usage`.
+fn load_all(config: Option<&Path>) -> Result<(Settings, Vec<Checked>), Exit> {
+    let settings = settings_of(config)?;
     let profiles = checks::load_profiles(&settings).map_err(|d| {
         print_diagnostics(&d);
         eprintln!(
@@ -421,12 +426,9 @@ fn with_store(
     config: Option<&Path>,
     f: impl FnOnce(&crate::store::Store) -> Result<Exit, Box<dyn std::error::Error>>,
 ) -> Exit {
-    match load::load_settings(config) {
+    match settings_of(config) {
         Ok(settings) => with_store_of(&settings, f),
-        Err(d) => {
-            print_diagnostics(&d);
-            Exit::Usage
-        }
+        Err(exit) => exit,
     }
 }
 

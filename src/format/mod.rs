@@ -7,7 +7,7 @@
 //! header, duplicate column names, undecodable bytes, trailer count mismatch, a zip bomb) is
 //! [`Severity::File`]: the whole file fails before anything is delivered.
 //!
-//! `csv` and `excel` are the readers; `encoding` decodes text strictly; `header`, `footer` and
+//! `csv`, `excel` and `fixed` (fixed-width records) are the readers; `encoding` decodes text strictly; `header`, `footer` and
 //! `shape` hold the rules both readers share (header names; `skip_footer` and `trailer`; a
 //! row's cells against the header); `line_count` numbers the physical lines of CSV text;
 //! `id_format` shows spreadsheet numbers with a zero-padded number format as their ids;
@@ -18,6 +18,7 @@ pub mod check;
 pub mod csv;
 pub mod encoding;
 pub mod excel;
+pub mod fixed;
 mod footer;
 mod header;
 mod id_format;
@@ -121,5 +122,6 @@ pub fn open_input(
     match spec.kind {
         FormatKind::Csv => csv::open(input, name, spec),
         FormatKind::Xlsx => excel::open(input, name, spec),
+        FormatKind::Fixed => fixed::open(input, name, spec),
     }
 }

@@ -717,7 +717,7 @@ path = "outbox/hris.csv"
                 ),
                 format!(
                     "error: unknown variant `pdf`, expected one of `csv`, `excel`, `ods`, \
-                     `xls`, `xlsx`\n --> {p}:9:8\n  |\n9 | type = \"pdf\"\n  |        ^^^^^"
+                     `xls`, `xlsx`, `fixed`, `fixed-width`\n --> {p}:9:8\n  |\n9 | type = \"pdf\"\n  |        ^^^^^"
                 ),
                 format!(
                     "error: unknown field `fromm`, expected one of `name`, `from`, `template`, \
@@ -1032,7 +1032,8 @@ path = "outbox/hris.csv"
             e,
             [
                 "error: unknown field `profile`, expected one of `profiles`, `state_dir`, \
-                 `output_roots`, `retention`\n --> hrbridge.toml:1:1\n  |\n1 | profile = \"p\"\n  | ^^^^^^^",
+                 `output_roots`, `retention`, `audit_head_file`, `audit_head_url`, \
+                 `audit_head_sftp`\n --> hrbridge.toml:1:1\n  |\n1 | profile = \"p\"\n  | ^^^^^^^",
                 "error: invalid type: integer `3`, expected path string\n --> hrbridge.toml:2:13\n  \
                  |\n2 | state_dir = 3\n  |             ^",
             ]

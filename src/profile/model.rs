@@ -358,13 +358,48 @@ pub enum FormatKind {
     /// Spreadsheets: xlsx, xlsm, xls and ods are all read by this kind.
     #[serde(alias = "xls", alias = "ods", alias = "excel")]
     Xlsx,
+    /// Fixed-width records, laid out by `columns`.
+    #[serde(alias = "fixed-width")]
+    Fixed,
+}
+
+/// A column of a fixed-width layout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedColumn {
+    pub name: String,
+    /// 1-based character position; omitted, right after the previous column.
+    #[serde(default)]
+    pub start: Option<usize>,
+    pub width: usize,
+}
+
+/// Where in a fixed-width record something is: 1-based start and width.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedSpan {
+    pub start: usize,
+    pub width: usize,
+}
+
+/// What is trimmed off each fixed-width field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixedTrim {
+    /// Padding spaces on both sides (numbers are often right-aligned, text left-aligned).
+    #[default]
+    Both,
+    /// Trailing spaces only.
+    Right,
+    /// Nothing: fields as they stand.
+    None,
 }
 
 /// `[format]`: how export files are read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormatSpec {
-    /// `"csv"` or `"xlsx"` (also reads .xls/.ods).
+    /// `"csv"`, `"xlsx"` (also reads .xls/.ods) or `"fixed"`.
     #[serde(rename = "type", default)]
     pub kind: FormatKind,
     /// A single character, `"\t"` / `"tab"`, or `"auto"` to sniff among `,` `;` tab `|`.
@@ -389,6 +424,18 @@ pub struct FormatSpec {
     /// Caps that make hostile or broken files fail cleanly.
     #[serde(default)]
     pub limits: Limits,
+    /// Fixed-width: the columns, in order.
+    #[serde(default)]
+    pub columns: Vec<FixedColumn>,
+    /// Fixed-width: where a record says what kind it is (file header, detail, trailer).
+    #[serde(default)]
+    pub record_type: Option<FixedSpan>,
+    /// Fixed-width with `record_type`: the type of the data records (e.g. `"D"`).
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// Fixed-width: `"both"` (default), `"right"` or `"none"`.
+    #[serde(default)]
+    pub trim: FixedTrim,
 }
 
 impl Default for FormatSpec {
@@ -402,6 +449,10 @@ impl Default for FormatSpec {
             skip_footer: 0,
             trailer: None,
             limits: Limits::default(),
+            columns: Vec::new(),
+            record_type: None,
+            detail: None,
+            trim: FixedTrim::Both,
         }
     }
 }
