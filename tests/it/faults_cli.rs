@@ -340,8 +340,11 @@ fn preview_in_an_empty_folder_creates_nothing() {
     fs::write(&file, ONE_BAD).unwrap();
     let before = listing(ws.path());
     let out = ws.run(&["preview", "--profile", "p", "sample.csv"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("mapped 2"), "{}", stdout(&out));
+    // One reject is over STRICT's 0 %: the preview says a run would fail, and still writes nothing.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("mapped 2"), "{text}");
+    assert!(text.contains("a run would fail this file: 1 of 3 rows rejected"), "{text}");
     assert_eq!(listing(ws.path()), before);
 }
 
