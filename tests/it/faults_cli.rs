@@ -344,7 +344,10 @@ fn preview_in_an_empty_folder_creates_nothing() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("mapped 2"), "{text}");
-    assert!(text.contains("a run would fail this file: 1 of 3 rows rejected"), "{text}");
+    assert!(
+        text.contains("a run would fail this file: 1 of 3 rows rejected"),
+        "{text}"
+    );
     assert_eq!(listing(ws.path()), before);
 }
 

@@ -23,6 +23,7 @@ mod faults_inbox;
 mod faults_jobs;
 mod faults_output;
 mod faults_sftp;
+mod fixed_width;
 mod layers;
 mod lifecycle;
 mod lifecycle_dating;
