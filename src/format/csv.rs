@@ -5,10 +5,10 @@
 //! [`super::line_count`], for LF, CRLF and CR files alike). Memory stays flat whatever the
 //! number of rows: one reusable record buffer plus the footer lookahead.
 
-use std::io::{self, Cursor, Read};
+use std::io::{Cursor, Read};
 use std::sync::Arc;
 
-use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
+use super::encoding::{encoding_for_label, io_error, DecodingReader};
 use super::footer::{Item, Line, Lines, Trailer};
 use super::header::names_of;
 use super::limits::{check_file_size, max_line_bytes, LineLimit};
@@ -141,17 +141,6 @@ fn find_header(lines: &mut CsvLines, header_row: usize) -> Result<Line, ReadErro
         Position::new(lines.name.clone(), 0),
         reason,
     ))
-}
-
-/// Maps an error from the decoding input to a `File` error at its line.
-fn io_error(name: &Arc<str>, row: u64, err: &io::Error) -> ReadError {
-    match DecodeError::from_io(err) {
-        Some(d) => ReadError::file(Position::new(name.clone(), d.line), d.to_string()),
-        None => ReadError::file(
-            Position::new(name.clone(), row),
-            format!("cannot read the file: {err}"),
-        ),
-    }
 }
 
 /// Non-blank CSV records as [`Line`]s, in file order.

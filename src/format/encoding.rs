@@ -1,4 +1,4 @@
-//! Text encodings of CSV exports: choosing the encoding and decoding strictly to UTF-8.
+//! Text encodings of CSV and fixed-width exports: choosing the encoding and decoding strictly to UTF-8.
 //!
 //! HR exports arrive in UTF-8, UTF-8 with a BOM, UTF-16 (Excel's "Unicode text") or a Windows
 //! code page. Decoding is never lossy: a byte sequence that is not valid in the chosen encoding
@@ -8,8 +8,12 @@
 
 use std::fmt;
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
+
+use super::ReadError;
+use crate::kernel::record::Position;
 
 /// The `encoding` value that sniffs a byte-order mark and otherwise expects UTF-8.
 pub const AUTO: &str = "auto";
@@ -101,6 +105,17 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// Maps an error from a [`DecodingReader`] (or the file under it) to a `File` error at its line.
+pub(super) fn io_error(name: &Arc<str>, row: u64, err: &io::Error) -> ReadError {
+    match DecodeError::from_io(err) {
+        Some(d) => ReadError::file(Position::new(name.clone(), d.line), d.to_string()),
+        None => ReadError::file(
+            Position::new(name.clone(), row),
+            format!("cannot read the file: {err}"),
+        ),
+    }
+}
 
 impl DecodeError {
     /// The decode error inside an `io::Error` returned by a [`DecodingReader`], if it is one.

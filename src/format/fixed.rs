@@ -14,10 +14,10 @@
 //! the whole line: `trailer = { pattern = '^T(\d{9})' }` checks its count of data rows like
 //! the CSV trailer.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
-use super::encoding::{encoding_for_label, DecodeError, DecodingReader};
+use super::encoding::{encoding_for_label, io_error, DecodingReader};
 use super::footer::{Item, Line, Lines, Trailer};
 use super::limits::{check_file_size, max_line_bytes, LineLimit};
 use super::shape::{table, Ragged};
@@ -164,17 +164,6 @@ pub fn open(
         spec,
         Ragged::Reject,
     ))
-}
-
-/// Maps an error from the decoding input to a `File` error at its line.
-fn io_error(name: &Arc<str>, row: u64, err: &io::Error) -> ReadError {
-    match DecodeError::from_io(err) {
-        Some(d) => ReadError::file(Position::new(name.clone(), d.line), d.to_string()),
-        None => ReadError::file(
-            Position::new(name.clone(), row),
-            format!("cannot read the file: {err}"),
-        ),
-    }
 }
 
 /// A record held back while it may be the file's last (its trailer).
