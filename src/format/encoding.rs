@@ -106,6 +106,13 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+impl DecodeError {
+    /// The decode error inside an `io::Error` returned by a [`DecodingReader`], if it is one.
+    pub fn from_io(err: &io::Error) -> Option<&DecodeError> {
+        err.get_ref().and_then(|e| e.downcast_ref::<DecodeError>())
+    }
+}
+
 /// Maps an error from a [`DecodingReader`] (or the file under it) to a `File` error at its line.
 pub(super) fn io_error(name: &Arc<str>, row: u64, err: &io::Error) -> ReadError {
     match DecodeError::from_io(err) {
@@ -114,13 +121,6 @@ pub(super) fn io_error(name: &Arc<str>, row: u64, err: &io::Error) -> ReadError 
             Position::new(name.clone(), row),
             format!("cannot read the file: {err}"),
         ),
-    }
-}
-
-impl DecodeError {
-    /// The decode error inside an `io::Error` returned by a [`DecodingReader`], if it is one.
-    pub fn from_io(err: &io::Error) -> Option<&DecodeError> {
-        err.get_ref().and_then(|e| e.downcast_ref::<DecodeError>())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::common::{repo, stderr, stdout, Workspace};
+use crate::common::{rejected_rows, repo, stderr, stdout, Workspace};
 
 const EXPORT: &str = "fixtures/inbox/payroll-fixed/PAYMF_20240601.txt";
 
@@ -50,50 +50,34 @@ fn the_mainframe_export_becomes_csv_with_its_bad_date_rejected_at_its_line() {
     assert_eq!(rejected["column"], "EFFDATE");
 }
 
-/// The export with line `n` (1-based) replaced by `with`.
-fn with_line(n: usize, with: &[u8]) -> Vec<u8> {
+/// The export with each line `n` (1-based) of `changes` replaced by its bytes.
+fn with_lines(changes: &[(usize, &[u8])]) -> Vec<u8> {
     let text = export();
     let mut lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
-    lines[n - 1] = with;
+    for &(n, with) in changes {
+        lines[n - 1] = with;
+    }
     lines.concat()
 }
 
 #[test]
 fn a_short_line_a_tab_and_a_wrong_trailer_are_told_where_they_are() {
     let ws = workspace();
-    // Line 3 cut short, line 4 with a tab in the last name: each its row, the rest delivered.
-    let mut broken = with_line(3, b"D000102M\xfcller\r\n");
+    // Line 3 cut short, line 4 with a tab in the last name: each a rejected row at its line.
     let tabbed = encoding_rs::WINDOWS_1252
         .decode(&export())
         .0
         .lines()
         .nth(3)
         .unwrap()
-        .replacen("Núñez ", "Nú\tez ", 1);
-    let mut lines: Vec<Vec<u8>> = broken
-        .split_inclusive(|&b| b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect();
-    lines[3] = encoding_rs::WINDOWS_1252
-        .encode(&format!("{tabbed}\r\n"))
-        .0
-        .to_vec();
-    broken = lines.concat();
+        .replacen("Núñez ", "Nú\tez ", 1)
+        + "\r\n";
+    let tabbed = encoding_rs::WINDOWS_1252.encode(&tabbed).0;
+    let broken = with_lines(&[(3, b"D000102M\xfcller\r\n"), (4, &tabbed)]);
     ws.drop_file("payroll-fixed", "PAYMF_20240602.txt", &broken);
     let out = ws.run(&["run", "--once"]);
     let job = &ws.jobs()[0];
-    let detail = ws.job(job["id"].as_i64().unwrap());
-    let reasons: Vec<(i64, String)> = detail["rejections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["row"].as_i64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let reasons = rejected_rows(&ws.job(job["id"].as_i64().unwrap()));
     assert_eq!(reasons.len(), 3, "{reasons:?}\n{}", stdout(&out));
     assert_eq!(reasons[0].0, 3);
     assert!(
@@ -117,7 +101,7 @@ fn a_short_line_a_tab_and_a_wrong_trailer_are_told_where_they_are() {
     ws.drop_file(
         "payroll-fixed",
         "PAYMF_20240603.txt",
-        &with_line(12, trailer.as_bytes()),
+        &with_lines(&[(12, trailer.as_bytes())]),
     );
     assert_eq!(ws.run(&["run", "--once"]).status.code(), Some(1));
     let job = &ws.jobs()[0];
