@@ -9,9 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::kernel::atomic::{self, FinishedFile};
+use crate::kernel::clock::today_in;
 use crate::kernel::mapped::MappedRecord;
 use crate::lifecycle::Emit;
 use crate::output::file::{rejects_path, FileSink};
+use crate::output::fixed::Refusal;
 use crate::output::open::open;
 use crate::output::placement::{PlaceEnv, PlaceError};
 use crate::output::sftp::{self, UploadError};
@@ -38,6 +40,9 @@ pub(super) enum OpenError {
     Place { number: usize, source: PlaceError },
     #[error("validation.rejects_path: {0}")]
     RejectsPath(PathError),
+    /// The job's date cannot be known (`HRBRIDGE_TODAY` is not a date).
+    #[error("{0}")]
+    Today(String),
     #[error("two outputs of this job would write {target}; give them different paths")]
     SameTarget { target: String },
     #[error(
@@ -79,6 +84,28 @@ pub(super) struct Outputs {
 }
 
 impl Outputs {
+    /// Why `rec` cannot be written to some output, if it cannot (a value that does not fit a
+    /// fixed-width layout): the field and the reason, naming the output. Asked before the
+    /// record is written anywhere, so a refused row is rejected whole.
+    pub fn refusal(&self, rec: &MappedRecord) -> Option<Refusal> {
+        self.sinks.iter().find_map(|sink| {
+            sink.file.refusal(rec).map(|r| Refusal {
+                reason: format!("output {}: {}", sink.index + 1, r.reason),
+                field: r.field,
+            })
+        })
+    }
+
+    /// Why some output cannot be finished, if one cannot (a fixed-width trailer's total
+    /// wider than its place), naming the output.
+    pub fn trailer_problem(&self) -> Option<String> {
+        self.sinks.iter().find_map(|sink| {
+            sink.file
+                .trailer_problem()
+                .map(|why| format!("output {}: {why}", sink.index + 1))
+        })
+    }
+
     /// Writes one record to every output.
     pub fn write(&mut self, rec: &MappedRecord) -> Result<(), EngineError> {
         for sink in &mut self.sinks {
@@ -179,6 +206,10 @@ impl JobContext<'_> {
             seq,
             source_name: &input.name,
         };
+        let today = match today_in(self.profile.timezone.as_deref()) {
+            Ok(today) => today,
+            Err(why) => return Ok(Err(OpenError::Today(why))),
+        };
         let fields = self.fields();
         for (i, out) in self.profile.outputs.iter().enumerate() {
             let tag = format!("job{job_id}-{i}");
@@ -189,6 +220,7 @@ impl JobContext<'_> {
                 outgoing: self.outgoing(),
                 tag: &tag,
                 fields: &fields,
+                today,
             };
             let placement = match open(out).place(&env) {
                 Ok(p) => p,

@@ -295,7 +295,7 @@ impl JobContext<'_> {
             let rejections: Vec<Rejection> = match item {
                 Ok(rec) => {
                     counts.read += 1;
-                    match mapper.apply(&rec) {
+                    match refused_by(&outputs, mapper.apply(&rec)) {
                         RowOutcome::Mapped(m) => {
                             let (fate, refused) = match &mut delta {
                                 None => {
@@ -417,6 +417,10 @@ impl JobContext<'_> {
             }
             None => None,
         };
+        if let Some(why) = outputs.trailer_problem() {
+            TraceWriter::finish_any(trace)?;
+            return give_up(outputs, rejects, format!("{}: {why}", input.name), *counts);
+        }
         TraceWriter::finish_any(trace)?;
         let seq = outputs.seq;
         let mut finished = outputs.finish()?;
@@ -811,6 +815,23 @@ fn rejection_of(e: ReadError) -> Rejection {
 
 /// Ends a failing job's writing: outputs are deleted, the rejects report is completed so it
 /// can be kept beside the input.
+/// `outcome`, with a mapped record that some output cannot write (a value too long for its
+/// fixed-width place) turned into the row's rejection, before anything of it is written.
+fn refused_by(outputs: &Outputs, outcome: RowOutcome) -> RowOutcome {
+    match outcome {
+        RowOutcome::Mapped(m) => match outputs.refusal(&m) {
+            Some(refusal) => RowOutcome::Rejected(vec![Rejection {
+                pos: m.pos,
+                column: None,
+                field: Some(refusal.field),
+                reason: refusal.reason,
+            }]),
+            None => RowOutcome::Mapped(m),
+        },
+        other => other,
+    }
+}
+
 fn give_up(
     outputs: Outputs,
     rejects: Option<RejectsFile>,

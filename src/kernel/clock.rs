@@ -66,8 +66,17 @@ pub fn valid_format(format: &str) -> bool {
     let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
     !items.iter().any(|i| matches!(i, Item::Error))
         && NaiveDate::from_ymd_opt(2000, 12, 31)
-            .map(|d| d.format(format).to_string())
+            .and_then(|d| write_date(d, format))
             .is_some_and(|s| NaiveDate::parse_from_str(&s, format).is_ok())
+}
+
+/// `date` written in `format`; `None` when the format asks for more than a date has (an
+/// hour, a time zone), where chrono's `to_string` would panic.
+pub fn write_date(date: NaiveDate, format: &str) -> Option<String> {
+    use std::fmt::Write;
+    let mut text = String::new();
+    write!(text, "{}", date.format(format)).ok()?;
+    Some(text)
 }
 
 #[cfg(test)]
@@ -113,5 +122,10 @@ mod tests {
         assert!(valid_format("%Y%m%d"));
         assert!(!valid_format("%Y%m"));
         assert!(!valid_format("%Q"));
+        // A time has no place in a date: refused, not a panic.
+        assert!(!valid_format("%Y%m%d%H%M"));
+        let day = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+        assert_eq!(write_date(day, "%H"), None);
+        assert_eq!(write_date(day, "%d.%m.%Y").as_deref(), Some("01.06.2024"));
     }
 }

@@ -1,19 +1,22 @@
-//! `[[output]] type = "file"`: mapped records written atomically as CSV or JSON Lines — and
-//! the spool of an API output, which is written the same way before it is sent.
+//! `[[output]] type = "file"`: mapped records written atomically as CSV, JSON Lines or
+//! fixed-width records — and the spool of an API output, which is written the same way before
+//! it is sent.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::age::{OutFile, Sealing, SUFFIX};
 use super::csv::CsvEncoder;
+use super::fixed::{FixedEncoder, Layout, Refusal};
 use super::jsonl::JsonlEncoder;
 use crate::kernel::atomic::{AtomicFile, FinishedFile};
 use crate::kernel::mapped::{FieldInfo, MappedRecord};
-use crate::profile::{FileOutputSpec, OutputFormat};
+use crate::profile::{FileOutputSpec, KeyPath, OutputFormat};
 
 enum Encoder {
     Csv(Box<CsvEncoder<OutFile>>),
     Jsonl(Box<JsonlEncoder<OutFile>>),
+    Fixed(Box<FixedEncoder<OutFile>>),
     Spool(OutFile),
 }
 
@@ -25,13 +28,14 @@ pub struct FileSink {
 
 impl FileSink {
     /// Opens the temp file for `final_path` (encrypting into it when `sealing` is given) and
-    /// writes any header.
+    /// writes any header (a fixed-width header's run date is `today`).
     pub fn create(
         spec: &FileOutputSpec,
         final_path: &Path,
         fields: &[FieldInfo],
         tag: &str,
         sealing: Option<&Sealing>,
+        today: chrono::NaiveDate,
     ) -> io::Result<FileSink> {
         let atomic = AtomicFile::create(final_path, tag)?;
         let file = match sealing {
@@ -48,6 +52,14 @@ impl FileSink {
             OutputFormat::Jsonl => Encoder::Jsonl(Box::new(
                 JsonlEncoder::new(file, fields).map_err(io::Error::other)?,
             )),
+            OutputFormat::Fixed => {
+                let layout =
+                    Layout::compile(spec, fields, &KeyPath::root()).map_err(|problems| {
+                        let first = &problems[0];
+                        io::Error::other(format!("{}: {}", first.at, first.message))
+                    })?;
+                Encoder::Fixed(Box::new(FixedEncoder::new(file, layout, today)?))
+            }
         };
         Ok(FileSink { encoder, rows: 0 })
     }
@@ -68,11 +80,21 @@ impl FileSink {
         })
     }
 
+    /// Why `rec` cannot be written here, if it cannot: a value that does not fit a
+    /// fixed-width layout. CSV, JSON Lines and spools take every record.
+    pub fn refusal(&self, rec: &MappedRecord) -> Option<Refusal> {
+        match &self.encoder {
+            Encoder::Fixed(e) => e.refusal(rec),
+            Encoder::Csv(_) | Encoder::Jsonl(_) | Encoder::Spool(_) => None,
+        }
+    }
+
     /// Writes one record.
     pub fn write(&mut self, rec: &MappedRecord) -> io::Result<()> {
         match &mut self.encoder {
             Encoder::Csv(e) => e.write(rec)?,
             Encoder::Jsonl(e) => e.write(rec)?,
+            Encoder::Fixed(e) => e.write(rec)?,
             Encoder::Spool(f) => super::api::spool::write(f, rec)?,
         }
         self.rows += 1;
@@ -84,22 +106,34 @@ impl FileSink {
         self.rows
     }
 
-    /// Completes the temp file (flushed and fsynced), ready to publish.
+    /// Why the file cannot be finished, if it cannot: a fixed-width trailer's count or total
+    /// wider than its place.
+    pub fn trailer_problem(&self) -> Option<String> {
+        match &self.encoder {
+            Encoder::Fixed(e) => e.trailer_problem(),
+            Encoder::Csv(_) | Encoder::Jsonl(_) | Encoder::Spool(_) => None,
+        }
+    }
+
+    /// Completes the temp file (with any trailer, flushed and fsynced), ready to publish.
     pub fn finish(self) -> io::Result<FinishedFile> {
-        self.into_file()?.finish()
+        self.into_file(true)?.finish()
     }
 
     /// Deletes the temp file.
     pub fn abandon(self) {
-        if let Ok(file) = self.into_file() {
+        if let Ok(file) = self.into_file(false) {
             file.abandon();
         }
     }
 
-    fn into_file(self) -> io::Result<AtomicFile> {
+    /// The temp file, its last record written when `complete`.
+    fn into_file(self, complete: bool) -> io::Result<AtomicFile> {
         match self.encoder {
             Encoder::Csv(e) => e.into_inner()?.into_atomic(),
             Encoder::Jsonl(e) => e.into_inner().into_atomic(),
+            Encoder::Fixed(e) if complete => e.finish()?.into_atomic(),
+            Encoder::Fixed(e) => e.into_inner().into_atomic(),
             Encoder::Spool(f) => f.into_atomic(),
         }
     }

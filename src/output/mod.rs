@@ -4,8 +4,9 @@
 //! [`open::Output`] everything else asks; `placement.rs` is where a job's copy of one is
 //! written.
 //!
-//! Files (`file.rs`: CSV or JSON Lines, written through `atomic.rs` so they appear complete or
-//! not at all, and through `age.rs` when encrypted) and the rejects report beside them; SFTP
+//! Files (`file.rs`: CSV, JSON Lines or fixed-width records — `fixed.rs`, with the trailers'
+//! exact sums in `hash_total.rs` — written through `atomic.rs` so they appear complete or not
+//! at all, and through `age.rs` when encrypted) and the rejects report beside them; SFTP
 //! uploads (`sftp.rs`: remote names, the sealed local copy, the hash-checked upload); APIs
 //! (`api/`: REST and SCIM). `template.rs` renders output names; `confine.rs` keeps local paths
 //! inside the settings' output roots by their real location; `check` validates a profile's
@@ -17,6 +18,8 @@ pub mod api;
 pub mod confine;
 pub mod csv;
 pub mod file;
+pub mod fixed;
+pub mod hash_total;
 pub mod jsonl;
 pub mod open;
 pub mod placement;
@@ -138,6 +141,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
         if let Err(e) = file::output_delimiter(spec.delimiter.as_deref()) {
             problems.push(Problem::new(at.clone().key("delimiter"), e.to_string()));
         }
+        problems.extend(fixed::check(spec, profile, &at));
         if spec.format == OutputFormat::Jsonl {
             if let Err(e) = jsonl::nesting(&fields) {
                 problems.push(Problem::new(at.clone().key("format"), e.to_string()));

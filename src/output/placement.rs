@@ -42,6 +42,8 @@ pub struct PlaceEnv<'a> {
     /// `job<id>-<index>`: names this job's files of this output.
     pub tag: &'a str,
     pub fields: &'a [FieldInfo],
+    /// The job's date (`HRBRIDGE_TODAY` sets it): a fixed-width header's run date.
+    pub today: chrono::NaiveDate,
 }
 
 impl PlaceEnv<'_> {
@@ -115,9 +117,14 @@ impl<'a> Placement<'a> {
     /// Creates the temp file (the caller noted it in the store first).
     pub fn create(&self, env: &PlaceEnv<'_>) -> io::Result<FileSink> {
         match &self.writer {
-            Writer::File { spec, sealing } => {
-                FileSink::create(spec, &self.local, env.fields, env.tag, sealing.as_ref())
-            }
+            Writer::File { spec, sealing } => FileSink::create(
+                spec,
+                &self.local,
+                env.fields,
+                env.tag,
+                sealing.as_ref(),
+                env.today,
+            ),
             Writer::Spool(header) => FileSink::spool(&self.local, env.tag, header, env.key),
         }
     }

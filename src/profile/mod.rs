@@ -5,7 +5,8 @@
 //! profile language's own semantic rules (each component's live with the component; the
 //! engine's `checks` runs them all), `schedule` turns `schedule`/`timezone`/`poll` into the
 //! trigger a profile's passes wait on (the daemon fires it, the dashboard shows it),
-//! `privacy` the declarations of `[privacy]` (purpose, legal basis, recipient, categories), and
+//! `privacy` the declarations of `[privacy]` (purpose, legal basis, recipient, categories),
+//! `fixed_output` the record layouts of fixed-width output files, and
 //! `diagnostic` renders a problem with its file, line, column and the offending text
 //! underlined; `fixtures` (tests only) holds the profiles its tests and the engine's checks
 //! share. A leaf: nothing here imports from above `kernel` and `settings`.
@@ -14,6 +15,7 @@ pub mod api;
 pub mod braces;
 pub mod check;
 pub mod diagnostic;
+pub mod fixed_output;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod lifecycle;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 pub use super::api::*;
+pub use super::fixed_output::{LineEnding, Piece};
 use crate::kernel::duration::DurationStr;
 use crate::kernel::secret::SecretRef;
 
@@ -801,6 +802,8 @@ pub enum OutputFormat {
     #[default]
     Csv,
     Jsonl,
+    /// Fixed-width records laid out by `columns` (and `header`, `trailer`).
+    Fixed,
 }
 
 /// `[[output]] type = "file"`.
@@ -810,7 +813,7 @@ pub struct FileOutputSpec {
     /// Name template: `{profile}`, `{date:%Y%m%d}`, `{seq}`, `{source_stem}`. Relative paths
     /// resolve against hrbridge.toml's folder and must stay inside the allowed output roots.
     pub path: String,
-    /// `"csv"` (default) or `"jsonl"`.
+    /// `"csv"` (default), `"jsonl"` or `"fixed"`.
     #[serde(default)]
     pub format: OutputFormat,
     /// CSV only: prefix text cells that a spreadsheet would run as a formula with `'`, so it
@@ -839,6 +842,25 @@ pub struct FileOutputSpec {
     /// `[output.privacy]`: this output's recipient and what it may carry.
     #[serde(default)]
     pub privacy: super::privacy::OutputPrivacy,
+    /// Fixed-width only: `"utf-8"` (default) or a code page such as `"windows-1252"`. A value
+    /// it cannot write rejects its row.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// Fixed-width only: `"lf"` (default) or `"crlf"`.
+    #[serde(default)]
+    pub line_ending: Option<LineEnding>,
+    /// Fixed-width only: every record padded with spaces to this many characters.
+    #[serde(default)]
+    pub record_length: Option<usize>,
+    /// Fixed-width only: the pieces of a detail record, one per row.
+    #[serde(default)]
+    pub columns: Vec<Piece>,
+    /// Fixed-width only: the pieces of a record written before the details.
+    #[serde(default)]
+    pub header: Vec<Piece>,
+    /// Fixed-width only: the pieces of a record written after them (counts, hash totals).
+    #[serde(default)]
+    pub trailer: Vec<Piece>,
 }
 
 /// `neutralize_formulas` of a CSV output: which text cells get a leading `'`.
