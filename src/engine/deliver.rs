@@ -12,7 +12,7 @@ use crate::kernel::atomic::{self, FinishedFile};
 use crate::kernel::clock::today_in;
 use crate::kernel::mapped::MappedRecord;
 use crate::lifecycle::Emit;
-use crate::output::file::{rejects_path, FileSink};
+use crate::output::file::{rejects_path, FileSink, Stamp};
 use crate::output::fixed::Refusal;
 use crate::output::open::open;
 use crate::output::placement::{PlaceEnv, PlaceError};
@@ -220,7 +220,7 @@ impl JobContext<'_> {
                 outgoing: self.outgoing(),
                 tag: &tag,
                 fields: &fields,
-                today,
+                stamp: Stamp { today, now, seq },
             };
             let placement = match open(out).place(&env) {
                 Ok(p) => p,

@@ -1,5 +1,5 @@
-//! `[[output]] type = "file"`: mapped records written atomically as CSV, JSON Lines or
-//! fixed-width records — and the spool of an API output, which is written the same way before
+//! `[[output]] type = "file"`: mapped records written atomically as CSV, JSON Lines,
+//! fixed-width records or an X12 834 interchange — and the spool of an API output, which is written the same way before
 //! it is sent.
 
 use std::io;
@@ -9,14 +9,26 @@ use super::age::{OutFile, Sealing, SUFFIX};
 use super::csv::CsvEncoder;
 use super::fixed::{FixedEncoder, Layout, Refusal};
 use super::jsonl::JsonlEncoder;
+use super::x12::{self, X12Encoder};
 use crate::kernel::atomic::{AtomicFile, FinishedFile};
 use crate::kernel::mapped::{FieldInfo, MappedRecord};
 use crate::profile::{FileOutputSpec, KeyPath, OutputFormat};
+
+/// When a job writes its outputs: the date (`HRBRIDGE_TODAY` sets it), the time, and the
+/// profile's sequence number (`{seq}`) — for the headers and control numbers of the formats
+/// that carry them.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    pub today: chrono::NaiveDate,
+    pub now: chrono::DateTime<chrono::FixedOffset>,
+    pub seq: u64,
+}
 
 enum Encoder {
     Csv(Box<CsvEncoder<OutFile>>),
     Jsonl(Box<JsonlEncoder<OutFile>>),
     Fixed(Box<FixedEncoder<OutFile>>),
+    X12(Box<X12Encoder<OutFile>>),
     Spool(OutFile),
 }
 
@@ -28,14 +40,14 @@ pub struct FileSink {
 
 impl FileSink {
     /// Opens the temp file for `final_path` (encrypting into it when `sealing` is given) and
-    /// writes any header (a fixed-width header's run date is `today`).
+    /// writes any header (dated and numbered by `stamp`).
     pub fn create(
         spec: &FileOutputSpec,
         final_path: &Path,
         fields: &[FieldInfo],
         tag: &str,
         sealing: Option<&Sealing>,
-        today: chrono::NaiveDate,
+        stamp: Stamp,
     ) -> io::Result<FileSink> {
         let atomic = AtomicFile::create(final_path, tag)?;
         let file = match sealing {
@@ -53,12 +65,13 @@ impl FileSink {
                 JsonlEncoder::new(file, fields).map_err(io::Error::other)?,
             )),
             OutputFormat::Fixed => {
+                let layout = Layout::compile(spec, fields, &KeyPath::root()).map_err(unusable)?;
+                Encoder::Fixed(Box::new(FixedEncoder::new(file, layout, stamp.today)?))
+            }
+            OutputFormat::X12 => {
                 let layout =
-                    Layout::compile(spec, fields, &KeyPath::root()).map_err(|problems| {
-                        let first = &problems[0];
-                        io::Error::other(format!("{}: {}", first.at, first.message))
-                    })?;
-                Encoder::Fixed(Box::new(FixedEncoder::new(file, layout, today)?))
+                    x12::Layout::compile(spec, fields, &KeyPath::root()).map_err(unusable)?;
+                Encoder::X12(Box::new(X12Encoder::new(file, layout, stamp)?))
             }
         };
         Ok(FileSink { encoder, rows: 0 })
@@ -85,6 +98,7 @@ impl FileSink {
     pub fn refusal(&self, rec: &MappedRecord) -> Option<Refusal> {
         match &self.encoder {
             Encoder::Fixed(e) => e.refusal(rec),
+            Encoder::X12(e) => e.refusal(rec),
             Encoder::Csv(_) | Encoder::Jsonl(_) | Encoder::Spool(_) => None,
         }
     }
@@ -95,6 +109,7 @@ impl FileSink {
             Encoder::Csv(e) => e.write(rec)?,
             Encoder::Jsonl(e) => e.write(rec)?,
             Encoder::Fixed(e) => e.write(rec)?,
+            Encoder::X12(e) => e.write(rec)?,
             Encoder::Spool(f) => super::api::spool::write(f, rec)?,
         }
         self.rows += 1;
@@ -111,7 +126,7 @@ impl FileSink {
     pub fn trailer_problem(&self) -> Option<String> {
         match &self.encoder {
             Encoder::Fixed(e) => e.trailer_problem(),
-            Encoder::Csv(_) | Encoder::Jsonl(_) | Encoder::Spool(_) => None,
+            Encoder::Csv(_) | Encoder::Jsonl(_) | Encoder::X12(_) | Encoder::Spool(_) => None,
         }
     }
 
@@ -134,8 +149,18 @@ impl FileSink {
             Encoder::Jsonl(e) => e.into_inner().into_atomic(),
             Encoder::Fixed(e) if complete => e.finish()?.into_atomic(),
             Encoder::Fixed(e) => e.into_inner().into_atomic(),
+            Encoder::X12(e) if complete => e.finish()?.into_atomic(),
+            Encoder::X12(e) => e.into_inner().into_atomic(),
             Encoder::Spool(f) => f.into_atomic(),
         }
+    }
+}
+
+/// The error of a layout `hrbridge check` would have refused: its first problem.
+fn unusable(problems: Vec<crate::profile::Problem>) -> io::Error {
+    match problems.first() {
+        Some(p) => io::Error::other(format!("{}: {}", p.at, p.message)),
+        None => io::Error::other("the output's layout cannot be written"),
     }
 }
 

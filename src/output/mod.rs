@@ -27,6 +27,7 @@ pub mod rejects;
 pub mod sftp;
 pub mod template;
 pub mod webhook;
+pub mod x12;
 
 use std::path::{Path, PathBuf};
 
@@ -142,6 +143,7 @@ pub fn check(profile: &Profile, settings: &Settings) -> Vec<Problem> {
             problems.push(Problem::new(at.clone().key("delimiter"), e.to_string()));
         }
         problems.extend(fixed::check(spec, profile, &at));
+        problems.extend(x12::check(spec, profile, &at));
         if spec.format == OutputFormat::Jsonl {
             if let Err(e) = jsonl::nesting(&fields) {
                 problems.push(Problem::new(at.clone().key("format"), e.to_string()));

@@ -13,7 +13,8 @@
 use crate::kernel::mapped::FieldInfo;
 use crate::kernel::secret::SecretRef;
 use crate::profile::{
-    FileOutputSpec, HttpOutputSpec, KeyPath, OutputSpec, Problem, ScimOutputSpec, SftpOutputSpec,
+    FileOutputSpec, HttpOutputSpec, KeyPath, OutputFormat, OutputSpec, Problem, ScimOutputSpec,
+    SftpOutputSpec,
 };
 use crate::settings::Settings;
 use crate::sftp::login;
@@ -22,7 +23,7 @@ use super::api::spool::SpoolHeader;
 use super::api::{self, ApiOutput};
 use super::placement::{PlaceEnv, PlaceError, Placement};
 use super::template::{safe_component, NameContext, NameTemplate};
-use super::{resolve_path, sftp};
+use super::{resolve_path, sftp, x12};
 
 /// What a profile check gives every output.
 pub struct CheckEnv<'a> {
@@ -103,6 +104,10 @@ impl Output for FileOutputSpec {
     fn is_local(&self) -> bool {
         true
     }
+
+    fn sends(&self, fields: &[FieldInfo]) -> Vec<usize> {
+        file_sends(self, fields)
+    }
 }
 
 impl Output for SftpOutputSpec {
@@ -135,6 +140,21 @@ impl Output for SftpOutputSpec {
 
     fn upload(&self) -> Option<&SftpOutputSpec> {
         Some(self)
+    }
+
+    fn sends(&self, fields: &[FieldInfo]) -> Vec<usize> {
+        file_sends(&self.file, fields)
+    }
+}
+
+/// The fields a file carries: every one, but for an X12 834, whose segments carry the fields
+/// its `[output.x12]` names.
+fn file_sends(spec: &FileOutputSpec, fields: &[FieldInfo]) -> Vec<usize> {
+    match spec.format {
+        OutputFormat::X12 => x12::Layout::compile(spec, fields, &KeyPath::root())
+            .map(|layout| layout.sends())
+            .unwrap_or_default(),
+        _ => (0..fields.len()).collect(),
     }
 }
 

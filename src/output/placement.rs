@@ -16,7 +16,7 @@ use crate::settings::Settings;
 
 use super::age::{self, EncryptToError, Sealing};
 use super::api::spool::SpoolHeader;
-use super::file::FileSink;
+use super::file::{FileSink, Stamp};
 use super::sftp::{RemotePathError, SEALED_SUFFIX};
 use super::template::NameContext;
 use super::PathError;
@@ -42,8 +42,8 @@ pub struct PlaceEnv<'a> {
     /// `job<id>-<index>`: names this job's files of this output.
     pub tag: &'a str,
     pub fields: &'a [FieldInfo],
-    /// The job's date (`HRBRIDGE_TODAY` sets it): a fixed-width header's run date.
-    pub today: chrono::NaiveDate,
+    /// The job's date, time and sequence number, for the formats whose headers carry them.
+    pub stamp: Stamp,
 }
 
 impl PlaceEnv<'_> {
@@ -123,7 +123,7 @@ impl<'a> Placement<'a> {
                 env.fields,
                 env.tag,
                 sealing.as_ref(),
-                env.today,
+                env.stamp,
             ),
             Writer::Spool(header) => FileSink::spool(&self.local, env.tag, header, env.key),
         }

@@ -6,7 +6,8 @@
 //! engine's `checks` runs them all), `schedule` turns `schedule`/`timezone`/`poll` into the
 //! trigger a profile's passes wait on (the daemon fires it, the dashboard shows it),
 //! `privacy` the declarations of `[privacy]` (purpose, legal basis, recipient, categories),
-//! `fixed_output` the record layouts of fixed-width output files, and
+//! `fixed_output` the record layouts of fixed-width output files, `x12_output` what fills an
+//! X12 834 output, and
 //! `diagnostic` renders a problem with its file, line, column and the offending text
 //! underlined; `fixtures` (tests only) holds the profiles its tests and the engine's checks
 //! share. A leaf: nothing here imports from above `kernel` and `settings`.
@@ -24,6 +25,7 @@ pub mod model;
 pub mod privacy;
 pub mod problem;
 pub mod schedule;
+pub mod x12_output;
 
 pub use diagnostic::Diagnostic;
 pub use model::*;

@@ -804,6 +804,9 @@ pub enum OutputFormat {
     Jsonl,
     /// Fixed-width records laid out by `columns` (and `header`, `trailer`).
     Fixed,
+    /// An ANSI X12 834 benefit enrollment interchange (005010X220A1), by `[output.x12]`.
+    #[serde(rename = "x12-834")]
+    X12,
 }
 
 /// `[[output]] type = "file"`.
@@ -813,7 +816,7 @@ pub struct FileOutputSpec {
     /// Name template: `{profile}`, `{date:%Y%m%d}`, `{seq}`, `{source_stem}`. Relative paths
     /// resolve against hrbridge.toml's folder and must stay inside the allowed output roots.
     pub path: String,
-    /// `"csv"` (default), `"jsonl"` or `"fixed"`.
+    /// `"csv"` (default), `"jsonl"`, `"fixed"` or `"x12-834"`.
     #[serde(default)]
     pub format: OutputFormat,
     /// CSV only: prefix text cells that a spreadsheet would run as a formula with `'`, so it
@@ -861,6 +864,9 @@ pub struct FileOutputSpec {
     /// Fixed-width only: the pieces of a record written after them (counts, hash totals).
     #[serde(default)]
     pub trailer: Vec<Piece>,
+    /// `[output.x12]`, X12 834 only: the envelope's parties and what fills the segments.
+    #[serde(default)]
+    pub x12: Option<Box<super::x12_output::X12Spec>>,
 }
 
 /// `neutralize_formulas` of a CSV output: which text cells get a leading `'`.

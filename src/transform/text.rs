@@ -8,7 +8,7 @@ use std::ops::Range;
 
 /// The transforms a profile may name, for error messages.
 const KNOWN: &str = "trim, lower, upper, title, collapse_whitespace, digits_only, \
-     alnum_only, strip_leading_zeros, first:N, last:N, pad_left:N:C, replace:FROM:TO";
+     alnum_only, ascii_fold, strip_leading_zeros, first:N, last:N, pad_left:N:C, replace:FROM:TO";
 
 /// A `transform` entry that does not parse: what is wrong, then the list of known transforms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +50,10 @@ pub(crate) enum Transform {
     DigitsOnly,
     /// Keep letters and digits only.
     AlnumOnly,
+    /// Latin letters without their accents (`Müller` → `Muller`, `Łukasz` → `Lukasz`, `ß` →
+    /// `ss`), for systems that take plain ASCII (X12, mainframes). Letters of other scripts
+    /// are left as they are (and rejected where ASCII is required).
+    AsciiFold,
     /// Remove leading `0`s, keeping a single `0` for an all-zero value.
     StripLeadingZeros,
     /// Keep the first N characters.
@@ -88,6 +92,7 @@ impl Transform {
             "collapse_whitespace" => no_args(Transform::CollapseWhitespace),
             "digits_only" => no_args(Transform::DigitsOnly),
             "alnum_only" => no_args(Transform::AlnumOnly),
+            "ascii_fold" => no_args(Transform::AsciiFold),
             "strip_leading_zeros" => no_args(Transform::StripLeadingZeros),
             "first" | "last" => {
                 if arg2.is_some() {
@@ -154,6 +159,8 @@ impl Transform {
             }
             Transform::DigitsOnly => retain(v, |c| c.is_ascii_digit()),
             Transform::AlnumOnly => retain(v, char::is_alphanumeric),
+            Transform::AsciiFold if v.is_ascii() => v,
+            Transform::AsciiFold => Cow::Owned(ascii_fold(&v)),
             Transform::StripLeadingZeros => {
                 let stripped = v.trim_start_matches('0').len();
                 let start = if stripped == 0 && !v.is_empty() {
@@ -232,6 +239,34 @@ fn retain(v: Cow<'_, str>, f: impl Fn(char) -> bool) -> Cow<'_, str> {
     }
 }
 
+/// `s` with its Latin letters' accents taken off: decomposed (NFKD) without the combining
+/// marks, and the letters that do not decompose spelled in ASCII.
+fn ascii_fold(s: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfkd().filter(|&c| !is_combining_mark(c)) {
+        match c {
+            'Ł' => out.push('L'),
+            'ł' => out.push('l'),
+            'Đ' | 'Ð' => out.push('D'),
+            'đ' | 'ð' => out.push('d'),
+            'ı' => out.push('i'),
+            'Ø' => out.push('O'),
+            'ø' => out.push('o'),
+            'ß' => out.push_str("ss"),
+            'Æ' => out.push_str("AE"),
+            'æ' => out.push_str("ae"),
+            'Œ' => out.push_str("OE"),
+            'œ' => out.push_str("oe"),
+            'Þ' => out.push_str("TH"),
+            'þ' => out.push_str("th"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Whether `s` has no leading, trailing, repeated or non-space whitespace.
 fn is_collapsed(s: &str) -> bool {
     let mut after_space = true;
@@ -284,6 +319,15 @@ mod tests {
         assert_eq!(run("collapse_whitespace", " "), "");
         assert_eq!(run("digits_only", "123-45-6789"), "123456789");
         assert_eq!(run("alnum_only", "A-1 b_2é"), "A1b2é");
+        assert_eq!(
+            run("ascii_fold", "Nguyễn Łukasz Đorđe Yılmaz"),
+            "Nguyen Lukasz Dorde Yilmaz"
+        );
+        assert_eq!(
+            run("ascii_fold", "Søren Weiß Ó Súilleabháin Æsa"),
+            "Soren Weiss O Suilleabhain AEsa"
+        );
+        assert_eq!(run("ascii_fold", "山田"), "山田");
         assert_eq!(run("strip_leading_zeros", "000120"), "120");
         assert_eq!(run("strip_leading_zeros", "000"), "0");
         assert_eq!(run("strip_leading_zeros", ""), "");
@@ -304,6 +348,7 @@ mod tests {
             "trim",
             "lower",
             "digits_only",
+            "ascii_fold",
             "first:2",
             "last:2",
             "replace:x:y",

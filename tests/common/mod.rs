@@ -5,6 +5,7 @@ pub mod age_cli;
 pub mod daemon;
 pub mod http_stub;
 pub mod profiles;
+pub mod pyx12;
 pub mod rosters;
 pub mod settled;
 pub mod sshd;

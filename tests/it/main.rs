@@ -41,3 +41,4 @@ mod slow_writer;
 mod trace_cli;
 mod tui_snapshots;
 mod tui_tmux;
+mod x12_834;
