@@ -157,8 +157,8 @@ fn accountability(cwd: &Path) {
     let entries = ropa.as_array().unwrap();
     assert_eq!(
         entries.len(),
-        9,
-        "eight bundled profiles and the lifecycle one: {ropa:#}"
+        10,
+        "nine bundled profiles and the lifecycle one: {ropa:#}"
     );
     for e in entries {
         assert!(

@@ -244,11 +244,18 @@ fn check_on_the_bundled_profiles_says_what_to_create_and_set_as_the_readme_does(
     // The README's first steps, as written there.
     let readme = fs::read_to_string(common::repo().join("README.md")).unwrap();
     let steps = [
-        "mkdir -p inbox/ats-to-hris inbox/hris-to-benefits inbox/hris-to-iam inbox/hris-to-idp \\\n         inbox/hris-to-lms inbox/hris-to-payroll inbox/payroll-fixed inbox/survey-to-hris",
+        "mkdir -p inbox/ats-to-hris inbox/hris-to-benefits inbox/hris-to-benefits-834 inbox/hris-to-iam \\\n         inbox/hris-to-idp inbox/hris-to-lms inbox/hris-to-payroll inbox/payroll-fixed \\\n         inbox/survey-to-hris",
         "printf %s demo-secret | cargo run -- secrets set hris_client_secret",
     ];
     for step in steps {
         assert!(readme.contains(step), "README lacks {step:?}");
+    }
+    for name in &names {
+        assert!(
+            steps[0].contains(&format!("inbox/{name} "))
+                || steps[0].ends_with(&format!("inbox/{name}")),
+            "the README's mkdir misses inbox/{name}"
+        );
     }
     for name in &names {
         fs::create_dir_all(clone.path().join("inbox").join(name)).unwrap();
