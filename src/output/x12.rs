@@ -826,3 +826,248 @@ fn ccyymmdd(text: &str) -> Option<String> {
         .or_else(|| NaiveDate::parse_from_str(text, "%Y%m%d").ok())?;
     Some(date.format("%Y%m%d").to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::record::Position;
+    use crate::output::test_fields;
+
+    const NAMES: [&str; 7] = ["id", "rel", "last", "first", "ssn", "dob", "start"];
+
+    const SPEC: &str = r#"
+        path = "o.x12"
+        format = "x12-834"
+        [x12]
+        sender = { id = "SENDER" }
+        receiver = { qualifier = "30", id = "RECEIVER" }
+        usage = "production"
+        file = "full"
+        sponsor = { name = "Example Corp", id = "990000001" }
+        payer = { name = "Example Plan", id = "990000002" }
+        [x12.member]
+        subscriber_id = "id"
+        relationship = "rel"
+        last_name = "last"
+        first_name = "first"
+        ssn = "ssn"
+        birth_date = "dob"
+        [[x12.coverage]]
+        insurance_line = "DEN"
+        start = "start"
+    "#;
+
+    fn layout(text: &str) -> Result<Layout, Vec<Problem>> {
+        let spec: FileOutputSpec = toml::from_str(text).unwrap();
+        Layout::compile(&spec, &test_fields(&NAMES), &KeyPath::output(0))
+    }
+
+    fn encoder() -> X12Encoder<Vec<u8>> {
+        let stamp = Stamp {
+            today: NaiveDate::from_ymd_opt(2024, 6, 1).unwrap(),
+            now: chrono::DateTime::parse_from_rfc3339("2024-06-01T09:30:00+02:00").unwrap(),
+            seq: 7,
+        };
+        X12Encoder::new(Vec::new(), layout(SPEC).unwrap(), stamp).unwrap()
+    }
+
+    fn member(values: [&str; 7]) -> MappedRecord {
+        MappedRecord {
+            pos: Position::new("roster.csv".into(), 2),
+            values: values
+                .iter()
+                .map(|v| match *v {
+                    "" => Value::Null,
+                    v => Value::Text(v.to_string()),
+                })
+                .collect(),
+        }
+    }
+
+    const GOOD: [&str; 7] = [
+        "00101",
+        "18",
+        "Doe",
+        "Jane",
+        "900-12-3456",
+        "1980-01-15",
+        "2024-06-01",
+    ];
+
+    #[test]
+    fn an_interchange_is_enveloped_counted_and_numbered_by_the_sequence() {
+        let mut enc = encoder();
+        enc.write(&member(GOOD)).unwrap();
+        let mut child = GOOD;
+        (child[1], child[3], child[4]) = ("19", "Sam", "");
+        enc.write(&member(child)).unwrap();
+        let text = String::from_utf8(enc.finish().unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "ISA*00*          *00*          *ZZ*SENDER         *30*RECEIVER       *240601*0930*^*00501*000000007*0*P*:~"
+        );
+        assert_eq!(lines[0].len(), 106);
+        assert_eq!(
+            lines[1],
+            "GS*BE*SENDER*RECEIVER*20240601*0930*7*X*005010X220A1~"
+        );
+        assert_eq!(lines[3], "BGN*00*7*20240601*0930****4~");
+        assert_eq!(
+            lines[6..12],
+            [
+                "INS*Y*18*030*XN*A~",
+                "REF*0F*00101~",
+                "NM1*IL*1*Doe*Jane****34*900123456~",
+                "DMG*D8*19800115*U~",
+                "HD*030**DEN~",
+                "DTP*348*D8*20240601~",
+            ]
+        );
+        assert_eq!(lines[12], "INS*N*19*030*XN*A~");
+        let st = lines.iter().position(|l| l.starts_with("ST*")).unwrap();
+        let se = lines.iter().position(|l| l.starts_with("SE*")).unwrap();
+        assert_eq!(lines[se], format!("SE*{}*0001~", se - st + 1));
+        assert_eq!(lines[se + 1..], ["GE*1*7~", "IEA*1*000000007~"]);
+    }
+
+    #[test]
+    fn a_record_that_cannot_make_a_member_loop_is_refused_by_field_without_its_value() {
+        let enc = encoder();
+        let refused = |at: usize, value: &str| {
+            let mut values = GOOD;
+            values[at] = value;
+            enc.refusal(&member(values))
+                .unwrap_or_else(|| panic!("{value:?} was taken"))
+        };
+        let cases = [
+            (0, "", "is empty"),
+            (1, "99", "is not an X12 relationship code"),
+            (2, "O*Brien", "a separator of the interchange"),
+            (2, "Nguyễn", "cannot carry"),
+            (
+                3,
+                &"J".repeat(36),
+                "is 36 characters; its X12 element holds 1 to 35",
+            ),
+            (4, "12345", "is not a Social Security number"),
+            (5, "15/01/1980", "is not a date"),
+            (6, "", "a coverage needs its start date"),
+        ];
+        for (at, value, says) in cases {
+            let why = refused(at, value);
+            assert_eq!(why.field, NAMES[at]);
+            assert!(why.reason.contains(says), "{value:?}: {}", why.reason);
+            if !value.is_empty() {
+                assert!(!why.reason.contains(value), "{}", why.reason);
+            }
+        }
+        assert_eq!(enc.refusal(&member(GOOD)), None);
+    }
+
+    #[test]
+    fn envelopes_x12_cannot_carry_are_problems_at_their_keys() {
+        let cases = [
+            (
+                "id = \"SENDER\"",
+                "id = \"A-SENDER-NAME-TOO-LONG\"",
+                "output[0].x12.sender.id",
+                "2 to 15",
+            ),
+            (
+                "qualifier = \"30\"",
+                "qualifier = \"QQ\"",
+                "output[0].x12.receiver.qualifier",
+                "one of",
+            ),
+            (
+                "insurance_line = \"DEN\"",
+                "insurance_line = \"XYZ\"",
+                "output[0].x12.coverage[0].insurance_line",
+                "not an X12 insurance line",
+            ),
+            (
+                "start = \"start\"",
+                "start = \"begin\"",
+                "output[0].x12.coverage[0].start",
+                "no output field",
+            ),
+            (
+                "file = \"full\"",
+                "",
+                "output[0].x12.maintenance",
+                "maintenance type",
+            ),
+            (
+                "usage = \"production\"",
+                "usage = \"production\"\nseparators = { element = \":\" }",
+                "output[0].x12.separators",
+                "different",
+            ),
+            (
+                "name = \"Example Corp\"",
+                "name = \"Example*Corp\"",
+                "output[0].x12.sponsor.name",
+                "separator",
+            ),
+        ];
+        for (from, to, at, says) in cases {
+            let problems = layout(&SPEC.replace(from, to)).unwrap_err();
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.at.to_string() == at && p.message.contains(says)),
+                "{to}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_profile_check_wants_dates_a_maintenance_source_and_names_it_can_keep() {
+        let profile = |extra: &str, output: &str| {
+            let fields: String = NAMES
+                .iter()
+                .map(|n| {
+                    let kind = if ["dob", "start"].contains(n) {
+                        "type = \"date\"\n"
+                    } else {
+                        ""
+                    };
+                    let pii = if *n == "last" { "pii = true\n" } else { "" };
+                    format!("[[field]]\nname = \"{n}\"\nfrom = \"{n}\"\n{kind}{pii}")
+                })
+                .collect();
+            let body = output.replace("[x12", "[output.x12");
+            crate::profile::fixtures::profile_of(&format!(
+                "{extra}\n{fields}\n[[output]]\ntype = \"file\"\n{body}"
+            ))
+        };
+        let problems = |p: &Profile| -> Vec<String> {
+            let spec = crate::output::open::open(&p.outputs[0]).file().unwrap();
+            check(spec, p, &KeyPath::output(0))
+                .iter()
+                .map(|p| format!("{}: {}", p.at, p.message))
+                .collect()
+        };
+        assert_eq!(problems(&profile("", SPEC)), Vec::<String>::new());
+        let undated = profile("", &SPEC.replace("start = \"start\"", "start = \"first\""));
+        assert!(problems(&undated)[0]
+            .starts_with("output[0].x12.coverage[0].start: \"first\" is not a date field"));
+        let lifecycle = profile(
+            "[lifecycle]\nmode = \"snapshot\"",
+            &SPEC.replace("file = \"full\"\n", ""),
+        );
+        assert_eq!(
+            problems(&lifecycle),
+            ["lifecycle.absent: a member gone from the roster would be terminated with what the snapshot keeps, which is no PII: the 834 needs \"last\"; set absent = \"ignore\" and send terminations as rows whose status_field says so"]
+        );
+        let csv = profile(
+            "",
+            &SPEC.replace("format = \"x12-834\"", "format = \"csv\""),
+        );
+        assert_eq!(
+            problems(&csv),
+            ["output[0].x12: [output.x12] is for X12 834 outputs (format = \"x12-834\")"]
+        );
+    }
+}

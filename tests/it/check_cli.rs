@@ -135,7 +135,7 @@ fn the_bundled_profiles_check_clean_once_their_secret_is_set() {
     let out = ws.run(&["check"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("8 profile(s) checked"),
+        stdout(&out).contains("9 profile(s) checked"),
         "{}",
         stdout(&out)
     );
